@@ -1,0 +1,33 @@
+/* util.h - small helpers with no third-party headers. */
+#ifndef DESKMAIL_UTIL_H
+#define DESKMAIL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse a whole decimal integer in [min,max].  Returns 0, or -1 (and leaves
+ * *out_r untouched) on junk, trailing characters or range. */
+int dm_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out_r);
+
+/* Read a whole file into a NUL-terminated buffer (malloc'd, caller frees).
+ * Fails with -1 and errno if the file is larger than max_bytes. */
+int dm_read_file(const char *path, size_t max_bytes, char **data_r, size_t *len_r);
+
+/* Read all of a file descriptor, at most max_bytes (then -1, errno=EFBIG). */
+int dm_read_fd(int fd, size_t max_bytes, char **data_r, size_t *len_r);
+
+/* Lower-case an ASCII e-mail address in place and return it. */
+char *dm_ascii_lower(char *s);
+
+/* Copy s into a new string with every CR, LF and other C0 control replaced
+ * by a space (for anything that ends up in an outgoing header).  Caller frees. */
+char *dm_header_safe(const char *s);
+
+/* Hex SHA-256 of a buffer into out[65]. */
+void dm_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* true if s is a plausible bare addr-spec (local@domain, no spaces/brackets). */
+bool dm_addr_valid(const char *s);
+
+#endif

@@ -1,0 +1,60 @@
+/* log.c - levels, one line per call, stderr (journal-friendly) or syslog.
+ * The macros in log.h check the level before any formatting happens. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "deskmail/log.h"
+
+int dm_log_level = DM_LOG_INFO;
+static int use_syslog;
+
+static const char *const level_names[] = {"debug", "info", "notice", "warning", "error"};
+
+int dm_log_level_parse(const char *name)
+{
+	for (int i = 0; i < (int)(sizeof level_names / sizeof level_names[0]); i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return i;
+	if (strcmp(name, "warn") == 0)
+		return DM_LOG_WARN;
+	if (strcmp(name, "err") == 0)
+		return DM_LOG_ERR;
+	return -1;
+}
+
+void dm_log_use_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID, LOG_MAIL);
+	use_syslog = 1;
+}
+
+void dm_log_write(int level, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (level < 0)
+		level = 0;
+	if (level > DM_LOG_ERR)
+		level = DM_LOG_ERR;
+	if (use_syslog) {
+		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
+		syslog(prio[level], "%s", line);
+		return;
+	}
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s deskmail %s: %s\n", stamp, level_names[level], line);
+}
