@@ -1,0 +1,724 @@
+/* config.c - read the libconfig file once into an immutable Config.
+ *
+ * Every setting is a row in one static table per group (name, type, required,
+ * default, bounds, where it lands in Config, an optional check), in the spirit
+ * of Redis' static_configs[]; a single loader walks the tables, and cfg_dump
+ * and cfg_free walk the same tables, so a new setting is one line.
+ *
+ * libconfig 1.5 is awkward in three ways that this file works around:
+ *  - config_lookup_int() on an int64 value "succeeds" with 0 and a wrong type
+ *    looks like a missing key, so we never use the lookup helpers: each member
+ *    is fetched with config_setting_get_member() and its type checked;
+ *  - a literal that does not fit in 32 bits is silently wrapped unless it has
+ *    the L suffix; all our bounds fit in 32 bits, so such values are either
+ *    out of range or (only if written as >= 4 GiB) unnoticeable - documented
+ *    in conf/deskmail.conf;
+ *  - @include resolves against the include dir or the process CWD, so the
+ *    include dir is set to the config file's folder.
+ *
+ * It deliberately does not check that files and folders named by the
+ * configuration exist (except password files, which are read here):
+ * `deskmail check-config` loads the templates itself. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deskmail/config.h"
+#include "deskmail/log.h"
+#include "deskmail/util.h"
+
+#define KIB (INT64_C(1024))
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
+/* A password file holds one line; anything bigger is a mistake. */
+#define CFG_PASSWORD_FILE_MAX 4096
+
+typedef enum {
+	T_STRING,
+	T_INT,   /* stored as int */
+	T_INT64, /* stored as int64_t */
+	T_BOOL,
+} SetType;
+
+enum {
+	F_REQUIRED = 1 << 0,
+	F_SECRET = 1 << 1,      /* dumped as "(set)" */
+	F_SECRET_FILE = 1 << 2, /* read the named file into the field of the
+				 * preceding F_SECRET row (same offset) */
+	F_RAW = 1 << 3,         /* string may hold any bytes but CR/LF */
+	F_CONNINFO = 1 << 4,    /* may embed a password: masked when dumped */
+};
+
+/* A check on a string value; returns NULL if fine, else the complaint. */
+typedef const char *(*StrCheck)(const char *value);
+
+typedef struct {
+	const char *name;
+	SetType type;
+	unsigned flags;
+	const char *def_str; /* T_STRING default, NULL = unset */
+	int64_t def_int;     /* T_INT/T_INT64 default; T_BOOL: 0 or 1 */
+	int64_t min, max;    /* T_INT/T_INT64 bounds */
+	size_t offset;       /* into Config (or CfgPlan for the plan table) */
+	StrCheck check;
+} Setting;
+
+typedef struct {
+	const char *path; /* as given */
+	char *path_dir;   /* dirname(path), for naming included files */
+	char *dir;        /* absolute folder of path */
+	DmError *err;
+} LoadCtx;
+
+/* ---------- checks on string values ---------- */
+
+static const char *check_nonempty(const char *v)
+{
+	return *v == '\0' ? "must not be empty" : NULL;
+}
+
+/* scheme://host... with a non-empty host */
+static bool url_has(const char *v, const char *scheme)
+{
+	size_t n = strlen(scheme);
+	return strncmp(v, scheme, n) == 0 && v[n] != '\0' && v[n] != '/';
+}
+
+static const char *check_imap_url(const char *v)
+{
+	if (url_has(v, "imap://") || url_has(v, "imaps://"))
+		return NULL;
+	return "must be imap://host[:port]/MAILBOX or imaps://host[:port]/MAILBOX";
+}
+
+static const char *check_smtp_url(const char *v)
+{
+	if (url_has(v, "smtp://") || url_has(v, "smtps://"))
+		return NULL;
+	return "must be smtp://host[:port] or smtps://host[:port]";
+}
+
+static const char *check_addr(const char *v)
+{
+	return dm_addr_valid(v) ? NULL : "must be a bare e-mail address (local@domain)";
+}
+
+static const char *check_domain(const char *v)
+{
+	if (*v == '\0' || strlen(v) > 253)
+		return "must be a domain name";
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isalnum(*p) && *p != '.' && *p != '-' && *p != '_')
+			return "must be a domain name (letters, digits, '.', '-')";
+	return NULL;
+}
+
+static const char *check_log_level(const char *v)
+{
+	return dm_log_level_parse(v) < 0 ? "must be debug, info, notice, warning or error" : NULL;
+}
+
+static const char *check_priority(const char *v)
+{
+	if (strcmp(v, "high") == 0 || strcmp(v, "normal") == 0 || strcmp(v, "low") == 0)
+		return NULL;
+	return "must be \"high\", \"normal\" or \"low\"";
+}
+
+/* An IMAP flag or keyword: an atom, optionally with a leading backslash.
+ * '%' is refused too: curl percent-decodes custom IMAP requests. */
+static const char *check_imap_flag(const char *v)
+{
+	const char *p = v;
+	if (*p == '\\')
+		p++;
+	else if (*p == '\0')
+		return NULL; /* "" = set no flag */
+	if (*p == '\0')
+		return "must be an IMAP flag or keyword";
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return "must be an IMAP flag or keyword (no spaces or (){%*\"\\])";
+	}
+	return NULL;
+}
+
+static const char *check_mailbox(const char *v)
+{
+	if (*v == '\0')
+		return "must not be empty (leave it unset to not move)";
+	if (strchr(v, '%') != NULL || strchr(v, '"') != NULL)
+		return "must not contain '%' or '\"'";
+	return NULL;
+}
+
+/* ---------- the tables ---------- */
+
+#define S_(n, fl, def, field, chk)                                                            \
+	{ .name = n, .type = T_STRING, .flags = fl, .def_str = def,                            \
+	  .offset = offsetof(Config, field), .check = chk }
+#define I_(n, def, lo, hi, field)                                                             \
+	{ .name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                      \
+	  .offset = offsetof(Config, field) }
+#define L_(n, def, lo, hi, field)                                                             \
+	{ .name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                    \
+	  .offset = offsetof(Config, field) }
+#define B_(n, def, field)                                                                     \
+	{ .name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field) }
+
+static const Setting database_settings[] = {
+	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
+};
+
+static const Setting imap_settings[] = {
+	S_("url", F_REQUIRED, NULL, imap_url, check_imap_url),
+	S_("username", F_REQUIRED, NULL, imap_username, check_nonempty),
+	S_("password", F_SECRET | F_RAW, NULL, imap_password, NULL),
+	S_("password_file", F_SECRET_FILE, NULL, imap_password, check_nonempty),
+	I_("poll_interval", 30, 1, 86400, imap_poll_interval),
+	S_("mark_flag", 0, "$Ticketed", imap_mark_flag, check_imap_flag),
+	S_("move_to", 0, NULL, imap_move_to, check_mailbox),
+	L_("max_message_bytes", 25 * MIB, KIB, GIB, imap_max_message_bytes),
+	B_("tls_verify", 1, imap_tls_verify),
+	S_("ca_file", 0, NULL, imap_ca_file, check_nonempty),
+	I_("timeout", 60, 1, 3600, imap_timeout),
+	I_("batch", 500, 1, 100000, imap_batch),
+};
+
+static const Setting smtp_settings[] = {
+	S_("url", F_REQUIRED, NULL, smtp_url, check_smtp_url),
+	S_("username", 0, NULL, smtp_username, check_nonempty),
+	S_("password", F_SECRET | F_RAW, NULL, smtp_password, NULL),
+	S_("password_file", F_SECRET_FILE, NULL, smtp_password, check_nonempty),
+	S_("helo", 0, NULL, smtp_helo, check_domain),
+	B_("tls_verify", 1, smtp_tls_verify),
+	S_("ca_file", 0, NULL, smtp_ca_file, check_nonempty),
+	I_("timeout", 60, 1, 3600, smtp_timeout),
+	I_("max_attempts", 12, 1, 1000, smtp_max_attempts),
+	I_("retry_base", 60, 1, 86400, smtp_retry_base),
+	I_("retry_max", 3600, 1, 7 * 86400, smtp_retry_max),
+};
+
+static const Setting desk_settings[] = {
+	S_("name", F_REQUIRED, NULL, desk_name, check_nonempty),
+	S_("address", F_REQUIRED, NULL, desk_address, check_addr),
+	S_("templates", 0, "templates", desk_templates, check_nonempty),
+	S_("domain", 0, NULL, desk_domain, check_domain),
+	I_("max_auto_replies_per_hour", 3, 0, 1000, desk_max_auto_replies_per_hour),
+	I_("reopen_days", 14, 0, 3650, desk_reopen_days),
+	L_("attachment_max_bytes", 10 * MIB, 1, GIB, desk_attachment_max_bytes),
+	L_("message_attachments_max_bytes", 25 * MIB, 1, GIB,
+	   desk_message_attachments_max_bytes),
+	B_("notify_account_manager", 0, desk_notify_account_manager),
+	B_("notify_attachments", 0, desk_notify_attachments),
+};
+
+static const Setting log_settings[] = {
+	S_("level", 0, "info", log_level, check_log_level),
+	B_("syslog", 0, log_syslog),
+};
+
+#undef S_
+#undef I_
+#undef L_
+#undef B_
+
+/* Plan members land in a CfgPlan; hours are capped far above any contract so
+ * that working-time arithmetic in seconds cannot overflow. */
+#define PI_(n, field)                                                                         \
+	{ .name = n, .type = T_INT, .def_int = 0, .min = 0, .max = 100000,                     \
+	  .offset = offsetof(CfgPlan, field) }
+static const Setting plan_settings[] = {
+	{ .name = "description", .type = T_STRING, .offset = offsetof(CfgPlan, description),
+	  .check = check_nonempty },
+	{ .name = "priority", .type = T_STRING, .def_str = "normal",
+	  .offset = offsetof(CfgPlan, priority), .check = check_priority },
+	PI_("first_response_hours", first_response_hours),
+	PI_("resolution_hours", resolution_hours),
+	PI_("max_contacts", max_contacts),
+	PI_("hours_per_month", hours_per_month),
+};
+#undef PI_
+
+typedef struct {
+	const char *name;
+	bool required;
+	const Setting *settings;
+	size_t n;
+} Group;
+
+#define G_(n, req, t) { n, req, t, G_N_ELEMENTS(t) }
+static const Group groups[] = {
+	G_("database", true, database_settings),
+	G_("imap", true, imap_settings),
+	G_("smtp", true, smtp_settings),
+	G_("desk", true, desk_settings),
+	G_("log", false, log_settings),
+};
+#undef G_
+
+/* ---------- errors ---------- */
+
+/* The file a setting came from: the main path, or an included file, whose
+ * name libconfig records as written in @include (relative to the include
+ * dir, i.e. the config folder). */
+static char *source_name(const LoadCtx *ctx, const char *file)
+{
+	if (file == NULL || strcmp(file, ctx->path) == 0)
+		return g_strdup(ctx->path);
+	if (g_path_is_absolute(file))
+		return g_strdup(file);
+	return g_build_filename(ctx->path_dir, file, NULL);
+}
+
+static int cfg_fail(const LoadCtx *ctx, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record "FILE:LINE: message" (or "FILE: message" without a setting). */
+static int cfg_fail(const LoadCtx *ctx, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (s == NULL)
+		return dm_error_set(ctx->err, DM_ECONFIG, "%s: %s", ctx->path, msg);
+	g_autofree char *file = source_name(ctx, config_setting_source_file(s));
+	unsigned line = config_setting_source_line(s);
+	if (line == 0)
+		return dm_error_set(ctx->err, DM_ECONFIG, "%s: %s", file, msg);
+	return dm_error_set(ctx->err, DM_ECONFIG, "%s:%u: %s", file, line, msg);
+}
+
+static const char *type_word(SetType t)
+{
+	switch (t) {
+	case T_STRING: return "a string";
+	case T_INT:
+	case T_INT64: return "an integer";
+	case T_BOOL: return "true or false";
+	}
+	return "?";
+}
+
+/* ---------- the generic loader ---------- */
+
+static int read_secret_file(const LoadCtx *ctx, const config_setting_t *s, const char *full,
+			    const char *name, char **out_r)
+{
+	g_autofree char *path = g_canonicalize_filename(name, ctx->dir);
+	char *data = NULL;
+	size_t len = 0;
+	if (dm_read_file(path, CFG_PASSWORD_FILE_MAX, &data, &len) < 0) {
+		if (errno == EFBIG)
+			return cfg_fail(ctx, s, "setting '%s': %s is larger than %d bytes", full,
+					path, CFG_PASSWORD_FILE_MAX);
+		return cfg_fail(ctx, s, "setting '%s': cannot read %s: %s", full, path,
+				g_strerror(errno));
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = '\0';
+	bool bad = strlen(data) != len || strchr(data, '\n') != NULL || strchr(data, '\r') != NULL;
+	if (bad) {
+		explicit_bzero(data, len);
+		free(data);
+		return cfg_fail(ctx, s, "setting '%s': %s must hold the password on one line", full,
+				path);
+	}
+	*out_r = g_strndup(data, len);
+	explicit_bzero(data, len);
+	free(data);
+	return 0;
+}
+
+static int load_string(const LoadCtx *ctx, const Setting *st, const config_setting_t *s,
+		       const char *full, char **field)
+{
+	const char *v = config_setting_get_string(s);
+	if (v == NULL)
+		v = "";
+	if (!g_utf8_validate(v, -1, NULL))
+		return cfg_fail(ctx, s, "setting '%s': must be valid UTF-8", full);
+	for (const char *p = v; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		bool ctl = (st->flags & F_RAW) ? (c == '\r' || c == '\n') : (c < 0x20 || c == 0x7f);
+		if (ctl)
+			return cfg_fail(ctx, s, "setting '%s': must not contain control characters",
+					full);
+	}
+	if (st->check != NULL) {
+		const char *why = st->check(v);
+		if (why != NULL)
+			return cfg_fail(ctx, s, "setting '%s': %s", full, why);
+	}
+	if (st->flags & F_SECRET_FILE) {
+		/* the password row comes first in the table */
+		if (*field != NULL)
+			return cfg_fail(ctx, s,
+					"setting '%s': set either password or password_file, "
+					"not both",
+					full);
+		return read_secret_file(ctx, s, full, v, field);
+	}
+	g_free(*field);
+	*field = g_strdup(v);
+	return 0;
+}
+
+/* Fill `base` from `grp` (may be NULL: all defaults) using `table`.  `prefix`
+ * is the group's dotted name for messages.  On error some fields may be set;
+ * the caller frees them with free_fields(). */
+static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const char *prefix,
+		      const Setting *table, size_t n, void *base)
+{
+	char *b = base;
+
+	/* unknown keys first: a typo is the likeliest mistake */
+	for (int i = 0; grp != NULL && i < config_setting_length(grp); i++) {
+		const config_setting_t *e = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(e);
+		bool known = false;
+		for (size_t k = 0; k < n && !known; k++)
+			known = name != NULL && strcmp(name, table[k].name) == 0;
+		if (!known)
+			return cfg_fail(ctx, e, "setting '%s.%s': unknown setting", prefix,
+					name ? name : "?");
+	}
+
+	for (size_t k = 0; k < n; k++) {
+		const Setting *st = &table[k];
+		g_autofree char *full = g_strdup_printf("%s.%s", prefix, st->name);
+		config_setting_t *s =
+			grp != NULL ? config_setting_get_member(grp, st->name) : NULL;
+		void *field = b + st->offset;
+
+		if (s == NULL) {
+			if (st->flags & F_REQUIRED) {
+				if (grp == NULL)
+					return cfg_fail(ctx, NULL, "setting '%s': required", full);
+				return cfg_fail(ctx, grp, "setting '%s': required in group '%s'",
+						full, prefix);
+			}
+			switch (st->type) {
+			case T_STRING:
+				if (!(st->flags & F_SECRET_FILE)) {
+					g_free(*(char **)field);
+					*(char **)field = g_strdup(st->def_str);
+				}
+				break;
+			case T_INT: *(int *)field = (int)st->def_int; break;
+			case T_INT64: *(int64_t *)field = st->def_int; break;
+			case T_BOOL: *(bool *)field = st->def_int != 0; break;
+			}
+			continue;
+		}
+
+		int t = config_setting_type(s);
+		bool ok = false;
+		switch (st->type) {
+		case T_STRING: ok = t == CONFIG_TYPE_STRING; break;
+		case T_INT:
+		case T_INT64: ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64; break;
+		case T_BOOL: ok = t == CONFIG_TYPE_BOOL; break;
+		}
+		if (!ok)
+			return cfg_fail(ctx, s, "setting '%s': must be %s", full,
+					type_word(st->type));
+
+		switch (st->type) {
+		case T_STRING: {
+			int rc = load_string(ctx, st, s, full, (char **)field);
+			if (rc < 0)
+				return rc;
+			break;
+		}
+		case T_INT:
+		case T_INT64: {
+			/* get_int64 reads both INT and INT64; get_int would
+			 * turn a large INT64 into 0 (pitfall 16) */
+			long long v = config_setting_get_int64(s);
+			if (v < st->min || v > st->max)
+				return cfg_fail(ctx, s,
+						"setting '%s': must be between %" PRId64
+						" and %" PRId64,
+						full, st->min, st->max);
+			if (st->type == T_INT)
+				*(int *)field = (int)v;
+			else
+				*(int64_t *)field = (int64_t)v;
+			break;
+		}
+		case T_BOOL: *(bool *)field = config_setting_get_bool(s) != 0; break;
+		}
+	}
+	return 0;
+}
+
+static void free_fields(const Setting *table, size_t n, void *base)
+{
+	char *b = base;
+	for (size_t k = 0; k < n; k++) {
+		if (table[k].type != T_STRING || (table[k].flags & F_SECRET_FILE))
+			continue;
+		char **field = (char **)(b + table[k].offset);
+		if (*field != NULL && (table[k].flags & (F_SECRET | F_CONNINFO)))
+			explicit_bzero(*field, strlen(*field));
+		g_clear_pointer(field, g_free);
+	}
+}
+
+static int load_plans(const LoadCtx *ctx, const config_setting_t *plans, Config *cfg)
+{
+	if (plans == NULL)
+		return cfg_fail(ctx, NULL, "setting 'plans': required (a group of plans, may be "
+					   "empty: plans = { };)");
+	if (config_setting_type(plans) != CONFIG_TYPE_GROUP)
+		return cfg_fail(ctx, plans, "setting 'plans': must be a group { ... }");
+
+	int n = config_setting_length(plans);
+	cfg->plans = g_new0(CfgPlan, n > 0 ? (size_t)n : 1);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *p = config_setting_get_elem(plans, (unsigned)i);
+		const char *name = config_setting_name(p);
+		g_autofree char *prefix = g_strdup_printf("plans.%s", name ? name : "?");
+		if (config_setting_type(p) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, p, "setting '%s': a plan must be a group { ... }",
+					prefix);
+		CfgPlan *plan = &cfg->plans[cfg->n_plans++];
+		plan->name = g_strdup(name);
+		int rc = load_group(ctx, p, prefix, plan_settings, G_N_ELEMENTS(plan_settings),
+				    plan);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Cross-setting checks and derived values. */
+static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
+{
+	config_setting_t *imap = config_setting_get_member(root, "imap");
+	config_setting_t *smtp = config_setting_get_member(root, "smtp");
+
+	if (cfg->imap_password == NULL)
+		return cfg_fail(ctx, imap,
+				"setting 'imap.password': required (or imap.password_file)");
+	if (cfg->smtp_password != NULL && cfg->smtp_username == NULL) {
+		config_setting_t *s = config_setting_get_member(smtp, "password");
+		if (s == NULL)
+			s = config_setting_get_member(smtp, "password_file");
+		return cfg_fail(ctx, s, "setting 'smtp.password': needs smtp.username");
+	}
+	if (cfg->smtp_retry_max < cfg->smtp_retry_base) {
+		config_setting_t *s = config_setting_get_member(smtp, "retry_max");
+		return cfg_fail(ctx, s ? s : smtp,
+				"setting 'smtp.retry_max': must not be below smtp.retry_base (%d)",
+				cfg->smtp_retry_base);
+	}
+
+	char *abs = g_canonicalize_filename(cfg->desk_templates, ctx->dir);
+	g_free(cfg->desk_templates);
+	cfg->desk_templates = abs;
+
+	if (cfg->desk_domain == NULL) {
+		const char *at = strrchr(cfg->desk_address, '@');
+		cfg->desk_domain = g_ascii_strdown(at + 1, -1);
+	}
+	return 0;
+}
+
+const char *cfg_default_path(const char *opt)
+{
+	if (opt != NULL && *opt != '\0')
+		return opt;
+	const char *env = getenv("DESKMAIL_CONFIG");
+	if (env != NULL && *env != '\0')
+		return env;
+	return DM_DEFAULT_CONFIG;
+}
+
+/* Check the file can be opened and is a regular file, so the error says why
+ * (libconfig only says "file I/O error"). */
+static int check_readable(const LoadCtx *ctx)
+{
+	int fd = open(ctx->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cfg_fail(ctx, NULL, "cannot read: %s", g_strerror(errno));
+	struct stat st;
+	int rc = fstat(fd, &st);
+	int e = errno;
+	close(fd);
+	if (rc < 0)
+		return cfg_fail(ctx, NULL, "cannot read: %s", g_strerror(e));
+	if (S_ISDIR(st.st_mode))
+		return cfg_fail(ctx, NULL, "cannot read: %s", g_strerror(EISDIR));
+	return 0;
+}
+
+int cfg_load(const char *path, Config **cfg_r, DmError *err)
+{
+	g_autofree char *path_dir = g_path_get_dirname(path);
+	g_autofree char *dir = g_canonicalize_filename(path_dir, NULL);
+	LoadCtx ctx = { .path = path, .path_dir = path_dir, .dir = dir, .err = err };
+
+	int rc = check_readable(&ctx);
+	if (rc < 0)
+		return rc;
+
+	config_t lc;
+	config_init(&lc);
+	config_set_include_dir(&lc, dir);
+	Config *cfg = g_new0(Config, 1);
+
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO ||
+		    config_error_file(&lc) == NULL) {
+			rc = cfg_fail(&ctx, NULL, "cannot read: %s", config_error_text(&lc));
+		} else {
+			g_autofree char *file = source_name(&ctx, config_error_file(&lc));
+			rc = dm_error_set(err, DM_ECONFIG, "%s:%d: %s", file,
+					  config_error_line(&lc), config_error_text(&lc));
+		}
+		goto out;
+	}
+
+	config_setting_t *root = config_root_setting(&lc);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(e);
+		bool known = name != NULL && strcmp(name, "plans") == 0;
+		for (size_t g = 0; g < G_N_ELEMENTS(groups) && !known; g++)
+			known = name != NULL && strcmp(name, groups[g].name) == 0;
+		if (!known) {
+			rc = cfg_fail(&ctx, e,
+				      "setting '%s': unknown (groups are database, imap, smtp, "
+				      "desk, log, plans)",
+				      name ? name : "?");
+			goto out;
+		}
+	}
+
+	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
+		const Group *gr = &groups[g];
+		config_setting_t *s = config_setting_get_member(root, gr->name);
+		if (s == NULL && gr->required) {
+			rc = cfg_fail(&ctx, NULL, "setting '%s': required group is missing",
+				      gr->name);
+			goto out;
+		}
+		if (s != NULL && config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			rc = cfg_fail(&ctx, s, "setting '%s': must be a group { ... }", gr->name);
+			goto out;
+		}
+		rc = load_group(&ctx, s, gr->name, gr->settings, gr->n, cfg);
+		if (rc < 0)
+			goto out;
+	}
+	rc = load_plans(&ctx, config_setting_get_member(root, "plans"), cfg);
+	if (rc < 0)
+		goto out;
+	rc = finish(&ctx, root, cfg);
+	if (rc < 0)
+		goto out;
+
+	cfg->path = g_strdup(path);
+	cfg->dir = g_strdup(dir);
+	*cfg_r = cfg;
+	cfg = NULL;
+	rc = 0;
+out:
+	config_destroy(&lc);
+	cfg_free(cfg);
+	return rc;
+}
+
+void cfg_free(Config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++)
+		free_fields(groups[g].settings, groups[g].n, cfg);
+	for (size_t i = 0; cfg->plans != NULL && i < cfg->n_plans; i++) {
+		g_free(cfg->plans[i].name);
+		free_fields(plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
+	}
+	g_free(cfg->plans);
+	g_free(cfg->path);
+	g_free(cfg->dir);
+	g_free(cfg);
+}
+
+const CfgPlan *cfg_plan(const Config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_plans; i++)
+		if (strcmp(cfg->plans[i].name, name) == 0)
+			return &cfg->plans[i];
+	return NULL;
+}
+
+/* "password=..." or a URI with user:password@ */
+static bool conninfo_has_password(const char *v)
+{
+	if (strstr(v, "password") != NULL)
+		return true;
+	const char *scheme = strstr(v, "://");
+	if (scheme == NULL)
+		return false;
+	const char *at = strchr(scheme, '@');
+	const char *colon = strchr(scheme + 3, ':');
+	return at != NULL && colon != NULL && colon < at;
+}
+
+static void dump_group(const char *prefix, const Setting *table, size_t n, const void *base)
+{
+	const char *b = base;
+	for (size_t k = 0; k < n; k++) {
+		const Setting *st = &table[k];
+		const void *field = b + st->offset;
+		if (st->flags & F_SECRET_FILE)
+			continue; /* shown with its password row */
+		printf("%s.%s = ", prefix, st->name);
+		switch (st->type) {
+		case T_STRING: {
+			const char *v = *(char *const *)field;
+			if (v == NULL)
+				puts("(unset)");
+			else if (st->flags & F_SECRET)
+				puts("(set)");
+			else if ((st->flags & F_CONNINFO) && conninfo_has_password(v))
+				puts("(set; holds a password, not shown)");
+			else
+				printf("\"%s\"\n", v);
+			break;
+		}
+		case T_INT: printf("%d\n", *(const int *)field); break;
+		case T_INT64: printf("%" PRId64 "\n", *(const int64_t *)field); break;
+		case T_BOOL: puts(*(const bool *)field ? "true" : "false"); break;
+		}
+	}
+}
+
+void cfg_dump(const Config *cfg)
+{
+	printf("# %s\n", cfg->path);
+	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++)
+		dump_group(groups[g].name, groups[g].settings, groups[g].n, cfg);
+	if (cfg->n_plans == 0)
+		puts("# no plans");
+	for (size_t i = 0; i < cfg->n_plans; i++) {
+		g_autofree char *prefix = g_strdup_printf("plans.%s", cfg->plans[i].name);
+		dump_group(prefix, plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
+	}
+	fflush(stdout);
+}
