@@ -1,0 +1,119 @@
+/* mime.h - raw RFC 5322 bytes -> a parsed Mail, and outgoing mail -> wire
+ * bytes.  src/mime/ is the only includer of gmime.h (and of libxml2, for
+ * turning HTML into text).
+ *
+ * Every string in a Mail is valid UTF-8 without NUL bytes, so it can go to
+ * PostgreSQL as it is.  One Mail owns everything taken from one e-mail and is
+ * freed once with mail_free. */
+#ifndef DESKMAIL_MIME_H
+#define DESKMAIL_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deskmail/err.h"
+
+typedef struct {
+	size_t max_parts;      /* MIME parts walked; more -> DM_EPERM (default 500) */
+	size_t max_depth;      /* multipart nesting; deeper -> DM_EPERM (default 20) */
+	size_t max_text_bytes; /* body text kept; longer -> DM_EPERM (default 4 MiB) */
+	size_t max_headers;    /* header fields at top level (default 1000) */
+	size_t max_addresses;  /* To+Cc addresses kept (default 500) */
+	size_t max_references; /* References ids kept, newest kept (default 100) */
+} MimeLimits;
+
+void mime_limits_default(MimeLimits *lim);
+
+typedef struct {
+	char *name; /* display name, may be NULL */
+	char *addr; /* addr-spec, lower-cased; never NULL */
+} MailAddr;
+
+typedef struct {
+	char *filename;     /* decoded (RFC 2231/2047); "attachment-N" if none */
+	char *content_type; /* "type/subtype", lower-case */
+	char *content_id;   /* without <>, may be NULL */
+	bool is_inline;     /* Content-Disposition: inline (e.g. images in HTML) */
+	unsigned char *data;/* decoded bytes */
+	size_t size;
+} MailAttachment;
+
+typedef struct {
+	MailAddr *from;          /* first From mailbox, NULL if none parsable */
+	MailAddr *to;  size_t n_to;
+	MailAddr *cc;  size_t n_cc;
+	char *subject;           /* RFC 2047 decoded, may be "" but never NULL */
+	char *message_id;        /* without <>, NULL if missing */
+	char *in_reply_to;       /* first id, without <>, NULL if missing */
+	char **references;       /* ids without <>, oldest first */
+	size_t n_references;
+	int64_t date;            /* Date: as Unix time, 0 if missing/bad */
+
+	/* RFC 3834 and bounce markers */
+	bool is_automatic;       /* never answer automatically */
+	char *automatic_reason;  /* e.g. "Auto-Submitted: auto-replied"; NULL if not */
+
+	/* Authentication-Results (first one), raw value, may be NULL */
+	char *auth_results;
+
+	char *text;              /* best text body: text/plain, else HTML as text; never NULL */
+	char *html;              /* first text/html body as UTF-8, NULL if none */
+	bool text_from_html;     /* text was made from html */
+
+	MailAttachment *attachments;
+	size_t n_attachments;
+
+	size_t n_parse_warnings; /* GMime warnings seen (malformed input) */
+} Mail;
+
+/* Library set-up, once in main() (g_mime_init, libxml2 init). */
+void mime_global_init(void);
+void mime_global_cleanup(void);
+
+/* Parse raw bytes.  DM_EPERM with a reason if the input is not a message
+ * (no headers, garbage) or goes over a limit.  Never fails for bad charsets:
+ * unknown bytes are decoded by fallback.  Caller frees *mail_r. */
+int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail **mail_r,
+	       DmError *err);
+void mail_free(Mail *mail);
+
+/* HTML (UTF-8) -> readable plain text with libxml2's HTML parser: block
+ * elements become line breaks, links are kept as "text <url>", scripts and
+ * styles dropped.  Returns a g_malloc'd valid UTF-8 string, never NULL. */
+char *mime_html_to_text(const char *html, size_t len);
+
+/* Any bytes -> valid UTF-8 (invalid sequences decoded by fallback charsets,
+ * NULs removed).  g_malloc'd. */
+char *mime_to_utf8(const char *bytes, size_t len);
+
+typedef struct {
+	const char *from_name;   /* e.g. the desk name; may be NULL */
+	const char *from_addr;   /* required */
+	const char *to_name;     /* may be NULL */
+	const char *to_addr;     /* required */
+	const char *reply_to;    /* addr-spec or NULL */
+	const char *subject;     /* UTF-8, encoded-words are produced as needed */
+	const char *message_id;  /* without <>, required */
+	const char *in_reply_to; /* without <>, or NULL */
+	const char *const *references; /* ids without <>, or NULL */
+	size_t n_references;
+	const char *auto_submitted; /* "auto-replied", "auto-generated" or NULL */
+	const char *const *extra_headers; /* "Name", "value" pairs, or NULL */
+	size_t n_extra_headers;
+	const char *text;        /* UTF-8 body, required */
+	const char *html;        /* UTF-8 HTML body or NULL; if set -> multipart/alternative */
+	int64_t date;            /* Unix time */
+} OutMail;
+
+/* Build the wire form of an outgoing mail: CRLF line ends, lines <= 998,
+ * 7-bit transfer encodings, RFC 2047 encoded words for non-ASCII headers.
+ * Every header value is stripped of CR/LF/controls first.  Returns 0 and a
+ * g_malloc'd buffer (NUL-terminated) in *wire_r; DM_EPERM if a required field
+ * is missing or an address is not a bare addr-spec. */
+int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err);
+
+/* A new unique Message-ID (without <>) in the given domain.  g_malloc'd. */
+char *mime_new_message_id(const char *domain);
+
+#endif
