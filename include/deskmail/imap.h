@@ -1,0 +1,57 @@
+/* imap.h - the support mailbox over libcurl IMAP.  src/imap/ (and
+ * src/smtp/) are the only includers of curl.h.
+ *
+ * Works around libcurl 7.88's IMAP limits (see TECH-NOTES): message bodies
+ * only through URL fetches (never a custom FETCH), a 512 KiB buffer, UID
+ * searches bounded by a UID window, one retry on a stale connection, no
+ * custom SELECT/EXAMINE. */
+#ifndef DESKMAIL_IMAP_H
+#define DESKMAIL_IMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deskmail/err.h"
+
+typedef struct {
+	const char *url;      /* imap[s]://host[:port]/MAILBOX  (mailbox required) */
+	const char *username;
+	const char *password;
+	bool tls_verify;
+	const char *ca_file;  /* or NULL */
+	long timeout;         /* seconds */
+} ImapParams;
+
+typedef struct ImapSession ImapSession;
+
+/* No network traffic until the first call.  Strings are copied. */
+ImapSession *imap_session_new(const ImapParams *p);
+void imap_session_free(ImapSession *s);
+
+/* STATUS of the mailbox: UIDVALIDITY and UIDNEXT.  DM_ETEMP on network or
+ * login trouble (message in err). */
+int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
+
+/* UIDs >= first_uid in the mailbox, ascending, at most `max` of them (the
+ * lowest).  *uids_r is malloc'd (free()), may be NULL when *n_r == 0. */
+int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r,
+		     size_t *n_r, DmError *err);
+
+/* Fetch one whole message by UID, checking UIDVALIDITY.  *data_r is malloc'd.
+ * DM_ENOTFOUND if the UID is gone, DM_EPERM if it is larger than max_bytes
+ * (the message is not downloaded past the cap), DM_ETEMP for network trouble
+ * or a UIDVALIDITY change ("UIDVALIDITY has changed" in err). */
+int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
+	       unsigned char **data_r, size_t *len_r, DmError *err);
+
+/* After the commit: add `flag` (e.g. "$Ticketed" or "\\Seen"; NULL/"" =
+ * none), then if move_to is set move the message there (UID MOVE, or
+ * COPY+STORE \Deleted+UID EXPUNGE without MOVE).  DM_ENOTFOUND if the UID is
+ * already gone (e.g. moved by an earlier run). */
+int imap_mark(ImapSession *s, uint32_t uid, const char *flag, const char *move_to, DmError *err);
+
+/* Append a message to the mailbox (for tests and the demo). */
+int imap_append(ImapSession *s, const char *data, size_t len, DmError *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* smtp.h - send one prepared message with libcurl SMTP. */
+#ifndef DESKMAIL_SMTP_H
+#define DESKMAIL_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "deskmail/err.h"
+
+typedef struct {
+	const char *url;      /* smtp[s]://host[:port][/ehlo-name] */
+	const char *username; /* NULL = no AUTH */
+	const char *password;
+	bool tls_verify;
+	const char *ca_file;
+	long timeout;         /* seconds */
+} SmtpParams;
+
+typedef struct SmtpClient SmtpClient;
+
+/* Strings are copied; the connection is opened on first use and reused. */
+SmtpClient *smtp_client_new(const SmtpParams *p);
+void smtp_client_free(SmtpClient *c);
+
+/* Send `data` (CRLF line ends, as from mime_compose) from `mail_from` (bare
+ * addr-spec, "" for the null sender) to the bare addr-spec recipients.
+ * Returns 0 when the server accepted the message for every recipient,
+ * DM_ETEMP for connection trouble or a 4xx reply, DM_EPERM for a 5xx reply
+ * (message in err, with the server's code and text when there is one). */
+int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
+	      const char *data, size_t len, DmError *err);
+
+#endif
