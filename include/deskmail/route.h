@@ -1,0 +1,41 @@
+/* route.h - what one incoming mail is: a new ticket, a reply to a ticket, or
+ * quarantine; and whether it may be answered automatically.  Pure code: the
+ * facts are looked up by the caller, the decision is made here, so the rules
+ * can be tested without servers. */
+#ifndef DESKMAIL_ROUTE_H
+#define DESKMAIL_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+	bool has_from;            /* a parsable From address */
+	bool sender_is_staff;
+	int64_t sender_client_id; /* client whose named contact sent it; 0 if none */
+	int64_t token_ticket_id;  /* [#N] in the subject, 0 if none */
+	bool token_ticket_exists; /* ... and that ticket exists */
+	int64_t ref_ticket_id;    /* ticket found by In-Reply-To/References, 0 if none */
+	int64_t ticket_client_id; /* client of the referenced ticket (token first) */
+	bool automatic;           /* RFC 3834 automatic mail */
+} RouteFacts;
+
+typedef enum {
+	ROUTE_NEW_TICKET = 1,
+	ROUTE_REPLY = 2,
+	ROUTE_QUARANTINE = 3,
+} RouteKind;
+
+typedef struct {
+	RouteKind kind;
+	int64_t ticket_id;  /* for ROUTE_REPLY */
+	bool send_ack;      /* acknowledgement of a new ticket */
+	bool send_notice;   /* polite quarantine notice to the sender */
+	char reason[200];   /* why (always set for quarantine) */
+} RouteDecision;
+
+void route_decide(const RouteFacts *f, RouteDecision *d);
+
+/* The N of the first "[#N]" in a subject (1 <= N < 10^15), or 0. */
+int64_t route_subject_token(const char *subject);
+
+#endif

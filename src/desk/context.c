@@ -1,0 +1,139 @@
+/* context.c - opening the desk (database + templates), template variables,
+ * audit events, and where the migrations live. */
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk-private.h"
+#include "deskmail/imap.h"
+#include "deskmail/log.h"
+#include "dm_build.h"
+
+const char *const desk_placeholders[] = {
+	"ticket.id",    "ticket.subject", "ticket.status", "ticket.severity", "ticket.line",
+	"client.name",  "client.plan",    "contact.name",  "contact.email",   "desk.name",
+	"desk.address", "sender.name",    "sender.email",  "message.subject", "reason",
+	NULL,
+};
+
+static const char *const template_names[] = {"ack", "quarantine", NULL};
+
+void tplvars_set(TplVars *v, const char *name, const char *value)
+{
+	for (int i = 0; i < v->n; i++)
+		if (strcmp(v->name[i], name) == 0) {
+			v->value[i] = value ? value : "";
+			return;
+		}
+	g_assert(v->n < TPL_MAX_VARS);
+	v->name[v->n] = name;
+	v->value[v->n] = value ? value : "";
+	v->n++;
+}
+
+const char *tplvars_lookup(void *ctx, const char *name)
+{
+	TplVars *v = ctx;
+	for (int i = 0; i < v->n; i++)
+		if (strcmp(v->name[i], name) == 0)
+			return v->value[i];
+	return NULL;
+}
+
+const char *i64s(char buf[24], int64_t v)
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+	return buf;
+}
+
+const char *desk_sql_dir(void)
+{
+	const char *env = getenv("DESKMAIL_SQLDIR");
+	if (env && *env)
+		return env;
+	if (g_file_test(PKGDATADIR "/sql/001_init.sql", G_FILE_TEST_EXISTS))
+		return PKGDATADIR "/sql";
+	return SOURCE_SQLDIR;
+}
+
+int desk_check_templates(const Config *cfg, DmError *err)
+{
+	TplVars v = {0};
+	for (int i = 0; desk_placeholders[i]; i++)
+		tplvars_set(&v, desk_placeholders[i], "x");
+	for (int i = 0; template_names[i]; i++) {
+		Template *t = NULL;
+		int rc = template_load(cfg->desk_templates, template_names[i], &t, err);
+		if (rc)
+			return rc;
+		char *s = NULL, *txt = NULL, *html = NULL;
+		rc = template_render(t, tplvars_lookup, &v, &s, &txt, &html, err);
+		g_free(s);
+		g_free(txt);
+		g_free(html);
+		template_free(t);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
+{
+	Desk *d = g_new0(Desk, 1);
+	d->cfg = cfg;
+	mime_limits_default(&d->limits);
+	int rc = template_load(cfg->desk_templates, "ack", &d->tpl_ack, err);
+	if (rc == 0)
+		rc = template_load(cfg->desk_templates, "quarantine", &d->tpl_quarantine, err);
+	if (rc == 0)
+		rc = db_connect(cfg->db_conninfo, &d->db, err);
+	if (rc) {
+		desk_close(d);
+		return rc == DM_ENOTFOUND ? DM_ECONFIG : rc;
+	}
+	*desk_r = d;
+	return 0;
+}
+
+void desk_close(Desk *desk)
+{
+	if (desk == NULL)
+		return;
+	db_close(desk->db);
+	imap_session_free(desk->imap);
+	template_free(desk->tpl_ack);
+	template_free(desk->tpl_quarantine);
+	g_free(desk);
+}
+
+int desk_event(Desk *desk, int64_t ticket_id, const char *kind, const char *actor,
+	       const char *field, const char *before, const char *after, const char *detail,
+	       DmError *err)
+{
+	char tb[24];
+	const char *p[] = {ticket_id ? i64s(tb, ticket_id) : NULL, kind, actor, field, before, after,
+			   detail};
+	return db_exec(desk->db,
+		       "INSERT INTO event (ticket_id, kind, actor, staff_id, field, before, after, detail) "
+		       "VALUES ($1::bigint, $2, $3, (SELECT id FROM staff WHERE email = lower($3)), "
+		       "$4, $5, $6, $7)",
+		       7, p, NULL, err);
+}
+
+char *pg_text_array(const char *const *items, size_t n)
+{
+	GString *s = g_string_new("{");
+	for (size_t i = 0; i < n; i++) {
+		g_string_append(s, i ? ",\"" : "\"");
+		for (const char *c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				g_string_append_c(s, '\\');
+			g_string_append_c(s, *c);
+		}
+		g_string_append_c(s, '"');
+	}
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
+}

@@ -1,0 +1,517 @@
+/* ingest.c - one incoming mail, start to commit.
+ *
+ * The mail is parsed outside the transaction; then, in one transaction: the
+ * duplicate check (same bytes, or same Message-ID from the same sender),
+ * the facts for routing in a single query, the decision (route.c), and
+ * every effect: inbound row with the raw bytes, ticket or message,
+ * attachments, audit event, outbox rows and the IMAP checkpoint.  Nothing
+ * is written if anything fails, and the same mail seen again only advances
+ * the checkpoint.  A mail that cannot be parsed, or that went over a cap, is
+ * quarantined with its reason rather than dropped. */
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk-private.h"
+#include "deskmail/log.h"
+#include "deskmail/route.h"
+#include "deskmail/util.h"
+
+#define MAX_LOOKUP_REFS 50
+
+const char *ingest_outcome_name(IngestOutcome o)
+{
+	switch (o) {
+	case INGEST_TICKET: return "new ticket";
+	case INGEST_REPLY: return "reply";
+	case INGEST_QUARANTINE: return "quarantined";
+	case INGEST_DUPLICATE: return "duplicate";
+	}
+	return "?";
+}
+
+/* What we learned about the sender and the referenced ticket. */
+typedef struct {
+	int64_t staff_id, contact_id, contact_client_id;
+	int64_t token_client_id; /* 0 if the token's ticket does not exist */
+	int64_t ref_ticket_id, ref_client_id;
+	int64_t dup_inbound_id;
+} Facts;
+
+static int lookup_facts(Desk *desk, const Mail *m, int64_t token, Facts *f, DmError *err)
+{
+	const char *ids[MAX_LOOKUP_REFS + 1];
+	size_t n = 0;
+	if (m->in_reply_to)
+		ids[n++] = m->in_reply_to;
+	/* newest references last in the header: look at the newest first */
+	for (size_t i = m->n_references; i > 0 && n < MAX_LOOKUP_REFS; i--)
+		ids[n++] = m->references[i - 1];
+	g_autofree char *arr = pg_text_array(ids, n);
+	char tb[24];
+	const char *p[] = {m->from ? m->from->addr : NULL, token ? i64s(tb, token) : NULL, arr,
+			   m->message_id};
+	DbRes *r = NULL;
+	int rc = db_exec(
+		desk->db,
+		"SELECT s.id, c.id, c.client_id, tt.client_id, rt.id, rt.client_id, dup.id "
+		"FROM (SELECT 1) x "
+		"LEFT JOIN staff s ON s.email = $1 AND s.active "
+		"LEFT JOIN contact c ON c.email = $1 AND c.removed_at IS NULL "
+		"LEFT JOIN ticket tt ON tt.id = $2::bigint "
+		"LEFT JOIN LATERAL (SELECT t.id, t.client_id FROM message mm "
+		"  JOIN ticket t ON t.id = mm.ticket_id WHERE mm.message_id = ANY ($3::text[]) "
+		"  ORDER BY mm.id DESC LIMIT 1) rt ON true "
+		"LEFT JOIN LATERAL (SELECT i.id FROM inbound i WHERE $4::text IS NOT NULL "
+		"  AND i.message_id = $4 AND i.from_addr IS NOT DISTINCT FROM $1 LIMIT 1) dup ON true",
+		4, p, &r, err);
+	if (rc)
+		return rc;
+	f->staff_id = dbres_i64(r, 0, 0, 0);
+	f->contact_id = dbres_i64(r, 0, 1, 0);
+	f->contact_client_id = dbres_i64(r, 0, 2, 0);
+	f->token_client_id = dbres_i64(r, 0, 3, 0);
+	f->ref_ticket_id = dbres_i64(r, 0, 4, 0);
+	f->ref_client_id = dbres_i64(r, 0, 5, 0);
+	f->dup_inbound_id = dbres_i64(r, 0, 6, 0);
+	dbres_free(r);
+	return 0;
+}
+
+static int checkpoint(Desk *desk, const IngestSource *src, int64_t inbound_id, DmError *err)
+{
+	if (src->mailbox_id == 0)
+		return 0;
+	char mb[24], uv[24], uid[24], ib[24];
+	const char *p[] = {i64s(mb, src->mailbox_id), i64s(uv, src->uidvalidity), i64s(uid, src->uid),
+			   inbound_id ? i64s(ib, inbound_id) : NULL};
+	return db_exec(desk->db,
+		       "WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) "
+		       "VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING) "
+		       "UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
+		       "WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+		       4, p, NULL, err);
+}
+
+/* Insert the inbound row; *id_r = 0 when these bytes were stored before. */
+static int insert_inbound(Desk *desk, const unsigned char *raw, size_t len, const char *sha,
+			  const Mail *m, const IngestSource *src, const char *outcome,
+			  int64_t *id_r, DmError *err)
+{
+	char mb[24], uv[24], uid[24], sz[24];
+	bool imap = src->mailbox_id != 0;
+	const char *p[] = {sha,
+			   m ? m->message_id : NULL,
+			   m && m->from ? m->from->addr : NULL,
+			   imap ? "imap" : "pipe",
+			   imap ? i64s(mb, src->mailbox_id) : NULL,
+			   imap ? i64s(uv, src->uidvalidity) : NULL,
+			   imap ? i64s(uid, src->uid) : NULL,
+			   i64s(sz, (int64_t)len),
+			   (const char *)raw,
+			   src->truncated ? "t" : "f",
+			   m && m->is_automatic ? "t" : "f",
+			   outcome};
+	int lens[12] = {0};
+	int fmts[12] = {0};
+	lens[8] = (int)len;
+	fmts[8] = 1;
+	DbRes *r = NULL;
+	int rc = db_exec_bin(desk->db,
+			     "INSERT INTO inbound (sha256, message_id, from_addr, source, mailbox_id, "
+			     "uidvalidity, uid, size, raw, truncated, automatic, outcome) VALUES ($1, $2, "
+			     "$3, $4, $5::bigint, $6::bigint, $7::bigint, $8::int, $9, $10::boolean, "
+			     "$11::boolean, $12) ON CONFLICT (sha256) DO NOTHING RETURNING id",
+			     12, p, lens, fmts, &r, err);
+	if (rc)
+		return rc;
+	*id_r = dbres_rows(r) ? dbres_i64(r, 0, 0, 0) : 0;
+	dbres_free(r);
+	return 0;
+}
+
+static char *addr_array(const MailAddr *a, size_t n)
+{
+	const char **v = g_new(const char *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		v[i] = a[i].addr;
+	char *s = pg_text_array(v, n);
+	g_free(v);
+	return s;
+}
+
+static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	int64_t total = 0;
+	char mr[24];
+	i64s(mr, message_row);
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		const MailAttachment *a = &m->attachments[i];
+		char sz[24];
+		i64s(sz, (int64_t)a->size);
+		g_autofree char *refused = NULL;
+		if ((int64_t)a->size > cfg->desk_attachment_max_bytes)
+			refused = g_strdup_printf("attachment of %zu bytes is over the limit of %lld",
+						  a->size, (long long)cfg->desk_attachment_max_bytes);
+		else if (total + (int64_t)a->size > cfg->desk_message_attachments_max_bytes)
+			refused = g_strdup_printf(
+				"attachments of this message are over the limit of %lld bytes",
+				(long long)cfg->desk_message_attachments_max_bytes);
+		char sha[65] = "";
+		int rc;
+		if (!refused) {
+			total += (int64_t)a->size;
+			dm_sha256_hex(a->data, a->size, sha);
+			const char *bp[] = {sha, sz, (const char *)a->data};
+			int lens[] = {0, 0, (int)a->size};
+			int fmts[] = {0, 0, 1};
+			rc = db_exec_bin(desk->db,
+					 "INSERT INTO blob (sha256, size, data) VALUES ($1, $2::bigint, $3) "
+					 "ON CONFLICT DO NOTHING",
+					 3, bp, lens, fmts, NULL, err);
+			if (rc)
+				return rc;
+		}
+		const char *p[] = {mr,
+				   refused ? NULL : sha,
+				   a->filename,
+				   a->content_type,
+				   a->content_id,
+				   a->is_inline ? "t" : "f",
+				   sz,
+				   refused};
+		rc = db_exec(desk->db,
+			     "INSERT INTO attachment (message_id, blob_sha256, filename, content_type, "
+			     "content_id, is_inline, size, refused) VALUES ($1::bigint, $2, $3, $4, $5, "
+			     "$6::boolean, $7::bigint, $8)",
+			     8, p, NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
+			  const Facts *f, bool staff, int64_t *id_r, DmError *err)
+{
+	char tb[24], ib[24], cb[24], sb[24];
+	g_autofree char *to = addr_array(m->to, m->n_to);
+	g_autofree char *cc = addr_array(m->cc, m->n_cc);
+	g_autofree char *refs = pg_text_array((const char *const *)m->references, m->n_references);
+	const char *p[] = {i64s(tb, ticket_id),
+			   i64s(ib, inbound_id),
+			   staff ? "staff" : "contact",
+			   !staff && f->contact_id ? i64s(cb, f->contact_id) : NULL,
+			   staff ? i64s(sb, f->staff_id) : NULL,
+			   m->from->addr,
+			   m->from->name,
+			   to,
+			   cc,
+			   m->subject,
+			   m->message_id,
+			   m->in_reply_to,
+			   refs,
+			   m->text,
+			   m->html,
+			   m->is_automatic ? "t" : "f"};
+	DbRes *r = NULL;
+	int rc = db_exec(desk->db,
+			 "INSERT INTO message (ticket_id, inbound_id, direction, author_kind, contact_id, "
+			 "staff_id, from_addr, from_name, to_addrs, cc_addrs, subject, message_id, "
+			 "in_reply_to, refs, body, body_full, body_html, automatic) VALUES ($1::bigint, "
+			 "$2::bigint, 'in', $3, $4::bigint, $5::bigint, $6, $7, $8::text[], $9::text[], "
+			 "$10, $11, $12, $13::text[], $14, $14, $15, $16::boolean) RETURNING id",
+			 16, p, &r, err);
+	if (rc)
+		return rc;
+	*id_r = dbres_i64(r, 0, 0, 0);
+	dbres_free(r);
+	return store_attachments(desk, m, *id_r, err);
+}
+
+/* Values for the templates, from the ticket row and the mail. */
+static int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmError *err)
+{
+	char tb[24];
+	const char *p[] = {i64s(tb, ticket_id)};
+	DbRes *r = NULL;
+	int rc = db_exec(desk->db,
+			 "SELECT t.id, t.subject, t.status, COALESCE(t.severity, 'not yet set'), t.line, "
+			 "cl.name, cl.plan, COALESCE(co.name, co.email, ''), COALESCE(co.email, '') "
+			 "FROM ticket t JOIN client cl ON cl.id = t.client_id "
+			 "LEFT JOIN contact co ON co.id = t.contact_id WHERE t.id = $1::bigint",
+			 1, p, &r, err);
+	if (rc)
+		return rc;
+	if (dbres_rows(r) == 0) {
+		dbres_free(r);
+		return dm_error_set(err, DM_EINTERNAL, "ticket %s vanished", tb);
+	}
+	static const char *const names[] = {"ticket.id",   "ticket.subject", "ticket.status",
+					    "ticket.severity", "ticket.line", "client.name",
+					    "client.plan", "contact.name", "contact.email"};
+	for (int i = 0; i < 9; i++)
+		tplvars_set(v, names[i], dbres_get(r, 0, i));
+	*keep_r = r;
+	return 0;
+}
+
+static void mail_vars(Desk *desk, const Mail *m, TplVars *v)
+{
+	const Config *cfg = desk->cfg;
+	for (int i = 0; desk_placeholders[i]; i++)
+		tplvars_set(v, desk_placeholders[i], "");
+	tplvars_set(v, "desk.name", cfg->desk_name);
+	tplvars_set(v, "desk.address", cfg->desk_address);
+	if (m) {
+		tplvars_set(v, "message.subject", m->subject);
+		if (m->from) {
+			tplvars_set(v, "sender.email", m->from->addr);
+			tplvars_set(v, "sender.name", m->from->name ? m->from->name : m->from->addr);
+		}
+	}
+}
+
+/* References for a reply to m: its References then its Message-ID (capped). */
+static size_t reply_refs(const Mail *m, const char **out, size_t max)
+{
+	size_t n = 0, start = 0;
+	size_t total = m->n_references + (m->message_id ? 1 : 0);
+	if (total > max)
+		start = total - max;
+	for (size_t i = start; i < m->n_references; i++)
+		out[n++] = m->references[i];
+	if (m->message_id)
+		out[n++] = m->message_id;
+	return n;
+}
+
+static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t inbound_id,
+			      const RouteDecision *d, IngestResult *res, DmError *err)
+{
+	char cb[24], kb[24];
+	const char *subject = *m->subject ? m->subject : "(no subject)";
+	const char *p[] = {i64s(cb, f->contact_client_id), i64s(kb, f->contact_id), subject};
+	DbRes *r = NULL;
+	int rc = db_exec(desk->db,
+			 "INSERT INTO ticket (client_id, contact_id, subject, last_client_at) "
+			 "VALUES ($1::bigint, $2::bigint, $3, now()) RETURNING id",
+			 3, p, &r, err);
+	if (rc)
+		return rc;
+	int64_t tid = dbres_i64(r, 0, 0, 0);
+	dbres_free(r);
+	res->ticket_id = tid;
+	int64_t mid;
+	rc = insert_message(desk, m, tid, inbound_id, f, false, &mid, err);
+	if (rc == 0)
+		rc = desk_event(desk, tid, "ticket-created", m->from->addr, "status", NULL, "open",
+				d->reason[0] ? d->reason : NULL, err);
+	if (rc || !d->send_ack)
+		return rc;
+
+	TplVars v = {0};
+	mail_vars(desk, m, &v);
+	DbRes *keep = NULL;
+	rc = ticket_vars(desk, tid, &v, &keep, err);
+	if (rc)
+		return rc;
+	char key[48];
+	snprintf(key, sizeof key, "ack:ticket:%lld", (long long)tid);
+	const char *refs[21];
+	size_t nrefs = reply_refs(m, refs, 20);
+	OutSpec spec = {.kind = "ack",
+			.event_key = key,
+			.ticket_id = tid,
+			.to_name = m->from->name,
+			.to_addr = m->from->addr,
+			.in_reply_to = m->message_id,
+			.refs = refs,
+			.n_refs = nrefs,
+			.automatic = true};
+	QueueResult qr;
+	rc = outbox_queue(desk, desk->tpl_ack, &v, &spec, &qr, err);
+	dbres_free(keep);
+	return rc;
+}
+
+static int effects_reply(Desk *desk, const Mail *m, const Facts *f, int64_t inbound_id,
+			 const RouteDecision *d, IngestResult *res, DmError *err)
+{
+	/* A staff address is staff even if it is also somebody's contact. */
+	bool staff = f->staff_id != 0;
+	res->ticket_id = d->ticket_id;
+	int64_t mid;
+	int rc = insert_message(desk, m, d->ticket_id, inbound_id, f, staff, &mid, err);
+	if (rc)
+		return rc;
+	char tb[24];
+	const char *p[] = {i64s(tb, d->ticket_id), staff ? "t" : "f"};
+	rc = db_exec(desk->db,
+		     "UPDATE ticket SET updated_at = now(), "
+		     "last_staff_at = CASE WHEN $2::boolean THEN now() ELSE last_staff_at END, "
+		     "last_client_at = CASE WHEN $2::boolean THEN last_client_at ELSE now() END "
+		     "WHERE id = $1::bigint",
+		     2, p, NULL, err);
+	if (rc == 0)
+		rc = desk_event(desk, d->ticket_id, staff ? "staff-reply" : "client-reply",
+				m->from->addr, NULL, NULL, NULL, m->is_automatic ? "automatic" : NULL,
+				err);
+	return rc;
+}
+
+static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id,
+			      const RouteDecision *d, bool automatic, DmError *err)
+{
+	char ib[24];
+	const char *p[] = {i64s(ib, inbound_id),
+			   m && m->from ? m->from->addr : NULL,
+			   m && m->from ? m->from->name : NULL,
+			   m ? m->subject : "",
+			   d->reason,
+			   automatic ? "t" : "f"};
+	DbRes *r = NULL;
+	int rc = db_exec(desk->db,
+			 "INSERT INTO quarantine (inbound_id, from_addr, from_name, subject, reason, "
+			 "automatic) VALUES ($1::bigint, $2, $3, $4, $5, $6::boolean) RETURNING id",
+			 6, p, &r, err);
+	if (rc)
+		return rc;
+	dbres_free(r);
+	if (!d->send_notice || automatic || m == NULL || m->from == NULL ||
+	    !dm_addr_valid(m->from->addr))
+		return 0;
+	TplVars v = {0};
+	mail_vars(desk, m, &v);
+	tplvars_set(&v, "reason", d->reason);
+	char key[48];
+	snprintf(key, sizeof key, "notice:inbound:%lld", (long long)inbound_id);
+	const char *refs[21];
+	size_t nrefs = reply_refs(m, refs, 20);
+	OutSpec spec = {.kind = "quarantine-notice",
+			.event_key = key,
+			.to_name = m->from->name,
+			.to_addr = m->from->addr,
+			.in_reply_to = m->message_id,
+			.refs = refs,
+			.n_refs = nrefs,
+			.automatic = true};
+	QueueResult qr;
+	return outbox_queue(desk, desk->tpl_quarantine, &v, &spec, &qr, err);
+}
+
+static int ingest_tx(Desk *desk, const unsigned char *raw, size_t len, const char *sha,
+		     const Mail *m, const char *parse_error, const IngestSource *src,
+		     IngestResult *res, DmError *err)
+{
+	RouteDecision d;
+	Facts f = {0};
+	bool automatic = m && m->is_automatic;
+	int rc;
+
+	if (m) {
+		int64_t token = route_subject_token(m->subject);
+		rc = lookup_facts(desk, m, token, &f, err);
+		if (rc)
+			return rc;
+		if (f.dup_inbound_id) {
+			res->outcome = INGEST_DUPLICATE;
+			res->inbound_id = f.dup_inbound_id;
+			return checkpoint(desk, src, 0, err);
+		}
+		/* Our own address never gets an answer from us. */
+		if (m->from && g_ascii_strcasecmp(m->from->addr, desk->cfg->desk_address) == 0)
+			automatic = true;
+		RouteFacts rf = {
+			.has_from = m->from != NULL,
+			.sender_is_staff = f.staff_id != 0,
+			.sender_client_id = f.contact_client_id,
+			.token_ticket_id = token,
+			.token_ticket_exists = f.token_client_id != 0,
+			.ref_ticket_id = f.ref_ticket_id,
+			.ticket_client_id = f.token_client_id ? f.token_client_id : f.ref_client_id,
+			.automatic = automatic,
+		};
+		route_decide(&rf, &d);
+	} else {
+		memset(&d, 0, sizeof d);
+		d.kind = ROUTE_QUARANTINE;
+		snprintf(d.reason, sizeof d.reason, "unreadable message: %.150s", parse_error);
+	}
+	if (src->truncated) {
+		d.kind = ROUTE_QUARANTINE;
+		d.send_notice = false;
+		snprintf(d.reason, sizeof d.reason, "%.190s", src->truncated_reason);
+	}
+
+	static const char *const outcome[] = {"", "ticket", "reply", "quarantine"};
+	int64_t inbound_id;
+	rc = insert_inbound(desk, raw, len, sha, m, src, outcome[d.kind], &inbound_id, err);
+	if (rc)
+		return rc;
+	if (inbound_id == 0) {
+		res->outcome = INGEST_DUPLICATE;
+		return checkpoint(desk, src, 0, err);
+	}
+	res->inbound_id = inbound_id;
+	switch (d.kind) {
+	case ROUTE_NEW_TICKET:
+		res->outcome = INGEST_TICKET;
+		rc = effects_new_ticket(desk, m, &f, inbound_id, &d, res, err);
+		break;
+	case ROUTE_REPLY:
+		res->outcome = INGEST_REPLY;
+		rc = effects_reply(desk, m, &f, inbound_id, &d, res, err);
+		break;
+	case ROUTE_QUARANTINE:
+		res->outcome = INGEST_QUARANTINE;
+		g_strlcpy(res->detail, d.reason, sizeof res->detail);
+		rc = effects_quarantine(desk, m, inbound_id, &d, automatic, err);
+		break;
+	}
+	if (rc == 0)
+		rc = checkpoint(desk, src, inbound_id, err);
+	return rc;
+}
+
+int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const IngestSource *src,
+		IngestResult *res, DmError *err)
+{
+	memset(res, 0, sizeof *res);
+	char sha[65];
+	dm_sha256_hex(raw, len, sha);
+	Mail *m = NULL;
+	DmError perr = {0};
+	if (mime_parse(raw, len, &desk->limits, &m, &perr) != 0)
+		m = NULL;
+	if (m && m->message_id)
+		g_strlcpy(res->message_id, m->message_id, sizeof res->message_id);
+
+	int rc = db_ensure(desk->db, NULL, err);
+	if (rc == 0)
+		rc = db_begin(desk->db, err);
+	if (rc == 0)
+		rc = ingest_tx(desk, raw, len, sha, m, perr.msg, src, res, err);
+	if (rc == 0)
+		rc = db_commit(desk->db, err);
+	else
+		db_rollback(desk->db);
+
+	char where[64] = "pipe";
+	if (src->mailbox_id)
+		snprintf(where, sizeof where, "uid %u", src->uid);
+	if (rc == 0) {
+		char tk[32] = "";
+		if (res->ticket_id)
+			snprintf(tk, sizeof tk, " #%lld", (long long)res->ticket_id);
+		log_info("%s <%s> from %s: %s%s%s%s%s", where, res->message_id,
+			 m && m->from ? m->from->addr : "(none)", ingest_outcome_name(res->outcome),
+			 tk, res->detail[0] ? " (" : "", res->detail, res->detail[0] ? ")" : "");
+	} else {
+		log_warn("%s <%s>: not stored: %s", where, res->message_id, err ? err->msg : "");
+	}
+	mail_free(m);
+	return rc;
+}

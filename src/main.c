@@ -1,0 +1,279 @@
+/* main.c - the deskmail command line: configuration, dispatch, exit codes
+ * (sysexits), signals for the daemon.  Everything else is in the layers
+ * below; this file only translates DmError kinds into exit codes and log
+ * lines. */
+#include <errno.h>
+#include <getopt.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deskmail/config.h"
+#include "deskmail/desk.h"
+#include "deskmail/log.h"
+#include "deskmail/mime.h"
+#include "deskmail/util.h"
+#include "dm_build.h"
+
+#include <curl/curl.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: deskmail [-c FILE] [-v] COMMAND [ARGS]\n"
+	      "\n"
+	      "  check-config                 validate the configuration and templates\n"
+	      "  migrate                      apply missing database migrations\n"
+	      "  poll                         one pass over the IMAP mailbox\n"
+	      "  ingest [FILE]                process one message from FILE or stdin (MTA pipe)\n"
+	      "  send                         deliver what is due in the outbox\n"
+	      "  run                          poll and send every poll_interval until SIGTERM\n"
+	      "  client add NAME --plan PLAN | set NAME [--account-manager EMAIL] [--plan P] | list\n"
+	      "  contact add CLIENT EMAIL [--name NAME] | remove CLIENT EMAIL | list [CLIENT]\n"
+	      "  staff add EMAIL --name NAME --role ROLE [--line 1|2|3] | list\n"
+	      "  ticket list [--status S] [--client C] [--json] | show N [--json]\n"
+	      "  quarantine list [--json]\n"
+	      "\n"
+	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n",
+	      f);
+}
+
+static int exit_code(int kind)
+{
+	switch (kind) {
+	case 0: return EX_OK;
+	case DM_ETEMP: return EX_TEMPFAIL;
+	case DM_EPERM: return EX_DATAERR;
+	case DM_ECONFIG: return EX_CONFIG;
+	case DM_ENOTFOUND: return 1;
+	default: return EX_SOFTWARE;
+	}
+}
+
+static int fail(const DmError *err, int rc)
+{
+	fprintf(stderr, "deskmail: %s\n", err->msg[0] ? err->msg : dm_error_kind_name(rc));
+	return exit_code(rc);
+}
+
+/* Read a message for `ingest`, keeping at most max bytes; the rest is
+ * drained and counted so the quarantine reason can say how large it was. */
+static int read_message(const char *path, size_t max, char **data_r, size_t *len_r,
+			size_t *total_r, DmError *err)
+{
+	FILE *f = path ? fopen(path, "rb") : stdin;
+	if (f == NULL)
+		return dm_error_set(err, DM_ENOTFOUND, "%s: %s", path, strerror(errno));
+	size_t cap = 65536, len = 0, total = 0;
+	char *buf = g_malloc(cap + 1);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		total += n;
+		size_t keep = len < max ? MIN(n, max - len) : 0;
+		if (len + keep > cap) {
+			while (len + keep > cap)
+				cap *= 2;
+			buf = g_realloc(buf, cap + 1);
+		}
+		memcpy(buf + len, chunk, keep);
+		len += keep;
+	}
+	int bad = ferror(f);
+	if (path)
+		fclose(f);
+	if (bad) {
+		g_free(buf);
+		return dm_error_set(err, DM_ETEMP, "reading the message: %s", strerror(errno));
+	}
+	buf[len] = '\0';
+	*data_r = buf;
+	*len_r = len;
+	*total_r = total;
+	return 0;
+}
+
+static int cmd_ingest(Desk *desk, const char *path, DmError *err)
+{
+	char *raw = NULL;
+	size_t len = 0, total = 0;
+	size_t max = (size_t)desk->cfg->imap_max_message_bytes;
+	int rc = read_message(path, max, &raw, &len, &total, err);
+	if (rc)
+		return rc;
+	if (total == 0) {
+		g_free(raw);
+		return dm_error_set(err, DM_EPERM, "empty message");
+	}
+	IngestSource src = {.source = "pipe"};
+	g_autofree char *why = NULL;
+	if (total > len) {
+		why = g_strdup_printf("message of %zu bytes is over the limit of %zu bytes; only the "
+				      "first %zu bytes are kept",
+				      total, max, len);
+		src.truncated = true;
+		src.truncated_reason = why;
+	}
+	IngestResult res;
+	rc = desk_ingest(desk, (unsigned char *)raw, len, &src, &res, err);
+	g_free(raw);
+	if (rc == 0 && res.ticket_id)
+		printf("%s #%lld\n", ingest_outcome_name(res.outcome), (long long)res.ticket_id);
+	else if (rc == 0)
+		printf("%s\n", ingest_outcome_name(res.outcome));
+	return rc;
+}
+
+static void log_poll(const PollStats *st)
+{
+	if (st->fetched || st->failed)
+		log_info("poll: %zu fetched: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
+			 "duplicate(s), %zu failed",
+			 st->fetched, st->tickets, st->replies, st->quarantined, st->duplicates,
+			 st->failed);
+}
+
+static int cmd_run(Desk *desk, DmError *err)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	desk->stop = &stop_requested;
+	log_notice("running: polling %s every %d s", desk->cfg->imap_url,
+		   desk->cfg->imap_poll_interval);
+	while (!stop_requested) {
+		DmError e = {0};
+		PollStats ps;
+		int rc = desk_poll(desk, &ps, &e);
+		log_poll(&ps);
+		if (rc == DM_ECONFIG) {
+			*err = e;
+			return rc;
+		}
+		if (rc)
+			log_warn("poll: %s (%s; retrying next interval)", e.msg,
+				 dm_error_kind_name(rc));
+		SendStats ss;
+		dm_error_clear(&e);
+		rc = desk_send(desk, &ss, &e);
+		if (rc)
+			log_warn("send: %s (retrying next interval)", e.msg);
+		for (int i = 0; i < desk->cfg->imap_poll_interval * 10 && !stop_requested; i++) {
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	log_notice("stopping on signal");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfg_opt = NULL;
+	int verbose = 0, c;
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+						  {"verbose", no_argument, NULL, 'v'},
+						  {"help", no_argument, NULL, 'h'},
+						  {"version", no_argument, NULL, 'V'},
+						  {NULL, 0, NULL, 0}};
+	/* '+': stop at the command, so its own --options are left alone */
+	while ((c = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfg_opt = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'h': usage(stdout); return EX_OK;
+		case 'V': puts("deskmail " PACKAGE_VERSION); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	const char *cmd = argv[optind];
+	int cargc = argc - optind;
+	char **cargv = argv + optind;
+
+	DmError err = {0};
+	Config *cfg = NULL;
+	const char *path = cfg_default_path(cfg_opt);
+	int rc = cfg_load(path, &cfg, &err);
+	if (rc)
+		return fail(&err, rc);
+	dm_log_level = dm_log_level_parse(cfg->log_level);
+	if (verbose)
+		dm_log_level = DM_LOG_DEBUG;
+	if (cfg->log_syslog)
+		dm_log_use_syslog("deskmail");
+
+	if (strcmp(cmd, "check-config") == 0) {
+		rc = desk_check_templates(cfg, &err);
+		if (rc == 0) {
+			cfg_dump(cfg);
+			printf("%s: OK\n", path);
+		}
+		cfg_free(cfg);
+		return rc ? fail(&err, rc) : EX_OK;
+	}
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	mime_global_init();
+	Desk *desk = NULL;
+	rc = desk_open(cfg, &desk, &err);
+	if (rc == 0) {
+		if (strcmp(cmd, "migrate") == 0) {
+			int n = 0;
+			rc = db_migrate(desk->db, desk_sql_dir(), &n, &err);
+			if (rc == 0)
+				printf("%d migration(s) applied\n", n);
+		} else if (strcmp(cmd, "poll") == 0) {
+			PollStats st;
+			rc = desk_poll(desk, &st, &err);
+			log_poll(&st);
+			printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
+			       "duplicate(s)\n",
+			       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
+		} else if (strcmp(cmd, "ingest") == 0) {
+			rc = cmd_ingest(desk, cargc > 1 ? cargv[1] : NULL, &err);
+		} else if (strcmp(cmd, "send") == 0) {
+			SendStats st;
+			rc = desk_send(desk, &st, &err);
+			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred, st.failed);
+		} else if (strcmp(cmd, "run") == 0) {
+			rc = cmd_run(desk, &err);
+		} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
+			   strcmp(cmd, "staff") == 0) {
+			rc = admin_main(desk, cargc, cargv, &err);
+		} else if (strcmp(cmd, "ticket") == 0 || strcmp(cmd, "quarantine") == 0) {
+			rc = report_main(desk, cargc, cargv, &err);
+		} else {
+			fprintf(stderr, "deskmail: unknown command '%s'\n", cmd);
+			usage(stderr);
+			rc = DM_EPERM;
+			desk_close(desk);
+			cfg_free(cfg);
+			return EX_USAGE;
+		}
+	}
+	desk_close(desk);
+	mime_global_cleanup();
+	curl_global_cleanup();
+	cfg_free(cfg);
+	if (rc)
+		return fail(&err, rc);
+	return EX_OK;
+}
