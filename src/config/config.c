@@ -213,7 +213,7 @@ static const Setting desk_settings[] = {
 	S_("address", F_REQUIRED, NULL, desk_address, check_addr),
 	S_("templates", 0, "templates", desk_templates, check_nonempty),
 	S_("domain", 0, NULL, desk_domain, check_domain),
-	I_("max_auto_replies_per_hour", 3, 0, 1000, desk_max_auto_replies_per_hour),
+	I_("max_auto_replies_per_hour", 10, 0, 1000, desk_max_auto_replies_per_hour),
 	I_("reopen_days", 14, 0, 3650, desk_reopen_days),
 	L_("attachment_max_bytes", 10 * MIB, 1, GIB, desk_attachment_max_bytes),
 	L_("message_attachments_max_bytes", 25 * MIB, 1, GIB,

@@ -1,0 +1,64 @@
+#!/bin/bash
+# crash.sh - kill the poller with SIGKILL at random moments while it ingests
+# a few hundred mails, run it again until done: every mail is stored exactly
+# once, every ticket has exactly one acknowledgement queued, every mail is
+# marked on the server.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/servers.sh"
+. "$here/../lib/mail.sh"
+N=${DM_CRASH_MAILS:-300}
+dm_servers_start
+# one contact opens a hundred tickets here: lift the loop guard
+DM_DESK_EXTRA="max_auto_replies_per_hour = 1000;" dm_write_conf
+dm_fixture
+W=$DM_TEST_DIR/work
+mkdir -p "$W/mails"
+
+# a mix: new tickets from contacts, replies to them by token, strangers
+new=0
+for i in $(seq 1 "$N"); do
+	case $((i % 5)) in
+	0) dm_mail "$W/mails/$i" 'stranger'$i'@nowhere.example' "Question $i" "Hello $i" ;;
+	1 | 2) dm_mail "$W/mails/$i" 'alice@acme.example' "Problem $i" "Body $i"; new=$((new + 1)) ;;
+	3) dm_mail "$W/mails/$i" 'carol@globex.example' "Issue $i" "Body $i"; new=$((new + 1)) ;;
+	4) dm_mail "$W/mails/$i" 'bob@acme.example' "Re: [#1] Problem" "More $i" ;;
+	esac
+done
+# ticket #1 must exist before the replies to it: deliver mail 1 first
+dm_deliver "$W/mails/1"
+dm poll >/dev/null
+for i in $(seq 2 "$N"); do dm_deliver "$W/mails/$i"; done
+
+kills=0 runs=0
+while :; do
+	runs=$((runs + 1))
+	# run the binary itself in the background: killing a shell function's
+	# subshell would leave its deskmail running
+	"$DESKMAIL" -c "$DM_CONF" poll >"$W/poll.out" 2>"$W/poll.err" &
+	pid=$!
+	sleep "0.$(printf '%03d' $((RANDOM % 250 + 2)))"
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		kills=$((kills + 1))
+	else
+		wait "$pid"; rc=$?
+		# done: a whole pass that found nothing new (not one that found
+		# another poller holding the mailbox)
+		if [ $rc -eq 0 ] && grep -q '^fetched 0:' "$W/poll.out" &&
+			! grep -q 'another deskmail is polling' "$W/poll.err"; then break; fi
+	fi
+	cat "$W/poll.err" >>"$W/poll.log"
+	[ $runs -lt 2000 ] || break
+done
+echo "# $kills kills in $runs runs" >&2
+assert_true "the poller was killed mid-run at least 3 times ($kills)" test "$kills" -ge 3
+assert_eq "$N" "$(dm_psql -c 'select count(*) from inbound')" "every mail stored exactly once"
+assert_eq "$N" "$(dm_psql -c 'select count(distinct uid) from mailbox_seen')" "every UID checkpointed once"
+assert_eq "$new" "$(dm_psql -c 'select count(*) from ticket')" "one ticket per new request"
+assert_eq "0" "$(dm_psql -c "select count(*) from ticket t where (select count(*) from outbox o where o.ticket_id = t.id and o.kind = 'ack') <> 1")" "every ticket has exactly one acknowledgement queued"
+assert_eq "$((N / 5))" "$(dm_psql -c "select count(*) from message where ticket_id = 1 and from_addr = 'bob@acme.example'")" "every reply joined ticket 1 once"
+assert_eq "$((N / 5))" "$(dm_psql -c 'select count(*) from quarantine')" "every stranger quarantined once"
+assert_eq "$N" "$(dm_imap_keyword_uids '$Ticketed' | wc -w)" "every mail marked on the server"
+dm_done

@@ -1,0 +1,71 @@
+#!/bin/bash
+# outbox.sh - outgoing mail on a real SMTP server: the server down then up,
+# backoff, permanent failures, and headers that never carry input CR/LF.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/servers.sh"
+. "$here/../lib/mail.sh"
+dm_servers_start
+dm_write_conf
+dm_fixture
+W=$DM_TEST_DIR/work
+mkdir -p "$W"
+
+dm_mail "$W/a" 'alice@acme.example' 'Mail server down?' 'We get timeouts.'
+dm ingest "$W/a" >/dev/null
+dm_smtp_stop
+out=$(dm send 2>"$W/send.log"); rc=$?
+assert_eq 0 "$rc" "send with the SMTP server down still exits 0"
+assert_eq "sent 0, deferred 1, failed 0" "$out" "the acknowledgement is deferred"
+row=$(dm_psql -c "select status, attempts, last_error is not null, next_attempt_at > now() from outbox")
+assert_eq "pending|1|t|t" "$row" "the error is recorded and a retry scheduled later"
+assert_contains "$(cat "$W/send.log")" "deferred" "the deferral is logged"
+assert_eq "sent 0, deferred 0, failed 0" "$(dm send)" "nothing is due before the backoff"
+dm_smtp_start
+sleep 1.2
+assert_eq "sent 1, deferred 0, failed 0" "$(dm send)" "after the backoff the mail goes out"
+assert_eq "1" "$(dm_smtp_count)" "received once"
+assert_eq "sent 0, deferred 0, failed 0" "$(dm send)" "and never again"
+assert_eq "sent|2" "$(dm_psql -c 'select status, attempts from outbox')" "recorded as sent after 2 attempts"
+
+# backoff doubles, up to retry_max
+dm_smtp_stop
+dm_mail "$W/b" 'alice@acme.example' 'Second' 'x'
+dm ingest "$W/b" >/dev/null
+dm send >/dev/null
+sleep 1.1
+dm send >/dev/null
+secs=$(dm_psql -c "select round(extract(epoch from next_attempt_at - now())) from outbox where status='pending'")
+assert_true "second retry waits about twice as long (got ${secs}s)" test "$secs" -ge 1 -a "$secs" -le 2
+dm_smtp_start
+sleep 2.1
+dm send >/dev/null
+assert_eq "2" "$(dm_smtp_count)" "delivered after the server came back"
+
+# a permanent rejection is not retried
+dm_smtp_stop
+dm_smtp_start --reject-rcpt 'carol@'
+dm_mail "$W/c" 'carol@globex.example' 'Rejected' 'x'
+dm ingest "$W/c" >/dev/null
+assert_eq "sent 0, deferred 0, failed 1" "$(dm send)" "a 550 fails the mail at once"
+assert_contains "$(dm_psql -c "select last_error from outbox where rcpt='carol@globex.example'")" "550" "the server's reply is recorded"
+dm_smtp_stop
+dm_smtp_start
+
+# header injection through an encoded subject
+dm_mail "$W/d" 'alice@acme.example' '=?utf-8?q?Hello=0D=0ABcc:_victim@evil.example?=' 'x'
+dm ingest "$W/d" >/dev/null
+dm send >/dev/null
+f=$(grep -l 'Bcc: victim' "$DM_SMTP_OUT"/*.eml | tail -n1)
+assert_true "the acknowledgement was sent" test -n "$f"
+assert_true "no injected Bcc header" bash -c "! grep -qi '^Bcc:' '$f'"
+assert_true "recipient list not widened" bash -c "! grep -q victim '${f%.eml}.env'"
+# non-ASCII subject becomes encoded words
+# (from bob: alice has had her few automatic replies this hour)
+dm_mail "$W/e" 'bob@acme.example' '=?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=' 'x'
+dm ingest "$W/e" >/dev/null
+dm send >/dev/null
+f=$(grep -l '^To: bob@acme.example' "$DM_SMTP_OUT"/*.eml | tail -n1)
+assert_true "non-ASCII subject is sent as encoded words" grep -q '^Subject:.*=?' "$f"
+assert_true "the mail is 7-bit" bash -c "! LC_ALL=C grep -qP '[\x80-\xff]' '$f'"
+dm_done

@@ -1,0 +1,90 @@
+#!/bin/bash
+# poll.sh - the whole path on real servers: Dovecot -> deskmail poll ->
+# PostgreSQL -> deskmail send -> SMTP; mark after commit; incremental UIDs;
+# UIDVALIDITY change; move to a folder; the daemon stops on SIGTERM.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/servers.sh"
+. "$here/../lib/mail.sh"
+dm_servers_start
+dm_write_conf
+dm_fixture
+W=$DM_TEST_DIR/work
+mkdir -p "$W"
+
+dm_mail "$W/a" 'alice@acme.example' 'Website down' 'The site shows a 500 error.'
+dm_mail "$W/b" 'eve@stranger.example' 'Hello' 'Can you help me?'
+dm_mail "$W/c" 'carol@globex.example' 'DNS question' 'How do I add a TXT record?'
+dm_deliver "$W/a" "$W/b" "$W/c"
+
+out=$(dm poll); rc=$?
+assert_eq 0 "$rc" "poll exits 0"
+assert_eq "fetched 3: 2 new ticket(s), 0 repl(ies), 1 quarantined, 0 duplicate(s)" "$out" "first poll takes the three mails"
+assert_eq "2" "$(dm ticket list --json | jq length)" "two tickets"
+assert_eq "3" "$(dm_psql -c 'select count(*) from mailbox_seen where marked')" "all three marked after commit"
+assert_eq "3" "$(dm_imap_keyword_uids '$Ticketed' | wc -w)" "the server shows the three as \$Ticketed"
+assert_eq "3" "$(dm_psql -c 'select last_uid from mailbox')" "checkpoint at UID 3"
+
+out=$(dm send)
+assert_eq "sent 3, deferred 0, failed 0" "$out" "two acknowledgements and one notice sent"
+assert_eq "3" "$(dm_smtp_count)" "the SMTP server received three mails"
+
+# a reply to the first acknowledgement, by In-Reply-To only
+ackid=$(dm_psql -c "select message_id from outbox where kind='ack' order by id limit 1")
+dm_mail "$W/d" 'alice@acme.example' 'Re: Website down' 'It is back, thanks!' "In-Reply-To: <$ackid>"
+dm_deliver "$W/d"
+assert_eq "fetched 1: 0 new ticket(s), 1 repl(ies), 0 quarantined, 0 duplicate(s)" "$(dm poll)" "the reply is fetched"
+assert_eq "2" "$(dm_psql -c "select count(*) from message where ticket_id=1 and direction='in'")" "reply joined ticket 1"
+
+# nothing new: nothing fetched, nothing sent
+assert_eq "fetched 0: 0 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$(dm poll)" "second poll finds nothing"
+assert_eq "sent 0, deferred 0, failed 0" "$(dm send)" "and sends nothing"
+assert_eq "3" "$(dm_smtp_count)" "no extra mail"
+
+# a commit whose server mark was lost is repaired by the next poll
+dm_imap 'UID STORE 1 -FLAGS.SILENT ($Ticketed)' >/dev/null
+dm_psql -c 'update mailbox_seen set marked = false where uid = 1' >/dev/null
+dm poll >/dev/null
+assert_contains " $(dm_imap_keyword_uids '$Ticketed') " " 1 " "unmarked UID 1 is marked again"
+assert_eq "0" "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "nothing left unmarked"
+
+# UIDVALIDITY change: the mailbox is rebuilt, everything gets new UIDs
+old_uv=$(dm_psql -c 'select uidvalidity from mailbox')
+dm_imap_stop
+find "$DM_MAILDIR" -name 'dovecot-uidlist' -delete
+find "$DM_MAILDIR" -name 'dovecot.index*' -delete
+find "$DM_MAILDIR" -name 'dovecot.list.index*' -delete
+sleep 1
+dm_imap_start
+out=$(dm poll 2>"$W/uv.log")
+new_uv=$(dm_psql -c 'select uidvalidity from mailbox')
+assert_true "UIDVALIDITY changed on the server" test "$old_uv" != "$new_uv"
+assert_eq "fetched 4: 0 new ticket(s), 0 repl(ies), 0 quarantined, 4 duplicate(s)" "$out" "rescan recognises the four stored mails"
+assert_contains "$(cat "$W/uv.log")" "UIDVALIDITY changed" "the change is logged"
+assert_eq "1" "$(dm_psql -c "select count(*) from event where kind='mailbox-uidvalidity-changed'")" "and recorded as an event"
+assert_eq "2" "$(dm_psql -c 'select count(*) from ticket')" "no ticket doubled"
+
+# move to a folder after commit
+dm_imap 'CREATE Processed' >/dev/null
+dm_write_conf
+sed -i 's|poll_interval = 1;|poll_interval = 1; move_to = "Processed";|' "$DM_CONF"
+dm_mail "$W/e" 'bob@acme.example' 'Email bouncing' 'Our mails bounce.'
+dm_deliver "$W/e"
+assert_eq "fetched 1: 1 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$(dm poll)" "poll with move_to"
+processed=$(dm_imap 'STATUS Processed (MESSAGES)' "${DM_IMAP_URL%/INBOX}/")
+assert_contains "$processed" "MESSAGES 1" "the mail was moved to Processed"
+assert_eq "fetched 0: 0 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$(dm poll)" "and is not seen again"
+dm_write_conf
+
+# the daemon: polls and sends until SIGTERM
+dm_mail "$W/f" 'carol@globex.example' 'Backup failed' 'Last night backup failed.'
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run.log" &
+pid=$!
+dm_deliver "$W/f"
+dm_wait_for 30 grep -qs 'Backup failed' $DM_SMTP_OUT/*.eml
+assert_true "the daemon acknowledged a mail delivered while it ran" grep -qs 'Backup failed' $DM_SMTP_OUT/*.eml
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM"
+assert_contains "$(cat "$W/run.log")" "uid" "the daemon logs one line per message with its UID"
+dm_done

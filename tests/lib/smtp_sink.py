@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""smtp_sink.py - a real SMTP server (aiosmtpd) for deskmail's tests.
+
+Stores each message it accepts as OUT/N.eml (the DATA bytes as received,
+after dot-unstuffing) and OUT/N.env (first line MAIL FROM, then one line
+per RCPT), written atomically (tmp + rename) so a test never reads half a
+file.  Numbering continues after a restart with the same OUT.
+--reject-rcpt REGEX answers 550 to matching recipients, --tempfail-rcpt
+REGEX answers 451.
+"""
+import argparse
+import os
+import re
+import signal
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, out, reject, tempfail):
+        self.out = out
+        self.reject = re.compile(reject) if reject else None
+        self.tempfail = re.compile(tempfail) if tempfail else None
+        self.lock = threading.Lock()
+        existing = [int(f[:-4]) for f in os.listdir(out) if f.endswith(".eml") and f[:-4].isdigit()]
+        self.n = max(existing, default=0)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject and self.reject.search(address):
+            return "550 5.1.1 <%s>: recipient rejected by the test sink" % address
+        if self.tempfail and self.tempfail.search(address):
+            return "451 4.3.0 <%s>: try again later" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.n += 1
+            n = self.n
+        base = os.path.join(self.out, str(n))
+        env = envelope.mail_from + "\n" + "".join(r + "\n" for r in envelope.rcpt_tos)
+        for suffix, data in ((".env", env.encode()), (".eml", envelope.original_content or envelope.content)):
+            tmp = os.path.join(self.out, ".tmp.%d%s" % (n, suffix))
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.rename(tmp, base + suffix)
+        return "250 2.0.0 OK queued as %d" % n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pidfile")
+    ap.add_argument("--reject-rcpt")
+    ap.add_argument("--tempfail-rcpt")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    ctl = Controller(Sink(a.out, a.reject_rcpt, a.tempfail_rcpt), hostname="127.0.0.1",
+                     port=a.port, data_size_limit=64 * 1024 * 1024)
+    ctl.start()
+    if a.pidfile:
+        with open(a.pidfile, "w") as f:
+            f.write("%d\n" % os.getpid())
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done.wait()
+    ctl.stop()
+
+
+if __name__ == "__main__":
+    main()

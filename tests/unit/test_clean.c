@@ -1,0 +1,137 @@
+/* test_clean.c - quoted history and signatures removed from replies:
+ * table-driven cases for each client's style, then the corpus replies
+ * (MANIFEST features outlook-reply, gmail-reply, apple-reply) against
+ * golden files in tests/data/clean/NAME.txt. */
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "deskmail/clean.h"
+#include "deskmail/mime.h"
+
+typedef struct {
+	const char *name, *in, *want;
+} Case;
+
+static const Case cases[] = {
+	{"plain", "Just text.\nSecond line.", "Just text.\nSecond line."},
+	{"gmail", "Thanks, fixed.\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Megan One <m@x.com> wrote:\n\n> Hi\n",
+	 "Thanks, fixed."},
+	{"gmail wrapped attribution",
+	 "Yes.\n\nOn Tue, Aug 3, 2010 at 7:17 AM, Bounine, Alexandre\n<Alexandre@idt.com> wrote:\n> old\n",
+	 "Yes."},
+	{"apple", "Hello\n\nOn Apr 3, 2012, at 4:19 PM, bob wrote:\n\n> Hi\n", "Hello"},
+	{"german", "Danke!\n\nAm 23.11.2026 um 09:12 schrieb Alice Archer <a@acme.example>:\n> alt\n",
+	 "Danke!"},
+	{"french", "Merci.\n\nLe lun. 23 nov. 2026 à 09:12, Alice <a@x.fr> a écrit :\n> ancien\n",
+	 "Merci."},
+	{"spanish", "Gracias.\n\nEl lun, 23 nov 2026 a las 9:12, Ana (<a@x.es>) escribió:\n> viejo\n",
+	 "Gracias."},
+	{"dutch", "Bedankt.\n\nOp ma 23 nov. 2026 om 09:12 schreef Jan <j@x.nl>:\n> oud\n",
+	 "Bedankt."},
+	{"outlook original message",
+	 "Done.\n\n-----Original Message-----\nFrom: Sam\nSent: Monday\nTo: Alice\nSubject: x\n\nold text\n",
+	 "Done."},
+	{"outlook german", "Erledigt.\n\n-----Ursprüngliche Nachricht-----\nVon: Sam\nGesendet: Montag\n",
+	 "Erledigt."},
+	{"outlook header block",
+	 "Hello\n\nFrom: xxx@xxx.mailgun.org [mailto:xxx@xxx.mailgun.org]\nSent: March-09-12 4:22 PM\n"
+	 "To: Dan Le\nSubject: The manager has commented\n\nHi dan\n",
+	 "Hello"},
+	{"outlook rule",
+	 "See below.\n\n________________________________\nFrom: Alice <a@x>\nSent: Monday\n\nold\n",
+	 "See below."},
+	{"outlook bold headers", "Ok.\n\n*From:* Alice <a@x>\n*Sent:* Monday, 23 November\n*To:* us\n",
+	 "Ok."},
+	{"signature", "Fixed it.\n\n-- \nSam Senior\nExample Agency\n", "Fixed it."},
+	{"inline quoting keeps answers",
+	 "> Is it down?\nYes, since 9.\n> When?\nAt nine.\n", "Yes, since 9.\nAt nine."},
+	{"crlf", "Line one\r\nLine two\r\n\r\nOn Mon, 1 Jan 2024, X wrote:\r\n> q\r\n", "Line one\nLine two"},
+	{"from line in prose is kept", "From: the logs it looks like a disk issue.\nWe will check.",
+	 "From: the logs it looks like a disk issue.\nWe will check."},
+	{"only quotation", "> all quoted\n> text\n", ""},
+	{"blank runs collapsed", "a\n\n\n\n\nb", "a\n\nb"},
+	{"empty", "", ""},
+};
+
+static void test_cases(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *got = clean_reply_text(cases[i].in);
+		g_test_message("case %s: [%s]", cases[i].name, got);
+		g_assert_cmpstr(got, ==, cases[i].want);
+		g_free(got);
+	}
+	char *s = clean_reply_text(NULL);
+	g_assert_cmpstr(s, ==, "");
+	g_free(s);
+}
+
+/* The corpus replies against their golden files.  DM_UPDATE_GOLDEN=1
+ * rewrites the goldens (then review the diff). */
+static void test_corpus(void)
+{
+	const char *corpus = g_getenv("DM_CORPUS");
+	const char *data = g_getenv("DM_TESTDATA");
+	if (corpus == NULL || data == NULL) {
+		g_test_fail_printf("DM_CORPUS and DM_TESTDATA must be set");
+		return;
+	}
+	g_autofree char *manifest_path = g_build_filename(corpus, "MANIFEST.tsv", NULL);
+	g_autofree char *manifest = NULL;
+	g_assert_true(g_file_get_contents(manifest_path, &manifest, NULL, NULL));
+	char **rows = g_strsplit(manifest, "\n", -1);
+	int checked = 0;
+	MimeLimits lim;
+	mime_limits_default(&lim);
+	for (char **r = rows + 1; *r && **r; r++) {
+		char **col = g_strsplit(*r, "\t", -1);
+		if (g_strv_length(col) < 5 || !(strstr(col[4], "outlook-reply") ||
+						 strstr(col[4], "gmail-reply") ||
+						 strstr(col[4], "apple-reply"))) {
+			g_strfreev(col);
+			continue;
+		}
+		g_autofree char *path = g_build_filename(corpus, col[0], NULL);
+		g_autofree char *raw = NULL;
+		gsize len;
+		g_assert_true(g_file_get_contents(path, &raw, &len, NULL));
+		Mail *m = NULL;
+		g_assert_cmpint(mime_parse((unsigned char *)raw, len, &lim, &m, NULL), ==, 0);
+		char *got = clean_reply_text(m->text);
+		g_autofree char *gname = g_strconcat(col[0], ".txt", NULL);
+		g_autofree char *gpath = g_build_filename(data, "clean", gname, NULL);
+		if (g_getenv("DM_UPDATE_GOLDEN")) {
+			g_autofree char *withnl = g_strconcat(got, "\n", NULL);
+			g_file_set_contents(gpath, withnl, -1, NULL);
+		}
+		g_autofree char *want = NULL;
+		if (!g_file_get_contents(gpath, &want, NULL, NULL)) {
+			g_test_fail_printf("missing golden %s", gpath);
+		} else {
+			g_strchomp(want);
+			if (strcmp(want, got) != 0)
+				g_test_message("%s: got [%s]", col[0], got);
+			g_assert_cmpstr(got, ==, want);
+			/* cleaning must make the text shorter or keep it, never invent */
+			g_assert_cmpuint(strlen(got), <=, strlen(m->text));
+		}
+		checked++;
+		g_free(got);
+		mail_free(m);
+		g_strfreev(col);
+	}
+	g_strfreev(rows);
+	g_assert_cmpint(checked, >=, 15);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	mime_global_init();
+	g_test_add_func("/clean/cases", test_cases);
+	g_test_add_func("/clean/corpus", test_corpus);
+	int rc = g_test_run();
+	mime_global_cleanup();
+	return rc;
+}

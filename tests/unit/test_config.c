@@ -1,0 +1,715 @@
+/* test_config.c - cfg_load on temporary files: the minimal configuration from
+ * the issue, the shipped example, and a table of broken files, each of which
+ * must fail with DM_ECONFIG naming the right file and line. */
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deskmail/config.h"
+
+static const char minimal_conf[] =
+	"database = { conninfo = \"host=127.0.0.1 port=5432 dbname=deskmail user=deskmail\"; };\n"
+	"imap = { url = \"imap://127.0.0.1:1143/INBOX\"; username = \"support\";\n"
+	"         password = \"secret\"; /* or password_file = \"...\" */ poll_interval = 30; };\n"
+	"smtp = { url = \"smtp://127.0.0.1:2525\"; /* username, password optional */ };\n"
+	"desk = { name = \"Example Agency Support\"; address = \"support@agency.example\";\n"
+	"         templates = \"templates\"; /* relative to the config file's folder */ };\n"
+	"plans = { silver = { /* targets come with the SLA issue */ }; hosting = { }; };\n";
+
+/* ---------- temporary folder ---------- */
+
+static char *tmpdir;
+
+static void tmp_setup(void)
+{
+	GError *gerr = NULL;
+	tmpdir = g_dir_make_tmp("dmcfg-XXXXXX", &gerr);
+	g_assert_no_error(gerr);
+}
+
+static void rm_tree(const char *path)
+{
+	GDir *d = g_dir_open(path, 0, NULL);
+	if (d != NULL) {
+		const char *n;
+		while ((n = g_dir_read_name(d)) != NULL) {
+			g_autofree char *p = g_build_filename(path, n, NULL);
+			if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
+			    !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+				rm_tree(p);
+			else
+				g_unlink(p);
+		}
+		g_dir_close(d);
+	}
+	g_rmdir(path);
+}
+
+static void tmp_teardown(void)
+{
+	rm_tree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+}
+
+/* Write tmpdir/name; returns the path (caller frees). */
+static char *write_file(const char *name, const char *text)
+{
+	char *path = g_build_filename(tmpdir, name, NULL);
+	GError *gerr = NULL;
+	g_file_set_contents(path, text, -1, &gerr);
+	g_assert_no_error(gerr);
+	return path;
+}
+
+/* ---------- the minimal configuration ---------- */
+
+static void test_minimal(void)
+{
+	tmp_setup();
+	g_autofree char *path = write_file("deskmail.conf", minimal_conf);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	int rc = cfg_load(path, &cfg, &err);
+	if (rc != 0)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(cfg);
+
+	g_assert_cmpstr(cfg->path, ==, path);
+	g_assert_cmpstr(cfg->dir, ==, tmpdir);
+	g_assert_cmpstr(cfg->db_conninfo, ==,
+			"host=127.0.0.1 port=5432 dbname=deskmail user=deskmail");
+	g_assert_cmpstr(cfg->imap_url, ==, "imap://127.0.0.1:1143/INBOX");
+	g_assert_cmpstr(cfg->imap_username, ==, "support");
+	g_assert_cmpstr(cfg->imap_password, ==, "secret");
+	g_assert_cmpint(cfg->imap_poll_interval, ==, 30);
+	g_assert_cmpstr(cfg->imap_mark_flag, ==, "$Ticketed");
+	g_assert_null(cfg->imap_move_to);
+	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 26214400);
+	g_assert_true(cfg->imap_tls_verify);
+	g_assert_null(cfg->imap_ca_file);
+	g_assert_cmpint(cfg->imap_timeout, ==, 60);
+	g_assert_cmpint(cfg->imap_batch, ==, 500);
+
+	g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:2525");
+	g_assert_null(cfg->smtp_username);
+	g_assert_null(cfg->smtp_password);
+	g_assert_null(cfg->smtp_helo);
+	g_assert_true(cfg->smtp_tls_verify);
+	g_assert_null(cfg->smtp_ca_file);
+	g_assert_cmpint(cfg->smtp_timeout, ==, 60);
+	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
+	g_assert_cmpint(cfg->smtp_retry_base, ==, 60);
+	g_assert_cmpint(cfg->smtp_retry_max, ==, 3600);
+
+	g_assert_cmpstr(cfg->desk_name, ==, "Example Agency Support");
+	g_assert_cmpstr(cfg->desk_address, ==, "support@agency.example");
+	g_autofree char *tpl = g_build_filename(tmpdir, "templates", NULL);
+	g_assert_cmpstr(cfg->desk_templates, ==, tpl);
+	g_assert_cmpstr(cfg->desk_domain, ==, "agency.example");
+	g_assert_cmpint(cfg->desk_max_auto_replies_per_hour, ==, 10);
+	g_assert_cmpint(cfg->desk_reopen_days, ==, 14);
+	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10 * 1024 * 1024);
+	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 25 * 1024 * 1024);
+	g_assert_false(cfg->desk_notify_account_manager);
+	g_assert_false(cfg->desk_notify_attachments);
+
+	g_assert_cmpstr(cfg->log_level, ==, "info");
+	g_assert_false(cfg->log_syslog);
+
+	g_assert_cmpuint(cfg->n_plans, ==, 2);
+	const CfgPlan *silver = cfg_plan(cfg, "silver");
+	g_assert_nonnull(silver);
+	g_assert_cmpstr(silver->name, ==, "silver");
+	g_assert_null(silver->description);
+	g_assert_cmpstr(silver->priority, ==, "normal");
+	g_assert_cmpint(silver->first_response_hours, ==, 0);
+	g_assert_cmpint(silver->resolution_hours, ==, 0);
+	g_assert_cmpint(silver->max_contacts, ==, 0);
+	g_assert_cmpint(silver->hours_per_month, ==, 0);
+	g_assert_nonnull(cfg_plan(cfg, "hosting"));
+	g_assert_null(cfg_plan(cfg, "gold"));
+	g_assert_null(cfg_plan(cfg, NULL));
+
+	cfg_free(cfg);
+	cfg_free(NULL);
+	tmp_teardown();
+}
+
+/* cfg_dump: passwords masked, values printed. Runs in a subprocess so the
+ * output can be checked. */
+static void test_dump(void)
+{
+	if (g_test_subprocess()) {
+		tmp_setup();
+		g_autofree char *path = write_file("deskmail.conf", minimal_conf);
+		Config *cfg = NULL;
+		DmError err = { 0 };
+		int rc = cfg_load(path, &cfg, &err);
+		if (rc != 0)
+			g_printerr("%s\n", err.msg);
+		g_assert_cmpint(rc, ==, 0);
+		cfg_dump(cfg);
+		cfg_free(cfg);
+		tmp_teardown();
+		return;
+	}
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
+	g_test_trap_assert_stdout("*\nimap.password = (set)\n*");
+	g_test_trap_assert_stdout("*\nimap.poll_interval = 30\n*");
+	g_test_trap_assert_stdout("*\nimap.max_message_bytes = 26214400\n*");
+	g_test_trap_assert_stdout("*\nimap.tls_verify = true\n*");
+	g_test_trap_assert_stdout("*\nimap.move_to = (unset)\n*");
+	g_test_trap_assert_stdout("*\nsmtp.password = (unset)\n*");
+	g_test_trap_assert_stdout("*\ndesk.domain = \"agency.example\"\n*");
+	g_test_trap_assert_stdout("*\nlog.level = \"info\"\n*");
+	g_test_trap_assert_stdout("*\nplans.hosting.priority = \"normal\"\n*");
+	g_test_trap_assert_stdout_unmatched("*secret*");
+}
+
+/* ---------- the shipped example ---------- */
+
+static void test_shipped(void)
+{
+	const char *src = g_getenv("DM_SRCDIR");
+	if (src == NULL) {
+		g_test_skip("DM_SRCDIR not set");
+		return;
+	}
+	g_autofree char *path = g_build_filename(src, "conf", "deskmail.conf", NULL);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	int rc = cfg_load(path, &cfg, &err);
+	if (rc != 0)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+
+	g_autofree char *conf_dir = g_build_filename(src, "conf", NULL);
+	g_autofree char *abs_dir = g_canonicalize_filename(conf_dir, NULL);
+	g_autofree char *tpl = g_build_filename(abs_dir, "templates", NULL);
+	g_assert_cmpstr(cfg->desk_templates, ==, tpl);
+	g_assert_true(g_file_test(cfg->desk_templates, G_FILE_TEST_IS_DIR));
+
+	static const struct {
+		const char *name, *priority;
+		int first, resolution, contacts;
+	} plans[] = {
+		{ "silver", "normal", 4, 48, 2 },
+		{ "hosting_sla", "high", 2, 24, 0 },
+		{ "hosting", "low", 0, 0, 0 },
+		{ "support_maintenance", NULL, -1, -1, -1 },
+		{ "retainer", NULL, -1, -1, -1 },
+		{ "project", NULL, -1, -1, -1 },
+	};
+	g_assert_cmpuint(cfg->n_plans, ==, G_N_ELEMENTS(plans));
+	for (size_t i = 0; i < G_N_ELEMENTS(plans); i++) {
+		const CfgPlan *p = cfg_plan(cfg, plans[i].name);
+		g_assert_nonnull(p);
+		g_assert_nonnull(p->description);
+		if (plans[i].priority != NULL)
+			g_assert_cmpstr(p->priority, ==, plans[i].priority);
+		if (plans[i].first >= 0) {
+			g_assert_cmpint(p->first_response_hours, ==, plans[i].first);
+			g_assert_cmpint(p->resolution_hours, ==, plans[i].resolution);
+			g_assert_cmpint(p->max_contacts, ==, plans[i].contacts);
+		}
+	}
+	/* the example documents the defaults: they must be the defaults */
+	g_assert_cmpint(cfg->imap_poll_interval, ==, 30);
+	g_assert_cmpstr(cfg->imap_mark_flag, ==, "$Ticketed");
+	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 26214400);
+	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10485760);
+	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 26214400);
+	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
+	g_assert_cmpstr(cfg->log_level, ==, "info");
+	cfg_free(cfg);
+}
+
+/* ---------- broken files ---------- */
+
+/* Each @TAG@ sits alone on its line, so the line numbers are fixed. */
+static const char base_conf[] =
+	"database = {\n"                                   /* 1 */
+	"\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n" /* 2 */
+	"\t@DB@\n"                                         /* 3 */
+	"};\n"                                             /* 4 */
+	"imap = {\n"                                       /* 5 */
+	"\turl = \"imap://127.0.0.1:1143/INBOX\";\n"       /* 6 */
+	"\tusername = \"support\";\n"                      /* 7 */
+	"\tpassword = \"secret\";\n"                       /* 8 */
+	"\t@IMAP@\n"                                       /* 9 */
+	"};\n"                                             /* 10 */
+	"smtp = {\n"                                       /* 11 */
+	"\turl = \"smtp://127.0.0.1:2525\";\n"             /* 12 */
+	"\t@SMTP@\n"                                       /* 13 */
+	"};\n"                                             /* 14 */
+	"desk = {\n"                                       /* 15 */
+	"\tname = \"Example Agency Support\";\n"           /* 16 */
+	"\taddress = \"support@agency.example\";\n"        /* 17 */
+	"\t@DESK@\n"                                       /* 18 */
+	"};\n"                                             /* 19 */
+	"log = {\n"                                        /* 20 */
+	"\t@LOG@\n"                                        /* 21 */
+	"};\n"                                             /* 22 */
+	"plans = {\n"                                      /* 23 */
+	"\tsilver = {\n"                                   /* 24 */
+	"\t\t@PLAN@\n"                                     /* 25 */
+	"\t};\n"                                           /* 26 */
+	"\thosting = { };\n"                               /* 27 */
+	"};\n"                                             /* 28 */
+	"@TOP@\n";                                         /* 29 */
+
+typedef struct {
+	const char *what;
+	const char *from, *to; /* replace in base_conf first (same line count) */
+	const char *tag;       /* "@IMAP@" etc. */
+	const char *insert;
+	int line;              /* expected line; 0 = "FILE: " without a line */
+	const char *msg;       /* expected in the message */
+} BadCase;
+
+static const BadCase bad_cases[] = {
+	{ "unknown top-level key", NULL, NULL, "@TOP@", "bogus = 1;", 29,
+	  "setting 'bogus': unknown" },
+	{ "unknown key in group", NULL, NULL, "@IMAP@", "pol_interval = 30;", 9,
+	  "setting 'imap.pol_interval': unknown setting" },
+	{ "unknown key in plan", NULL, NULL, "@PLAN@", "first_reponse_hours = 4;", 25,
+	  "setting 'plans.silver.first_reponse_hours': unknown setting" },
+	{ "unknown key in log", NULL, NULL, "@LOG@", "file = \"/var/log/x\";", 21,
+	  "setting 'log.file': unknown" },
+	{ "int as string", NULL, NULL, "@IMAP@", "poll_interval = \"30\";", 9,
+	  "setting 'imap.poll_interval': must be an integer" },
+	{ "float for int", NULL, NULL, "@IMAP@", "poll_interval = 30.0;", 9,
+	  "setting 'imap.poll_interval': must be an integer" },
+	{ "bool as string", NULL, NULL, "@IMAP@", "tls_verify = \"yes\";", 9,
+	  "setting 'imap.tls_verify': must be true or false" },
+	{ "string as int", NULL, NULL, "@LOG@", "level = 3;", 21,
+	  "setting 'log.level': must be a string" },
+	{ "plan int as string", NULL, NULL, "@PLAN@", "max_contacts = \"2\";", 25,
+	  "setting 'plans.silver.max_contacts': must be an integer" },
+	{ "group not a group", "log = {\n\t@LOG@\n};", "log = 5;\n\n", NULL, NULL, 20,
+	  "setting 'log': must be a group" },
+	{ "plan as a number", "\thosting = { };", "\thosting = 1;", NULL, NULL, 27,
+	  "setting 'plans.hosting': a plan must be a group" },
+	{ "below range", NULL, NULL, "@IMAP@", "poll_interval = 0;", 9,
+	  "setting 'imap.poll_interval': must be between 1 and 86400" },
+	{ "above range", NULL, NULL, "@IMAP@", "poll_interval = 86401;", 9,
+	  "setting 'imap.poll_interval': must be between 1 and 86400" },
+	{ "int64 setting below range", NULL, NULL, "@IMAP@", "max_message_bytes = 100;", 9,
+	  "setting 'imap.max_message_bytes': must be between 1024 and 1073741824" },
+	{ "int64 literal above range", NULL, NULL, "@IMAP@",
+	  "max_message_bytes = 5000000000L;", 9,
+	  "setting 'imap.max_message_bytes': must be between 1024 and 1073741824" },
+	{ "int64 literal for an int above 2^32", NULL, NULL, "@IMAP@",
+	  "poll_interval = 4294967297L;", 9,
+	  "setting 'imap.poll_interval': must be between 1 and 86400" },
+	{ "negative plan hours", NULL, NULL, "@PLAN@", "first_response_hours = -1;", 25,
+	  "setting 'plans.silver.first_response_hours': must be between 0 and" },
+	{ "missing required key", "\turl = \"imap://127.0.0.1:1143/INBOX\";", "", NULL, NULL, 5,
+	  "setting 'imap.url': required" },
+	{ "missing desk.address", "\taddress = \"support@agency.example\";", "", NULL, NULL,
+	  15, "setting 'desk.address': required" },
+	{ "missing password", "\tpassword = \"secret\";", "", NULL, NULL, 5,
+	  "setting 'imap.password': required (or imap.password_file)" },
+	{ "password and password_file", NULL, NULL, "@IMAP@", "password_file = \"pw\";", 9,
+	  "setting 'imap.password_file': set either password or password_file, not both" },
+	{ "password_file missing", "\tpassword = \"secret\";", "\tpassword_file = \"nope\";",
+	  NULL, NULL, 8, "setting 'imap.password_file': cannot read " },
+	{ "smtp password without username", NULL, NULL, "@SMTP@", "password = \"x\";", 13,
+	  "setting 'smtp.password': needs smtp.username" },
+	{ "bad address", "\taddress = \"support@agency.example\";",
+	  "\taddress = \"Support <support@agency.example>\";", NULL, NULL, 17,
+	  "setting 'desk.address': must be a bare e-mail address" },
+	{ "address without domain", "\taddress = \"support@agency.example\";",
+	  "\taddress = \"support\";", NULL, NULL, 17, "setting 'desk.address'" },
+	{ "bad log level", NULL, NULL, "@LOG@", "level = \"verbose\";", 21,
+	  "setting 'log.level': must be debug, info" },
+	{ "bad priority", NULL, NULL, "@PLAN@", "priority = \"urgent\";", 25,
+	  "setting 'plans.silver.priority': must be" },
+	{ "bad imap url", "\turl = \"imap://127.0.0.1:1143/INBOX\";", "\turl = \"http://x/\";",
+	  NULL, NULL, 6, "setting 'imap.url': must be imap://" },
+	{ "bad smtp url", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp:/x\";", NULL,
+	  NULL, 12, "setting 'smtp.url': must be smtp://" },
+	{ "bad mark flag", NULL, NULL, "@IMAP@", "mark_flag = \"a b\";", 9,
+	  "setting 'imap.mark_flag': must be an IMAP flag" },
+	{ "empty move_to", NULL, NULL, "@IMAP@", "move_to = \"\";", 9,
+	  "setting 'imap.move_to': must not be empty" },
+	{ "control character", NULL, NULL, "@DESK@", "domain = \"a\\nb\";", 18,
+	  "setting 'desk.domain': must not contain control characters" },
+	{ "retry_max below retry_base", NULL, NULL, "@SMTP@",
+	  "retry_base = 600; retry_max = 60;", 13, "setting 'smtp.retry_max': must not be below" },
+	{ "syntax error", NULL, NULL, "@DESK@", "domain = ;", 18, "syntax error" },
+	{ "duplicate setting", NULL, NULL, "@IMAP@", "username = \"again\";", 9,
+	  "duplicate setting" },
+	{ "missing include", NULL, NULL, "@TOP@", "@include \"nonexistent.conf\"", 29,
+	  "cannot open include file" },
+	{ "missing plans", "plans = {\n\tsilver = {\n\t\t@PLAN@\n\t};\n\thosting = { };\n};",
+	  "\n\n\n\n\n", NULL, NULL, 0, "setting 'plans': required" },
+	{ "missing database group",
+	  "database = {\n\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n\t@DB@\n};", "\n\n\n",
+	  NULL, NULL, 0, "setting 'database': required group is missing" },
+	{ "empty conninfo", "\tconninfo = \"host=127.0.0.1 dbname=deskmail\";",
+	  "\tconninfo = \"\";", NULL, NULL, 2, "setting 'database.conninfo': must not be empty" },
+};
+
+/* Replace the first `from` in s (which must be there). */
+static char *replace1(char *s, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+	g_assert_nonnull(at);
+	char *out = g_strdup_printf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+	g_free(s);
+	return out;
+}
+
+static char *build_conf(const BadCase *c)
+{
+	char *s = g_strdup(base_conf);
+	if (c->from != NULL)
+		s = replace1(s, c->from, c->to);
+	static const char *const tags[] = { "@DB@",  "@IMAP@", "@SMTP@", "@DESK@",
+					    "@LOG@", "@PLAN@", "@TOP@" };
+	for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {
+		if (strstr(s, tags[i]) == NULL)
+			continue; /* replaced away by from/to */
+		bool here = c->tag != NULL && strcmp(c->tag, tags[i]) == 0;
+		s = replace1(s, tags[i], here ? c->insert : "");
+	}
+	return s;
+}
+
+static void test_bad(gconstpointer data)
+{
+	const BadCase *c = data;
+	tmp_setup();
+	g_autofree char *text = build_conf(c);
+	g_autofree char *path = write_file("deskmail.conf", text);
+	Config *cfg = (Config *)0x1; /* must stay untouched */
+	DmError err = { 0 };
+	int rc = cfg_load(path, &cfg, &err);
+	g_test_message("%s -> %s", c->what, err.msg);
+	g_assert_cmpint(rc, ==, DM_ECONFIG);
+	g_assert_cmpint(err.kind, ==, DM_ECONFIG);
+	g_assert_true(cfg == (Config *)0x1);
+
+	g_autofree char *where = c->line > 0 ? g_strdup_printf("%s:%d: ", path, c->line)
+					     : g_strdup_printf("%s: ", path);
+	g_assert_true(g_str_has_prefix(err.msg, where));
+	if (c->msg != NULL)
+		g_assert_nonnull(strstr(err.msg, c->msg));
+	tmp_teardown();
+}
+
+/* the base configuration itself loads (so each bad case tests one thing) */
+static void test_base_ok(void)
+{
+	tmp_setup();
+	BadCase none = { 0 };
+	g_autofree char *text = build_conf(&none);
+	g_autofree char *path = write_file("deskmail.conf", text);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	int rc = cfg_load(path, &cfg, &err);
+	if (rc != 0)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
+/* ---------- good files beyond the defaults ---------- */
+
+static Config *load_text(const char *text)
+{
+	g_autofree char *path = write_file("deskmail.conf", text);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	int rc = cfg_load(path, &cfg, &err);
+	if (rc != 0)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+	return cfg;
+}
+
+static char *with(const char *tag, const char *insert)
+{
+	BadCase c = { .tag = tag, .insert = insert };
+	return build_conf(&c);
+}
+
+static void test_int64(void)
+{
+	tmp_setup();
+	g_autofree char *t1 = with("@IMAP@", "max_message_bytes = 1048576L; poll_interval = 60L;");
+	Config *cfg = load_text(t1);
+	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 1048576);
+	g_assert_cmpint(cfg->imap_poll_interval, ==, 60);
+	cfg_free(cfg);
+
+	g_autofree char *t2 = with("@DESK@", "attachment_max_bytes = 1073741824L; "
+					     "message_attachments_max_bytes = 2048;");
+	cfg = load_text(t2);
+	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 1073741824);
+	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 2048);
+	cfg_free(cfg);
+
+	g_autofree char *t3 = with("@PLAN@", "first_response_hours = 8L; hours_per_month = 0;");
+	cfg = load_text(t3);
+	g_assert_cmpint(cfg_plan(cfg, "silver")->first_response_hours, ==, 8);
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
+static void test_all_settings(void)
+{
+	tmp_setup();
+	g_autofree char *t1 = with("@IMAP@", "mark_flag = \"\\\\Flagged\"; move_to = \"Done\"; "
+					     "tls_verify = false; ca_file = \"/x/ca.pem\"; "
+					     "timeout = 5; batch = 7;");
+	Config *cfg = load_text(t1);
+	g_assert_cmpstr(cfg->imap_mark_flag, ==, "\\Flagged");
+	g_assert_cmpstr(cfg->imap_move_to, ==, "Done");
+	g_assert_false(cfg->imap_tls_verify);
+	g_assert_cmpstr(cfg->imap_ca_file, ==, "/x/ca.pem");
+	g_assert_cmpint(cfg->imap_timeout, ==, 5);
+	g_assert_cmpint(cfg->imap_batch, ==, 7);
+	cfg_free(cfg);
+
+	g_autofree char *t2 = with("@SMTP@", "username = \"u\"; password = \"p\"; "
+					     "helo = \"desk.example\"; max_attempts = 3; "
+					     "retry_base = 10; retry_max = 10; "
+					     "tls_verify = false;");
+	cfg = load_text(t2);
+	g_assert_cmpstr(cfg->smtp_username, ==, "u");
+	g_assert_cmpstr(cfg->smtp_password, ==, "p");
+	g_assert_cmpstr(cfg->smtp_helo, ==, "desk.example");
+	g_assert_cmpint(cfg->smtp_max_attempts, ==, 3);
+	g_assert_cmpint(cfg->smtp_retry_base, ==, 10);
+	g_assert_cmpint(cfg->smtp_retry_max, ==, 10);
+	g_assert_false(cfg->smtp_tls_verify);
+	cfg_free(cfg);
+
+	g_autofree char *t3 = with("@DESK@", "domain = \"mail.example\"; reopen_days = 0; "
+					     "max_auto_replies_per_hour = 0; "
+					     "notify_account_manager = true; "
+					     "notify_attachments = true;");
+	cfg = load_text(t3);
+	g_assert_cmpstr(cfg->desk_domain, ==, "mail.example");
+	g_assert_cmpint(cfg->desk_reopen_days, ==, 0);
+	g_assert_cmpint(cfg->desk_max_auto_replies_per_hour, ==, 0);
+	g_assert_true(cfg->desk_notify_account_manager);
+	g_assert_true(cfg->desk_notify_attachments);
+	cfg_free(cfg);
+
+	g_autofree char *t4 = with("@LOG@", "level = \"debug\"; syslog = true;");
+	cfg = load_text(t4);
+	g_assert_cmpstr(cfg->log_level, ==, "debug");
+	g_assert_true(cfg->log_syslog);
+	cfg_free(cfg);
+
+	g_autofree char *t5 = with("@PLAN@", "description = \"Silver\"; priority = \"high\"; "
+					     "first_response_hours = 4; resolution_hours = 48; "
+					     "max_contacts = 2; hours_per_month = 10;");
+	cfg = load_text(t5);
+	const CfgPlan *p = cfg_plan(cfg, "silver");
+	g_assert_cmpstr(p->description, ==, "Silver");
+	g_assert_cmpstr(p->priority, ==, "high");
+	g_assert_cmpint(p->first_response_hours, ==, 4);
+	g_assert_cmpint(p->resolution_hours, ==, 48);
+	g_assert_cmpint(p->max_contacts, ==, 2);
+	g_assert_cmpint(p->hours_per_month, ==, 10);
+	cfg_free(cfg);
+
+	/* an empty plans group is fine */
+	BadCase c = { .from = "plans = {\n\tsilver = {\n\t\t@PLAN@\n\t};\n\thosting = { };\n};",
+		      .to = "plans = { };" };
+	g_autofree char *t6 = build_conf(&c);
+	cfg = load_text(t6);
+	g_assert_cmpuint(cfg->n_plans, ==, 0);
+	g_assert_null(cfg_plan(cfg, "silver"));
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
+/* @include is resolved against the config file's folder, not the CWD, and
+ * errors in an included file name that file. */
+static void test_include(void)
+{
+	tmp_setup();
+	g_free(write_file("extra.conf", "log = {\n\tlevel = \"debug\";\n};\n"));
+	BadCase c = { .from = "log = {\n\t@LOG@\n};", .to = "@include \"extra.conf\"\n\n" };
+	g_autofree char *text = build_conf(&c);
+	g_autofree char *cwd = g_get_current_dir();
+	g_assert_cmpstr(cwd, !=, tmpdir);
+	Config *cfg = load_text(text);
+	g_assert_cmpstr(cfg->log_level, ==, "debug");
+	cfg_free(cfg);
+
+	g_free(write_file("extra.conf", "log = {\n\tlevel = \"debug\";\n\tcolour = true;\n};\n"));
+	g_autofree char *path = write_file("deskmail.conf", text);
+	cfg = NULL;
+	DmError err = { 0 };
+	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
+	g_autofree char *where = g_strdup_printf("%s/extra.conf:3: ", tmpdir);
+	g_test_message("%s", err.msg);
+	g_assert_true(g_str_has_prefix(err.msg, where));
+	g_assert_nonnull(strstr(err.msg, "'log.colour'"));
+	tmp_teardown();
+}
+
+static void test_password_file(void)
+{
+	static const struct {
+		const char *content;
+		const char *want; /* NULL = error */
+	} cases[] = {
+		{ "s3cret\n", "s3cret" },
+		{ "s3cret\r\n", "s3cret" },
+		{ "s3cret", "s3cret" },
+		{ "with space\n\n", "with space" },
+		{ "", "" },
+		{ "two\nlines\n", NULL },
+	};
+	tmp_setup();
+	g_autofree char *sub = g_build_filename(tmpdir, "secrets", NULL);
+	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+	BadCase c = { .from = "\tpassword = \"secret\";",
+		      .to = "\tpassword_file = \"secrets/imap.pw\";" };
+	g_autofree char *text = build_conf(&c);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_free(write_file("secrets/imap.pw", cases[i].content));
+		g_autofree char *path = write_file("deskmail.conf", text);
+		Config *cfg = NULL;
+		DmError err = { 0 };
+		int rc = cfg_load(path, &cfg, &err);
+		if (cases[i].want == NULL) {
+			g_assert_cmpint(rc, ==, DM_ECONFIG);
+			g_autofree char *where = g_strdup_printf("%s:8: ", path);
+			g_assert_true(g_str_has_prefix(err.msg, where));
+			continue;
+		}
+		g_assert_cmpint(rc, ==, 0);
+		g_assert_cmpstr(cfg->imap_password, ==, cases[i].want);
+		cfg_free(cfg);
+	}
+
+	/* too big */
+	g_autofree char *big = g_strnfill(5000, 'x');
+	g_free(write_file("secrets/imap.pw", big));
+	g_autofree char *path = write_file("deskmail.conf", text);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
+	g_assert_nonnull(strstr(err.msg, "larger than"));
+
+	/* smtp password_file too */
+	g_free(write_file("secrets/imap.pw", "a\n"));
+	g_free(write_file("secrets/smtp.pw", "b\n"));
+	BadCase c2 = { .from = "\tpassword = \"secret\";",
+		       .to = "\tpassword_file = \"secrets/imap.pw\";",
+		       .tag = "@SMTP@",
+		       .insert = "username = \"u\"; password_file = \"secrets/smtp.pw\";" };
+	g_autofree char *text2 = build_conf(&c2);
+	cfg = load_text(text2);
+	g_assert_cmpstr(cfg->imap_password, ==, "a");
+	g_assert_cmpstr(cfg->smtp_password, ==, "b");
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
+static void test_templates_path(void)
+{
+	tmp_setup();
+	static const struct {
+		const char *value, *want; /* want relative to tmpdir unless absolute */
+	} cases[] = {
+		{ "templates", "templates" },
+		{ "mail/templates/", "mail/templates" },
+		{ "./t", "t" },
+		{ "/srv/deskmail/templates", "/srv/deskmail/templates" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *ins = g_strdup_printf("templates = \"%s\";", cases[i].value);
+		g_autofree char *text = with("@DESK@", ins);
+		Config *cfg = load_text(text);
+		g_autofree char *want = g_path_is_absolute(cases[i].want)
+						? g_strdup(cases[i].want)
+						: g_build_filename(tmpdir, cases[i].want, NULL);
+		g_assert_cmpstr(cfg->desk_templates, ==, want);
+		cfg_free(cfg);
+	}
+
+	/* a relative config path still gives absolute templates and dir */
+	g_autofree char *cwd = g_get_current_dir();
+	g_free(write_file("deskmail.conf", minimal_conf));
+	g_assert_cmpint(g_chdir(tmpdir), ==, 0);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	int rc = cfg_load("deskmail.conf", &cfg, &err);
+	g_autofree char *here = g_get_current_dir();
+	g_assert_cmpint(g_chdir(cwd), ==, 0);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpstr(cfg->path, ==, "deskmail.conf");
+	g_assert_true(g_path_is_absolute(cfg->dir));
+	g_autofree char *want = g_build_filename(here, "templates", NULL);
+	g_assert_cmpstr(cfg->desk_templates, ==, want);
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
+static void test_unreadable(void)
+{
+	tmp_setup();
+	g_autofree char *path = g_build_filename(tmpdir, "missing.conf", NULL);
+	Config *cfg = NULL;
+	DmError err = { 0 };
+	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
+	g_autofree char *want = g_strdup_printf("%s: cannot read: %s", path, g_strerror(ENOENT));
+	g_assert_cmpstr(err.msg, ==, want);
+	g_assert_null(cfg);
+
+	dm_error_clear(&err);
+	g_assert_cmpint(cfg_load(tmpdir, &cfg, &err), ==, DM_ECONFIG);
+	g_autofree char *want2 = g_strdup_printf("%s: cannot read: %s", tmpdir, g_strerror(EISDIR));
+	g_assert_cmpstr(err.msg, ==, want2);
+	tmp_teardown();
+}
+
+static void test_default_path(void)
+{
+	g_unsetenv("DESKMAIL_CONFIG");
+	g_assert_cmpstr(cfg_default_path(NULL), ==, DM_DEFAULT_CONFIG);
+	g_assert_cmpstr(cfg_default_path("/x/y.conf"), ==, "/x/y.conf");
+	g_setenv("DESKMAIL_CONFIG", "/env/deskmail.conf", TRUE);
+	g_assert_cmpstr(cfg_default_path(NULL), ==, "/env/deskmail.conf");
+	g_assert_cmpstr(cfg_default_path("/x/y.conf"), ==, "/x/y.conf");
+	g_unsetenv("DESKMAIL_CONFIG");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/config/minimal", test_minimal);
+	g_test_add_func("/config/dump", test_dump);
+	g_test_add_func("/config/shipped", test_shipped);
+	g_test_add_func("/config/base-ok", test_base_ok);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+		g_autofree char *name =
+			g_strdup_printf("/config/bad/%02zu-%s", i, bad_cases[i].what);
+		g_strdelimit(name + 12, " ", '-');
+		g_test_add_data_func(name, &bad_cases[i], test_bad);
+	}
+	g_test_add_func("/config/int64", test_int64);
+	g_test_add_func("/config/all-settings", test_all_settings);
+	g_test_add_func("/config/include", test_include);
+	g_test_add_func("/config/password-file", test_password_file);
+	g_test_add_func("/config/templates-path", test_templates_path);
+	g_test_add_func("/config/unreadable", test_unreadable);
+	g_test_add_func("/config/default-path", test_default_path);
+	return g_test_run();
+}
