@@ -45,6 +45,7 @@ static void usage(FILE *f)
 	      "  staff add EMAIL --name NAME --role ROLE [--line 1|2|3] | list\n"
 	      "  ticket list [--status S] [--client C] [--json] | show N [--json]\n"
 	      "  quarantine list [--json]\n"
+	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
 	      "\n"
 	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n",
 	      f);
@@ -258,7 +259,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 			   strcmp(cmd, "staff") == 0) {
 			rc = admin_main(desk, cargc, cargv, &err);
-		} else if (strcmp(cmd, "ticket") == 0 || strcmp(cmd, "quarantine") == 0) {
+		} else if (strcmp(cmd, "ticket") == 0 || strcmp(cmd, "quarantine") == 0 ||
+			   strcmp(cmd, "attachment") == 0) {
 			rc = report_main(desk, cargc, cargv, &err);
 		} else {
 			fprintf(stderr, "deskmail: unknown command '%s'\n", cmd);

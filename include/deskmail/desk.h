@@ -19,8 +19,12 @@ typedef struct {
 	const Config *cfg; /* borrowed */
 	Db *db;            /* owned */
 	MimeLimits limits;
-	Template *tpl_ack;        /* owned */
-	Template *tpl_quarantine; /* owned */
+	Template *tpl_ack;        /* owned: acknowledgement of a new ticket */
+	Template *tpl_quarantine; /* owned: notice to an unknown sender */
+	Template *tpl_notify;     /* owned: staff notifications */
+	Template *tpl_relay;      /* owned: a staff reply relayed to the client */
+	Template *tpl_command_error; /* owned: refused #commands, to the staff member */
+	Template *tpl_refused;    /* owned: attachments over a cap, to the sender */
 	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
 	struct ImapSession *imap;     /* owned, opened by the first poll */
 } Desk;

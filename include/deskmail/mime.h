@@ -87,6 +87,14 @@ char *mime_html_to_text(const char *html, size_t len);
  * NULs removed).  g_malloc'd. */
 char *mime_to_utf8(const char *bytes, size_t len);
 
+/* A file to attach to an outgoing mail (bytes borrowed). */
+typedef struct {
+	const char *filename;     /* UTF-8; RFC 2231-encoded as needed */
+	const char *content_type; /* "type/subtype"; bad or NULL -> application/octet-stream */
+	const unsigned char *data;
+	size_t size;
+} OutAttachment;
+
 typedef struct {
 	const char *from_name;   /* e.g. the desk name; may be NULL */
 	const char *from_addr;   /* required */
@@ -103,6 +111,8 @@ typedef struct {
 	size_t n_extra_headers;
 	const char *text;        /* UTF-8 body, required */
 	const char *html;        /* UTF-8 HTML body or NULL; if set -> multipart/alternative */
+	const OutAttachment *attachments; /* if any -> multipart/mixed, base64 parts */
+	size_t n_attachments;
 	int64_t date;            /* Unix time */
 } OutMail;
 

@@ -17,6 +17,8 @@ typedef struct {
 	int64_t ref_ticket_id;    /* ticket found by In-Reply-To/References, 0 if none */
 	int64_t ticket_client_id; /* client of the referenced ticket (token first) */
 	bool automatic;           /* RFC 3834 automatic mail */
+	bool ticket_closed_expired; /* that ticket was closed longer ago than the
+				       reopen window */
 } RouteFacts;
 
 typedef enum {
@@ -28,6 +30,8 @@ typedef enum {
 typedef struct {
 	RouteKind kind;
 	int64_t ticket_id;  /* for ROUTE_REPLY */
+	int64_t reopened_from; /* ROUTE_NEW_TICKET: a client's reply to a ticket
+				  closed too long ago to reopen */
 	bool send_ack;      /* acknowledgement of a new ticket */
 	bool send_notice;   /* polite quarantine notice to the sender */
 	char reason[200];   /* why (always set for quarantine) */

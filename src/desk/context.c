@@ -14,10 +14,23 @@ const char *const desk_placeholders[] = {
 	"ticket.id",    "ticket.subject", "ticket.status", "ticket.severity", "ticket.line",
 	"client.name",  "client.plan",    "contact.name",  "contact.email",   "desk.name",
 	"desk.address", "sender.name",    "sender.email",  "message.subject", "reason",
+	"ticket.category", "ticket.assignee", "ticket.chargeable", "ticket.created",
+	"message.text", "recipient.name", "actor.name", "actor.email",
+	"notice.title", "notice.text", "attachments", "errors", "refused",
 	NULL,
 };
 
-static const char *const template_names[] = {"ack", "quarantine", NULL};
+static const char *const template_names[] = {"ack",   "quarantine",    "notify",
+					     "relay", "command-error", "attachment-refused",
+					     NULL};
+
+/* The Desk member holding template_names[i]. */
+static Template **template_slot(Desk *d, int i)
+{
+	Template **slots[] = {&d->tpl_ack,   &d->tpl_quarantine,     &d->tpl_notify,
+			      &d->tpl_relay, &d->tpl_command_error, &d->tpl_refused};
+	return slots[i];
+}
 
 void tplvars_set(TplVars *v, const char *name, const char *value)
 {
@@ -84,9 +97,9 @@ int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
 	Desk *d = g_new0(Desk, 1);
 	d->cfg = cfg;
 	mime_limits_default(&d->limits);
-	int rc = template_load(cfg->desk_templates, "ack", &d->tpl_ack, err);
-	if (rc == 0)
-		rc = template_load(cfg->desk_templates, "quarantine", &d->tpl_quarantine, err);
+	int rc = 0;
+	for (int i = 0; template_names[i] && rc == 0; i++)
+		rc = template_load(cfg->desk_templates, template_names[i], template_slot(d, i), err);
 	if (rc == 0)
 		rc = db_connect(cfg->db_conninfo, &d->db, err);
 	if (rc) {
@@ -103,8 +116,8 @@ void desk_close(Desk *desk)
 		return;
 	db_close(desk->db);
 	imap_session_free(desk->imap);
-	template_free(desk->tpl_ack);
-	template_free(desk->tpl_quarantine);
+	for (int i = 0; template_names[i]; i++)
+		template_free(*template_slot(desk, i));
 	g_free(desk);
 }
 

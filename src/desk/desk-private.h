@@ -2,10 +2,12 @@
 #ifndef DESKMAIL_DESK_PRIVATE_H
 #define DESKMAIL_DESK_PRIVATE_H
 
+#include <glib.h>
+
 #include "deskmail/desk.h"
 
 /* Template variables: a small fixed set of name/value pairs. */
-#define TPL_MAX_VARS 32
+#define TPL_MAX_VARS 64
 typedef struct {
 	const char *name[TPL_MAX_VARS];
 	const char *value[TPL_MAX_VARS];
@@ -31,7 +33,16 @@ typedef struct {
 	const char *in_reply_to;
 	const char *const *refs;
 	size_t n_refs;
-	bool automatic;        /* Auto-Submitted: auto-replied; rate-limited */
+	bool automatic;        /* an automatic reply: Auto-Submitted: auto-replied,
+				  rate-limited per recipient */
+	const char *auto_header; /* Auto-Submitted value for other machine mail
+				    (staff notifications: "auto-generated"), or NULL */
+	bool internal;         /* stored as an internal message (staff only) */
+	int64_t staff_id;      /* author of a relayed staff reply, 0 = the system */
+	const char *from_name; /* display name, NULL = the desk name */
+	const char *reply_to;  /* Reply-To address, or NULL */
+	const OutAttachment *attachments;
+	size_t n_attachments;
 } OutSpec;
 
 typedef enum { QUEUED = 1, QUEUED_ALREADY, QUEUED_RATE_LIMITED } QueueResult;
@@ -45,6 +56,54 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 int desk_event(Desk *desk, int64_t ticket_id, const char *kind, const char *actor,
 	       const char *field, const char *before, const char *after, const char *detail,
 	       DmError *err);
+
+/* ---- shared by ingest.c and conversation.c ---- */
+
+/* What we know of the sender of a mail on a ticket. */
+typedef struct {
+	int64_t id;
+	const char *email, *name, *role; /* borrowed */
+} StaffRef;
+
+/* Every placeholder set to "" then the desk's own and the mail's values. */
+void mail_vars(Desk *desk, const Mail *m, TplVars *v);
+/* The ticket's current values (after any change in this transaction);
+ * *keep_r owns the strings, free it after rendering. */
+int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmError *err);
+/* References for a reply to m: its References then its Message-ID (capped). */
+size_t reply_refs(const Mail *m, const char **out, size_t max);
+
+/* Whom a staff notification goes to. */
+typedef enum {
+	NOTIFY_LINE,          /* the staff of the ticket's line (+ account manager if configured) */
+	NOTIFY_ASSIGNEE,      /* the assignee, else the line's staff */
+	NOTIFY_ONE,           /* exactly one staff member */
+} NotifyWho;
+
+typedef struct {
+	const char *kind;       /* outbox kind: notify-new, notify-reply, ... */
+	const char *key;        /* event key prefix, unique per event */
+	const char *title;      /* {{notice.title}} */
+	const char *text;       /* {{notice.text}}: the new text */
+	NotifyWho who;
+	int64_t one_staff_id;   /* for NOTIFY_ONE */
+	int64_t exclude_staff_id; /* never to this member (the author) */
+	const Mail *m;          /* the mail that caused it (threading, attachments), or NULL */
+	const char *actor_name, *actor_email;
+} Notice;
+
+/* Queue a staff notification for every recipient; inside the transaction. */
+int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err);
+
+/* A staff member's mail on a ticket: commands, relay or note, notices. */
+int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
+		const StaffRef *who, DmError *err);
+
+/* Insert an incoming message row of a ticket (and its attachments); the
+ * names of refused attachments, with why, are appended to refused. */
+int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
+		   int64_t contact_id, int64_t staff_id, bool internal, const char *body,
+		   int64_t *id_r, GString *refused, DmError *err);
 
 /* "%lld" of an int64 into a caller buffer. */
 const char *i64s(char buf[24], int64_t v);

@@ -7,13 +7,19 @@
  * attachments, audit event, outbox rows and the IMAP checkpoint.  Nothing
  * is written if anything fails, and the same mail seen again only advances
  * the checkpoint.  A mail that cannot be parsed, or that went over a cap, is
- * quarantined with its reason rather than dropped. */
+ * quarantined with its reason rather than dropped.
+ *
+ * A client's reply is stored with its clean text (quoted history and
+ * signature removed; the whole text kept in body_full), moves an awaiting-*
+ * or recently closed ticket back to open, and is told to the ticket's
+ * assignee (or its line's staff).  Staff mail is handled in conversation.c. */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "desk-private.h"
+#include "deskmail/clean.h"
 #include "deskmail/log.h"
 #include "deskmail/route.h"
 #include "deskmail/util.h"
@@ -37,6 +43,8 @@ typedef struct {
 	int64_t token_client_id; /* 0 if the token's ticket does not exist */
 	int64_t ref_ticket_id, ref_client_id;
 	int64_t dup_inbound_id;
+	bool closed_expired;     /* the referenced ticket is closed beyond reopening */
+	char staff_email[256], staff_name[256], staff_role[32];
 } Facts;
 
 static int lookup_facts(Desk *desk, const Mail *m, int64_t token, Facts *f, DmError *err)
@@ -50,12 +58,15 @@ static int lookup_facts(Desk *desk, const Mail *m, int64_t token, Facts *f, DmEr
 		ids[n++] = m->references[i - 1];
 	g_autofree char *arr = pg_text_array(ids, n);
 	char tb[24];
+	char days[24];
 	const char *p[] = {m->from ? m->from->addr : NULL, token ? i64s(tb, token) : NULL, arr,
-			   m->message_id};
+			   m->message_id, i64s(days, desk->cfg->desk_reopen_days)};
 	DbRes *r = NULL;
 	int rc = db_exec(
 		desk->db,
-		"SELECT s.id, c.id, c.client_id, tt.client_id, rt.id, rt.client_id, dup.id "
+		"SELECT s.id, c.id, c.client_id, tt.client_id, rt.id, rt.client_id, dup.id, "
+		"COALESCE(ct.status = 'closed' AND ct.closed_at < now() - make_interval(days => "
+		"$5::int), false), s.email, s.name, s.role "
 		"FROM (SELECT 1) x "
 		"LEFT JOIN staff s ON s.email = $1 AND s.active "
 		"LEFT JOIN contact c ON c.email = $1 AND c.removed_at IS NULL "
@@ -64,8 +75,9 @@ static int lookup_facts(Desk *desk, const Mail *m, int64_t token, Facts *f, DmEr
 		"  JOIN ticket t ON t.id = mm.ticket_id WHERE mm.message_id = ANY ($3::text[]) "
 		"  ORDER BY mm.id DESC LIMIT 1) rt ON true "
 		"LEFT JOIN LATERAL (SELECT i.id FROM inbound i WHERE $4::text IS NOT NULL "
-		"  AND i.message_id = $4 AND i.from_addr IS NOT DISTINCT FROM $1 LIMIT 1) dup ON true",
-		4, p, &r, err);
+		"  AND i.message_id = $4 AND i.from_addr IS NOT DISTINCT FROM $1 LIMIT 1) dup ON true "
+		"LEFT JOIN ticket ct ON ct.id = COALESCE(tt.id, rt.id)",
+		5, p, &r, err);
 	if (rc)
 		return rc;
 	f->staff_id = dbres_i64(r, 0, 0, 0);
@@ -75,6 +87,12 @@ static int lookup_facts(Desk *desk, const Mail *m, int64_t token, Facts *f, DmEr
 	f->ref_ticket_id = dbres_i64(r, 0, 4, 0);
 	f->ref_client_id = dbres_i64(r, 0, 5, 0);
 	f->dup_inbound_id = dbres_i64(r, 0, 6, 0);
+	f->closed_expired = dbres_bool(r, 0, 7);
+	if (f->staff_id) {
+		g_strlcpy(f->staff_email, dbres_get(r, 0, 8), sizeof f->staff_email);
+		g_strlcpy(f->staff_name, dbres_get(r, 0, 9), sizeof f->staff_name);
+		g_strlcpy(f->staff_role, dbres_get(r, 0, 10), sizeof f->staff_role);
+	}
 	dbres_free(r);
 	return 0;
 }
@@ -141,7 +159,8 @@ static char *addr_array(const MailAddr *a, size_t n)
 	return s;
 }
 
-static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, DmError *err)
+static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GString *refused_list,
+			     DmError *err)
 {
 	const Config *cfg = desk->cfg;
 	int64_t total = 0;
@@ -161,6 +180,9 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, DmE
 				(long long)cfg->desk_message_attachments_max_bytes);
 		char sha[65] = "";
 		int rc;
+		if (refused && refused_list)
+			g_string_append_printf(refused_list, "  %s (%zu bytes): %s\n", a->filename,
+					       a->size, refused);
 		if (!refused) {
 			total += (int64_t)a->size;
 			dm_sha256_hex(a->data, a->size, sha);
@@ -193,8 +215,9 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, DmE
 	return 0;
 }
 
-static int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
-			  const Facts *f, bool staff, int64_t *id_r, DmError *err)
+int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
+		   int64_t contact_id, int64_t staff_id, bool internal, const char *body,
+		   int64_t *id_r, GString *refused, DmError *err)
 {
 	char tb[24], ib[24], cb[24], sb[24];
 	g_autofree char *to = addr_array(m->to, m->n_to);
@@ -202,9 +225,9 @@ static int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t 
 	g_autofree char *refs = pg_text_array((const char *const *)m->references, m->n_references);
 	const char *p[] = {i64s(tb, ticket_id),
 			   i64s(ib, inbound_id),
-			   staff ? "staff" : "contact",
-			   !staff && f->contact_id ? i64s(cb, f->contact_id) : NULL,
-			   staff ? i64s(sb, f->staff_id) : NULL,
+			   staff_id ? "staff" : "contact",
+			   !staff_id && contact_id ? i64s(cb, contact_id) : NULL,
+			   staff_id ? i64s(sb, staff_id) : NULL,
 			   m->from->addr,
 			   m->from->name,
 			   to,
@@ -213,35 +236,78 @@ static int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t 
 			   m->message_id,
 			   m->in_reply_to,
 			   refs,
+			   body ? body : m->text,
 			   m->text,
 			   m->html,
-			   m->is_automatic ? "t" : "f"};
+			   m->is_automatic ? "t" : "f",
+			   internal ? "t" : "f"};
 	DbRes *r = NULL;
 	int rc = db_exec(desk->db,
 			 "INSERT INTO message (ticket_id, inbound_id, direction, author_kind, contact_id, "
 			 "staff_id, from_addr, from_name, to_addrs, cc_addrs, subject, message_id, "
-			 "in_reply_to, refs, body, body_full, body_html, automatic) VALUES ($1::bigint, "
-			 "$2::bigint, 'in', $3, $4::bigint, $5::bigint, $6, $7, $8::text[], $9::text[], "
-			 "$10, $11, $12, $13::text[], $14, $14, $15, $16::boolean) RETURNING id",
-			 16, p, &r, err);
+			 "in_reply_to, refs, body, body_full, body_html, automatic, internal) VALUES "
+			 "($1::bigint, $2::bigint, 'in', $3, $4::bigint, $5::bigint, $6, $7, $8::text[], "
+			 "$9::text[], $10, $11, $12, $13::text[], $14, $15, $16, $17::boolean, "
+			 "$18::boolean) RETURNING id",
+			 18, p, &r, err);
 	if (rc)
 		return rc;
 	*id_r = dbres_i64(r, 0, 0, 0);
 	dbres_free(r);
-	return store_attachments(desk, m, *id_r, err);
+	return store_attachments(desk, m, *id_r, refused, err);
+}
+
+/* Tell the sender which attachments we did not keep (never to automatic
+ * mail; rate-limited like every automatic reply). */
+static int refused_notice(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
+			  const GString *refused, DmError *err)
+{
+	if (refused->len == 0 || m->is_automatic)
+		return 0;
+	TplVars v = {0};
+	mail_vars(desk, m, &v);
+	DbRes *keep = NULL;
+	int rc = ticket_vars(desk, ticket_id, &v, &keep, err);
+	if (rc)
+		return rc;
+	tplvars_set(&v, "refused", refused->str);
+	char key[64];
+	snprintf(key, sizeof key, "attachment-refused:inbound:%lld", (long long)inbound_id);
+	const char *refs[21];
+	size_t nrefs = reply_refs(m, refs, 20);
+	OutSpec spec = {.kind = "attachment-refused",
+			.event_key = key,
+			.ticket_id = ticket_id,
+			.to_name = m->from->name,
+			.to_addr = m->from->addr,
+			.in_reply_to = m->message_id,
+			.refs = refs,
+			.n_refs = nrefs,
+			.automatic = true};
+	QueueResult qr;
+	rc = outbox_queue(desk, desk->tpl_refused, &v, &spec, &qr, err);
+	if (rc == 0)
+		rc = desk_event(desk, ticket_id, "attachment-refused", m->from->addr, NULL, NULL, NULL,
+				refused->str, err);
+	dbres_free(keep);
+	return rc;
 }
 
 /* Values for the templates, from the ticket row and the mail. */
-static int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmError *err)
+int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmError *err)
 {
 	char tb[24];
 	const char *p[] = {i64s(tb, ticket_id)};
 	DbRes *r = NULL;
 	int rc = db_exec(desk->db,
 			 "SELECT t.id, t.subject, t.status, COALESCE(t.severity, 'not yet set'), t.line, "
-			 "cl.name, cl.plan, COALESCE(co.name, co.email, ''), COALESCE(co.email, '') "
+			 "cl.name, cl.plan, COALESCE(co.name, co.email, ''), COALESCE(co.email, ''), "
+			 "COALESCE(t.category, 'not yet set'), COALESCE(st.name || ' <' || st.email || "
+			 "'>', 'nobody yet'), CASE WHEN t.chargeable THEN 'yes' ELSE 'no' END, "
+			 "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
 			 "FROM ticket t JOIN client cl ON cl.id = t.client_id "
-			 "LEFT JOIN contact co ON co.id = t.contact_id WHERE t.id = $1::bigint",
+			 "LEFT JOIN contact co ON co.id = t.contact_id "
+			 "LEFT JOIN staff st ON st.id = t.assignee_id WHERE t.id = $1::bigint",
 			 1, p, &r, err);
 	if (rc)
 		return rc;
@@ -249,16 +315,18 @@ static int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r
 		dbres_free(r);
 		return dm_error_set(err, DM_EINTERNAL, "ticket %s vanished", tb);
 	}
-	static const char *const names[] = {"ticket.id",   "ticket.subject", "ticket.status",
-					    "ticket.severity", "ticket.line", "client.name",
-					    "client.plan", "contact.name", "contact.email"};
-	for (int i = 0; i < 9; i++)
+	static const char *const names[] = {
+		"ticket.id",       "ticket.subject",  "ticket.status",     "ticket.severity",
+		"ticket.line",     "client.name",     "client.plan",       "contact.name",
+		"contact.email",   "ticket.category", "ticket.assignee",   "ticket.chargeable",
+		"ticket.created"};
+	for (int i = 0; i < (int)G_N_ELEMENTS(names); i++)
 		tplvars_set(v, names[i], dbres_get(r, 0, i));
 	*keep_r = r;
 	return 0;
 }
 
-static void mail_vars(Desk *desk, const Mail *m, TplVars *v)
+void mail_vars(Desk *desk, const Mail *m, TplVars *v)
 {
 	const Config *cfg = desk->cfg;
 	for (int i = 0; desk_placeholders[i]; i++)
@@ -267,6 +335,7 @@ static void mail_vars(Desk *desk, const Mail *m, TplVars *v)
 	tplvars_set(v, "desk.address", cfg->desk_address);
 	if (m) {
 		tplvars_set(v, "message.subject", m->subject);
+		tplvars_set(v, "message.text", m->text);
 		if (m->from) {
 			tplvars_set(v, "sender.email", m->from->addr);
 			tplvars_set(v, "sender.name", m->from->name ? m->from->name : m->from->addr);
@@ -274,8 +343,7 @@ static void mail_vars(Desk *desk, const Mail *m, TplVars *v)
 	}
 }
 
-/* References for a reply to m: its References then its Message-ID (capped). */
-static size_t reply_refs(const Mail *m, const char **out, size_t max)
+size_t reply_refs(const Mail *m, const char **out, size_t max)
 {
 	size_t n = 0, start = 0;
 	size_t total = m->n_references + (m->message_id ? 1 : 0);
@@ -291,24 +359,53 @@ static size_t reply_refs(const Mail *m, const char **out, size_t max)
 static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t inbound_id,
 			      const RouteDecision *d, IngestResult *res, DmError *err)
 {
-	char cb[24], kb[24];
+	char cb[24], kb[24], rb[24];
 	const char *subject = *m->subject ? m->subject : "(no subject)";
-	const char *p[] = {i64s(cb, f->contact_client_id), i64s(kb, f->contact_id), subject};
+	const char *p[] = {i64s(cb, f->contact_client_id), i64s(kb, f->contact_id), subject,
+			   d->reopened_from ? i64s(rb, d->reopened_from) : NULL};
 	DbRes *r = NULL;
 	int rc = db_exec(desk->db,
-			 "INSERT INTO ticket (client_id, contact_id, subject, last_client_at) "
-			 "VALUES ($1::bigint, $2::bigint, $3, now()) RETURNING id",
-			 3, p, &r, err);
+			 "INSERT INTO ticket (client_id, contact_id, subject, last_client_at, "
+			 "reopened_from) VALUES ($1::bigint, $2::bigint, $3, now(), $4::bigint) "
+			 "RETURNING id",
+			 4, p, &r, err);
 	if (rc)
 		return rc;
 	int64_t tid = dbres_i64(r, 0, 0, 0);
 	dbres_free(r);
 	res->ticket_id = tid;
 	int64_t mid;
-	rc = insert_message(desk, m, tid, inbound_id, f, false, &mid, err);
+	g_autoptr(GString) refused = g_string_new(NULL);
+	/* a new request is kept whole: what looks like quoting may be the
+	 * forwarded problem itself */
+	rc = insert_message(desk, m, tid, inbound_id, f->contact_id, 0, false, NULL, &mid, refused,
+			    err);
 	if (rc == 0)
 		rc = desk_event(desk, tid, "ticket-created", m->from->addr, "status", NULL, "open",
 				d->reason[0] ? d->reason : NULL, err);
+	if (rc == 0 && d->reopened_from)
+		rc = desk_event(desk, d->reopened_from, "followed-up", m->from->addr, NULL, NULL,
+				NULL, "the client wrote again after closing: new ticket", err);
+	if (rc)
+		return rc;
+
+	char key[64];
+	snprintf(key, sizeof key, "notify-new:ticket:%lld", (long long)tid);
+	g_autofree char *title = d->reopened_from
+		? g_strdup_printf("New ticket (follows up closed ticket #%lld)",
+				  (long long)d->reopened_from)
+		: g_strdup("New ticket");
+	Notice n = {.kind = "notify-new",
+		    .key = key,
+		    .title = title,
+		    .text = m->text,
+		    .who = NOTIFY_LINE,
+		    .m = m,
+		    .actor_name = m->from->name,
+		    .actor_email = m->from->addr};
+	rc = notify_staff(desk, tid, &n, err);
+	if (rc == 0)
+		rc = refused_notice(desk, m, tid, inbound_id, refused, err);
 	if (rc || !d->send_ack)
 		return rc;
 
@@ -318,7 +415,6 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 	rc = ticket_vars(desk, tid, &v, &keep, err);
 	if (rc)
 		return rc;
-	char key[48];
 	snprintf(key, sizeof key, "ack:ticket:%lld", (long long)tid);
 	const char *refs[21];
 	size_t nrefs = reply_refs(m, refs, 20);
@@ -337,29 +433,80 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 	return rc;
 }
 
-static int effects_reply(Desk *desk, const Mail *m, const Facts *f, int64_t inbound_id,
-			 const RouteDecision *d, IngestResult *res, DmError *err)
+/* A client's reply: clean text, back to open if it waited or was closed
+ * within the reopen window, and the assignee (or line) is told. */
+static int client_reply(Desk *desk, const Mail *m, const Facts *f, int64_t ticket_id,
+			int64_t inbound_id, DmError *err)
 {
-	/* A staff address is staff even if it is also somebody's contact. */
-	bool staff = f->staff_id != 0;
-	res->ticket_id = d->ticket_id;
+	g_autofree char *clean = clean_reply_text(m->text);
+	/* a reply that is all quotation keeps its whole text for display */
+	const char *body = *clean ? clean : m->text;
 	int64_t mid;
-	int rc = insert_message(desk, m, d->ticket_id, inbound_id, f, staff, &mid, err);
+	g_autoptr(GString) refused = g_string_new(NULL);
+	int rc = insert_message(desk, m, ticket_id, inbound_id, f->contact_id, 0, false, body, &mid,
+				refused, err);
 	if (rc)
 		return rc;
 	char tb[24];
-	const char *p[] = {i64s(tb, d->ticket_id), staff ? "t" : "f"};
+	const char *p[] = {i64s(tb, ticket_id), m->is_automatic ? "t" : "f"};
+	DbRes *r = NULL;
+	/* Automatic mail (an out-of-office) neither reopens nor wakes a ticket. */
 	rc = db_exec(desk->db,
-		     "UPDATE ticket SET updated_at = now(), "
-		     "last_staff_at = CASE WHEN $2::boolean THEN now() ELSE last_staff_at END, "
-		     "last_client_at = CASE WHEN $2::boolean THEN last_client_at ELSE now() END "
-		     "WHERE id = $1::bigint",
-		     2, p, NULL, err);
-	if (rc == 0)
-		rc = desk_event(desk, d->ticket_id, staff ? "staff-reply" : "client-reply",
-				m->from->addr, NULL, NULL, NULL, m->is_automatic ? "automatic" : NULL,
+		     "UPDATE ticket t SET updated_at = now(), last_client_at = now(), "
+		     "status = CASE WHEN NOT $2::boolean AND (t.status LIKE 'awaiting-%' OR "
+		     "t.status = 'closed') THEN 'open' ELSE t.status END, "
+		     "closed_at = CASE WHEN NOT $2::boolean THEN NULL ELSE t.closed_at END "
+		     "FROM ticket old WHERE t.id = $1::bigint AND old.id = t.id "
+		     "RETURNING old.status, t.status",
+		     2, p, &r, err);
+	if (rc)
+		return rc;
+	g_autofree char *before = dbres_rows(r) ? g_strdup(dbres_get(r, 0, 0)) : NULL;
+	g_autofree char *after = dbres_rows(r) ? g_strdup(dbres_get(r, 0, 1)) : NULL;
+	dbres_free(r);
+	rc = desk_event(desk, ticket_id, "client-reply", m->from->addr, NULL, NULL, NULL,
+			m->is_automatic ? "automatic" : NULL, err);
+	if (rc == 0 && before && after && strcmp(before, after) != 0)
+		rc = desk_event(desk, ticket_id, "status-changed", m->from->addr, "status", before,
+				after,
+				strcmp(before, "closed") == 0 ? "reopened by the client's reply"
+							      : "the client replied",
 				err);
+	if (rc || m->is_automatic)
+		return rc;
+	char key[64];
+	snprintf(key, sizeof key, "notify-reply:message:%lld", (long long)mid);
+	g_autofree char *title =
+		before && strcmp(before, "closed") == 0
+			? g_strdup("The client replied and the ticket is open again")
+			: g_strdup("The client replied");
+	Notice n = {.kind = "notify-reply",
+		    .key = key,
+		    .title = title,
+		    .text = body,
+		    .who = NOTIFY_ASSIGNEE,
+		    .m = m,
+		    .actor_name = m->from->name,
+		    .actor_email = m->from->addr};
+	rc = notify_staff(desk, ticket_id, &n, err);
+	if (rc == 0)
+		rc = refused_notice(desk, m, ticket_id, inbound_id, refused, err);
 	return rc;
+}
+
+static int effects_reply(Desk *desk, const Mail *m, const Facts *f, int64_t inbound_id,
+			 const RouteDecision *d, IngestResult *res, DmError *err)
+{
+	res->ticket_id = d->ticket_id;
+	/* A staff address is staff even if it is also somebody's contact. */
+	if (f->staff_id) {
+		StaffRef who = {.id = f->staff_id,
+				.email = f->staff_email,
+				.name = f->staff_name,
+				.role = f->staff_role};
+		return staff_reply(desk, m, d->ticket_id, inbound_id, &who, err);
+	}
+	return client_reply(desk, m, f, d->ticket_id, inbound_id, err);
 }
 
 static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id,
@@ -433,6 +580,7 @@ static int ingest_tx(Desk *desk, const unsigned char *raw, size_t len, const cha
 			.ref_ticket_id = f.ref_ticket_id,
 			.ticket_client_id = f.token_client_id ? f.token_client_id : f.ref_client_id,
 			.automatic = automatic,
+			.ticket_closed_expired = f.closed_expired,
 		};
 		route_decide(&rf, &d);
 	} else {

@@ -70,20 +70,23 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	g_autofree char *msgid = mime_new_message_id(cfg->desk_domain);
 	const char *extra[] = {"X-Deskmail-Ticket", spec->ticket_id ? i64s(tb, spec->ticket_id) : ""};
 	OutMail m = {
-		.from_name = cfg->desk_name,
+		.from_name = spec->from_name ? spec->from_name : cfg->desk_name,
 		.from_addr = cfg->desk_address,
 		.to_name = spec->to_name,
 		.to_addr = rcpt,
+		.reply_to = spec->reply_to,
 		.subject = subject,
 		.message_id = msgid,
 		.in_reply_to = spec->in_reply_to,
 		.references = spec->refs,
 		.n_references = spec->n_refs,
-		.auto_submitted = spec->automatic ? "auto-replied" : NULL,
+		.auto_submitted = spec->automatic ? "auto-replied" : spec->auto_header,
 		.extra_headers = extra,
 		.n_extra_headers = spec->ticket_id ? 1 : 0,
 		.text = text,
 		.html = html,
+		.attachments = spec->attachments,
+		.n_attachments = spec->n_attachments,
 		.date = g_get_real_time() / G_USEC_PER_SEC,
 	};
 	g_autofree char *wire = NULL;
@@ -114,17 +117,53 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	*qr = QUEUED;
 	if (spec->ticket_id == 0)
 		return 0;
-	/* The conversation shows every mail we send. */
+	/* The conversation shows every mail we send, with what it carried. */
 	g_autofree char *refs_arr = pg_text_array(spec->refs, spec->n_refs);
-	const char *mp[] = {tb, cfg->desk_address, cfg->desk_name, rcpt, subject, msgid,
-			    spec->in_reply_to, refs_arr, text, html,
-			    spec->automatic ? "t" : "f"};
-	return db_exec(desk->db,
-		       "INSERT INTO message (ticket_id, direction, author_kind, from_addr, from_name, "
-		       "to_addrs, subject, message_id, in_reply_to, refs, body, body_full, body_html, "
-		       "automatic) VALUES ($1::bigint, 'out', 'system', $2, $3, ARRAY[$4], $5, $6, $7, "
-		       "$8::text[], $9, $9, $10, $11::boolean)",
-		       11, mp, NULL, err);
+	char sb[24];
+	const char *mp[] = {tb,
+			    cfg->desk_address,
+			    m.from_name,
+			    rcpt,
+			    subject,
+			    msgid,
+			    spec->in_reply_to,
+			    refs_arr,
+			    text,
+			    html,
+			    spec->automatic ? "t" : "f",
+			    spec->internal ? "t" : "f",
+			    spec->staff_id ? "staff" : "system",
+			    spec->staff_id ? i64s(sb, spec->staff_id) : NULL};
+	r = NULL;
+	rc = db_exec(desk->db,
+		     "INSERT INTO message (ticket_id, direction, author_kind, staff_id, from_addr, "
+		     "from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
+		     "body_html, automatic, internal) VALUES ($1::bigint, 'out', $13, $14::bigint, $2, "
+		     "$3, ARRAY[$4], $5, $6, $7, $8::text[], $9, $9, $10, $11::boolean, $12::boolean) "
+		     "RETURNING id",
+		     14, mp, &r, err);
+	if (rc)
+		return rc;
+	char mb[24];
+	i64s(mb, dbres_i64(r, 0, 0, 0));
+	dbres_free(r);
+	/* what we attached: the same blobs as the mail they came from */
+	for (size_t i = 0; i < spec->n_attachments; i++) {
+		const OutAttachment *a = &spec->attachments[i];
+		char sha[65], sz[24];
+		dm_sha256_hex(a->data, a->size, sha);
+		const char *ap[] = {mb, sha, a->filename, a->content_type ? a->content_type
+									  : "application/octet-stream",
+				    i64s(sz, (int64_t)a->size)};
+		rc = db_exec(desk->db,
+			     "INSERT INTO attachment (message_id, blob_sha256, filename, content_type, "
+			     "size) SELECT $1::bigint, $2, $3, $4, $5::bigint WHERE EXISTS (SELECT 1 "
+			     "FROM blob WHERE sha256 = $2)",
+			     5, ap, NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 static void backoff(const Config *cfg, int attempts, char out[24])

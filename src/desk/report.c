@@ -2,8 +2,10 @@
  * and `deskmail quarantine list`, as text for people and as JSON for
  * scripts.  The JSON is built by PostgreSQL's json functions, so quoting and
  * escaping are right by construction and the shape lives in one query. */
+#include <errno.h>
 #include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "desk-private.h"
@@ -123,6 +125,55 @@ static int show_text(Desk *desk, const char *id, DmError *err)
 			 1, p, false, err);
 }
 
+/* `deskmail attachment get ID [-o FILE]`: the stored bytes, exactly. */
+static int attachment_get(Desk *desk, int argc, char **argv, DmError *err)
+{
+	int64_t id;
+	const char *arg = argc > 2 ? argv[2] : "";
+	if (dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
+		return dm_error_set(err, DM_EPERM, "usage: deskmail attachment get ID [-o FILE]");
+	const char *out = opt(argc, argv, "-o");
+	if (out == NULL)
+		out = opt(argc, argv, "--output");
+	char b[24];
+	const char *p[] = {i64s(b, id)};
+	DbRes *r = NULL;
+	int rc = db_exec(desk->db,
+			 "SELECT a.filename, a.refused, b.data FROM attachment a LEFT JOIN blob b ON "
+			 "b.sha256 = a.blob_sha256 WHERE a.id = $1::bigint",
+			 1, p, &r, err);
+	if (rc)
+		return rc;
+	if (dbres_rows(r) == 0) {
+		dbres_free(r);
+		return dm_error_set(err, DM_ENOTFOUND, "no attachment %s", b);
+	}
+	if (dbres_get(r, 0, 1) != NULL || dbres_get(r, 0, 2) == NULL) {
+		rc = dm_error_set(err, DM_ENOTFOUND, "attachment %s (%s) was not stored: %s", b,
+				  dbres_get(r, 0, 0),
+				  dbres_get(r, 0, 1) ? dbres_get(r, 0, 1) : "no content");
+		dbres_free(r);
+		return rc;
+	}
+	size_t len = 0;
+	unsigned char *data = dbres_bytea(r, 0, 2, &len);
+	dbres_free(r);
+	if (data == NULL)
+		return dm_error_set(err, DM_EINTERNAL, "attachment %s: cannot decode its bytes", b);
+	FILE *f = out ? fopen(out, "wb") : stdout;
+	if (f == NULL) {
+		free(data);
+		return dm_error_set(err, DM_EPERM, "%s: %s", out, g_strerror(errno));
+	}
+	bool ok = fwrite(data, 1, len, f) == len;
+	ok = (out ? fclose(f) : fflush(f)) == 0 && ok;
+	free(data);
+	if (!ok)
+		return dm_error_set(err, DM_EPERM, "%s: write failed: %s", out ? out : "stdout",
+				    g_strerror(errno));
+	return 0;
+}
+
 int report_main(Desk *desk, int argc, char **argv, DmError *err)
 {
 	const char *what = argc > 0 ? argv[0] : "";
@@ -145,6 +196,8 @@ int report_main(Desk *desk, int argc, char **argv, DmError *err)
 			return run_print(desk, show_json_sql, 1, p, true, err);
 		return show_text(desk, b, err);
 	}
+	if (strcmp(what, "attachment") == 0 && strcmp(sub, "get") == 0)
+		return attachment_get(desk, argc, argv, err);
 	if (strcmp(what, "quarantine") == 0 && strcmp(sub, "list") == 0) {
 		const char *p[] = {opt(argc, argv, "--status")};
 		return run_print(desk, json ? quarantine_json_sql : quarantine_text_sql, 1, p, false,

@@ -6,7 +6,9 @@
  * mail opens a ticket.  Everything else is quarantined with its reason.
  * Automatic mail (RFC 3834) is never answered, and it never opens a ticket
  * on its own: an out-of-office or bounce that refers to no ticket goes to
- * quarantine, so autoresponders cannot fill the desk. */
+ * quarantine, so autoresponders cannot fill the desk.  A client's reply to a
+ * ticket closed longer ago than the reopen window opens a new ticket that
+ * refers to the old one. */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,8 +48,18 @@ void route_decide(const RouteFacts *f, RouteDecision *d)
 		ticket = f->ref_ticket_id;
 
 	if (ticket) {
-		if (f->sender_is_staff ||
-		    (f->sender_client_id && f->sender_client_id == f->ticket_client_id)) {
+		bool client = !f->sender_is_staff && f->sender_client_id &&
+			      f->sender_client_id == f->ticket_client_id;
+		if (client && f->ticket_closed_expired && !f->automatic) {
+			d->kind = ROUTE_NEW_TICKET;
+			d->send_ack = true;
+			d->reopened_from = ticket;
+			snprintf(d->reason, sizeof d->reason,
+				 "reply to ticket #%lld, closed before the reopen window",
+				 (long long)ticket);
+			return;
+		}
+		if (f->sender_is_staff || client) {
 			d->kind = ROUTE_REPLY;
 			d->ticket_id = ticket;
 			return;

@@ -15,7 +15,10 @@
  * ids, Date, MIME and Content-*).  Automatic mail (auto_submitted set) also
  * gets "X-Auto-Response-Suppress: All" so that Exchange does not answer it.
  *
- * What it does not: no attachments, no signing, no SMTP envelope.
+ * Attachments make the whole a multipart/mixed with base64 parts whose
+ * file names GMime encodes (RFC 2231) when they are not plain ASCII.
+ *
+ * What it does not: no signing, no SMTP envelope.
  */
 #include <gmime/gmime.h>
 #include <stdlib.h>
@@ -105,6 +108,39 @@ static GMimeObject *text_part(const char *subtype, const char *text)
 	g_mime_text_part_set_charset(tp, "utf-8");
 	g_mime_part_set_content_encoding(GMIME_PART(tp), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	return GMIME_OBJECT(tp);
+}
+
+static GMimeObject *attachment_part(const OutAttachment *a)
+{
+	g_autofree char *ctype = NULL;
+	const char *ct = a->content_type;
+	GMimeContentType *parsed = ct ? g_mime_content_type_parse(NULL, ct) : NULL;
+	if (parsed && g_mime_content_type_get_media_type(parsed) &&
+	    g_mime_content_type_get_media_subtype(parsed) &&
+	    !g_mime_content_type_is_type(parsed, "multipart", "*") &&
+	    !g_mime_content_type_is_type(parsed, "message", "*"))
+		ctype = g_strdup_printf("%s/%s", g_mime_content_type_get_media_type(parsed),
+		                        g_mime_content_type_get_media_subtype(parsed));
+	if (parsed)
+		g_object_unref(parsed);
+	char *slash = ctype ? strchr(ctype, '/') : NULL;
+	GMimePart *part;
+	if (slash) {
+		*slash = '\0';
+		part = g_mime_part_new_with_type(ctype, slash + 1);
+	} else {
+		part = g_mime_part_new_with_type("application", "octet-stream");
+	}
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer((const char *)a->data, a->size);
+	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_object_unref(st);
+	g_mime_part_set_content(part, dw);
+	g_object_unref(dw);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	g_autofree char *name = safe(a->filename && *a->filename ? a->filename : "attachment");
+	g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+	g_mime_part_set_filename(part, name);
+	return GMIME_OBJECT(part);
 }
 
 /* CRLF only, no line over 998 bytes (excluding CRLF). */
@@ -211,6 +247,17 @@ int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err)
 		g_mime_multipart_add(alt, hp);
 		g_object_unref(hp);
 		body = GMIME_OBJECT(alt);
+	}
+	if (m->n_attachments > 0) {
+		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+		g_mime_multipart_add(mixed, body);
+		g_object_unref(body);
+		for (size_t i = 0; i < m->n_attachments; i++) {
+			GMimeObject *ap = attachment_part(&m->attachments[i]);
+			g_mime_multipart_add(mixed, ap);
+			g_object_unref(ap);
+		}
+		body = GMIME_OBJECT(mixed);
 	}
 	g_mime_message_set_mime_part(r, body);
 	g_object_unref(body);

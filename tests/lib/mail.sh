@@ -36,7 +36,10 @@ dm_ticket_json() {
 	dm ticket show "$1" --json | jq -r "$2"
 }
 
-# Standard fixture: two clients with contacts, one staff member.
+# Standard fixture: two clients with contacts, one staff member.  Sam works
+# the 2nd line and the clients have no account manager, so a new (1st-line)
+# ticket notifies no staff: suites that count client-facing mail see only
+# that.  conversation.sh adds the staff of every role.
 dm_fixture() {
 	dm migrate >/dev/null
 	dm client add "Acme Ltd" --plan silver >/dev/null
@@ -44,7 +47,7 @@ dm_fixture() {
 	dm contact add "Acme Ltd" alice@acme.example --name "Alice Archer" >/dev/null
 	dm contact add "Acme Ltd" Bob@Acme.example >/dev/null
 	dm contact add Globex carol@globex.example --name "Carol" >/dev/null
-	dm staff add sam@agency.example --name "Sam Senior" --role senior-engineer --line 1 >/dev/null
+	dm staff add sam@agency.example --name "Sam Senior" --role senior-engineer --line 2 >/dev/null
 }
 
 # dm_imap CMD: run a raw IMAP command against the support INBOX with curl's

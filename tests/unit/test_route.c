@@ -78,6 +78,18 @@ static void test_decide(void)
 		{"automatic from contact without reference",
 		 {.has_from = 1, .sender_client_id = 5, .automatic = 1}, ROUTE_QUARANTINE, 0, 0, 0,
 		 "automatic"},
+		{"client reply to a ticket closed long ago opens a new one",
+		 {.has_from = 1, .sender_client_id = 5, .token_ticket_id = 9, .token_ticket_exists = 1,
+		  .ticket_client_id = 5, .ticket_closed_expired = 1},
+		 ROUTE_NEW_TICKET, 0, 1, 0, "closed before the reopen window"},
+		{"staff mail on a ticket closed long ago stays on it",
+		 {.has_from = 1, .sender_is_staff = 1, .ref_ticket_id = 3, .ticket_client_id = 5,
+		  .ticket_closed_expired = 1},
+		 ROUTE_REPLY, 3, 0, 0, NULL},
+		{"automatic mail on a ticket closed long ago opens nothing",
+		 {.has_from = 1, .sender_client_id = 5, .ref_ticket_id = 3, .ticket_client_id = 5,
+		  .ticket_closed_expired = 1, .automatic = 1},
+		 ROUTE_REPLY, 3, 0, 0, NULL},
 		{"bounce about a ticket from a stranger",
 		 {.has_from = 1, .ref_ticket_id = 3, .ticket_client_id = 5, .automatic = 1},
 		 ROUTE_QUARANTINE, 0, 0, 0, NULL},
@@ -95,6 +107,11 @@ static void test_decide(void)
 			g_assert_true(d.reason[0] != '\0');
 		if (c->reason_part)
 			g_assert_nonnull(strstr(d.reason, c->reason_part));
+		g_assert_cmpint(d.reopened_from, ==,
+				c->f.ticket_closed_expired && c->kind == ROUTE_NEW_TICKET
+					? (c->f.token_ticket_id ? c->f.token_ticket_id
+								: c->f.ref_ticket_id)
+					: 0);
 	}
 }
 

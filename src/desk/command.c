@@ -1,0 +1,228 @@
+/* command.c - parse the #commands at the top of a staff reply and apply
+ * the role rules of the agencies' process (seed 001):
+ *
+ *   account and project managers assign anyone (and may take);
+ *   a senior engineer may take (self-assign) but not assign others;
+ *   a junior engineer may do neither.
+ *
+ * Everything else (#status, #severity, #line, #category, #chargeable,
+ * #note, #close) is open to all staff.  That a junior never writes to a
+ * client is not a command rule: the caller turns a junior's text into an
+ * internal note. */
+#include <glib.h>
+#include <string.h>
+
+#include "deskmail/command.h"
+
+const char *const ticket_states[] = {
+	"open",          "pending-evaluation",   "evaluated",         "scheduled",
+	"testing",       "qa",                   "released",          "monitoring",
+	"closed",        "awaiting-client",      "awaiting-third-party", "awaiting-delivery",
+	"awaiting-authorisation", "awaiting-file-restore", "awaiting-parts", "awaiting-quote",
+	"awaiting-rebuild", NULL,
+};
+const char *const ticket_severities[] = {"severe", "high", "medium", "low", "enhancement", NULL};
+const char *const ticket_categories[] = {"advice", "error", "change", "project", "consultancy",
+					 NULL};
+const char *const staff_roles[] = {"account-manager", "project-manager", "senior-engineer",
+				   "junior-engineer", NULL};
+
+bool command_in_list(const char *const *list, const char *value)
+{
+	for (int i = 0; list[i]; i++)
+		if (strcmp(list[i], value) == 0)
+			return true;
+	return false;
+}
+
+static const struct {
+	const char *name;
+	CommandKind kind;
+	int arg; /* 1 = required, 0 = none, 2 = rest of text (note) */
+} command_table[] = {
+	{"status", CMD_STATUS, 1},     {"severity", CMD_SEVERITY, 1}, {"assign", CMD_ASSIGN, 1},
+	{"take", CMD_TAKE, 0},         {"line", CMD_LINE, 1},         {"category", CMD_CATEGORY, 1},
+	{"chargeable", CMD_CHARGEABLE, 0}, {"note", CMD_NOTE, 2},     {"close", CMD_CLOSE, 0},
+};
+
+static void list_values(GString *s, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		g_string_append_printf(s, "%s%s", i ? ", " : "", list[i]);
+}
+
+/* Check the argument of a recognised command; sets c->error. */
+static void check_arg(Command *c)
+{
+	const char *a = c->arg;
+	const char *const *list = NULL;
+	const char *what = NULL;
+	switch (c->kind) {
+	case CMD_STATUS:
+		list = ticket_states, what = "status";
+		break;
+	case CMD_SEVERITY:
+		list = ticket_severities, what = "severity";
+		break;
+	case CMD_CATEGORY:
+		list = ticket_categories, what = "category";
+		break;
+	case CMD_LINE:
+		if (!(a[0] >= '1' && a[0] <= '3' && a[1] == '\0'))
+			g_snprintf(c->error, sizeof c->error,
+				   "unknown support line '%.60s': use 1, 2 or 3", a);
+		return;
+	case CMD_ASSIGN:
+		if (strchr(a, ' ') || strchr(a, '\t'))
+			g_snprintf(c->error, sizeof c->error,
+				   "'%.60s': name one staff member, by address or short name", a);
+		return;
+	default:
+		return;
+	}
+	/* values are lower-case words; accept any case as written */
+	char *low = g_ascii_strdown(a, -1);
+	g_strlcpy(c->arg, low, sizeof c->arg);
+	g_free(low);
+	if (!command_in_list(list, c->arg)) {
+		GString *s = g_string_new(NULL);
+		g_string_append_printf(s, "unknown %s '%.40s': use one of ", what, a);
+		list_values(s, list);
+		g_strlcpy(c->error, s->str, sizeof c->error);
+		g_string_free(s, TRUE);
+	}
+}
+
+/* Parse one "#word args" line (without the '#').  Returns the table entry's
+ * arg mode, or -1 for an unknown word. */
+static int parse_line(const char *body, Command *c, const char **note_rest)
+{
+	size_t wl = 0;
+	while (g_ascii_isalpha(body[wl]) || body[wl] == '-' || body[wl] == '_')
+		wl++;
+	char word[32];
+	g_strlcpy(word, body, MIN(wl + 1, sizeof word));
+	char *lw = g_ascii_strdown(word, -1);
+	const char *after = body + wl;
+	int mode = -1;
+	for (size_t i = 0; i < G_N_ELEMENTS(command_table); i++)
+		if (strcmp(command_table[i].name, lw) == 0) {
+			c->kind = command_table[i].kind;
+			mode = command_table[i].arg;
+		}
+	g_free(lw);
+	if (mode < 0) {
+		c->kind = CMD_UNKNOWN;
+		g_snprintf(c->error, sizeof c->error,
+			   "unknown command '#%.40s': commands are #status, #severity, #assign, "
+			   "#take, #line, #category, #chargeable, #note, #close",
+			   word);
+		return -1;
+	}
+	/* the word must end there: "#closed" is not "#close" */
+	if (*after && *after != ' ' && *after != '\t' && *after != ':') {
+		c->kind = CMD_UNKNOWN;
+		g_snprintf(c->error, sizeof c->error, "unknown command '#%.40s%.20s'", word, after);
+		return -1;
+	}
+	if (*after == ':')
+		after++;
+	while (*after == ' ' || *after == '\t')
+		after++;
+	if (mode == 2) {
+		*note_rest = after;
+		return mode;
+	}
+	g_strlcpy(c->arg, after, sizeof c->arg);
+	g_strstrip(c->arg);
+	if (mode == 1 && c->arg[0] == '\0')
+		g_snprintf(c->error, sizeof c->error, "#%s needs a value", word);
+	else if (mode == 0 && c->arg[0] != '\0')
+		g_snprintf(c->error, sizeof c->error, "#%s takes no value", word);
+	else if (mode == 1)
+		check_arg(c);
+	return mode;
+}
+
+void command_parse(const char *text, CommandSet *cs)
+{
+	memset(cs, 0, sizeof *cs);
+	if (text == NULL)
+		text = "";
+	const char *p = text;
+	int line_no = 0;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		const char *next = eol ? eol + 1 : p + len;
+		line_no++;
+		/* trim */
+		const char *s = p, *e = p + len;
+		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		if (s == e) { /* blank line between commands */
+			p = next;
+			continue;
+		}
+		if (*s != '#' || !g_ascii_isalpha(s[1]))
+			break; /* the text begins here */
+		g_autofree char *ln = g_strndup(s, (gsize)(e - s));
+		Command tmp = {0};
+		tmp.line_no = line_no;
+		g_strlcpy(tmp.line, ln, sizeof tmp.line);
+		const char *note_rest = NULL;
+		int mode = parse_line(ln + 1, &tmp, &note_rest);
+		if (mode == 2) {
+			cs->note = true;
+			/* the note: what follows #note on its line, then the lines below */
+			GString *r = g_string_new(note_rest);
+			if (*next) {
+				if (r->len)
+					g_string_append_c(r, '\n');
+				g_string_append(r, next);
+			}
+			cs->rest = g_string_free(r, FALSE);
+			if (cs->n < CMD_MAX)
+				cs->cmds[cs->n++] = tmp;
+			return;
+		}
+		if (cs->n < CMD_MAX)
+			cs->cmds[cs->n++] = tmp;
+		else
+			cs->n_dropped++;
+		p = next;
+	}
+	cs->rest = g_strdup(p);
+}
+
+void command_set_clear(CommandSet *cs)
+{
+	g_free(cs->rest);
+	memset(cs, 0, sizeof *cs);
+}
+
+const char *command_refusal(const char *role, const Command *c, bool self_target)
+{
+	bool manager = strcmp(role, "account-manager") == 0 || strcmp(role, "project-manager") == 0;
+	bool senior = strcmp(role, "senior-engineer") == 0;
+	switch (c->kind) {
+	case CMD_ASSIGN:
+		if (manager)
+			return NULL;
+		if (senior && self_target)
+			return NULL;
+		if (senior)
+			return "only account and project managers assign tickets to others; a senior "
+			       "engineer may use #take to take a ticket";
+		return "only account and project managers assign tickets";
+	case CMD_TAKE:
+		if (manager || senior)
+			return NULL;
+		return "a junior engineer cannot take tickets; ask a project or account manager to "
+		       "assign it";
+	default:
+		return NULL;
+	}
+}
