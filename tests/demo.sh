@@ -32,6 +32,9 @@ dm contact add "Acme Ltd" bob@acme.example --name "Bob Baker"
 dm contact add "Globex" carol@globex.example --name "Carol Chen"
 dm contact add "Globex" juergen@globex.example --name "Jürgen Müller"
 dm staff add sam@agency.example --name "Sam Senior" --role senior-engineer --line 1
+dm staff add jo@agency.example --name "Jo Junior" --role junior-engineer --line 1
+dm staff add amy@agency.example --name "Amy Account" --role account-manager --line 2
+dm client set "Acme Ltd" --account-manager amy@agency.example
 say "sample mail delivered to the support mailbox (Dovecot on 127.0.0.1:$DM_IMAP_PORT)"
 for f in tests/data/demo/*.eml; do echo "  $(basename "$f")"; done
 dm_deliver tests/data/demo/*.eml
@@ -41,15 +44,56 @@ say "deskmail send"
 dm send
 say "deskmail ticket list"
 dm ticket list
-say "deskmail ticket show 1"
-dm ticket show 1
 say "deskmail quarantine list"
 dm quarantine list
+
+# Staff work ticket 1 from their mail client: they reply to the
+# notification deskmail sent them.
+W=$DM_TEST_DIR/demo
+mkdir -p "$W"
+notified=$(dm_psql -c "select message_id from outbox where kind = 'notify-new' and ticket_id = 1 and rcpt = 'sam@agency.example'")
+dm_mail "$W/10-sam.eml" 'Sam Senior <sam@agency.example>' 'Re: [#1] New ticket: Checkout page shows an error' \
+	"#take
+#severity high
+#status awaiting-client
+
+Hello Alice,
+
+Thank you, we can see the error in the payment module's log. Could you tell
+us roughly when you last completed an order successfully?
+
+Sam
+
+On Mon, 23 Nov 2026, Example Agency Support wrote:
+> New ticket." "In-Reply-To: <$notified>"
+dm_mail "$W/11-jo.eml" 'jo@agency.example' 'Re: [#1] Checkout page shows an error' \
+	"#take
+The payment plugin was updated last night, that may be it."
+say "staff reply by mail: Sam (#take, #severity high, #status awaiting-client, text for Alice), Jo (junior)"
+dm_deliver "$W/10-sam.eml" "$W/11-jo.eml"
+dm poll
+dm send
+dm_mail "$W/12-alice.eml" 'Alice Archer <alice@acme.example>' 'Re: [#1] Checkout page shows an error' \
+	"Yesterday around 6pm, just before the update I think.
+
+On Mon, 23 Nov 2026, Example Agency Support wrote:
+> Hello Alice,"
+say "the client answers: the ticket goes back to open and Sam (its assignee) is told"
+dm_deliver "$W/12-alice.eml"
+dm poll
+dm send
+say "deskmail ticket show 1"
+dm ticket show 1
+
 say "mail received by the SMTP server (127.0.0.1:$DM_SMTP_PORT)"
-for f in "$DM_SMTP_OUT"/*.eml; do
-	[ -e "$f" ] || continue
-	printf '  to %-28s %s\n' "$(sed -n 2p "${f%.eml}.env")" \
-		"$(grep -m1 '^Subject:' "$f" | cut -c1-90)"
+for n in $(ls "$DM_SMTP_OUT" | sed -n 's/^\([0-9]*\)\.eml$/\1/p' | sort -n); do
+	f=$DM_SMTP_OUT/$n.eml
+	"$DM_PYTHON" - "$f" "${f%.eml}.env" <<'PY'
+import sys, email, email.policy
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+rcpt = open(sys.argv[2]).read().split('\n')[1]
+print('  to %-24s %s' % (rcpt, str(m['Subject'])[:100]))
+PY
 done
 say "second poll: nothing new"
 dm poll

@@ -114,10 +114,11 @@ static int show_text(Desk *desk, const char *id, DmError *err)
 	if (rc)
 		return rc;
 	return run_print(desk,
-			 "SELECT format(E'\\n--- %s %s%s %s  %s\\n%s', CASE m.direction WHEN 'in' THEN "
+			 "SELECT format(E'\\n--- %s %s%s %s  %s%s', CASE m.direction WHEN 'in' THEN "
 			 "'from' ELSE 'to' END, CASE m.direction WHEN 'in' THEN m.from_addr ELSE "
 			 "array_to_string(m.to_addrs, ', ') END, CASE WHEN m.internal THEN ' (internal)' "
-			 "ELSE '' END, m.created_at, m.subject, m.body) || COALESCE((SELECT "
+			 "ELSE '' END, m.created_at, m.subject, CASE WHEN m.author_kind = 'system' AND "
+			 "m.internal THEN '' ELSE E'\\n' || m.body END) || COALESCE((SELECT "
 			 "string_agg(format(E'\\n[attachment %s: %s, %s, %s bytes%s]', a.id, a.filename, "
 			 "a.content_type, a.size, COALESCE(' refused: ' || a.refused, '')), '' ORDER BY "
 			 "a.id) FROM attachment a WHERE a.message_id = m.id), '') FROM message m WHERE "

@@ -125,12 +125,53 @@ static void test_corpus(void)
 	g_assert_cmpint(checked, >=, 15);
 }
 
+/* HTML-only replies: libxml2 turns them into text (blockquotes as "> "
+ * lines), then the same cleaning applies.  One case per mail client. */
+static void test_html_replies(void)
+{
+	static const Case html[] = {
+		{"gmail html",
+		 "<div dir=\"ltr\">Thanks, that fixed it.<br><br>Alice</div><br><div class=\"gmail_quote\">"
+		 "<div dir=\"ltr\" class=\"gmail_attr\">On Mon, 23 Nov 2026 at 10:00, Example Agency "
+		 "Support &lt;support@agency.example&gt; wrote:<br></div><blockquote class=\"gmail_quote\">"
+		 "Hello Alice, we are on it.</blockquote></div>",
+		 "Thanks, that fixed it.\n\nAlice"},
+		{"thunderbird moz-cite-prefix",
+		 "<html><body><p>Works now, thank you.</p><div class=\"moz-cite-prefix\">On 23/11/2026 "
+		 "10:00, Example Agency Support wrote:<br></div><blockquote type=\"cite\">Hello Alice, we "
+		 "are on it.</blockquote><script>alert(1)</script><style>p{}</style></body></html>",
+		 "Works now, thank you."},
+		{"apple mail blockquote",
+		 "<html><body dir=\"auto\">Great, thanks!<div><br><blockquote type=\"cite\"><div>On 23 "
+		 "Nov 2026, at 10:00, Example Agency Support &lt;support@agency.example&gt; wrote:</div>"
+		 "<br><div>Hello Alice, we are on it.</div></blockquote></div></body></html>",
+		 "Great, thanks!"},
+		{"outlook html divRplyFwdMsg, link kept as text",
+		 "<html><body><div>All good now, see <a href=\"https://example.com/status\">status "
+		 "page</a>.</div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Example Agency Support "
+		 "&lt;support@agency.example&gt;<br><b>Sent:</b> Monday, November 23, 2026 10:00 AM<br>"
+		 "<b>To:</b> Alice<br><b>Subject:</b> Re: [#1] Site down</div><div>Hello Alice, we are on "
+		 "it.</div></body></html>",
+		 "All good now, see status page <https://example.com/status>."},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(html); i++) {
+		char *text = mime_html_to_text(html[i].in, strlen(html[i].in));
+		char *got = clean_reply_text(text);
+		g_test_message("case: %s", html[i].name);
+		g_assert_cmpstr(got, ==, html[i].want);
+		g_assert_null(strstr(text, "alert"));
+		g_free(got);
+		g_free(text);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	mime_global_init();
 	g_test_add_func("/clean/cases", test_cases);
 	g_test_add_func("/clean/corpus", test_corpus);
+	g_test_add_func("/clean/html-replies", test_html_replies);
 	int rc = g_test_run();
 	mime_global_cleanup();
 	return rc;
