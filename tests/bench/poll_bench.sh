@@ -14,10 +14,14 @@ export DESKMAIL=${DESKMAIL:-$root/build/deskmail}
 . "$root/tests/lib/servers.sh"
 . "$root/tests/lib/mail.sh"
 dm_servers_start >/dev/null
-dm_write_conf
+# a few contacts write hundreds of mails here: lift the autoresponder guard
+DM_DESK_EXTRA="max_auto_replies_per_hour = 1000;" dm_write_conf
 sed -i 's/^log = .*//' "$DM_CONF"
 printf 'log = { level = "warning"; };\n' >>"$DM_CONF"
 dm_fixture
+# two staff on the first line: every new ticket also queues two notifications
+dm staff add one@agency.example --name "Line One" --role senior-engineer --line 1 >/dev/null
+dm staff add two@agency.example --name "Line Two" --role junior-engineer --line 1 >/dev/null
 W=$DM_TEST_DIR/work
 mkdir -p "$W/mails"
 echo "generating $N mails..." >&2
@@ -36,6 +40,7 @@ dm_deliver "$W/mails"/*
 dm_imap 'NOOP' >/dev/null   # let Dovecot index the new mail before timing
 
 measure() { # LABEL CMD... -> prints "seconds peak_kib"
+	shift
 	/usr/bin/time -f '%e %M' -o "$W/time" "$@" >"$W/out" 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
 	cat "$W/time"
 }
