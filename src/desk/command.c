@@ -144,6 +144,30 @@ static int parse_line(const char *body, Command *c, const char **note_rest)
 	return mode;
 }
 
+/* A copy of one line with no-break spaces (U+00A0, U+202F) as spaces,
+ * zero-width characters (U+200B, U+FEFF) dropped, trimmed. */
+static char *normalise_line(const char *p, size_t len)
+{
+	GString *s = g_string_sized_new(len);
+	for (size_t i = 0; i < len; i++) {
+		const unsigned char *u = (const unsigned char *)p + i;
+		if (u[0] == 0xc2 && i + 1 < len && u[1] == 0xa0) {
+			g_string_append_c(s, ' ');
+			i += 1;
+		} else if (u[0] == 0xe2 && i + 2 < len && u[1] == 0x80 && u[2] == 0xaf) {
+			g_string_append_c(s, ' ');
+			i += 2;
+		} else if ((u[0] == 0xe2 && i + 2 < len && u[1] == 0x80 && u[2] == 0x8b) ||
+			   (u[0] == 0xef && i + 2 < len && u[1] == 0xbb && u[2] == 0xbf)) {
+			i += 2;
+		} else {
+			g_string_append_c(s, (char)(u[0] == '\t' || u[0] == '\r' ? ' ' : u[0]));
+		}
+	}
+	g_strstrip(s->str);
+	return g_string_free(s, FALSE);
+}
+
 void command_parse(const char *text, CommandSet *cs)
 {
 	memset(cs, 0, sizeof *cs);
@@ -156,19 +180,14 @@ void command_parse(const char *text, CommandSet *cs)
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		const char *next = eol ? eol + 1 : p + len;
 		line_no++;
-		/* trim */
-		const char *s = p, *e = p + len;
-		while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-			e--;
-		if (s == e) { /* blank line between commands */
+		/* HTML mail made into text brings no-break and zero-width spaces */
+		g_autofree char *ln = normalise_line(p, len);
+		if (*ln == '\0') { /* blank line between commands */
 			p = next;
 			continue;
 		}
-		if (*s != '#' || !g_ascii_isalpha(s[1]))
+		if (ln[0] != '#' || !g_ascii_isalpha(ln[1]))
 			break; /* the text begins here */
-		g_autofree char *ln = g_strndup(s, (gsize)(e - s));
 		Command tmp = {0};
 		tmp.line_no = line_no;
 		g_strlcpy(tmp.line, ln, sizeof tmp.line);

@@ -122,6 +122,21 @@ static void test_parse_edges(void)
 	g_free(longline);
 }
 
+static void test_parse_html_spaces(void)
+{
+	CommandSet cs;
+	/* no-break spaces and a BOM, as HTML mail made into text has them */
+	command_parse("\xef\xbb\xbf#status\xc2\xa0" "awaiting-client\xc2\xa0\n#take\xe2\x80\x8b\n\nHi", &cs);
+	g_assert_cmpuint(cs.n, ==, 2);
+	g_assert_cmpint(cs.cmds[0].kind, ==, CMD_STATUS);
+	g_assert_cmpstr(cs.cmds[0].arg, ==, "awaiting-client");
+	g_assert_cmpstr(cs.cmds[0].error, ==, "");
+	g_assert_cmpint(cs.cmds[1].kind, ==, CMD_TAKE);
+	g_assert_cmpstr(cs.cmds[1].error, ==, "");
+	g_assert_cmpstr(cs.rest, ==, "Hi");
+	command_set_clear(&cs);
+}
+
 static void test_roles(void)
 {
 	Command assign = {.kind = CMD_ASSIGN}, take = {.kind = CMD_TAKE},
@@ -146,6 +161,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/command/errors", test_parse_errors);
 	g_test_add_func("/command/note", test_parse_note);
 	g_test_add_func("/command/edges", test_parse_edges);
+	g_test_add_func("/command/html-spaces", test_parse_html_spaces);
 	g_test_add_func("/command/roles", test_roles);
 	return g_test_run();
 }
