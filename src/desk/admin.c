@@ -7,11 +7,10 @@
 #include <string.h>
 
 #include "desk-private.h"
+#include "deskmail/command.h"
 #include "deskmail/log.h"
 #include "deskmail/util.h"
 
-static const char *const roles[] = {"account-manager", "project-manager", "senior-engineer",
-				    "junior-engineer", NULL};
 
 /* --name VALUE style options after the positional arguments. */
 static const char *opt(int argc, char **argv, const char *name)
@@ -302,10 +301,7 @@ static int staff_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		const char *role = opt(argc, argv, "--role"), *line = opt(argc, argv, "--line");
 		if (email == NULL || name == NULL || role == NULL)
 			return usage(err, "staff add EMAIL --name NAME --role ROLE [--line 1|2|3]");
-		bool ok = false;
-		for (int i = 0; roles[i]; i++)
-			ok |= strcmp(roles[i], role) == 0;
-		if (!ok)
+		if (!command_in_list(staff_roles, role))
 			return dm_error_set(err, DM_EPERM,
 					    "role '%s' is not one of account-manager, "
 					    "project-manager, senior-engineer, junior-engineer",

@@ -257,6 +257,26 @@ int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound
 	return store_attachments(desk, m, *id_r, refused, err);
 }
 
+/* Queue an automatic reply (Auto-Submitted: auto-replied, rate-limited) to
+ * the sender of m, threaded with it. */
+static int auto_reply(Desk *desk, const Mail *m, const Template *tpl, TplVars *v,
+		      const char *kind, const char *key, int64_t ticket_id, DmError *err)
+{
+	const char *refs[21];
+	size_t nrefs = reply_refs(m, refs, 20);
+	OutSpec spec = {.kind = kind,
+			.event_key = key,
+			.ticket_id = ticket_id,
+			.to_name = m->from->name,
+			.to_addr = m->from->addr,
+			.in_reply_to = m->message_id,
+			.refs = refs,
+			.n_refs = nrefs,
+			.automatic = true};
+	QueueResult qr;
+	return outbox_queue(desk, tpl, v, &spec, &qr, err);
+}
+
 /* Tell the sender which attachments we did not keep (never to automatic
  * mail; rate-limited like every automatic reply). */
 static int refused_notice(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
@@ -273,19 +293,7 @@ static int refused_notice(Desk *desk, const Mail *m, int64_t ticket_id, int64_t 
 	tplvars_set(&v, "refused", refused->str);
 	char key[64];
 	snprintf(key, sizeof key, "attachment-refused:inbound:%lld", (long long)inbound_id);
-	const char *refs[21];
-	size_t nrefs = reply_refs(m, refs, 20);
-	OutSpec spec = {.kind = "attachment-refused",
-			.event_key = key,
-			.ticket_id = ticket_id,
-			.to_name = m->from->name,
-			.to_addr = m->from->addr,
-			.in_reply_to = m->message_id,
-			.refs = refs,
-			.n_refs = nrefs,
-			.automatic = true};
-	QueueResult qr;
-	rc = outbox_queue(desk, desk->tpl_refused, &v, &spec, &qr, err);
+	rc = auto_reply(desk, m, desk->tpl_refused, &v, "attachment-refused", key, ticket_id, err);
 	if (rc == 0)
 		rc = desk_event(desk, ticket_id, "attachment-refused", m->from->addr, NULL, NULL, NULL,
 				refused->str, err);
@@ -416,19 +424,7 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 	if (rc)
 		return rc;
 	snprintf(key, sizeof key, "ack:ticket:%lld", (long long)tid);
-	const char *refs[21];
-	size_t nrefs = reply_refs(m, refs, 20);
-	OutSpec spec = {.kind = "ack",
-			.event_key = key,
-			.ticket_id = tid,
-			.to_name = m->from->name,
-			.to_addr = m->from->addr,
-			.in_reply_to = m->message_id,
-			.refs = refs,
-			.n_refs = nrefs,
-			.automatic = true};
-	QueueResult qr;
-	rc = outbox_queue(desk, desk->tpl_ack, &v, &spec, &qr, err);
+	rc = auto_reply(desk, m, desk->tpl_ack, &v, "ack", key, tid, err);
 	dbres_free(keep);
 	return rc;
 }
@@ -535,18 +531,7 @@ static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id,
 	tplvars_set(&v, "reason", d->reason);
 	char key[48];
 	snprintf(key, sizeof key, "notice:inbound:%lld", (long long)inbound_id);
-	const char *refs[21];
-	size_t nrefs = reply_refs(m, refs, 20);
-	OutSpec spec = {.kind = "quarantine-notice",
-			.event_key = key,
-			.to_name = m->from->name,
-			.to_addr = m->from->addr,
-			.in_reply_to = m->message_id,
-			.refs = refs,
-			.n_refs = nrefs,
-			.automatic = true};
-	QueueResult qr;
-	return outbox_queue(desk, desk->tpl_quarantine, &v, &spec, &qr, err);
+	return auto_reply(desk, m, desk->tpl_quarantine, &v, "quarantine-notice", key, 0, err);
 }
 
 static int ingest_tx(Desk *desk, const unsigned char *raw, size_t len, const char *sha,
