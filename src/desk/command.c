@@ -67,15 +67,31 @@ static void check_arg(Command *c)
 	case CMD_CATEGORY:
 		list = ticket_categories, what = "category";
 		break;
+	case CMD_ASSIGN: {
+		/* "Jo <jo@x>", "jo@x <mailto:jo@x>" (a link in HTML mail made
+		 * into text), "@jo": the address or name inside */
+		char *lt = strchr(c->arg, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+		char buf[CMD_LINE_MAX];
+		const char *v = c->arg;
+		if (lt && gt && gt > lt + 1) {
+			g_strlcpy(buf, lt + 1, MIN((size_t)(gt - lt), sizeof buf));
+			v = buf;
+		}
+		if (g_ascii_strncasecmp(v, "mailto:", 7) == 0)
+			v += 7;
+		if (*v == '@')
+			v++;
+		if (v != c->arg)
+			memmove(c->arg, v, strlen(v) + 1);
+		g_strstrip(c->arg);
+		if (c->arg[0] == '\0')
+			g_snprintf(c->error, sizeof c->error, "#assign needs a staff member");
+		return;
+	}
 	case CMD_LINE:
 		if (!(a[0] >= '1' && a[0] <= '3' && a[1] == '\0'))
 			g_snprintf(c->error, sizeof c->error,
 				   "unknown support line '%.60s': use 1, 2 or 3", a);
-		return;
-	case CMD_ASSIGN:
-		if (strchr(a, ' ') || strchr(a, '\t'))
-			g_snprintf(c->error, sizeof c->error,
-				   "'%.60s': name one staff member, by address or short name", a);
 		return;
 	default:
 		return;

@@ -229,16 +229,16 @@ static int set_field(Work *w, const char *field, const char *value, const char *
 	return rc;
 }
 
-/* The staff member #assign names: address, local part, or first name, in
- * that order of preference; *why set when none or several match. */
+/* The staff member #assign names: address, local part, full name or first
+ * name, in that order of preference; *why set when none or several match. */
 static int find_staff(Work *w, const char *name, int64_t *id_r, const char **why, DmError *err)
 {
 	const char *p[] = {name};
 	DbRes *r = NULL;
 	int rc = db_exec(w->desk->db,
 			 "SELECT id, rank FROM (SELECT id, CASE WHEN email = lower($1) THEN 1 WHEN "
-			 "split_part(email, '@', 1) = lower($1) THEN 2 WHEN lower(split_part(name, ' ', "
-			 "1)) = lower($1) THEN 3 WHEN lower(name) = lower($1) THEN 3 END AS rank FROM "
+			 "split_part(email, '@', 1) = lower($1) THEN 2 WHEN lower(name) = lower($1) THEN "
+			 "3 WHEN lower(split_part(name, ' ', 1)) = lower($1) THEN 4 END AS rank FROM "
 			 "staff WHERE active) s WHERE rank IS NOT NULL ORDER BY rank, id LIMIT 2",
 			 1, p, &r, err);
 	if (rc)
