@@ -62,4 +62,53 @@ assert_eq 0 $? "quarantine list --json is valid JSON"
 # attachments came through with names and sizes
 assert_true "attachments stored" test "$(dm_psql -c 'select count(*) from attachment')" -gt 0
 assert_eq "0" "$(dm_psql -c "select count(*) from attachment a join blob b on b.sha256 = a.blob_sha256 where b.size <> a.size or octet_length(b.data) <> a.size")" "attachment sizes match their bytes"
+
+# The same mails as replies on one ticket: from a senior engineer (commands,
+# clean text, relay of text and attachments to the client), a junior (an
+# internal note) and the client's contact (clean text, notifications).
+# Then everything queued is composed and delivered to the real SMTP server.
+dm staff add jo@agency.example --name "Jo Junior" --role junior-engineer --line 2 >/dev/null
+dm_mail "$W/open" 'alice@acme.example' 'Corpus conversation' 'Please read the following mails.'
+t=$(dm ingest "$W/open" | sed -n 's/^new ticket #//p')
+assert_true "a ticket for the corpus conversation" test -n "$t"
+senders=(sam@agency.example jo@agency.example alice@acme.example)
+n=0 bad=0
+for f in "$corpus"/*.eml; do
+	from=${senders[$((n % 3))]}
+	n=$((n + 1))
+	"$DM_PYTHON" - "$f" "$W/as-reply.eml" "$from" "$t" <<'PY'
+import re, sys
+raw = open(sys.argv[1], "rb").read()
+m = re.search(rb"\r?\n\r?\n", raw)
+head, body = (raw[:m.start()], raw[m.start():]) if m else (raw, b"\r\n\r\n")
+lines, skip = [], False
+for line in re.split(rb"\r?\n", head):
+    if line[:1] in (b" ", b"\t") and skip:
+        continue
+    skip = re.match(rb"(?i)(from|subject|message-id|auto-submitted|precedence|return-path):", line) is not None
+    if not skip:
+        lines.append(line)
+new = [b"From: " + sys.argv[3].encode(), b"Subject: Re: [#" + sys.argv[4].encode() + b"] corpus " +
+       sys.argv[1].rsplit("/", 1)[-1].encode(), b"Message-ID: <corpus-reply-%d@test.example>" % len(raw)]
+open(sys.argv[2], "wb").write(b"\r\n".join(new + lines) + body)
+PY
+	out=$(dm ingest "$W/as-reply.eml" 2>"$W/err"); rc=$?
+	if [ $rc -ne 0 ] || ! grep -qE "^(reply #$t|duplicate)$" <<<"$out" ||
+		grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' "$W/err"; then
+		bad=$((bad + 1))
+		echo "# $f as a reply from $from: rc=$rc out=$out" >&2
+		head -c 2000 "$W/err" | sed 's/^/#   /' >&2
+	fi
+done
+assert_eq 0 "$bad" "all $n corpus mails taken as staff, junior and client replies cleanly"
+assert_true "senior replies were relayed to the client" \
+	test "$(dm_psql -c "select count(*) from outbox where kind = 'relay' and ticket_id = $t")" -gt 10
+assert_eq "0" "$(dm_psql -c "select count(*) from outbox o join message m on m.message_id = o.message_id where o.kind = 'relay' and m.body !~ '\\S'")" "no relay without text"
+assert_eq "0" "$(dm_psql -c "select count(*) from outbox where kind = 'relay' and rcpt <> 'alice@acme.example'")" "relays go to the ticket's contact only"
+assert_eq "0" "$(dm_psql -c "select count(*) from message where ticket_id = $t and staff_id = (select id from staff where email = 'jo@agency.example') and not internal")" "nothing of the junior's is public"
+dm_psql -c "update outbox set next_attempt_at = now()" >/dev/null
+out=$(dm send 2>"$W/err"); rc=$?
+assert_eq 0 "$rc" "send exits 0 ($out)"
+assert_true "no sanitizer report while sending" bash -c "! grep -q 'runtime error\|AddressSanitizer' '$W/err'"
+assert_eq "0" "$(dm_psql -c "select count(*) from outbox where status <> 'sent'")" "every queued mail was composed and accepted by the SMTP server"
 dm_done
