@@ -62,7 +62,8 @@ typedef struct {
 	char *desk_address;
 	char *desk_templates;      /* absolute, resolved against dir */
 	char *desk_domain;         /* for Message-IDs; default: domain of address */
-	int desk_max_auto_replies_per_hour; /* per recipient, default 10 */
+	int desk_max_auto_replies_per_hour; /* notices per recipient, default 3 */
+	int desk_max_acks_per_hour;   /* acknowledgements per contact, 0 = no limit */
 	int desk_reopen_days;      /* default 14 */
 	int64_t desk_attachment_max_bytes;  /* per attachment, default 10 MiB */
 	int64_t desk_message_attachments_max_bytes; /* per message, default 25 MiB */

@@ -10,8 +10,9 @@
  * server's acceptance and the 'sent' update leads to one resend after the
  * lease expires, with the same Message-ID; nothing else resends.
  *
- * Automatic replies (acknowledgements, notices) are rate-limited per
- * recipient, so two autoresponders can never loop. */
+ * Automatic notices are rate-limited per recipient (desk.
+ * max_auto_replies_per_hour), so two autoresponders can never loop;
+ * acknowledgements have their own limit, off by default. */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,21 +34,25 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	char tb[24];
 	int rc;
 
-	if (spec->automatic) {
-		const char *p[] = {rcpt};
+	/* Acknowledgements of new tickets have their own (default: no) limit:
+	 * they cannot loop, since automatic mail never opens a ticket. */
+	bool ack = strcmp(spec->kind, "ack") == 0;
+	int limit = ack ? cfg->desk_max_acks_per_hour : cfg->desk_max_auto_replies_per_hour;
+	if (spec->automatic && (limit > 0 || !ack)) {
+		const char *p[] = {rcpt, ack ? "t" : "f"};
 		DbRes *r = NULL;
 		rc = db_exec(desk->db,
 			     "SELECT count(*) FROM outbox WHERE automatic AND rcpt = $1 "
-			     "AND created_at > now() - interval '1 hour'",
-			     1, p, &r, err);
+			     "AND created_at > now() - interval '1 hour' "
+			     "AND (NOT $2::boolean OR kind = 'ack')",
+			     2, p, &r, err);
 		if (rc)
 			return rc;
 		int64_t n = dbres_i64(r, 0, 0, 0);
 		dbres_free(r);
-		if (n >= cfg->desk_max_auto_replies_per_hour) {
-			log_notice("automatic %s to %s suppressed: %lld automatic mails in the last "
-				   "hour",
-				   spec->kind, rcpt, (long long)n);
+		if (n >= limit) {
+			log_notice("automatic %s to %s suppressed: %lld in the last hour", spec->kind,
+				   rcpt, (long long)n);
 			*qr = QUEUED_RATE_LIMITED;
 			return desk_event(desk, spec->ticket_id, "auto-reply-suppressed", "deskmail",
 					  NULL, NULL, NULL, rcpt, err);

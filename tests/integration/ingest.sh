@@ -96,7 +96,7 @@ for i in $(seq 1 14); do
 	dm_mail "$W/loop$i" 'loopy@stranger.example' "Attempt $i" "try $i"
 	dm ingest "$W/loop$i" >/dev/null
 done
-assert_eq "10" "$(dm_psql -c "select count(*) from outbox where rcpt='loopy@stranger.example'")" "notices are rate-limited per sender (10 an hour by default)"
+assert_eq "3" "$(dm_psql -c "select count(*) from outbox where rcpt='loopy@stranger.example'")" "notices are rate-limited per sender (3 an hour by default)"
 assert_eq "14" "$(dm_psql -c "select count(*) from quarantine where from_addr='loopy@stranger.example'")" "every mail is still kept"
 
 # 9. garbage is kept in quarantine with a reason, not dropped

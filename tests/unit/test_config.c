@@ -111,7 +111,8 @@ static void test_minimal(void)
 	g_autofree char *tpl = g_build_filename(tmpdir, "templates", NULL);
 	g_assert_cmpstr(cfg->desk_templates, ==, tpl);
 	g_assert_cmpstr(cfg->desk_domain, ==, "agency.example");
-	g_assert_cmpint(cfg->desk_max_auto_replies_per_hour, ==, 10);
+	g_assert_cmpint(cfg->desk_max_auto_replies_per_hour, ==, 3);
+	g_assert_cmpint(cfg->desk_max_acks_per_hour, ==, 0);
 	g_assert_cmpint(cfg->desk_reopen_days, ==, 14);
 	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10 * 1024 * 1024);
 	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 25 * 1024 * 1024);
