@@ -30,4 +30,8 @@ void smtp_client_free(SmtpClient *c);
 int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
 	      const char *data, size_t len, DmError *err);
 
+/* True when the last smtp_send failed before the server said anything (no
+ * connection, no greeting): the server is down, not refusing this mail. */
+bool smtp_unreachable(const SmtpClient *c);
+
 #endif

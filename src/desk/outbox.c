@@ -6,7 +6,9 @@
  * Sending claims due rows (status 'sending' with a lease, committed before
  * any SMTP traffic, so no transaction stays open across the network), sends
  * each, and records the outcome: sent, deferred with exponential backoff, or
- * failed (permanent reply or attempts exhausted).  A crash between the SMTP
+ * failed (permanent reply or attempts exhausted).  A server that cannot be
+ * reached at all is an outage, not this mail's fault: the pass stops and
+ * the mail is due again at once, its attempts untouched.  A crash between the SMTP
  * server's acceptance and the 'sent' update leads to one resend after the
  * lease expires, with the same Message-ID; nothing else resends.
  *
@@ -246,6 +248,22 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				st->sent++;
 				log_info("outbox %s: sent %s to %s <%s>", id, dbres_get(r, i, 5), rcpt,
 					 dbres_get(r, i, 6));
+			} else if (src != DM_EPERM && smtp_unreachable(smtp)) {
+				/* The server is down, this mail was not refused: it does
+				 * not count as an attempt and waits for the next pass
+				 * (the next `send`, or poll_interval in `run`) without
+				 * backoff, however long the outage. */
+				const char *p[] = {id, se.msg};
+				urc = db_exec(desk->db,
+					      "UPDATE outbox SET status = 'pending', locked_until = NULL, "
+					      "attempts = attempts - 1, last_error = $2, next_attempt_at = "
+					      "now() WHERE id = $1::bigint",
+					      2, p, NULL, err);
+				st->deferred++;
+				log_warn("outbox %s: deferred %s to %s: SMTP server unreachable, trying "
+					 "again on the next pass: %s",
+					 id, dbres_get(r, i, 5), rcpt, se.msg);
+				server_down = true;
 			} else if (src == DM_EPERM || attempts >= cfg->smtp_max_attempts) {
 				const char *p[] = {id, se.msg};
 				urc = db_exec(desk->db,

@@ -23,6 +23,7 @@ struct SmtpClient {
 	long timeout;
 	char errbuf[CURL_ERROR_SIZE];
 	char last_reply[512]; /* first 4xx/5xx reply line of this send */
+	bool unreachable;     /* the last send failed before any server reply */
 };
 
 typedef struct {
@@ -77,6 +78,11 @@ SmtpClient *smtp_client_new(const SmtpParams *p)
 	c->tls_verify = p->tls_verify;
 	c->timeout = p->timeout > 0 ? p->timeout : 60;
 	return c;
+}
+
+bool smtp_unreachable(const SmtpClient *c)
+{
+	return c && c->unreachable;
 }
 
 void smtp_client_free(SmtpClient *c)
@@ -145,6 +151,7 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 
 	CURLcode rc = CURLE_OK;
+	c->unreachable = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		Source src = {data, len, 0};
 		curl_easy_setopt(c->h, CURLOPT_READDATA, &src);
@@ -169,6 +176,9 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	int kind = (code >= 500 && code < 600) ? DM_EPERM : DM_ETEMP;
 	if (rc == CURLE_LOGIN_DENIED)
 		kind = DM_ETEMP; /* the operator must fix it; mail waits meanwhile */
+	c->unreachable = code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+				       rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+				       rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR);
 	/* a broken connection must not be reused */
 	curl_easy_cleanup(c->h);
 	c->h = NULL;

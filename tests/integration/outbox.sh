@@ -17,30 +17,36 @@ dm_smtp_stop
 out=$(dm send 2>"$W/send.log"); rc=$?
 assert_eq 0 "$rc" "send with the SMTP server down still exits 0"
 assert_eq "sent 0, deferred 1, failed 0" "$out" "the acknowledgement is deferred"
-row=$(dm_psql -c "select status, attempts, last_error is not null, next_attempt_at > now() from outbox")
-assert_eq "pending|1|t|t" "$row" "the error is recorded and a retry scheduled later"
-assert_contains "$(cat "$W/send.log")" "deferred" "the deferral is logged"
-assert_eq "sent 0, deferred 0, failed 0" "$(dm send)" "nothing is due before the backoff"
+row=$(dm_psql -c "select status, attempts, last_error is not null from outbox")
+assert_eq "pending|0|t" "$row" "the error is recorded; an outage is not counted as an attempt"
+assert_contains "$(cat "$W/send.log")" "unreachable" "the outage is logged"
+# an outage outlasting max_attempts passes loses nothing
+for i in $(seq 1 14); do dm send >/dev/null 2>&1; done
+assert_eq "pending|0" "$(dm_psql -c 'select status, attempts from outbox')" "many passes during the outage: still pending"
 dm_smtp_start
-sleep 1.2
-assert_eq "sent 1, deferred 0, failed 0" "$(dm send)" "after the backoff the mail goes out"
+assert_eq "sent 1, deferred 0, failed 0" "$(dm send)" "the server is back: the next send delivers at once"
 assert_eq "1" "$(dm_smtp_count)" "received once"
 assert_eq "sent 0, deferred 0, failed 0" "$(dm send)" "and never again"
-assert_eq "sent|2" "$(dm_psql -c 'select status, attempts from outbox')" "recorded as sent after 2 attempts"
+assert_eq "sent|1" "$(dm_psql -c 'select status, attempts from outbox')" "recorded as sent after 1 attempt"
 
-# backoff doubles, up to retry_max
+# a server that answers 4xx: backoff, doubling up to retry_max
 dm_smtp_stop
-dm_mail "$W/b" 'alice@acme.example' 'Second' 'x'
+dm_smtp_start --tempfail-rcpt 'bob@'
+dm_mail "$W/b" 'bob@acme.example' 'Second' 'x'
 dm ingest "$W/b" >/dev/null
-dm send >/dev/null
+assert_eq "sent 0, deferred 1, failed 0" "$(dm send 2>"$W/send.log")" "a 451 defers the mail"
+assert_eq "pending|1|t|t" "$(dm_psql -c "select status, attempts, last_error like '%451%', next_attempt_at > now() from outbox where rcpt = 'bob@acme.example'")" "the 451 is recorded and a retry scheduled later"
+assert_eq "sent 0, deferred 0, failed 0" "$(dm send)" "nothing is due before the backoff"
 sleep 1.1
 dm send >/dev/null
 secs=$(dm_psql -c "select round(extract(epoch from next_attempt_at - now())) from outbox where status='pending'")
 assert_true "second retry waits about twice as long (got ${secs}s)" test "$secs" -ge 1 -a "$secs" -le 2
+dm_smtp_stop
 dm_smtp_start
 sleep 2.1
 dm send >/dev/null
-assert_eq "2" "$(dm_smtp_count)" "delivered after the server came back"
+assert_eq "2" "$(dm_smtp_count)" "delivered once the server accepts it"
+assert_eq "sent|3" "$(dm_psql -c "select status, attempts from outbox where rcpt = 'bob@acme.example'")" "recorded as sent after 3 attempts"
 
 # a permanent rejection is not retried
 dm_smtp_stop
@@ -61,7 +67,6 @@ assert_true "the acknowledgement was sent" test -n "$f"
 assert_true "no injected Bcc header" bash -c "! grep -qi '^Bcc:' '$f'"
 assert_true "recipient list not widened" bash -c "! grep -q victim '${f%.eml}.env'"
 # non-ASCII subject becomes encoded words
-# (from bob: alice has had her few automatic replies this hour)
 dm_mail "$W/e" 'bob@acme.example' '=?utf-8?q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=' 'x'
 dm ingest "$W/e" >/dev/null
 dm send >/dev/null
