@@ -40,7 +40,8 @@ static void usage(FILE *f)
 	      "  ingest [FILE]                process one message from FILE or stdin (MTA pipe)\n"
 	      "  send                         deliver what is due in the outbox\n"
 	      "  run                          poll and send every poll_interval until SIGTERM\n"
-	      "  client add NAME --plan PLAN | set NAME [--account-manager EMAIL] [--plan P] | list\n"
+	      "  client add NAME --plan PLAN | set NAME [--account-manager EMAIL] [--plan P] | "
+	      "list\n"
 	      "  contact add CLIENT EMAIL [--name NAME] | remove CLIENT EMAIL | list [CLIENT]\n"
 	      "  staff add EMAIL --name NAME --role ROLE [--line 1|2|3] | list\n"
 	      "  ticket list [--status S] [--client C] [--json] | show N [--json]\n"
@@ -54,12 +55,18 @@ static void usage(FILE *f)
 static int exit_code(int kind)
 {
 	switch (kind) {
-	case 0: return EX_OK;
-	case DM_ETEMP: return EX_TEMPFAIL;
-	case DM_EPERM: return EX_DATAERR;
-	case DM_ECONFIG: return EX_CONFIG;
-	case DM_ENOTFOUND: return 1;
-	default: return EX_SOFTWARE;
+	case 0:
+		return EX_OK;
+	case DM_ETEMP:
+		return EX_TEMPFAIL;
+	case DM_EPERM:
+		return EX_DATAERR;
+	case DM_ECONFIG:
+		return EX_CONFIG;
+	case DM_ENOTFOUND:
+		return 1;
+	default:
+		return EX_SOFTWARE;
 	}
 }
 
@@ -71,8 +78,8 @@ static int fail(const DmError *err, int rc)
 
 /* Read a message for `ingest`, keeping at most max bytes; the rest is
  * drained and counted so the quarantine reason can say how large it was. */
-static int read_message(const char *path, size_t max, char **data_r, size_t *len_r,
-			size_t *total_r, DmError *err)
+static int read_message(const char *path, size_t max, char **data_r, size_t *len_r, size_t *total_r,
+			DmError *err)
 {
 	FILE *f = path ? fopen(path, "rb") : stdin;
 	if (f == NULL)
@@ -121,9 +128,10 @@ static int cmd_ingest(Desk *desk, const char *path, DmError *err)
 	IngestSource src = {.source = "pipe"};
 	g_autofree char *why = NULL;
 	if (total > len) {
-		why = g_strdup_printf("message of %zu bytes is over the limit of %zu bytes; only the "
-				      "first %zu bytes are kept",
-				      total, max, len);
+		why = g_strdup_printf(
+			"message of %zu bytes is over the limit of %zu bytes; only the "
+			"first %zu bytes are kept",
+			total, max, len);
 		src.truncated = true;
 		src.truncated_reason = why;
 	}
@@ -140,10 +148,11 @@ static int cmd_ingest(Desk *desk, const char *path, DmError *err)
 static void log_poll(const PollStats *st)
 {
 	if (st->fetched || st->failed)
-		log_info("poll: %zu fetched: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
-			 "duplicate(s), %zu failed",
-			 st->fetched, st->tickets, st->replies, st->quarantined, st->duplicates,
-			 st->failed);
+		log_info(
+			"poll: %zu fetched: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
+			"duplicate(s), %zu failed",
+			st->fetched, st->tickets, st->replies, st->quarantined, st->duplicates,
+			st->failed);
 }
 
 static int cmd_run(Desk *desk, DmError *err)
@@ -187,18 +196,28 @@ int main(int argc, char **argv)
 	const char *cfg_opt = NULL;
 	int verbose = 0, c;
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-						  {"verbose", no_argument, NULL, 'v'},
-						  {"help", no_argument, NULL, 'h'},
-						  {"version", no_argument, NULL, 'V'},
-						  {NULL, 0, NULL, 0}};
+						 {"verbose", no_argument, NULL, 'v'},
+						 {"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'V'},
+						 {NULL, 0, NULL, 0}};
 	/* '+': stop at the command, so its own --options are left alone */
 	while ((c = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': cfg_opt = optarg; break;
-		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); return EX_OK;
-		case 'V': puts("deskmail " PACKAGE_VERSION); return EX_OK;
-		default: usage(stderr); return EX_USAGE;
+		case 'c':
+			cfg_opt = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			puts("deskmail " PACKAGE_VERSION);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -245,7 +264,8 @@ int main(int argc, char **argv)
 			PollStats st;
 			rc = desk_poll(desk, &st, &err);
 			log_poll(&st);
-			printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
+			printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, "
+			       "%zu "
 			       "duplicate(s)\n",
 			       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
 		} else if (strcmp(cmd, "ingest") == 0) {
@@ -253,7 +273,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "send") == 0) {
 			SendStats st;
 			rc = desk_send(desk, &st, &err);
-			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred, st.failed);
+			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred,
+			       st.failed);
 		} else if (strcmp(cmd, "run") == 0) {
 			rc = cmd_run(desk, &err);
 		} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||

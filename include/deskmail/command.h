@@ -26,23 +26,23 @@ typedef enum {
 	CMD_CLOSE,
 } CommandKind;
 
-#define CMD_MAX 20        /* command lines looked at; more are reported */
-#define CMD_LINE_MAX 200  /* bytes of one command line kept */
+#define CMD_MAX 20       /* command lines looked at; more are reported */
+#define CMD_LINE_MAX 200 /* bytes of one command line kept */
 
 typedef struct {
 	CommandKind kind;
-	int line_no;              /* 1-based line in the text */
-	char line[CMD_LINE_MAX];  /* the line as written (trimmed, cut at CMD_LINE_MAX) */
-	char arg[CMD_LINE_MAX];   /* the argument, trimmed ("" if none) */
-	char error[160];          /* non-empty: not understood, with why */
+	int line_no;             /* 1-based line in the text */
+	char line[CMD_LINE_MAX]; /* the line as written (trimmed, cut at CMD_LINE_MAX) */
+	char arg[CMD_LINE_MAX];  /* the argument, trimmed ("" if none) */
+	char error[160];         /* non-empty: not understood, with why */
 } Command;
 
 typedef struct {
 	Command cmds[CMD_MAX];
 	size_t n;
-	size_t n_dropped;   /* command lines beyond CMD_MAX (not applied) */
-	bool note;          /* #note seen: rest is internal */
-	char *rest;         /* g_malloc'd text after the commands (after #note: the note) */
+	size_t n_dropped; /* command lines beyond CMD_MAX (not applied) */
+	bool note;        /* #note seen: rest is internal */
+	char *rest;       /* g_malloc'd text after the commands (after #note: the note) */
 } CommandSet;
 
 /* Split text (UTF-8, LF or CRLF) into its leading commands and the rest.

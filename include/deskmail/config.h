@@ -16,63 +16,63 @@
 #define DM_DEFAULT_CONFIG "/etc/deskmail/deskmail.conf"
 
 typedef struct {
-	char *name;                   /* the group name, e.g. "silver" */
-	char *description;            /* may be NULL */
-	char *priority;               /* "high", "normal", "low"; default "normal" */
-	int first_response_hours;     /* working hours; 0 = no target */
-	int resolution_hours;         /* working hours; 0 = no target */
-	int max_contacts;             /* 0 = unlimited */
-	int hours_per_month;          /* 0 = none */
+	char *name;               /* the group name, e.g. "silver" */
+	char *description;        /* may be NULL */
+	char *priority;           /* "high", "normal", "low"; default "normal" */
+	int first_response_hours; /* working hours; 0 = no target */
+	int resolution_hours;     /* working hours; 0 = no target */
+	int max_contacts;         /* 0 = unlimited */
+	int hours_per_month;      /* 0 = none */
 } CfgPlan;
 
 typedef struct {
-	char *path;       /* the file read (as given) */
-	char *dir;        /* its folder, for relative paths */
+	char *path; /* the file read (as given) */
+	char *dir;  /* its folder, for relative paths */
 
 	/* database */
 	char *db_conninfo;
 
 	/* imap */
-	char *imap_url;            /* imap[s]://host[:port]/MAILBOX */
+	char *imap_url; /* imap[s]://host[:port]/MAILBOX */
 	char *imap_username;
-	char *imap_password;       /* from password or password_file; may be "" */
-	int imap_poll_interval;    /* seconds, default 30 */
-	char *imap_mark_flag;      /* keyword/flag set after commit, default "$Ticketed"; "" = none */
-	char *imap_move_to;        /* folder to move to after commit; NULL = don't move */
+	char *imap_password;    /* from password or password_file; may be "" */
+	int imap_poll_interval; /* seconds, default 30 */
+	char *imap_mark_flag;   /* keyword/flag set after commit, default "$Ticketed"; "" = none */
+	char *imap_move_to;     /* folder to move to after commit; NULL = don't move */
 	int64_t imap_max_message_bytes; /* default 25 MiB */
-	bool imap_tls_verify;      /* default true */
-	char *imap_ca_file;        /* NULL = system store */
-	int imap_timeout;          /* seconds, default 60 */
-	int imap_batch;            /* max messages per poll pass, default 500 */
+	bool imap_tls_verify;           /* default true */
+	char *imap_ca_file;             /* NULL = system store */
+	int imap_timeout;               /* seconds, default 60 */
+	int imap_batch;                 /* max messages per poll pass, default 500 */
 
 	/* smtp */
 	char *smtp_url;
-	char *smtp_username;       /* NULL = no AUTH */
+	char *smtp_username; /* NULL = no AUTH */
 	char *smtp_password;
-	char *smtp_helo;           /* NULL = curl default */
+	char *smtp_helo; /* NULL = curl default */
 	bool smtp_tls_verify;
 	char *smtp_ca_file;
-	int smtp_timeout;          /* seconds, default 60 */
-	int smtp_max_attempts;     /* default 12, then the row is marked failed */
-	int smtp_retry_base;       /* seconds, first backoff, default 60 (doubles) */
-	int smtp_retry_max;        /* seconds, backoff ceiling, default 3600 */
+	int smtp_timeout;      /* seconds, default 60 */
+	int smtp_max_attempts; /* default 12, then the row is marked failed */
+	int smtp_retry_base;   /* seconds, first backoff, default 60 (doubles) */
+	int smtp_retry_max;    /* seconds, backoff ceiling, default 3600 */
 
 	/* desk */
 	char *desk_name;
 	char *desk_address;
-	char *desk_templates;      /* absolute, resolved against dir */
-	char *desk_domain;         /* for Message-IDs; default: domain of address */
+	char *desk_templates;               /* absolute, resolved against dir */
+	char *desk_domain;                  /* for Message-IDs; default: domain of address */
 	int desk_max_auto_replies_per_hour; /* notices per recipient, default 3 */
-	int desk_max_acks_per_hour;   /* acknowledgements per contact, 0 = no limit */
-	int desk_reopen_days;      /* default 14 */
+	int desk_max_acks_per_hour;         /* acknowledgements per contact, 0 = no limit */
+	int desk_reopen_days;               /* default 14 */
 	int64_t desk_attachment_max_bytes;  /* per attachment, default 10 MiB */
 	int64_t desk_message_attachments_max_bytes; /* per message, default 25 MiB */
-	bool desk_notify_account_manager;   /* default false */
-	bool desk_notify_attachments;       /* default false */
+	bool desk_notify_account_manager;           /* default false */
+	bool desk_notify_attachments;               /* default false */
 
 	/* log */
-	char *log_level;           /* default "info" */
-	bool log_syslog;           /* default false */
+	char *log_level; /* default "info" */
+	bool log_syslog; /* default false */
 
 	/* plans */
 	CfgPlan *plans;

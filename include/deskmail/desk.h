@@ -19,14 +19,14 @@ typedef struct {
 	const Config *cfg; /* borrowed */
 	Db *db;            /* owned */
 	MimeLimits limits;
-	Template *tpl_ack;        /* owned: acknowledgement of a new ticket */
-	Template *tpl_quarantine; /* owned: notice to an unknown sender */
-	Template *tpl_notify;     /* owned: staff notifications */
-	Template *tpl_relay;      /* owned: a staff reply relayed to the client */
+	Template *tpl_ack;           /* owned: acknowledgement of a new ticket */
+	Template *tpl_quarantine;    /* owned: notice to an unknown sender */
+	Template *tpl_notify;        /* owned: staff notifications */
+	Template *tpl_relay;         /* owned: a staff reply relayed to the client */
 	Template *tpl_command_error; /* owned: refused #commands, to the staff member */
-	Template *tpl_refused;    /* owned: attachments over a cap, to the sender */
+	Template *tpl_refused;       /* owned: attachments over a cap, to the sender */
 	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
-	struct ImapSession *imap;     /* owned, opened by the first poll */
+	struct ImapSession *imap;    /* owned, opened by the first poll */
 } Desk;
 
 /* Connect to the database and load the templates.  DM_ETEMP if the database
@@ -44,11 +44,11 @@ const char *desk_sql_dir(void);
 /* ---- ingest ---- */
 
 typedef struct {
-	const char *source;   /* "imap" or "pipe" */
-	int64_t mailbox_id;   /* 0 for pipe */
+	const char *source; /* "imap" or "pipe" */
+	int64_t mailbox_id; /* 0 for pipe */
 	uint32_t uidvalidity;
 	uint32_t uid;
-	bool truncated;       /* raw is only the head of a larger message */
+	bool truncated; /* raw is only the head of a larger message */
 	const char *truncated_reason;
 } IngestSource;
 

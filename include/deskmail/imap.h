@@ -15,12 +15,12 @@
 #include "deskmail/err.h"
 
 typedef struct {
-	const char *url;      /* imap[s]://host[:port]/MAILBOX  (mailbox required) */
+	const char *url; /* imap[s]://host[:port]/MAILBOX  (mailbox required) */
 	const char *username;
 	const char *password;
 	bool tls_verify;
-	const char *ca_file;  /* or NULL */
-	long timeout;         /* seconds */
+	const char *ca_file; /* or NULL */
+	long timeout;        /* seconds */
 } ImapParams;
 
 typedef struct ImapSession ImapSession;
@@ -35,8 +35,8 @@ int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, Dm
 
 /* UIDs >= first_uid in the mailbox, ascending, at most `max` of them (the
  * lowest).  *uids_r is malloc'd (free()), may be NULL when *n_r == 0. */
-int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r,
-		     size_t *n_r, DmError *err);
+int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r, size_t *n_r,
+		     DmError *err);
 
 /* Fetch one whole message by UID, checking UIDVALIDITY.  *data_r is malloc'd.
  * DM_ENOTFOUND if the UID is gone, DM_EPERM if it is larger than max_bytes

@@ -19,10 +19,10 @@ void dm_log_use_syslog(const char *ident);
 
 void dm_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define dm_log(level, ...)                                                     \
-	do {                                                                   \
-		if ((level) >= dm_log_level)                                   \
-			dm_log_write((level), __VA_ARGS__);                    \
+#define dm_log(level, ...)                                                                         \
+	do {                                                                                       \
+		if ((level) >= dm_log_level)                                                       \
+			dm_log_write((level), __VA_ARGS__);                                        \
 	} while (0)
 #define log_debug(...) dm_log(DM_LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) dm_log(DM_LOG_INFO, __VA_ARGS__)

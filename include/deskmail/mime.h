@@ -31,35 +31,37 @@ typedef struct {
 } MailAddr;
 
 typedef struct {
-	char *filename;     /* decoded (RFC 2231/2047); "attachment-N" if none */
-	char *content_type; /* "type/subtype", lower-case */
-	char *content_id;   /* without <>, may be NULL */
-	bool is_inline;     /* Content-Disposition: inline (e.g. images in HTML) */
-	unsigned char *data;/* decoded bytes */
+	char *filename;      /* decoded (RFC 2231/2047); "attachment-N" if none */
+	char *content_type;  /* "type/subtype", lower-case */
+	char *content_id;    /* without <>, may be NULL */
+	bool is_inline;      /* Content-Disposition: inline (e.g. images in HTML) */
+	unsigned char *data; /* decoded bytes */
 	size_t size;
 } MailAttachment;
 
 typedef struct {
-	MailAddr *from;          /* first From mailbox, NULL if none parsable */
-	MailAddr *to;  size_t n_to;
-	MailAddr *cc;  size_t n_cc;
-	char *subject;           /* RFC 2047 decoded, may be "" but never NULL */
-	char *message_id;        /* without <>, NULL if missing */
-	char *in_reply_to;       /* first id, without <>, NULL if missing */
-	char **references;       /* ids without <>, oldest first */
+	MailAddr *from; /* first From mailbox, NULL if none parsable */
+	MailAddr *to;
+	size_t n_to;
+	MailAddr *cc;
+	size_t n_cc;
+	char *subject;     /* RFC 2047 decoded, may be "" but never NULL */
+	char *message_id;  /* without <>, NULL if missing */
+	char *in_reply_to; /* first id, without <>, NULL if missing */
+	char **references; /* ids without <>, oldest first */
 	size_t n_references;
-	int64_t date;            /* Date: as Unix time, 0 if missing/bad */
+	int64_t date; /* Date: as Unix time, 0 if missing/bad */
 
 	/* RFC 3834 and bounce markers */
-	bool is_automatic;       /* never answer automatically */
-	char *automatic_reason;  /* e.g. "Auto-Submitted: auto-replied"; NULL if not */
+	bool is_automatic;      /* never answer automatically */
+	char *automatic_reason; /* e.g. "Auto-Submitted: auto-replied"; NULL if not */
 
 	/* Authentication-Results (first one), raw value, may be NULL */
 	char *auth_results;
 
-	char *text;              /* best text body: text/plain, else HTML as text; never NULL */
-	char *html;              /* first text/html body as UTF-8, NULL if none */
-	bool text_from_html;     /* text was made from html */
+	char *text;          /* best text body: text/plain, else HTML as text; never NULL */
+	char *html;          /* first text/html body as UTF-8, NULL if none */
+	bool text_from_html; /* text was made from html */
 
 	MailAttachment *attachments;
 	size_t n_attachments;
@@ -96,24 +98,24 @@ typedef struct {
 } OutAttachment;
 
 typedef struct {
-	const char *from_name;   /* e.g. the desk name; may be NULL */
-	const char *from_addr;   /* required */
-	const char *to_name;     /* may be NULL */
-	const char *to_addr;     /* required */
-	const char *reply_to;    /* addr-spec or NULL */
-	const char *subject;     /* UTF-8, encoded-words are produced as needed */
-	const char *message_id;  /* without <>, required */
-	const char *in_reply_to; /* without <>, or NULL */
+	const char *from_name;         /* e.g. the desk name; may be NULL */
+	const char *from_addr;         /* required */
+	const char *to_name;           /* may be NULL */
+	const char *to_addr;           /* required */
+	const char *reply_to;          /* addr-spec or NULL */
+	const char *subject;           /* UTF-8, encoded-words are produced as needed */
+	const char *message_id;        /* without <>, required */
+	const char *in_reply_to;       /* without <>, or NULL */
 	const char *const *references; /* ids without <>, or NULL */
 	size_t n_references;
-	const char *auto_submitted; /* "auto-replied", "auto-generated" or NULL */
+	const char *auto_submitted;       /* "auto-replied", "auto-generated" or NULL */
 	const char *const *extra_headers; /* "Name", "value" pairs, or NULL */
 	size_t n_extra_headers;
-	const char *text;        /* UTF-8 body, required */
-	const char *html;        /* UTF-8 HTML body or NULL; if set -> multipart/alternative */
+	const char *text; /* UTF-8 body, required */
+	const char *html; /* UTF-8 HTML body or NULL; if set -> multipart/alternative */
 	const OutAttachment *attachments; /* if any -> multipart/mixed, base64 parts */
 	size_t n_attachments;
-	int64_t date;            /* Unix time */
+	int64_t date; /* Unix time */
 } OutMail;
 
 /* Build the wire form of an outgoing mail: CRLF line ends, lines <= 998,

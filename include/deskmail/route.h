@@ -9,14 +9,14 @@
 #include <stdint.h>
 
 typedef struct {
-	bool has_from;            /* a parsable From address */
+	bool has_from; /* a parsable From address */
 	bool sender_is_staff;
-	int64_t sender_client_id; /* client whose named contact sent it; 0 if none */
-	int64_t token_ticket_id;  /* [#N] in the subject, 0 if none */
-	bool token_ticket_exists; /* ... and that ticket exists */
-	int64_t ref_ticket_id;    /* ticket found by In-Reply-To/References, 0 if none */
-	int64_t ticket_client_id; /* client of the referenced ticket (token first) */
-	bool automatic;           /* RFC 3834 automatic mail */
+	int64_t sender_client_id;   /* client whose named contact sent it; 0 if none */
+	int64_t token_ticket_id;    /* [#N] in the subject, 0 if none */
+	bool token_ticket_exists;   /* ... and that ticket exists */
+	int64_t ref_ticket_id;      /* ticket found by In-Reply-To/References, 0 if none */
+	int64_t ticket_client_id;   /* client of the referenced ticket (token first) */
+	bool automatic;             /* RFC 3834 automatic mail */
 	bool ticket_closed_expired; /* that ticket was closed longer ago than the
 				       reopen window */
 } RouteFacts;
@@ -29,12 +29,12 @@ typedef enum {
 
 typedef struct {
 	RouteKind kind;
-	int64_t ticket_id;  /* for ROUTE_REPLY */
+	int64_t ticket_id;     /* for ROUTE_REPLY */
 	int64_t reopened_from; /* ROUTE_NEW_TICKET: a client's reply to a ticket
 				  closed too long ago to reopen */
-	bool send_ack;      /* acknowledgement of a new ticket */
-	bool send_notice;   /* polite quarantine notice to the sender */
-	char reason[200];   /* why (always set for quarantine) */
+	bool send_ack;         /* acknowledgement of a new ticket */
+	bool send_notice;      /* polite quarantine notice to the sender */
+	char reason[200];      /* why (always set for quarantine) */
 } RouteDecision;
 
 void route_decide(const RouteFacts *f, RouteDecision *d);

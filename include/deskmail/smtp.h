@@ -13,7 +13,7 @@ typedef struct {
 	const char *password;
 	bool tls_verify;
 	const char *ca_file;
-	long timeout;         /* seconds */
+	long timeout; /* seconds */
 } SmtpParams;
 
 typedef struct SmtpClient SmtpClient;

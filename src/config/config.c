@@ -163,17 +163,25 @@ static const char *check_mailbox(const char *v)
 
 /* ---------- the tables ---------- */
 
-#define S_(n, fl, def, field, chk)                                                            \
-	{ .name = n, .type = T_STRING, .flags = fl, .def_str = def,                            \
-	  .offset = offsetof(Config, field), .check = chk }
-#define I_(n, def, lo, hi, field)                                                             \
-	{ .name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                      \
-	  .offset = offsetof(Config, field) }
-#define L_(n, def, lo, hi, field)                                                             \
-	{ .name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                    \
-	  .offset = offsetof(Config, field) }
-#define B_(n, def, field)                                                                     \
-	{ .name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field) }
+#define S_(n, fl, def, field, chk)                                                                 \
+	{                                                                                          \
+		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
+		.offset = offsetof(Config, field), .check = chk                                    \
+	}
+#define I_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define L_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define B_(n, def, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
+	}
 
 static const Setting database_settings[] = {
 	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
@@ -217,8 +225,7 @@ static const Setting desk_settings[] = {
 	I_("max_acks_per_hour", 0, 0, 100000, desk_max_acks_per_hour),
 	I_("reopen_days", 14, 0, 3650, desk_reopen_days),
 	L_("attachment_max_bytes", 10 * MIB, 1, GIB, desk_attachment_max_bytes),
-	L_("message_attachments_max_bytes", 25 * MIB, 1, GIB,
-	   desk_message_attachments_max_bytes),
+	L_("message_attachments_max_bytes", 25 * MIB, 1, GIB, desk_message_attachments_max_bytes),
 	B_("notify_account_manager", 0, desk_notify_account_manager),
 	B_("notify_attachments", 0, desk_notify_attachments),
 };
@@ -235,14 +242,21 @@ static const Setting log_settings[] = {
 
 /* Plan members land in a CfgPlan; hours are capped far above any contract so
  * that working-time arithmetic in seconds cannot overflow. */
-#define PI_(n, field)                                                                         \
-	{ .name = n, .type = T_INT, .def_int = 0, .min = 0, .max = 100000,                     \
-	  .offset = offsetof(CfgPlan, field) }
+#define PI_(n, field)                                                                              \
+	{                                                                                          \
+		.name = n, .type = T_INT, .def_int = 0, .min = 0, .max = 100000,                   \
+		.offset = offsetof(CfgPlan, field)                                                 \
+	}
 static const Setting plan_settings[] = {
-	{ .name = "description", .type = T_STRING, .offset = offsetof(CfgPlan, description),
-	  .check = check_nonempty },
-	{ .name = "priority", .type = T_STRING, .def_str = "normal",
-	  .offset = offsetof(CfgPlan, priority), .check = check_priority },
+	{.name = "description",
+	 .type = T_STRING,
+	 .offset = offsetof(CfgPlan, description),
+	 .check = check_nonempty},
+	{.name = "priority",
+	 .type = T_STRING,
+	 .def_str = "normal",
+	 .offset = offsetof(CfgPlan, priority),
+	 .check = check_priority},
 	PI_("first_response_hours", first_response_hours),
 	PI_("resolution_hours", resolution_hours),
 	PI_("max_contacts", max_contacts),
@@ -257,12 +271,13 @@ typedef struct {
 	size_t n;
 } Group;
 
-#define G_(n, req, t) { n, req, t, G_N_ELEMENTS(t) }
+#define G_(n, req, t)                                                                              \
+	{                                                                                          \
+		n, req, t, G_N_ELEMENTS(t)                                                         \
+	}
 static const Group groups[] = {
-	G_("database", true, database_settings),
-	G_("imap", true, imap_settings),
-	G_("smtp", true, smtp_settings),
-	G_("desk", true, desk_settings),
+	G_("database", true, database_settings), G_("imap", true, imap_settings),
+	G_("smtp", true, smtp_settings),         G_("desk", true, desk_settings),
 	G_("log", false, log_settings),
 };
 #undef G_
@@ -303,10 +318,13 @@ static int cfg_fail(const LoadCtx *ctx, const config_setting_t *s, const char *f
 static const char *type_word(SetType t)
 {
 	switch (t) {
-	case T_STRING: return "a string";
+	case T_STRING:
+		return "a string";
 	case T_INT:
-	case T_INT64: return "an integer";
-	case T_BOOL: return "true or false";
+	case T_INT64:
+		return "an integer";
+	case T_BOOL:
+		return "true or false";
 	}
 	return "?";
 }
@@ -398,8 +416,7 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 	for (size_t k = 0; k < n; k++) {
 		const Setting *st = &table[k];
 		g_autofree char *full = g_strdup_printf("%s.%s", prefix, st->name);
-		config_setting_t *s =
-			grp != NULL ? config_setting_get_member(grp, st->name) : NULL;
+		config_setting_t *s = grp != NULL ? config_setting_get_member(grp, st->name) : NULL;
 		void *field = b + st->offset;
 
 		if (s == NULL) {
@@ -416,9 +433,15 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 					*(char **)field = g_strdup(st->def_str);
 				}
 				break;
-			case T_INT: *(int *)field = (int)st->def_int; break;
-			case T_INT64: *(int64_t *)field = st->def_int; break;
-			case T_BOOL: *(bool *)field = st->def_int != 0; break;
+			case T_INT:
+				*(int *)field = (int)st->def_int;
+				break;
+			case T_INT64:
+				*(int64_t *)field = st->def_int;
+				break;
+			case T_BOOL:
+				*(bool *)field = st->def_int != 0;
+				break;
 			}
 			continue;
 		}
@@ -426,10 +449,16 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 		int t = config_setting_type(s);
 		bool ok = false;
 		switch (st->type) {
-		case T_STRING: ok = t == CONFIG_TYPE_STRING; break;
+		case T_STRING:
+			ok = t == CONFIG_TYPE_STRING;
+			break;
 		case T_INT:
-		case T_INT64: ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64; break;
-		case T_BOOL: ok = t == CONFIG_TYPE_BOOL; break;
+		case T_INT64:
+			ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+			break;
+		case T_BOOL:
+			ok = t == CONFIG_TYPE_BOOL;
+			break;
 		}
 		if (!ok)
 			return cfg_fail(ctx, s, "setting '%s': must be %s", full,
@@ -458,7 +487,9 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 				*(int64_t *)field = (int64_t)v;
 			break;
 		}
-		case T_BOOL: *(bool *)field = config_setting_get_bool(s) != 0; break;
+		case T_BOOL:
+			*(bool *)field = config_setting_get_bool(s) != 0;
+			break;
 		}
 	}
 	return 0;
@@ -480,8 +511,9 @@ static void free_fields(const Setting *table, size_t n, void *base)
 static int load_plans(const LoadCtx *ctx, const config_setting_t *plans, Config *cfg)
 {
 	if (plans == NULL)
-		return cfg_fail(ctx, NULL, "setting 'plans': required (a group of plans, may be "
-					   "empty: plans = { };)");
+		return cfg_fail(ctx, NULL,
+				"setting 'plans': required (a group of plans, may be "
+				"empty: plans = { };)");
 	if (config_setting_type(plans) != CONFIG_TYPE_GROUP)
 		return cfg_fail(ctx, plans, "setting 'plans': must be a group { ... }");
 
@@ -569,7 +601,7 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 {
 	g_autofree char *path_dir = g_path_get_dirname(path);
 	g_autofree char *dir = g_canonicalize_filename(path_dir, NULL);
-	LoadCtx ctx = { .path = path, .path_dir = path_dir, .dir = dir, .err = err };
+	LoadCtx ctx = {.path = path, .path_dir = path_dir, .dir = dir, .err = err};
 
 	int rc = check_readable(&ctx);
 	if (rc < 0)
@@ -703,9 +735,15 @@ static void dump_group(const char *prefix, const Setting *table, size_t n, const
 				printf("\"%s\"\n", v);
 			break;
 		}
-		case T_INT: printf("%d\n", *(const int *)field); break;
-		case T_INT64: printf("%" PRId64 "\n", *(const int64_t *)field); break;
-		case T_BOOL: puts(*(const bool *)field ? "true" : "false"); break;
+		case T_INT:
+			printf("%d\n", *(const int *)field);
+			break;
+		case T_INT64:
+			printf("%" PRId64 "\n", *(const int64_t *)field);
+			break;
+		case T_BOOL:
+			puts(*(const bool *)field ? "true" : "false");
+			break;
 		}
 	}
 }

@@ -20,14 +20,14 @@
 #include "deskmail/util.h"
 
 typedef struct {
-	char *text;  /* literal text, or the placeholder name */
+	char *text; /* literal text, or the placeholder name */
 	bool is_var;
-	int line;    /* of the placeholder, for messages */
+	int line; /* of the placeholder, for messages */
 } Segment;
 
 typedef struct {
-	char *path;      /* for messages */
-	GArray *segs;    /* of Segment */
+	char *path;   /* for messages */
+	GArray *segs; /* of Segment */
 } Part;
 
 struct Template {
@@ -35,7 +35,7 @@ struct Template {
 	bool has_subject;
 	Part subject;
 	Part text;
-	Part html;       /* segs == NULL when there is no NAME.html */
+	Part html; /* segs == NULL when there is no NAME.html */
 };
 
 static void part_clear(Part *p)
@@ -64,7 +64,7 @@ static void add_seg(Part *p, const char *s, size_t len, bool is_var, int line)
 {
 	if (len == 0)
 		return;
-	Segment seg = { g_strndup(s, len), is_var, line };
+	Segment seg = {g_strndup(s, len), is_var, line};
 	g_array_append_val(p->segs, seg);
 }
 
@@ -75,8 +75,7 @@ static bool name_char(char c)
 
 /* Split s[0..len) (no NULs; starting at line `line` of `path`) into
  * segments appended to p. */
-static int parse_part(Part *p, const char *path, const char *s, size_t len, int line,
-		      DmError *err)
+static int parse_part(Part *p, const char *path, const char *s, size_t len, int line, DmError *err)
 {
 	if (p->segs == NULL)
 		p->segs = g_array_new(FALSE, FALSE, sizeof(Segment));
@@ -139,8 +138,8 @@ static int read_template_file(const char *path, const char *name, char **data_r,
 			return dm_error_set(err, DM_ECONFIG,
 					    "template %s: %s: larger than %d bytes", name, path,
 					    DM_TEMPLATE_MAX_BYTES);
-		return dm_error_set(err, DM_ECONFIG, "template %s: %s: cannot read: %s", name,
-				    path, g_strerror(e));
+		return dm_error_set(err, DM_ECONFIG, "template %s: %s: cannot read: %s", name, path,
+				    g_strerror(e));
 	}
 	const char *bad = NULL;
 	if (!g_utf8_validate(raw, (gssize)len, &bad)) {
@@ -217,8 +216,8 @@ static int parse_headers(Template *tpl, const char *path, const char *data, size
 					    "understood)",
 					    path, line, (int)(colon - c), c);
 		if (tpl->has_subject)
-			return dm_error_set(err, DM_ECONFIG, "%s:%d: a second Subject header",
-					    path, line);
+			return dm_error_set(err, DM_ECONFIG, "%s:%d: a second Subject header", path,
+					    line);
 		const char *v = colon + 1;
 		while (v < eol && (*v == ' ' || *v == '\t'))
 			v++;
@@ -273,7 +272,7 @@ int template_load(const char *dir, const char *name, Template **tpl_r, DmError *
 		goto fail;
 	g_clear_pointer(&data, g_free);
 
-	DmError html_err = { 0 };
+	DmError html_err = {0};
 	rc = read_template_file(html_path, name, &data, &len, &html_err);
 	if (rc == DM_ENOTFOUND) {
 		rc = 0;
@@ -299,12 +298,24 @@ static void append_html_escaped(GString *out, const char *v)
 {
 	for (const char *c = v; *c; c++) {
 		switch (*c) {
-		case '&': g_string_append(out, "&amp;"); break;
-		case '<': g_string_append(out, "&lt;"); break;
-		case '>': g_string_append(out, "&gt;"); break;
-		case '"': g_string_append(out, "&quot;"); break;
-		case '\'': g_string_append(out, "&#39;"); break;
-		default: g_string_append_c(out, *c); break;
+		case '&':
+			g_string_append(out, "&amp;");
+			break;
+		case '<':
+			g_string_append(out, "&lt;");
+			break;
+		case '>':
+			g_string_append(out, "&gt;");
+			break;
+		case '"':
+			g_string_append(out, "&quot;");
+			break;
+		case '\'':
+			g_string_append(out, "&#39;");
+			break;
+		default:
+			g_string_append_c(out, *c);
+			break;
 		}
 	}
 }
@@ -327,8 +338,8 @@ static int render_part(const Template *tpl, const Part *p, bool html, TemplateLo
 					    tpl->name, seg->text, p->path, seg->line);
 		}
 		/* values come from mail and the database: keep the output UTF-8 */
-		g_autofree char *fixed = g_utf8_validate(v, -1, NULL) ? NULL
-								       : g_utf8_make_valid(v, -1);
+		g_autofree char *fixed =
+			g_utf8_validate(v, -1, NULL) ? NULL : g_utf8_make_valid(v, -1);
 		if (fixed != NULL)
 			v = fixed;
 		if (html)

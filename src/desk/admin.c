@@ -11,7 +11,6 @@
 #include "deskmail/log.h"
 #include "deskmail/util.h"
 
-
 /* --name VALUE style options after the positional arguments. */
 static const char *opt(int argc, char **argv, const char *name)
 {
@@ -125,13 +124,16 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		}
 		printf("client %s: %s (plan %s)\n", dbres_get(r, 0, 0), clean, plan);
 		dbres_free(r);
-		return desk_event(desk, 0, "client-added", "operator", "client", NULL, clean, plan, err);
+		return desk_event(desk, 0, "client-added", "operator", "client", NULL, clean, plan,
+				  err);
 	}
 	if (strcmp(sub, "set") == 0) {
 		const char *name = pos(argc, argv, 0);
-		const char *am = opt(argc, argv, "--account-manager"), *plan = opt(argc, argv, "--plan");
+		const char *am = opt(argc, argv, "--account-manager"),
+			   *plan = opt(argc, argv, "--plan");
 		if (name == NULL || (am == NULL && plan == NULL))
-			return usage(err, "client set NAME [--account-manager EMAIL] [--plan PLAN]");
+			return usage(err,
+				     "client set NAME [--account-manager EMAIL] [--plan PLAN]");
 		int64_t cid;
 		int rc = find_client(desk, name, &cid, err);
 		if (rc)
@@ -143,8 +145,8 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				return dm_error_set(err, DM_EPERM,
 						    "plan '%s' is not in the configuration", plan);
 			const char *p[] = {cb, plan};
-			rc = db_exec(desk->db, "UPDATE client SET plan = $2 WHERE id = $1::bigint", 2,
-				     p, NULL, err);
+			rc = db_exec(desk->db, "UPDATE client SET plan = $2 WHERE id = $1::bigint",
+				     2, p, NULL, err);
 			if (rc)
 				return rc;
 		}
@@ -153,7 +155,8 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 			DbRes *r = NULL;
 			rc = db_exec(desk->db,
 				     "UPDATE client SET account_manager_id = s.id FROM staff s "
-				     "WHERE client.id = $1::bigint AND s.email = lower($2) RETURNING s.id",
+				     "WHERE client.id = $1::bigint AND s.email = lower($2) "
+				     "RETURNING s.id",
 				     2, p, &r, err);
 			if (rc)
 				return rc;
@@ -170,18 +173,22 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		if (has_flag(argc, argv, "--json"))
 			return print_json(
 				desk,
-				"SELECT COALESCE(json_agg(json_build_object('id', c.id, 'name', c.name, "
+				"SELECT COALESCE(json_agg(json_build_object('id', c.id, 'name', "
+				"c.name, "
 				"'plan', c.plan, 'account_manager', s.email, 'contacts', "
 				"(SELECT count(*) FROM contact k WHERE k.client_id = c.id AND "
-				"k.removed_at IS NULL), 'created_at', c.created_at) ORDER BY c.id), "
-				"'[]') FROM client c LEFT JOIN staff s ON s.id = c.account_manager_id",
+				"k.removed_at IS NULL), 'created_at', c.created_at) ORDER BY "
+				"c.id), "
+				"'[]') FROM client c LEFT JOIN staff s ON s.id = "
+				"c.account_manager_id",
 				0, NULL, err);
-		return print_rows(desk,
-				  "SELECT format('%s\t%s\t%s\tcontacts=%s\taccount-manager=%s', c.id, "
-				  "c.name, c.plan, (SELECT count(*) FROM contact k WHERE k.client_id = "
-				  "c.id AND k.removed_at IS NULL), COALESCE(s.email, '-')) FROM client c "
-				  "LEFT JOIN staff s ON s.id = c.account_manager_id ORDER BY c.id",
-				  0, NULL, err);
+		return print_rows(
+			desk,
+			"SELECT format('%s\t%s\t%s\tcontacts=%s\taccount-manager=%s', c.id, "
+			"c.name, c.plan, (SELECT count(*) FROM contact k WHERE k.client_id = "
+			"c.id AND k.removed_at IS NULL), COALESCE(s.email, '-')) FROM client c "
+			"LEFT JOIN staff s ON s.id = c.account_manager_id ORDER BY c.id",
+			0, NULL, err);
 	}
 	return usage(err, "client add|set|list ...");
 }
@@ -208,7 +215,8 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		DbRes *r = NULL;
 		rc = db_exec(desk->db,
 			     "SELECT cl.name, cl.plan, (SELECT count(*) FROM contact k WHERE "
-			     "k.client_id = cl.id AND k.removed_at IS NULL), (SELECT c2.name FROM contact "
+			     "k.client_id = cl.id AND k.removed_at IS NULL), (SELECT c2.name FROM "
+			     "contact "
 			     "k JOIN client c2 ON c2.id = k.client_id WHERE k.email = $2 AND "
 			     "k.removed_at IS NULL) FROM client cl WHERE cl.id = $1::bigint",
 			     2, p, &r, err);
@@ -223,18 +231,20 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 			return dm_error_set(err, DM_EPERM, "%s is already a contact of client '%s'",
 					    addr, other);
 		if (plan && plan->max_contacts > 0 && count >= plan->max_contacts)
-			return dm_error_set(err, DM_EPERM,
-					    "client '%s' has %lld contact(s); plan %s allows at most %d",
-					    cname, (long long)count, plan->name, plan->max_contacts);
+			return dm_error_set(
+				err, DM_EPERM,
+				"client '%s' has %lld contact(s); plan %s allows at most %d", cname,
+				(long long)count, plan->name, plan->max_contacts);
 		const char *ip[] = {cb, addr, name};
-		rc = db_exec(desk->db,
-			     "INSERT INTO contact (client_id, email, name) VALUES ($1::bigint, $2, $3)",
-			     3, ip, NULL, err);
+		rc = db_exec(
+			desk->db,
+			"INSERT INTO contact (client_id, email, name) VALUES ($1::bigint, $2, $3)",
+			3, ip, NULL, err);
 		if (rc)
 			return rc;
 		printf("contact %s added to client %s\n", addr, cname);
-		return desk_event(desk, 0, "contact-added", "operator", "contact", NULL, addr, cname,
-				  err);
+		return desk_event(desk, 0, "contact-added", "operator", "contact", NULL, addr,
+				  cname, err);
 	}
 	if (strcmp(sub, "remove") == 0) {
 		const char *client = pos(argc, argv, 0), *email = pos(argc, argv, 1);
@@ -247,10 +257,11 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		char cb[24];
 		const char *p[] = {i64s(cb, cid), email};
 		DbRes *r = NULL;
-		rc = db_exec(desk->db,
-			     "UPDATE contact SET removed_at = now() WHERE client_id = $1::bigint AND "
-			     "email = lower($2) AND removed_at IS NULL RETURNING id",
-			     2, p, &r, err);
+		rc = db_exec(
+			desk->db,
+			"UPDATE contact SET removed_at = now() WHERE client_id = $1::bigint AND "
+			"email = lower($2) AND removed_at IS NULL RETURNING id",
+			2, p, &r, err);
 		if (rc)
 			return rc;
 		int n = dbres_rows(r);
@@ -276,18 +287,21 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		if (has_flag(argc, argv, "--json"))
 			return print_json(
 				desk,
-				"SELECT COALESCE(json_agg(json_build_object('id', k.id, 'client', c.name, "
-				"'email', k.email, 'name', k.name, 'created_at', k.created_at) ORDER BY "
+				"SELECT COALESCE(json_agg(json_build_object('id', k.id, 'client', "
+				"c.name, "
+				"'email', k.email, 'name', k.name, 'created_at', k.created_at) "
+				"ORDER BY "
 				"c.name, k.email), '[]') FROM contact k JOIN client c ON c.id = "
 				"k.client_id WHERE k.removed_at IS NULL AND ($1::bigint IS NULL OR "
 				"c.id = $1::bigint)",
 				1, p, err);
-		return print_rows(desk,
-				  "SELECT format('%s\t%s\t%s', c.name, k.email, COALESCE(k.name, '')) "
-				  "FROM contact k JOIN client c ON c.id = k.client_id WHERE "
-				  "k.removed_at IS NULL AND ($1::bigint IS NULL OR c.id = $1::bigint) "
-				  "ORDER BY c.name, k.email",
-				  1, p, err);
+		return print_rows(
+			desk,
+			"SELECT format('%s\t%s\t%s', c.name, k.email, COALESCE(k.name, '')) "
+			"FROM contact k JOIN client c ON c.id = k.client_id WHERE "
+			"k.removed_at IS NULL AND ($1::bigint IS NULL OR c.id = $1::bigint) "
+			"ORDER BY c.name, k.email",
+			1, p, err);
 	}
 	return usage(err, "contact add|remove|list ...");
 }
@@ -327,19 +341,22 @@ static int staff_cmd(Desk *desk, int argc, char **argv, DmError *err)
 		if (n == 0)
 			return dm_error_set(err, DM_EPERM, "staff member %s exists already", addr);
 		printf("staff %s (%s, %s, line %s) added\n", addr, name, role, lb);
-		return desk_event(desk, 0, "staff-added", "operator", "staff", NULL, addr, role, err);
+		return desk_event(desk, 0, "staff-added", "operator", "staff", NULL, addr, role,
+				  err);
 	}
 	if (strcmp(sub, "list") == 0) {
 		if (has_flag(argc, argv, "--json"))
-			return print_json(desk,
-					  "SELECT COALESCE(json_agg(json_build_object('id', id, 'email', "
-					  "email, 'name', name, 'role', role, 'line', line, 'active', "
-					  "active) ORDER BY id), '[]') FROM staff",
-					  0, NULL, err);
-		return print_rows(desk,
-				  "SELECT format('%s\t%s\t%s\tline %s%s', email, name, role, line, "
-				  "CASE WHEN active THEN '' ELSE '\t(inactive)' END) FROM staff ORDER BY id",
-				  0, NULL, err);
+			return print_json(
+				desk,
+				"SELECT COALESCE(json_agg(json_build_object('id', id, 'email', "
+				"email, 'name', name, 'role', role, 'line', line, 'active', "
+				"active) ORDER BY id), '[]') FROM staff",
+				0, NULL, err);
+		return print_rows(
+			desk,
+			"SELECT format('%s\t%s\t%s\tline %s%s', email, name, role, line, "
+			"CASE WHEN active THEN '' ELSE '\t(inactive)' END) FROM staff ORDER BY id",
+			0, NULL, err);
 	}
 	return usage(err, "staff add|list ...");
 }

@@ -126,7 +126,8 @@ static void mark_drops(char **lines, guint n, gboolean *drop)
 				k++;
 			if (k < n && is_quoted(lines[k])) {
 				drop[i] = TRUE;
-				if (i > 0 && !is_blank(lines[i - 1]) && strlen(lines[i - 1]) < 200 &&
+				if (i > 0 && !is_blank(lines[i - 1]) &&
+				    strlen(lines[i - 1]) < 200 &&
 				    (strchr(lines[i - 1], '@') || strchr(lines[i - 1], '<')))
 					drop[i - 1] = TRUE;
 			}

@@ -15,15 +15,28 @@
 #include "deskmail/command.h"
 
 const char *const ticket_states[] = {
-	"open",          "pending-evaluation",   "evaluated",         "scheduled",
-	"testing",       "qa",                   "released",          "monitoring",
-	"closed",        "awaiting-client",      "awaiting-third-party", "awaiting-delivery",
-	"awaiting-authorisation", "awaiting-file-restore", "awaiting-parts", "awaiting-quote",
-	"awaiting-rebuild", NULL,
+	"open",
+	"pending-evaluation",
+	"evaluated",
+	"scheduled",
+	"testing",
+	"qa",
+	"released",
+	"monitoring",
+	"closed",
+	"awaiting-client",
+	"awaiting-third-party",
+	"awaiting-delivery",
+	"awaiting-authorisation",
+	"awaiting-file-restore",
+	"awaiting-parts",
+	"awaiting-quote",
+	"awaiting-rebuild",
+	NULL,
 };
 const char *const ticket_severities[] = {"severe", "high", "medium", "low", "enhancement", NULL};
-const char *const ticket_categories[] = {"advice", "error", "change", "project", "consultancy",
-					 NULL};
+const char *const ticket_categories[] = {"advice",  "error",       "change",
+					 "project", "consultancy", NULL};
 const char *const staff_roles[] = {"account-manager", "project-manager", "senior-engineer",
 				   "junior-engineer", NULL};
 
@@ -40,9 +53,15 @@ static const struct {
 	CommandKind kind;
 	int arg; /* 1 = required, 0 = none, 2 = rest of text (note) */
 } command_table[] = {
-	{"status", CMD_STATUS, 1},     {"severity", CMD_SEVERITY, 1}, {"assign", CMD_ASSIGN, 1},
-	{"take", CMD_TAKE, 0},         {"line", CMD_LINE, 1},         {"category", CMD_CATEGORY, 1},
-	{"chargeable", CMD_CHARGEABLE, 0}, {"note", CMD_NOTE, 2},     {"close", CMD_CLOSE, 0},
+	{"status", CMD_STATUS, 1},
+	{"severity", CMD_SEVERITY, 1},
+	{"assign", CMD_ASSIGN, 1},
+	{"take", CMD_TAKE, 0},
+	{"line", CMD_LINE, 1},
+	{"category", CMD_CATEGORY, 1},
+	{"chargeable", CMD_CHARGEABLE, 0},
+	{"note", CMD_NOTE, 2},
+	{"close", CMD_CLOSE, 0},
 };
 
 static void list_values(GString *s, const char *const *list)
@@ -249,7 +268,8 @@ const char *command_refusal(const char *role, const Command *c, bool self_target
 		if (senior && self_target)
 			return NULL;
 		if (senior)
-			return "only account and project managers assign tickets to others; a senior "
+			return "only account and project managers assign tickets to others; a "
+			       "senior "
 			       "engineer may use #take to take a ticket";
 		return "only account and project managers assign tickets";
 	case CMD_TAKE:

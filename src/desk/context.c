@@ -11,23 +11,44 @@
 #include "dm_build.h"
 
 const char *const desk_placeholders[] = {
-	"ticket.id",    "ticket.subject", "ticket.status", "ticket.severity", "ticket.line",
-	"client.name",  "client.plan",    "contact.name",  "contact.email",   "desk.name",
-	"desk.address", "sender.name",    "sender.email",  "message.subject", "reason",
-	"ticket.category", "ticket.assignee", "ticket.chargeable", "ticket.created",
-	"message.text", "recipient.name", "actor.name", "actor.email",
-	"notice.title", "notice.text", "attachments", "errors", "refused",
+	"ticket.id",
+	"ticket.subject",
+	"ticket.status",
+	"ticket.severity",
+	"ticket.line",
+	"client.name",
+	"client.plan",
+	"contact.name",
+	"contact.email",
+	"desk.name",
+	"desk.address",
+	"sender.name",
+	"sender.email",
+	"message.subject",
+	"reason",
+	"ticket.category",
+	"ticket.assignee",
+	"ticket.chargeable",
+	"ticket.created",
+	"message.text",
+	"recipient.name",
+	"actor.name",
+	"actor.email",
+	"notice.title",
+	"notice.text",
+	"attachments",
+	"errors",
+	"refused",
 	NULL,
 };
 
-static const char *const template_names[] = {"ack",   "quarantine",    "notify",
-					     "relay", "command-error", "attachment-refused",
-					     NULL};
+static const char *const template_names[] = {
+	"ack", "quarantine", "notify", "relay", "command-error", "attachment-refused", NULL};
 
 /* The Desk member holding template_names[i]. */
 static Template **template_slot(Desk *d, int i)
 {
-	Template **slots[] = {&d->tpl_ack,   &d->tpl_quarantine,     &d->tpl_notify,
+	Template **slots[] = {&d->tpl_ack,   &d->tpl_quarantine,    &d->tpl_notify,
 			      &d->tpl_relay, &d->tpl_command_error, &d->tpl_refused};
 	return slots[i];
 }
@@ -99,7 +120,8 @@ int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
 	mime_limits_default(&d->limits);
 	int rc = 0;
 	for (int i = 0; template_names[i] && rc == 0; i++)
-		rc = template_load(cfg->desk_templates, template_names[i], template_slot(d, i), err);
+		rc = template_load(cfg->desk_templates, template_names[i], template_slot(d, i),
+				   err);
 	if (rc == 0)
 		rc = db_connect(cfg->db_conninfo, &d->db, err);
 	if (rc) {
@@ -126,13 +148,15 @@ int desk_event(Desk *desk, int64_t ticket_id, const char *kind, const char *acto
 	       DmError *err)
 {
 	char tb[24];
-	const char *p[] = {ticket_id ? i64s(tb, ticket_id) : NULL, kind, actor, field, before, after,
-			   detail};
-	return db_exec(desk->db,
-		       "INSERT INTO event (ticket_id, kind, actor, staff_id, field, before, after, detail) "
-		       "VALUES ($1::bigint, $2, $3, (SELECT id FROM staff WHERE email = lower($3)), "
-		       "$4, $5, $6, $7)",
-		       7, p, NULL, err);
+	const char *p[] = {
+		ticket_id ? i64s(tb, ticket_id) : NULL, kind, actor, field, before, after, detail};
+	return db_exec(
+		desk->db,
+		"INSERT INTO event (ticket_id, kind, actor, staff_id, field, before, after, "
+		"detail) "
+		"VALUES ($1::bigint, $2, $3, (SELECT id FROM staff WHERE email = lower($3)), "
+		"$4, $5, $6, $7)",
+		7, p, NULL, err);
 }
 
 char *pg_text_array(const char *const *items, size_t n)

@@ -126,7 +126,8 @@ int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err)
 				? kept_attachments(cfg, n->m, files, MAX_OUT_ATTACHMENTS)
 				: 0;
 	for (int i = 0; i < dbres_rows(rcpts) && rc == 0; i++) {
-		g_autofree char *key = g_strdup_printf("%s:staff:%s", n->key, dbres_get(rcpts, i, 0));
+		g_autofree char *key =
+			g_strdup_printf("%s:staff:%s", n->key, dbres_get(rcpts, i, 0));
 		tplvars_set(&v, "recipient.name", dbres_get(rcpts, i, 2));
 		OutSpec spec = {.kind = n->kind,
 				.event_key = key,
@@ -157,10 +158,10 @@ typedef struct {
 	int64_t ticket_id;
 	int64_t message_row;
 	const StaffRef *who;
-	GString *errors;         /* for the command-error mail */
-	bool handover;           /* #chargeable or a project/consultancy category */
+	GString *errors; /* for the command-error mail */
+	bool handover;   /* #chargeable or a project/consultancy category */
 	const char *handover_why;
-	int64_t assigned_to;     /* #assign gave the ticket to someone else */
+	int64_t assigned_to; /* #assign gave the ticket to someone else */
 } Work;
 
 static int refuse(Work *w, const Command *c, const char *why, DmError *err)
@@ -235,12 +236,13 @@ static int find_staff(Work *w, const char *name, int64_t *id_r, const char **why
 {
 	const char *p[] = {name};
 	DbRes *r = NULL;
-	int rc = db_exec(w->desk->db,
-			 "SELECT id, rank FROM (SELECT id, CASE WHEN email = lower($1) THEN 1 WHEN "
-			 "split_part(email, '@', 1) = lower($1) THEN 2 WHEN lower(name) = lower($1) THEN "
-			 "3 WHEN lower(split_part(name, ' ', 1)) = lower($1) THEN 4 END AS rank FROM "
-			 "staff WHERE active) s WHERE rank IS NOT NULL ORDER BY rank, id LIMIT 2",
-			 1, p, &r, err);
+	int rc = db_exec(
+		w->desk->db,
+		"SELECT id, rank FROM (SELECT id, CASE WHEN email = lower($1) THEN 1 WHEN "
+		"split_part(email, '@', 1) = lower($1) THEN 2 WHEN lower(name) = lower($1) THEN "
+		"3 WHEN lower(split_part(name, ' ', 1)) = lower($1) THEN 4 END AS rank FROM "
+		"staff WHERE active) s WHERE rank IS NOT NULL ORDER BY rank, id LIMIT 2",
+		1, p, &r, err);
 	if (rc)
 		return rc;
 	*id_r = 0;
@@ -268,8 +270,8 @@ static int apply_command(Work *w, const Command *c, DmError *err)
 		if (why)
 			return refuse(w, c, why, err);
 	}
-	const char *no = command_refusal(w->who->role, c,
-					 c->kind == CMD_ASSIGN && target == w->who->id);
+	const char *no =
+		command_refusal(w->who->role, c, c->kind == CMD_ASSIGN && target == w->who->id);
 	if (no)
 		return refuse(w, c, no, err);
 
@@ -286,7 +288,8 @@ static int apply_command(Work *w, const Command *c, DmError *err)
 		return set_field(w, "line", c->arg, c->line, NULL, err);
 	case CMD_CATEGORY:
 		rc = set_field(w, "category", c->arg, c->line, NULL, err);
-		if (rc == 0 && (strcmp(c->arg, "project") == 0 || strcmp(c->arg, "consultancy") == 0)) {
+		if (rc == 0 &&
+		    (strcmp(c->arg, "project") == 0 || strcmp(c->arg, "consultancy") == 0)) {
 			w->handover = true;
 			w->handover_why = strcmp(c->arg, "project") == 0
 						  ? "categorised as a project"
@@ -318,28 +321,30 @@ static int hand_over(Work *w, DmError *err)
 	char tb[24];
 	const char *p[] = {i64s(tb, w->ticket_id)};
 	DbRes *r = NULL;
-	int rc = db_exec(w->desk->db,
-			 "SELECT s.id, c.name FROM ticket t JOIN client c ON c.id = t.client_id LEFT "
-			 "JOIN staff s ON s.id = c.account_manager_id AND s.active WHERE t.id = "
-			 "$1::bigint",
-			 1, p, &r, err);
+	int rc = db_exec(
+		w->desk->db,
+		"SELECT s.id, c.name FROM ticket t JOIN client c ON c.id = t.client_id LEFT "
+		"JOIN staff s ON s.id = c.account_manager_id AND s.active WHERE t.id = "
+		"$1::bigint",
+		1, p, &r, err);
 	if (rc)
 		return rc;
 	int64_t am = dbres_i64(r, 0, 0, 0);
 	g_autofree char *client = g_strdup(dbres_get(r, 0, 1));
 	dbres_free(r);
 	if (am == 0) {
-		g_string_append_printf(w->errors,
-				       "  the ticket was %s, but client %s has no account manager to "
-				       "hand it to; an operator sets one with: deskmail client set "
-				       "\"%s\" --account-manager EMAIL\n",
-				       w->handover_why, client, client);
-		return desk_event(w->desk, w->ticket_id, "handover-failed", w->who->email, NULL, NULL,
-				  NULL, "the client has no account manager", err);
+		g_string_append_printf(
+			w->errors,
+			"  the ticket was %s, but client %s has no account manager to "
+			"hand it to; an operator sets one with: deskmail client set "
+			"\"%s\" --account-manager EMAIL\n",
+			w->handover_why, client, client);
+		return desk_event(w->desk, w->ticket_id, "handover-failed", w->who->email, NULL,
+				  NULL, NULL, "the client has no account manager", err);
 	}
 	char ab[24];
-	g_autofree char *detail = g_strdup_printf("handed to the account manager: %s",
-						  w->handover_why);
+	g_autofree char *detail =
+		g_strdup_printf("handed to the account manager: %s", w->handover_why);
 	rc = set_field(w, "assignee", i64s(ab, am), detail, NULL, err);
 	if (rc)
 		return rc;
@@ -378,15 +383,16 @@ static int relay(Work *w, const char *text, DmError *err)
 	char tb[24];
 	const char *p[] = {i64s(tb, w->ticket_id)};
 	DbRes *r = NULL;
-	int rc = db_exec(desk->db,
-			 "SELECT co.email, co.name, (SELECT m.message_id FROM message m WHERE "
-			 "m.ticket_id = t.id AND m.direction = 'in' AND m.author_kind = 'contact' AND "
-			 "m.message_id IS NOT NULL ORDER BY m.id DESC LIMIT 1), (SELECT m.refs FROM "
-			 "message m WHERE m.ticket_id = t.id AND m.direction = 'in' AND m.author_kind = "
-			 "'contact' AND m.message_id IS NOT NULL ORDER BY m.id DESC LIMIT 1) "
-			 "FROM ticket t LEFT JOIN contact co ON co.id = t.contact_id WHERE t.id = "
-			 "$1::bigint",
-			 1, p, &r, err);
+	int rc = db_exec(
+		desk->db,
+		"SELECT co.email, co.name, (SELECT m.message_id FROM message m WHERE "
+		"m.ticket_id = t.id AND m.direction = 'in' AND m.author_kind = 'contact' AND "
+		"m.message_id IS NOT NULL ORDER BY m.id DESC LIMIT 1), (SELECT m.refs FROM "
+		"message m WHERE m.ticket_id = t.id AND m.direction = 'in' AND m.author_kind = "
+		"'contact' AND m.message_id IS NOT NULL ORDER BY m.id DESC LIMIT 1) "
+		"FROM ticket t LEFT JOIN contact co ON co.id = t.contact_id WHERE t.id = "
+		"$1::bigint",
+		1, p, &r, err);
 	if (rc)
 		return rc;
 	const char *to = dbres_get(r, 0, 0);
@@ -506,11 +512,12 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 
 	if (m->is_automatic) {
 		/* an out-of-office from staff: kept, never relayed, no commands */
-		rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, NULL, &mid, NULL,
-				    err);
+		rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, NULL, &mid,
+				    NULL, err);
 		if (rc == 0)
-			rc = desk_event(desk, ticket_id, "staff-reply", who->email, NULL, NULL, NULL,
-					"automatic mail: kept as a note, commands not applied", err);
+			rc = desk_event(
+				desk, ticket_id, "staff-reply", who->email, NULL, NULL, NULL,
+				"automatic mail: kept as a note, commands not applied", err);
 		return rc;
 	}
 
@@ -518,7 +525,8 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 	command_parse(m->text, &cs);
 	g_autofree char *text = clean_reply_text(cs.rest ? cs.rest : "");
 	g_strstrip(text);
-	rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, text, &mid, NULL, err);
+	rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, text, &mid, NULL,
+			    err);
 	if (rc) {
 		command_set_clear(&cs);
 		return rc;
@@ -586,13 +594,14 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 	if (rc == 0 && errors->len)
 		rc = command_error_mail(&w, err);
 	if (rc == 0)
-		rc = db_exec(desk->db,
-			     "UPDATE ticket SET last_staff_at = now(), updated_at = now() WHERE id = "
-			     "$1::bigint",
-			     1, tp, NULL, err);
+		rc = db_exec(
+			desk->db,
+			"UPDATE ticket SET last_staff_at = now(), updated_at = now() WHERE id = "
+			"$1::bigint",
+			1, tp, NULL, err);
 	if (rc == 0)
-		rc = desk_event(desk, ticket_id, "staff-reply", who->email, NULL, NULL, NULL, outcome,
-				err);
+		rc = desk_event(desk, ticket_id, "staff-reply", who->email, NULL, NULL, NULL,
+				outcome, err);
 	command_set_clear(&cs);
 	return rc;
 }

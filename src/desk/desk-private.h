@@ -33,14 +33,14 @@ typedef struct {
 	const char *in_reply_to;
 	const char *const *refs;
 	size_t n_refs;
-	bool automatic;        /* an automatic reply: Auto-Submitted: auto-replied,
-				  rate-limited per recipient */
+	bool automatic;          /* an automatic reply: Auto-Submitted: auto-replied,
+				    rate-limited per recipient */
 	const char *auto_header; /* Auto-Submitted value for other machine mail
 				    (staff notifications: "auto-generated"), or NULL */
-	bool internal;         /* stored as an internal message (staff only) */
-	int64_t staff_id;      /* author of a relayed staff reply, 0 = the system */
-	const char *from_name; /* display name, NULL = the desk name */
-	const char *reply_to;  /* Reply-To address, or NULL */
+	bool internal;           /* stored as an internal message (staff only) */
+	int64_t staff_id;        /* author of a relayed staff reply, 0 = the system */
+	const char *from_name;   /* display name, NULL = the desk name */
+	const char *reply_to;    /* Reply-To address, or NULL */
 	const OutAttachment *attachments;
 	size_t n_attachments;
 } OutSpec;
@@ -75,20 +75,20 @@ size_t reply_refs(const Mail *m, const char **out, size_t max);
 
 /* Whom a staff notification goes to. */
 typedef enum {
-	NOTIFY_LINE,          /* the staff of the ticket's line (+ account manager if configured) */
-	NOTIFY_ASSIGNEE,      /* the assignee, else the line's staff */
-	NOTIFY_ONE,           /* exactly one staff member */
+	NOTIFY_LINE,     /* the staff of the ticket's line (+ account manager if configured) */
+	NOTIFY_ASSIGNEE, /* the assignee, else the line's staff */
+	NOTIFY_ONE,      /* exactly one staff member */
 } NotifyWho;
 
 typedef struct {
-	const char *kind;       /* outbox kind: notify-new, notify-reply, ... */
-	const char *key;        /* event key prefix, unique per event */
-	const char *title;      /* {{notice.title}} */
-	const char *text;       /* {{notice.text}}: the new text */
+	const char *kind;  /* outbox kind: notify-new, notify-reply, ... */
+	const char *key;   /* event key prefix, unique per event */
+	const char *title; /* {{notice.title}} */
+	const char *text;  /* {{notice.text}}: the new text */
 	NotifyWho who;
-	int64_t one_staff_id;   /* for NOTIFY_ONE */
+	int64_t one_staff_id;     /* for NOTIFY_ONE */
 	int64_t exclude_staff_id; /* never to this member (the author) */
-	const Mail *m;          /* the mail that caused it (threading, attachments), or NULL */
+	const Mail *m;            /* the mail that caused it (threading, attachments), or NULL */
 	const char *actor_name, *actor_email;
 } Notice;
 
@@ -107,8 +107,6 @@ int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound
 
 /* "%lld" of an int64 into a caller buffer. */
 const char *i64s(char buf[24], int64_t v);
-
-
 
 /* A PostgreSQL text[] literal ("{"a","b"}") of n strings; g_free. */
 char *pg_text_array(const char *const *items, size_t n);

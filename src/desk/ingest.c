@@ -29,10 +29,14 @@
 const char *ingest_outcome_name(IngestOutcome o)
 {
 	switch (o) {
-	case INGEST_TICKET: return "new ticket";
-	case INGEST_REPLY: return "reply";
-	case INGEST_QUARANTINE: return "quarantined";
-	case INGEST_DUPLICATE: return "duplicate";
+	case INGEST_TICKET:
+		return "new ticket";
+	case INGEST_REPLY:
+		return "reply";
+	case INGEST_QUARANTINE:
+		return "quarantined";
+	case INGEST_DUPLICATE:
+		return "duplicate";
 	}
 	return "?";
 }
@@ -43,7 +47,7 @@ typedef struct {
 	int64_t token_client_id; /* 0 if the token's ticket does not exist */
 	int64_t ref_ticket_id, ref_client_id;
 	int64_t dup_inbound_id;
-	bool closed_expired;     /* the referenced ticket is closed beyond reopening */
+	bool closed_expired; /* the referenced ticket is closed beyond reopening */
 	char staff_email[256], staff_name[256], staff_role[32];
 } Facts;
 
@@ -75,7 +79,8 @@ static int lookup_facts(Desk *desk, const Mail *m, int64_t token, Facts *f, DmEr
 		"  JOIN ticket t ON t.id = mm.ticket_id WHERE mm.message_id = ANY ($3::text[]) "
 		"  ORDER BY mm.id DESC LIMIT 1) rt ON true "
 		"LEFT JOIN LATERAL (SELECT i.id FROM inbound i WHERE $4::text IS NOT NULL "
-		"  AND i.message_id = $4 AND i.from_addr IS NOT DISTINCT FROM $1 LIMIT 1) dup ON true "
+		"  AND i.message_id = $4 AND i.from_addr IS NOT DISTINCT FROM $1 LIMIT 1) dup ON "
+		"true "
 		"LEFT JOIN ticket ct ON ct.id = COALESCE(tt.id, rt.id)",
 		5, p, &r, err);
 	if (rc)
@@ -102,14 +107,15 @@ static int checkpoint(Desk *desk, const IngestSource *src, int64_t inbound_id, D
 	if (src->mailbox_id == 0)
 		return 0;
 	char mb[24], uv[24], uid[24], ib[24];
-	const char *p[] = {i64s(mb, src->mailbox_id), i64s(uv, src->uidvalidity), i64s(uid, src->uid),
-			   inbound_id ? i64s(ib, inbound_id) : NULL};
-	return db_exec(desk->db,
-		       "WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) "
-		       "VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING) "
-		       "UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
-		       "WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-		       4, p, NULL, err);
+	const char *p[] = {i64s(mb, src->mailbox_id), i64s(uv, src->uidvalidity),
+			   i64s(uid, src->uid), inbound_id ? i64s(ib, inbound_id) : NULL};
+	return db_exec(
+		desk->db,
+		"WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) "
+		"VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING) "
+		"UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
+		"WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+		4, p, NULL, err);
 }
 
 /* Insert the inbound row; *id_r = 0 when these bytes were stored before. */
@@ -136,12 +142,13 @@ static int insert_inbound(Desk *desk, const unsigned char *raw, size_t len, cons
 	lens[8] = (int)len;
 	fmts[8] = 1;
 	DbRes *r = NULL;
-	int rc = db_exec_bin(desk->db,
-			     "INSERT INTO inbound (sha256, message_id, from_addr, source, mailbox_id, "
-			     "uidvalidity, uid, size, raw, truncated, automatic, outcome) VALUES ($1, $2, "
-			     "$3, $4, $5::bigint, $6::bigint, $7::bigint, $8::int, $9, $10::boolean, "
-			     "$11::boolean, $12) ON CONFLICT (sha256) DO NOTHING RETURNING id",
-			     12, p, lens, fmts, &r, err);
+	int rc = db_exec_bin(
+		desk->db,
+		"INSERT INTO inbound (sha256, message_id, from_addr, source, mailbox_id, "
+		"uidvalidity, uid, size, raw, truncated, automatic, outcome) VALUES ($1, $2, "
+		"$3, $4, $5::bigint, $6::bigint, $7::bigint, $8::int, $9, $10::boolean, "
+		"$11::boolean, $12) ON CONFLICT (sha256) DO NOTHING RETURNING id",
+		12, p, lens, fmts, &r, err);
 	if (rc)
 		return rc;
 	*id_r = dbres_rows(r) ? dbres_i64(r, 0, 0, 0) : 0;
@@ -172,8 +179,9 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GSt
 		i64s(sz, (int64_t)a->size);
 		g_autofree char *refused = NULL;
 		if ((int64_t)a->size > cfg->desk_attachment_max_bytes)
-			refused = g_strdup_printf("attachment of %zu bytes is over the limit of %lld",
-						  a->size, (long long)cfg->desk_attachment_max_bytes);
+			refused =
+				g_strdup_printf("attachment of %zu bytes is over the limit of %lld",
+						a->size, (long long)cfg->desk_attachment_max_bytes);
 		else if (total + (int64_t)a->size > cfg->desk_message_attachments_max_bytes)
 			refused = g_strdup_printf(
 				"attachments of this message are over the limit of %lld bytes",
@@ -189,10 +197,11 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GSt
 			const char *bp[] = {sha, sz, (const char *)a->data};
 			int lens[] = {0, 0, (int)a->size};
 			int fmts[] = {0, 0, 1};
-			rc = db_exec_bin(desk->db,
-					 "INSERT INTO blob (sha256, size, data) VALUES ($1, $2::bigint, $3) "
-					 "ON CONFLICT DO NOTHING",
-					 3, bp, lens, fmts, NULL, err);
+			rc = db_exec_bin(
+				desk->db,
+				"INSERT INTO blob (sha256, size, data) VALUES ($1, $2::bigint, $3) "
+				"ON CONFLICT DO NOTHING",
+				3, bp, lens, fmts, NULL, err);
 			if (rc)
 				return rc;
 		}
@@ -204,11 +213,12 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GSt
 				   a->is_inline ? "t" : "f",
 				   sz,
 				   refused};
-		rc = db_exec(desk->db,
-			     "INSERT INTO attachment (message_id, blob_sha256, filename, content_type, "
-			     "content_id, is_inline, size, refused) VALUES ($1::bigint, $2, $3, $4, $5, "
-			     "$6::boolean, $7::bigint, $8)",
-			     8, p, NULL, err);
+		rc = db_exec(
+			desk->db,
+			"INSERT INTO attachment (message_id, blob_sha256, filename, content_type, "
+			"content_id, is_inline, size, refused) VALUES ($1::bigint, $2, $3, $4, $5, "
+			"$6::boolean, $7::bigint, $8)",
+			8, p, NULL, err);
 		if (rc)
 			return rc;
 	}
@@ -242,14 +252,15 @@ int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound
 			   m->is_automatic ? "t" : "f",
 			   internal ? "t" : "f"};
 	DbRes *r = NULL;
-	int rc = db_exec(desk->db,
-			 "INSERT INTO message (ticket_id, inbound_id, direction, author_kind, contact_id, "
-			 "staff_id, from_addr, from_name, to_addrs, cc_addrs, subject, message_id, "
-			 "in_reply_to, refs, body, body_full, body_html, automatic, internal) VALUES "
-			 "($1::bigint, $2::bigint, 'in', $3, $4::bigint, $5::bigint, $6, $7, $8::text[], "
-			 "$9::text[], $10, $11, $12, $13::text[], $14, $15, $16, $17::boolean, "
-			 "$18::boolean) RETURNING id",
-			 18, p, &r, err);
+	int rc = db_exec(
+		desk->db,
+		"INSERT INTO message (ticket_id, inbound_id, direction, author_kind, contact_id, "
+		"staff_id, from_addr, from_name, to_addrs, cc_addrs, subject, message_id, "
+		"in_reply_to, refs, body, body_full, body_html, automatic, internal) VALUES "
+		"($1::bigint, $2::bigint, 'in', $3, $4::bigint, $5::bigint, $6, $7, $8::text[], "
+		"$9::text[], $10, $11, $12, $13::text[], $14, $15, $16, $17::boolean, "
+		"$18::boolean) RETURNING id",
+		18, p, &r, err);
 	if (rc)
 		return rc;
 	*id_r = dbres_i64(r, 0, 0, 0);
@@ -259,8 +270,8 @@ int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound
 
 /* Queue an automatic reply (Auto-Submitted: auto-replied, rate-limited) to
  * the sender of m, threaded with it. */
-static int auto_reply(Desk *desk, const Mail *m, const Template *tpl, TplVars *v,
-		      const char *kind, const char *key, int64_t ticket_id, DmError *err)
+static int auto_reply(Desk *desk, const Mail *m, const Template *tpl, TplVars *v, const char *kind,
+		      const char *key, int64_t ticket_id, DmError *err)
 {
 	const char *refs[21];
 	size_t nrefs = reply_refs(m, refs, 20);
@@ -295,8 +306,8 @@ static int refused_notice(Desk *desk, const Mail *m, int64_t ticket_id, int64_t 
 	snprintf(key, sizeof key, "attachment-refused:inbound:%lld", (long long)inbound_id);
 	rc = auto_reply(desk, m, desk->tpl_refused, &v, "attachment-refused", key, ticket_id, err);
 	if (rc == 0)
-		rc = desk_event(desk, ticket_id, "attachment-refused", m->from->addr, NULL, NULL, NULL,
-				refused->str, err);
+		rc = desk_event(desk, ticket_id, "attachment-refused", m->from->addr, NULL, NULL,
+				NULL, refused->str, err);
 	dbres_free(keep);
 	return rc;
 }
@@ -307,16 +318,17 @@ int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmErr
 	char tb[24];
 	const char *p[] = {i64s(tb, ticket_id)};
 	DbRes *r = NULL;
-	int rc = db_exec(desk->db,
-			 "SELECT t.id, t.subject, t.status, COALESCE(t.severity, 'not yet set'), t.line, "
-			 "cl.name, cl.plan, COALESCE(co.name, co.email, ''), COALESCE(co.email, ''), "
-			 "COALESCE(t.category, 'not yet set'), COALESCE(st.name || ' <' || st.email || "
-			 "'>', 'nobody yet'), CASE WHEN t.chargeable THEN 'yes' ELSE 'no' END, "
-			 "to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
-			 "FROM ticket t JOIN client cl ON cl.id = t.client_id "
-			 "LEFT JOIN contact co ON co.id = t.contact_id "
-			 "LEFT JOIN staff st ON st.id = t.assignee_id WHERE t.id = $1::bigint",
-			 1, p, &r, err);
+	int rc = db_exec(
+		desk->db,
+		"SELECT t.id, t.subject, t.status, COALESCE(t.severity, 'not yet set'), t.line, "
+		"cl.name, cl.plan, COALESCE(co.name, co.email, ''), COALESCE(co.email, ''), "
+		"COALESCE(t.category, 'not yet set'), COALESCE(st.name || ' <' || st.email || "
+		"'>', 'nobody yet'), CASE WHEN t.chargeable THEN 'yes' ELSE 'no' END, "
+		"to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
+		"FROM ticket t JOIN client cl ON cl.id = t.client_id "
+		"LEFT JOIN contact co ON co.id = t.contact_id "
+		"LEFT JOIN staff st ON st.id = t.assignee_id WHERE t.id = $1::bigint",
+		1, p, &r, err);
 	if (rc)
 		return rc;
 	if (dbres_rows(r) == 0) {
@@ -324,9 +336,9 @@ int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmErr
 		return dm_error_set(err, DM_EINTERNAL, "ticket %s vanished", tb);
 	}
 	static const char *const names[] = {
-		"ticket.id",       "ticket.subject",  "ticket.status",     "ticket.severity",
-		"ticket.line",     "client.name",     "client.plan",       "contact.name",
-		"contact.email",   "ticket.category", "ticket.assignee",   "ticket.chargeable",
+		"ticket.id",     "ticket.subject",  "ticket.status",   "ticket.severity",
+		"ticket.line",   "client.name",     "client.plan",     "contact.name",
+		"contact.email", "ticket.category", "ticket.assignee", "ticket.chargeable",
 		"ticket.created"};
 	for (int i = 0; i < (int)G_N_ELEMENTS(names); i++)
 		tplvars_set(v, names[i], dbres_get(r, 0, i));
@@ -346,7 +358,8 @@ void mail_vars(Desk *desk, const Mail *m, TplVars *v)
 		tplvars_set(v, "message.text", m->text);
 		if (m->from) {
 			tplvars_set(v, "sender.email", m->from->addr);
-			tplvars_set(v, "sender.name", m->from->name ? m->from->name : m->from->addr);
+			tplvars_set(v, "sender.name",
+				    m->from->name ? m->from->name : m->from->addr);
 		}
 	}
 }
@@ -399,10 +412,10 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 
 	char key[64];
 	snprintf(key, sizeof key, "notify-new:ticket:%lld", (long long)tid);
-	g_autofree char *title = d->reopened_from
-		? g_strdup_printf("New ticket (follows up closed ticket #%lld)",
-				  (long long)d->reopened_from)
-		: g_strdup("New ticket");
+	g_autofree char *title =
+		d->reopened_from ? g_strdup_printf("New ticket (follows up closed ticket #%lld)",
+						   (long long)d->reopened_from)
+				 : g_strdup("New ticket");
 	Notice n = {.kind = "notify-new",
 		    .key = key,
 		    .title = title,
@@ -505,8 +518,8 @@ static int effects_reply(Desk *desk, const Mail *m, const Facts *f, int64_t inbo
 	return client_reply(desk, m, f, d->ticket_id, inbound_id, err);
 }
 
-static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id,
-			      const RouteDecision *d, bool automatic, DmError *err)
+static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id, const RouteDecision *d,
+			      bool automatic, DmError *err)
 {
 	char ib[24];
 	const char *p[] = {i64s(ib, inbound_id),
@@ -516,10 +529,11 @@ static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id,
 			   d->reason,
 			   automatic ? "t" : "f"};
 	DbRes *r = NULL;
-	int rc = db_exec(desk->db,
-			 "INSERT INTO quarantine (inbound_id, from_addr, from_name, subject, reason, "
-			 "automatic) VALUES ($1::bigint, $2, $3, $4, $5, $6::boolean) RETURNING id",
-			 6, p, &r, err);
+	int rc = db_exec(
+		desk->db,
+		"INSERT INTO quarantine (inbound_id, from_addr, from_name, subject, reason, "
+		"automatic) VALUES ($1::bigint, $2, $3, $4, $5, $6::boolean) RETURNING id",
+		6, p, &r, err);
 	if (rc)
 		return rc;
 	dbres_free(r);

@@ -53,11 +53,11 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 		int64_t n = dbres_i64(r, 0, 0, 0);
 		dbres_free(r);
 		if (n >= limit) {
-			log_notice("automatic %s to %s suppressed: %lld in the last hour", spec->kind,
-				   rcpt, (long long)n);
+			log_notice("automatic %s to %s suppressed: %lld in the last hour",
+				   spec->kind, rcpt, (long long)n);
 			*qr = QUEUED_RATE_LIMITED;
-			return desk_event(desk, spec->ticket_id, "auto-reply-suppressed", "deskmail",
-					  NULL, NULL, NULL, rcpt, err);
+			return desk_event(desk, spec->ticket_id, "auto-reply-suppressed",
+					  "deskmail", NULL, NULL, NULL, rcpt, err);
 		}
 	}
 
@@ -75,7 +75,8 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 		}
 	}
 	g_autofree char *msgid = mime_new_message_id(cfg->desk_domain);
-	const char *extra[] = {"X-Deskmail-Ticket", spec->ticket_id ? i64s(tb, spec->ticket_id) : ""};
+	const char *extra[] = {"X-Deskmail-Ticket",
+			       spec->ticket_id ? i64s(tb, spec->ticket_id) : ""};
 	OutMail m = {
 		.from_name = spec->from_name ? spec->from_name : cfg->desk_name,
 		.from_addr = cfg->desk_address,
@@ -102,17 +103,18 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	if (rc)
 		return rc;
 
-	const char *p[] = {spec->event_key, spec->kind, spec->ticket_id ? tb : NULL,
-			   cfg->desk_address, rcpt, spec->automatic ? "t" : "f", subject, msgid,
-			   wire};
+	const char *p[] = {spec->event_key,   spec->kind, spec->ticket_id ? tb : NULL,
+			   cfg->desk_address, rcpt,       spec->automatic ? "t" : "f",
+			   subject,           msgid,      wire};
 	int lens[] = {0, 0, 0, 0, 0, 0, 0, 0, (int)wire_len};
 	int fmts[] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
 	DbRes *r = NULL;
-	rc = db_exec_bin(desk->db,
-			 "INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
-			 "subject, message_id, raw) VALUES ($1, $2, $3::bigint, $4, $5, $6::boolean, "
-			 "$7, $8, $9) ON CONFLICT (event_key) DO NOTHING RETURNING id",
-			 9, p, lens, fmts, &r, err);
+	rc = db_exec_bin(
+		desk->db,
+		"INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
+		"subject, message_id, raw) VALUES ($1, $2, $3::bigint, $4, $5, $6::boolean, "
+		"$7, $8, $9) ON CONFLICT (event_key) DO NOTHING RETURNING id",
+		9, p, lens, fmts, &r, err);
 	if (rc)
 		return rc;
 	int inserted = dbres_rows(r);
@@ -142,13 +144,14 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 			    spec->staff_id ? "staff" : "system",
 			    spec->staff_id ? i64s(sb, spec->staff_id) : NULL};
 	r = NULL;
-	rc = db_exec(desk->db,
-		     "INSERT INTO message (ticket_id, direction, author_kind, staff_id, from_addr, "
-		     "from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
-		     "body_html, automatic, internal) VALUES ($1::bigint, 'out', $13, $14::bigint, $2, "
-		     "$3, ARRAY[$4], $5, $6, $7, $8::text[], $9, $9, $10, $11::boolean, $12::boolean) "
-		     "RETURNING id",
-		     14, mp, &r, err);
+	rc = db_exec(
+		desk->db,
+		"INSERT INTO message (ticket_id, direction, author_kind, staff_id, from_addr, "
+		"from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
+		"body_html, automatic, internal) VALUES ($1::bigint, 'out', $13, $14::bigint, $2, "
+		"$3, ARRAY[$4], $5, $6, $7, $8::text[], $9, $9, $10, $11::boolean, $12::boolean) "
+		"RETURNING id",
+		14, mp, &r, err);
 	if (rc)
 		return rc;
 	char mb[24];
@@ -159,14 +162,15 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 		const OutAttachment *a = &spec->attachments[i];
 		char sha[65], sz[24];
 		dm_sha256_hex(a->data, a->size, sha);
-		const char *ap[] = {mb, sha, a->filename, a->content_type ? a->content_type
-									  : "application/octet-stream",
+		const char *ap[] = {mb, sha, a->filename,
+				    a->content_type ? a->content_type : "application/octet-stream",
 				    i64s(sz, (int64_t)a->size)};
-		rc = db_exec(desk->db,
-			     "INSERT INTO attachment (message_id, blob_sha256, filename, content_type, "
-			     "size) SELECT $1::bigint, $2, $3, $4, $5::bigint WHERE EXISTS (SELECT 1 "
-			     "FROM blob WHERE sha256 = $2)",
-			     5, ap, NULL, err);
+		rc = db_exec(
+			desk->db,
+			"INSERT INTO attachment (message_id, blob_sha256, filename, content_type, "
+			"size) SELECT $1::bigint, $2, $3, $4, $5::bigint WHERE EXISTS (SELECT 1 "
+			"FROM blob WHERE sha256 = $2)",
+			5, ap, NULL, err);
 		if (rc)
 			return rc;
 	}
@@ -205,7 +209,8 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 			     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
 			     "locked_until = now() + interval '" SEND_LEASE "' "
 			     "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND "
-			     "next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()) "
+			     "next_attempt_at <= now()) OR (status = 'sending' AND locked_until < "
+			     "now()) "
 			     "ORDER BY id LIMIT " SEND_BATCH " FOR UPDATE SKIP LOCKED) "
 			     "RETURNING id, mail_from, rcpt, raw, attempts, kind, message_id",
 			     0, NULL, &r, err);
@@ -224,7 +229,8 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				/* not tried: hand it back untouched */
 				const char *p[] = {id};
 				db_exec(desk->db,
-					"UPDATE outbox SET status = 'pending', attempts = attempts - 1, "
+					"UPDATE outbox SET status = 'pending', attempts = attempts "
+					"- 1, "
 					"locked_until = NULL WHERE id = $1::bigint",
 					1, p, NULL, NULL);
 				continue;
@@ -243,11 +249,12 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				const char *p[] = {id};
 				urc = db_exec(desk->db,
 					      "UPDATE outbox SET status = 'sent', sent_at = now(), "
-					      "locked_until = NULL, last_error = NULL WHERE id = $1::bigint",
+					      "locked_until = NULL, last_error = NULL WHERE id = "
+					      "$1::bigint",
 					      1, p, NULL, err);
 				st->sent++;
-				log_info("outbox %s: sent %s to %s <%s>", id, dbres_get(r, i, 5), rcpt,
-					 dbres_get(r, i, 6));
+				log_info("outbox %s: sent %s to %s <%s>", id, dbres_get(r, i, 5),
+					 rcpt, dbres_get(r, i, 6));
 			} else if (src != DM_EPERM && smtp_unreachable(smtp)) {
 				/* The server is down, this mail was not refused: it does
 				 * not count as an attempt and waits for the next pass
@@ -255,35 +262,43 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				 * backoff, however long the outage. */
 				const char *p[] = {id, se.msg};
 				urc = db_exec(desk->db,
-					      "UPDATE outbox SET status = 'pending', locked_until = NULL, "
-					      "attempts = attempts - 1, last_error = $2, next_attempt_at = "
+					      "UPDATE outbox SET status = 'pending', locked_until "
+					      "= NULL, "
+					      "attempts = attempts - 1, last_error = $2, "
+					      "next_attempt_at = "
 					      "now() WHERE id = $1::bigint",
 					      2, p, NULL, err);
 				st->deferred++;
-				log_warn("outbox %s: deferred %s to %s: SMTP server unreachable, trying "
+				log_warn("outbox %s: deferred %s to %s: SMTP server unreachable, "
+					 "trying "
 					 "again on the next pass: %s",
 					 id, dbres_get(r, i, 5), rcpt, se.msg);
 				server_down = true;
 			} else if (src == DM_EPERM || attempts >= cfg->smtp_max_attempts) {
 				const char *p[] = {id, se.msg};
-				urc = db_exec(desk->db,
-					      "UPDATE outbox SET status = 'failed', locked_until = NULL, "
-					      "last_error = $2 WHERE id = $1::bigint",
-					      2, p, NULL, err);
+				urc = db_exec(
+					desk->db,
+					"UPDATE outbox SET status = 'failed', locked_until = NULL, "
+					"last_error = $2 WHERE id = $1::bigint",
+					2, p, NULL, err);
 				st->failed++;
-				log_warn("outbox %s: giving up on %s to %s after %lld attempt(s): %s", id,
-					 dbres_get(r, i, 5), rcpt, (long long)attempts, se.msg);
+				log_warn("outbox %s: giving up on %s to %s after %lld attempt(s): "
+					 "%s",
+					 id, dbres_get(r, i, 5), rcpt, (long long)attempts, se.msg);
 			} else {
 				char secs[24];
 				backoff(cfg, (int)attempts, secs);
 				const char *p[] = {id, se.msg, secs};
-				urc = db_exec(desk->db,
-					      "UPDATE outbox SET status = 'pending', locked_until = NULL, "
-					      "last_error = $2, next_attempt_at = now() + "
-					      "make_interval(secs => $3::int) WHERE id = $1::bigint",
-					      3, p, NULL, err);
+				urc = db_exec(
+					desk->db,
+					"UPDATE outbox SET status = 'pending', locked_until = "
+					"NULL, "
+					"last_error = $2, next_attempt_at = now() + "
+					"make_interval(secs => $3::int) WHERE id = $1::bigint",
+					3, p, NULL, err);
 				st->deferred++;
-				log_warn("outbox %s: deferred %s to %s (attempt %lld, retry in %ss): %s",
+				log_warn("outbox %s: deferred %s to %s (attempt %lld, retry in "
+					 "%ss): %s",
 					 id, dbres_get(r, i, 5), rcpt, (long long)attempts, secs,
 					 se.msg);
 				server_down = true; /* the rest would fail the same way */

@@ -20,8 +20,7 @@
 
 #define POLL_LOCK_CLASS "7291005"
 
-static int mailbox_row(Desk *desk, int64_t *id_r, uint32_t *uv_r, uint32_t *last_r,
-		       DmError *err)
+static int mailbox_row(Desk *desk, int64_t *id_r, uint32_t *uv_r, uint32_t *last_r, DmError *err)
 {
 	const char *p[] = {desk->cfg->imap_url};
 	DbRes *r = NULL;
@@ -42,10 +41,11 @@ static int set_uidvalidity(Desk *desk, int64_t mbid, uint32_t old, uint32_t uv, 
 {
 	char mb[24], u[24], o[24];
 	const char *p[] = {i64s(mb, mbid), i64s(u, uv)};
-	int rc = db_exec(desk->db,
-			 "UPDATE mailbox SET uidvalidity = $2::bigint, last_uid = 0, updated_at = now() "
-			 "WHERE id = $1::bigint",
-			 2, p, NULL, err);
+	int rc = db_exec(
+		desk->db,
+		"UPDATE mailbox SET uidvalidity = $2::bigint, last_uid = 0, updated_at = now() "
+		"WHERE id = $1::bigint",
+		2, p, NULL, err);
 	if (rc == 0 && old != 0)
 		rc = desk_event(desk, 0, "mailbox-uidvalidity-changed", "deskmail", "uidvalidity",
 				i64s(o, old), u, desk->cfg->imap_url, err);
@@ -56,10 +56,11 @@ static int advance_to(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, DmErr
 {
 	char mb[24], u[24], v[24];
 	const char *p[] = {i64s(mb, mbid), i64s(v, uv), i64s(u, uid)};
-	return db_exec(desk->db,
-		       "UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
-		       "WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-		       3, p, NULL, err);
+	return db_exec(
+		desk->db,
+		"UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
+		"WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+		3, p, NULL, err);
 }
 
 static int record_marked(Desk *desk, int64_t mbid, uint32_t uv, GArray *uids, DmError *err)
@@ -132,8 +133,9 @@ static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollS
 	}
 	if (rc == DM_EPERM) {
 		/* Over the cap: left on the server, recorded in quarantine. */
-		note = g_strdup_printf("X-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n\r\n",
-				       cfg->imap_url, uv, uid);
+		note = g_strdup_printf(
+			"X-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n\r\n",
+			cfg->imap_url, uv, uid);
 		raw = (unsigned char *)g_strdup(note);
 		len = strlen(note);
 		src.truncated = true;
@@ -163,10 +165,18 @@ static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollS
 		return rc;
 	}
 	switch (res.outcome) {
-	case INGEST_TICKET: st->tickets++; break;
-	case INGEST_REPLY: st->replies++; break;
-	case INGEST_QUARANTINE: st->quarantined++; break;
-	case INGEST_DUPLICATE: st->duplicates++; break;
+	case INGEST_TICKET:
+		st->tickets++;
+		break;
+	case INGEST_REPLY:
+		st->replies++;
+		break;
+	case INGEST_QUARANTINE:
+		st->quarantined++;
+		break;
+	case INGEST_DUPLICATE:
+		st->duplicates++;
+		break;
 	}
 	return 0;
 }
@@ -224,7 +234,8 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 	while (more && !(desk->stop && *desk->stop)) {
 		uint32_t *uids = NULL;
 		size_t n = 0;
-		rc = imap_search_from(desk->imap, last + 1, (size_t)cfg->imap_batch, &uids, &n, err);
+		rc = imap_search_from(desk->imap, last + 1, (size_t)cfg->imap_batch, &uids, &n,
+				      err);
 		if (rc)
 			break;
 		for (size_t i = 0; i < n && !(desk->stop && *desk->stop); i++) {

@@ -15,7 +15,7 @@
 	"json_build_object('id', t.id, 'client', cl.name, 'plan', cl.plan, 'contact', co.email, "  \
 	"'contact_name', co.name, 'subject', t.subject, 'status', t.status, 'severity', "          \
 	"t.severity, 'category', t.category, 'line', t.line, 'assignee', st.email, 'chargeable', " \
-	"t.chargeable, 'created_at', t.created_at, 'updated_at', t.updated_at, "                    \
+	"t.chargeable, 'created_at', t.created_at, 'updated_at', t.updated_at, "                   \
 	"'first_response_at', t.first_response_at, 'closed_at', t.closed_at, 'reopened_from', "    \
 	"t.reopened_from"
 
@@ -31,7 +31,8 @@ static const char list_json_sql[] =
 
 static const char list_text_sql[] =
 	"SELECT format('#%s\t%s\t%s\t%s\tline %s\t%s\t%s msg\t%s', t.id, t.status, "
-	"COALESCE(t.severity, '-'), cl.name, t.line, COALESCE(co.email, '-'), (SELECT count(*) FROM "
+	"COALESCE(t.severity, '-'), cl.name, t.line, COALESCE(co.email, '-'), (SELECT count(*) "
+	"FROM "
 	"message m WHERE m.ticket_id = t.id), t.subject)" TICKET_FROM
 	"WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR lower(cl.name) = "
 	"lower($2)) ORDER BY t.id";
@@ -47,7 +48,8 @@ static const char show_json_sql[] =
 	"a.filename, 'content_type', a.content_type, 'size', a.size, 'inline', a.is_inline, "
 	"'refused', a.refused) ORDER BY a.id) FROM attachment a WHERE a.message_id = m.id), "
 	"'[]'::json)) ORDER BY m.id) FROM message m WHERE m.ticket_id = t.id), '[]'::json), "
-	"'events', COALESCE((SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, 'actor', "
+	"'events', COALESCE((SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, "
+	"'actor', "
 	"e.actor, 'field', e.field, 'before', e.before, 'after', e.after, 'detail', e.detail, "
 	"'created_at', e.created_at) ORDER BY e.id) FROM event e WHERE e.ticket_id = t.id), "
 	"'[]'::json), "
@@ -104,26 +106,28 @@ static int run_print(Desk *desk, const char *sql, int n, const char *const *p, b
 static int show_text(Desk *desk, const char *id, DmError *err)
 {
 	const char *p[] = {id};
-	int rc = run_print(desk,
-			   "SELECT format(E'Ticket #%s: %s\\nClient:   %s (plan %s)\\nContact:  %s\\n"
-			   "Status:   %s\\nSeverity: %s\\nCategory: %s\\nLine:     %s\\nAssignee: %s\\n"
-			   "Created:  %s', t.id, t.subject, cl.name, cl.plan, COALESCE(co.email, '-'), "
-			   "t.status, COALESCE(t.severity, '-'), COALESCE(t.category, '-'), t.line, "
-			   "COALESCE(st.email, '-'), t.created_at)" TICKET_FROM "WHERE t.id = $1::bigint",
-			   1, p, true, err);
+	int rc = run_print(
+		desk,
+		"SELECT format(E'Ticket #%s: %s\\nClient:   %s (plan %s)\\nContact:  %s\\n"
+		"Status:   %s\\nSeverity: %s\\nCategory: %s\\nLine:     %s\\nAssignee: %s\\n"
+		"Created:  %s', t.id, t.subject, cl.name, cl.plan, COALESCE(co.email, '-'), "
+		"t.status, COALESCE(t.severity, '-'), COALESCE(t.category, '-'), t.line, "
+		"COALESCE(st.email, '-'), t.created_at)" TICKET_FROM "WHERE t.id = $1::bigint",
+		1, p, true, err);
 	if (rc)
 		return rc;
-	return run_print(desk,
-			 "SELECT format(E'\\n--- %s %s%s %s  %s%s', CASE m.direction WHEN 'in' THEN "
-			 "'from' ELSE 'to' END, CASE m.direction WHEN 'in' THEN m.from_addr ELSE "
-			 "array_to_string(m.to_addrs, ', ') END, CASE WHEN m.internal THEN ' (internal)' "
-			 "ELSE '' END, m.created_at, m.subject, CASE WHEN m.author_kind = 'system' AND "
-			 "m.internal THEN '' ELSE E'\\n' || m.body END) || COALESCE((SELECT "
-			 "string_agg(format(E'\\n[attachment %s: %s, %s, %s bytes%s]', a.id, a.filename, "
-			 "a.content_type, a.size, COALESCE(' refused: ' || a.refused, '')), '' ORDER BY "
-			 "a.id) FROM attachment a WHERE a.message_id = m.id), '') FROM message m WHERE "
-			 "m.ticket_id = $1::bigint ORDER BY m.id",
-			 1, p, false, err);
+	return run_print(
+		desk,
+		"SELECT format(E'\\n--- %s %s%s %s  %s%s', CASE m.direction WHEN 'in' THEN "
+		"'from' ELSE 'to' END, CASE m.direction WHEN 'in' THEN m.from_addr ELSE "
+		"array_to_string(m.to_addrs, ', ') END, CASE WHEN m.internal THEN ' (internal)' "
+		"ELSE '' END, m.created_at, m.subject, CASE WHEN m.author_kind = 'system' AND "
+		"m.internal THEN '' ELSE E'\\n' || m.body END) || COALESCE((SELECT "
+		"string_agg(format(E'\\n[attachment %s: %s, %s, %s bytes%s]', a.id, a.filename, "
+		"a.content_type, a.size, COALESCE(' refused: ' || a.refused, '')), '' ORDER BY "
+		"a.id) FROM attachment a WHERE a.message_id = m.id), '') FROM message m WHERE "
+		"m.ticket_id = $1::bigint ORDER BY m.id",
+		1, p, false, err);
 }
 
 /* `deskmail attachment get ID [-o FILE]`: the stored bytes, exactly. */
@@ -139,10 +143,11 @@ static int attachment_get(Desk *desk, int argc, char **argv, DmError *err)
 	char b[24];
 	const char *p[] = {i64s(b, id)};
 	DbRes *r = NULL;
-	int rc = db_exec(desk->db,
-			 "SELECT a.filename, a.refused, b.data FROM attachment a LEFT JOIN blob b ON "
-			 "b.sha256 = a.blob_sha256 WHERE a.id = $1::bigint",
-			 1, p, &r, err);
+	int rc = db_exec(
+		desk->db,
+		"SELECT a.filename, a.refused, b.data FROM attachment a LEFT JOIN blob b ON "
+		"b.sha256 = a.blob_sha256 WHERE a.id = $1::bigint",
+		1, p, &r, err);
 	if (rc)
 		return rc;
 	if (dbres_rows(r) == 0) {
@@ -190,7 +195,8 @@ int report_main(Desk *desk, int argc, char **argv, DmError *err)
 		if (arg[0] == '#')
 			arg++;
 		if (dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
-			return dm_error_set(err, DM_EPERM, "usage: deskmail ticket show N [--json]");
+			return dm_error_set(err, DM_EPERM,
+					    "usage: deskmail ticket show N [--json]");
 		char b[24];
 		const char *p[] = {i64s(b, id)};
 		if (json)
@@ -201,9 +207,10 @@ int report_main(Desk *desk, int argc, char **argv, DmError *err)
 		return attachment_get(desk, argc, argv, err);
 	if (strcmp(what, "quarantine") == 0 && strcmp(sub, "list") == 0) {
 		const char *p[] = {opt(argc, argv, "--status")};
-		return run_print(desk, json ? quarantine_json_sql : quarantine_text_sql, 1, p, false,
-				 err);
+		return run_print(desk, json ? quarantine_json_sql : quarantine_text_sql, 1, p,
+				 false, err);
 	}
-	return dm_error_set(err, DM_EPERM,
-			    "usage: deskmail ticket list|show N [--json] | quarantine list [--json]");
+	return dm_error_set(
+		err, DM_EPERM,
+		"usage: deskmail ticket list|show N [--json] | quarantine list [--json]");
 }

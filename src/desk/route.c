@@ -67,8 +67,9 @@ void route_decide(const RouteFacts *f, RouteDecision *d)
 		d->kind = ROUTE_QUARANTINE;
 		d->send_notice = !f->automatic;
 		snprintf(d->reason, sizeof d->reason,
-			 f->sender_client_id ? "sender is a contact of another client, not of ticket #%lld's"
-					     : "sender is not a contact of ticket #%lld's client",
+			 f->sender_client_id
+				 ? "sender is a contact of another client, not of ticket #%lld's"
+				 : "sender is not a contact of ticket #%lld's client",
 			 (long long)ticket);
 		return;
 	}
@@ -87,6 +88,7 @@ void route_decide(const RouteFacts *f, RouteDecision *d)
 		snprintf(d->reason, sizeof d->reason, "staff mail that refers to no ticket");
 	} else {
 		d->send_notice = true;
-		snprintf(d->reason, sizeof d->reason, "sender is not a named contact of any client");
+		snprintf(d->reason, sizeof d->reason,
+			 "sender is not a named contact of any client");
 	}
 }

@@ -158,7 +158,8 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 		rc = curl_easy_perform(s->h);
 		long fresh = 0;
 		curl_easy_getinfo(s->h, CURLINFO_NUM_CONNECTS, &fresh);
-		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING) &&
+		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+		       rc == CURLE_GOT_NOTHING) &&
 		      fresh == 0))
 			break;
 		log_debug("imap: reused connection was closed by the server; reconnecting");
@@ -226,8 +227,8 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r,
-		     size_t *n_r, DmError *err)
+int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r, size_t *n_r,
+		     DmError *err)
 {
 	char cmd[64];
 	snprintf(cmd, sizeof cmd, "UID SEARCH UID %u:*", first_uid ? first_uid : 1);
@@ -277,8 +278,8 @@ int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_by
 		g_strdup_printf("%s;UIDVALIDITY=%u;UID=%u", s->mailbox_url, uidvalidity, uid);
 	CURLcode rc = run(s, url, NULL, max_bytes);
 	if (rc == CURLE_WRITE_ERROR && s->over_cap)
-		return dm_error_set(err, DM_EPERM, "message at UID %u is larger than %zu bytes", uid,
-				    max_bytes);
+		return dm_error_set(err, DM_EPERM, "message at UID %u is larger than %zu bytes",
+				    uid, max_bytes);
 	if (rc == CURLE_REMOTE_FILE_NOT_FOUND) {
 		if (strstr(s->errbuf, "UIDVALIDITY"))
 			return dm_error_set(err, DM_ETEMP, "IMAP FETCH: UIDVALIDITY has changed");
@@ -317,7 +318,8 @@ int imap_mark(ImapSession *s, uint32_t uid, const char *flag, const char *move_t
 {
 	CURLcode rc;
 	if (flag && *flag) {
-		g_autofree char *cmd = g_strdup_printf("UID STORE %u +FLAGS.SILENT (%s)", uid, flag);
+		g_autofree char *cmd =
+			g_strdup_printf("UID STORE %u +FLAGS.SILENT (%s)", uid, flag);
 		rc = run(s, s->mailbox_url, cmd, 64 * 1024);
 		if (rc != CURLE_OK)
 			return fail(s, rc, "STORE", err);
@@ -334,8 +336,8 @@ int imap_mark(ImapSession *s, uint32_t uid, const char *flag, const char *move_t
 			g_autofree char *copy = g_strdup_printf("UID COPY %u %s", uid, dest);
 			g_autofree char *del =
 				g_strdup_printf("UID STORE %u +FLAGS.SILENT (\\Deleted)", uid);
-			g_autofree char *exp = g_strdup_printf(
-				s->has_uidplus ? "UID EXPUNGE %u" : "NOOP", uid);
+			g_autofree char *exp =
+				g_strdup_printf(s->has_uidplus ? "UID EXPUNGE %u" : "NOOP", uid);
 			if ((rc = run(s, s->mailbox_url, copy, 64 * 1024)) != CURLE_OK)
 				return fail(s, rc, "COPY", err);
 			if ((rc = run(s, s->mailbox_url, del, 64 * 1024)) != CURLE_OK)

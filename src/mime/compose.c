@@ -45,10 +45,10 @@ static bool msgid_ok(const char *id)
 static bool extra_name_ok(const char *name)
 {
 	static const char *const reserved[] = {
-	    "From",        "Sender",         "To",         "Cc",
-	    "Bcc",         "Reply-To",       "Subject",    "Date",
-	    "Message-ID",  "In-Reply-To",    "References", "MIME-Version",
-	    "Return-Path", "Auto-Submitted", NULL};
+		"From",        "Sender",         "To",         "Cc",
+		"Bcc",         "Reply-To",       "Subject",    "Date",
+		"Message-ID",  "In-Reply-To",    "References", "MIME-Version",
+		"Return-Path", "Auto-Submitted", NULL};
 	if (name == NULL || *name == '\0' || strlen(name) > 76)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
@@ -101,7 +101,7 @@ static GMimeObject *text_part(const char *subtype, const char *text)
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(body, len);
 	g_free(body);
 	GMimeDataWrapper *dw =
-	    g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+		g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_object_unref(st);
 	g_mime_part_set_content(GMIME_PART(tp), dw);
 	g_object_unref(dw);
@@ -120,7 +120,7 @@ static GMimeObject *attachment_part(const OutAttachment *a)
 	    !g_mime_content_type_is_type(parsed, "multipart", "*") &&
 	    !g_mime_content_type_is_type(parsed, "message", "*"))
 		ctype = g_strdup_printf("%s/%s", g_mime_content_type_get_media_type(parsed),
-		                        g_mime_content_type_get_media_subtype(parsed));
+					g_mime_content_type_get_media_subtype(parsed));
 	if (parsed)
 		g_object_unref(parsed);
 	char *slash = ctype ? strchr(ctype, '/') : NULL;
@@ -132,7 +132,8 @@ static GMimeObject *attachment_part(const OutAttachment *a)
 		part = g_mime_part_new_with_type("application", "octet-stream");
 	}
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer((const char *)a->data, a->size);
-	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeDataWrapper *dw =
+		g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_object_unref(st);
 	g_mime_part_set_content(part, dw);
 	g_object_unref(dw);
@@ -173,28 +174,28 @@ int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err)
 		return dm_error_set(err, DM_EPERM, "outgoing mail without a body");
 	if (!dm_addr_valid(m->from_addr))
 		return dm_error_set(err, DM_EPERM, "bad From address \"%.100s\"",
-		                    m->from_addr ? m->from_addr : "(none)");
+				    m->from_addr ? m->from_addr : "(none)");
 	if (!dm_addr_valid(m->to_addr))
 		return dm_error_set(err, DM_EPERM, "bad To address \"%.100s\"",
-		                    m->to_addr ? m->to_addr : "(none)");
+				    m->to_addr ? m->to_addr : "(none)");
 	if (m->reply_to && !dm_addr_valid(m->reply_to))
 		return dm_error_set(err, DM_EPERM, "bad Reply-To address \"%.100s\"", m->reply_to);
 	if (!msgid_ok(m->message_id))
 		return dm_error_set(err, DM_EPERM, "bad Message-ID \"%.100s\"",
-		                    m->message_id ? m->message_id : "(none)");
+				    m->message_id ? m->message_id : "(none)");
 	for (size_t i = 0; i < m->n_extra_headers; i++)
 		if (!extra_name_ok(m->extra_headers[2 * i]) || m->extra_headers[2 * i + 1] == NULL)
 			return dm_error_set(err, DM_EPERM, "extra header \"%.60s\" not allowed",
-			                    m->extra_headers[2 * i] ? m->extra_headers[2 * i]
-			                                            : "(none)");
+					    m->extra_headers[2 * i] ? m->extra_headers[2 * i]
+								    : "(none)");
 
 	GMimeMessage *r = g_mime_message_new(TRUE);
 	g_autofree char *from_name = safe(m->from_name);
 	g_autofree char *to_name = safe(m->to_name);
 	g_mime_message_add_mailbox(r, GMIME_ADDRESS_TYPE_FROM,
-	                           from_name && *from_name ? from_name : NULL, m->from_addr);
+				   from_name && *from_name ? from_name : NULL, m->from_addr);
 	g_mime_message_add_mailbox(r, GMIME_ADDRESS_TYPE_TO, to_name && *to_name ? to_name : NULL,
-	                           m->to_addr);
+				   m->to_addr);
 	if (m->reply_to)
 		g_mime_message_add_mailbox(r, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, m->reply_to);
 
@@ -202,7 +203,7 @@ int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err)
 	g_mime_message_set_subject(r, subject, "utf-8");
 
 	GDateTime *d = g_date_time_new_from_unix_utc(
-	    m->date > 0 ? m->date : g_get_real_time() / G_USEC_PER_SEC);
+		m->date > 0 ? m->date : g_get_real_time() / G_USEC_PER_SEC);
 	if (d == NULL)
 		d = g_date_time_new_now_utc();
 	g_mime_message_set_date(r, d);
@@ -219,7 +220,7 @@ int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err)
 			if (!msgid_ok(m->references[i]))
 				continue;
 			g_string_append_printf(refs, "%s<%s>", refs->len ? " " : "",
-			                       m->references[i]);
+					       m->references[i]);
 		}
 		if (refs->len)
 			set_header(r, "References", refs->str);
@@ -289,8 +290,8 @@ char *mime_new_message_id(const char *domain)
 		g_string_assign(dom, "deskmail.invalid");
 	guint n = (guint)g_atomic_int_add(&counter, 1);
 	char *id = g_strdup_printf("dm.%lld.%08x%08x%04x@%s",
-	                           (long long)(g_get_real_time() / G_USEC_PER_SEC), g_random_int(),
-	                           g_random_int(), n & 0xffff, dom->str);
+				   (long long)(g_get_real_time() / G_USEC_PER_SEC), g_random_int(),
+				   g_random_int(), n & 0xffff, dom->str);
 	g_string_free(dom, TRUE);
 	return id;
 }

@@ -45,13 +45,14 @@ static bool name_in(const xmlNode *n, const char *const *names)
 }
 
 static const char *const skip_tags[] = {"script",   "style",  "head",  "title",  "template",
-                                        "noframes", "object", "embed", "iframe", NULL};
+					"noframes", "object", "embed", "iframe", NULL};
 static const char *const para_tags[] = {"p",          "h1",  "h2", "h3", "h4",    "h5", "h6",
-                                        "blockquote", "pre", "hr", "dl", "table", NULL};
+					"blockquote", "pre", "hr", "dl", "table", NULL};
 static const char *const line_tags[] = {
-    "div",    "tr",     "li",      "ul",    "ol",      "dt",    "dd",       "section", "article",
-    "header", "footer", "nav",     "aside", "address", "form",  "fieldset", "figure",  "figcaption",
-    "main",   "center", "caption", "thead", "tbody",   "tfoot", "body",     "html",    NULL};
+	"div",     "tr",       "li",     "ul",         "ol",   "dt",     "dd",
+	"section", "article",  "header", "footer",     "nav",  "aside",  "address",
+	"form",    "fieldset", "figure", "figcaption", "main", "center", "caption",
+	"thead",   "tbody",    "tfoot",  "body",       "html", NULL};
 
 static bool hidden(const xmlNode *n)
 {
@@ -183,7 +184,7 @@ static void end_link(Html *h, const xmlNode *n)
 	g_autofree char *text = written_since(h, start);
 	const char *show = url->str;
 	bool skip = url->len == 0 || url->str[0] == '#' ||
-	            g_ascii_strncasecmp(url->str, "javascript:", 11) == 0;
+		    g_ascii_strncasecmp(url->str, "javascript:", 11) == 0;
 	if (!skip && g_ascii_strncasecmp(url->str, "mailto:", 7) == 0) {
 		char *q = strchr(url->str + 7, '?');
 		if (q)
@@ -219,7 +220,7 @@ static void end_quote(Html *h)
 		g_string_append_c(q, c);
 		if (c == '\n')
 			g_string_append(q, i + 1 < h->out->len && h->out->str[i + 1] != '\n' ? "> "
-			                                                                     : ">");
+											     : ">");
 	}
 	g_string_truncate(h->out, start);
 	g_string_append_len(h->out, q->str, q->len);
@@ -352,15 +353,15 @@ char *mime_html_to_text(const char *html, size_t len)
 		len = strlen(fixed);
 	}
 	htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-	                                HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-	                                    HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+					HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+						HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
 	g_free(fixed);
 	if (doc == NULL)
 		return g_strdup("");
 	Html h = {
-	    .out = g_string_new(NULL),
-	    .links = g_array_new(FALSE, FALSE, sizeof(gsize)),
-	    .quotes = g_array_new(FALSE, FALSE, sizeof(gsize)),
+		.out = g_string_new(NULL),
+		.links = g_array_new(FALSE, FALSE, sizeof(gsize)),
+		.quotes = g_array_new(FALSE, FALSE, sizeof(gsize)),
 	};
 	walk_tree(&h, doc);
 	xmlFreeDoc(doc);

@@ -89,9 +89,9 @@ void mime_limits_default(MimeLimits *lim)
 
 /* windows-1252 for 0x80..0x9f (0 = unassigned); 0xa0..0xff are Latin-1. */
 static const gunichar cp1252_c1[32] = {
-    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
-    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+	0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+	0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+	0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
 static void append_fallback_byte(GString *out, unsigned char c)
@@ -124,8 +124,8 @@ char *mime_to_utf8(const char *bytes, size_t len)
 static bool charset_is_utf8ish(const char *cs)
 {
 	static const char *const names[] = {
-	    "utf-8",     "utf8",    "us-ascii", "ascii", "ansi_x3.4-1968",
-	    "x-unknown", "unknown", "us",       NULL};
+		"utf-8",     "utf8",    "us-ascii", "ascii", "ansi_x3.4-1968",
+		"x-unknown", "unknown", "us",       NULL};
 	if (cs == NULL || *cs == '\0')
 		return true;
 	for (int i = 0; names[i]; i++)
@@ -139,26 +139,26 @@ static bool charset_is_utf8ish(const char *cs)
 static const char *superset(const char *cs)
 {
 	static const char *const map[][2] = {
-	    {"iso-8859-1", "WINDOWS-1252"},
-	    {"latin1", "WINDOWS-1252"},
-	    {"iso_8859-1", "WINDOWS-1252"},
-	    {"iso-8859-9", "WINDOWS-1254"},
-	    {"tis-620", "CP874"},
-	    {"iso-8859-11", "CP874"},
-	    {"gb2312", "GB18030"},
-	    {"gbk", "GB18030"},
-	    {"x-gbk", "GB18030"},
-	    {"euc-cn", "GB18030"},
-	    {"cp936", "GB18030"},
-	    {"ks_c_5601-1987", "CP949"},
-	    {"euc-kr", "CP949"},
-	    {"ks_c_5601", "CP949"},
-	    {"shift_jis", "CP932"},
-	    {"shift-jis", "CP932"},
-	    {"sjis", "CP932"},
-	    {"x-sjis", "CP932"},
-	    {"big5", "BIG5-HKSCS"},
-	    {"x-big5", "BIG5-HKSCS"},
+		{"iso-8859-1", "WINDOWS-1252"},
+		{"latin1", "WINDOWS-1252"},
+		{"iso_8859-1", "WINDOWS-1252"},
+		{"iso-8859-9", "WINDOWS-1254"},
+		{"tis-620", "CP874"},
+		{"iso-8859-11", "CP874"},
+		{"gb2312", "GB18030"},
+		{"gbk", "GB18030"},
+		{"x-gbk", "GB18030"},
+		{"euc-cn", "GB18030"},
+		{"cp936", "GB18030"},
+		{"ks_c_5601-1987", "CP949"},
+		{"euc-kr", "CP949"},
+		{"ks_c_5601", "CP949"},
+		{"shift_jis", "CP932"},
+		{"shift-jis", "CP932"},
+		{"sjis", "CP932"},
+		{"x-sjis", "CP932"},
+		{"big5", "BIG5-HKSCS"},
+		{"x-big5", "BIG5-HKSCS"},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
 		if (g_ascii_strcasecmp(cs, map[i][0]) == 0)
@@ -237,7 +237,7 @@ static char *sniff_html_charset(const char *s, size_t len)
 			j++;
 		size_t k = j;
 		while (k < n && (g_ascii_isalnum(s[k]) || s[k] == '-' || s[k] == '_' ||
-		                 s[k] == '.' || s[k] == ':'))
+				 s[k] == '.' || s[k] == ':'))
 			k++;
 		if (k > j && k - j < 40)
 			return g_strndup(s + j, k - j);
@@ -359,10 +359,10 @@ static int walk(Walk *w, GMimeObject *obj, size_t depth, bool in_forward, bool i
 		return 0;
 	if (++w->n_parts > w->lim->max_parts)
 		return dm_error_set(w->err, DM_EPERM, "more than %zu MIME parts",
-		                    w->lim->max_parts);
+				    w->lim->max_parts);
 	if (depth > w->lim->max_depth)
 		return dm_error_set(w->err, DM_EPERM, "MIME nesting deeper than %zu levels",
-		                    w->lim->max_depth);
+				    w->lim->max_depth);
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -370,7 +370,7 @@ static int walk(Walk *w, GMimeObject *obj, size_t depth, bool in_forward, bool i
 		int n = g_mime_multipart_get_count(mp);
 		for (int i = 0; i < n; i++) {
 			int rc = walk(w, g_mime_multipart_get_part(mp, i), depth + 1, in_forward,
-			              related);
+				      related);
 			if (rc)
 				return rc;
 		}
@@ -474,7 +474,7 @@ static char *clean_filename(const char *raw)
 static char *windows_path_base(GMimeObject *obj)
 {
 	static const char *const where[][2] = {{"Content-Disposition", "filename=\""},
-	                                       {"Content-Type", "name=\""}};
+					       {"Content-Type", "name=\""}};
 	for (size_t i = 0; i < G_N_ELEMENTS(where); i++) {
 		const char *v = g_mime_object_get_header(obj, where[i][0]);
 		const char *p = v;
@@ -540,7 +540,7 @@ static void collect_addrs(InternetAddressList *list, GArray *out, size_t depth)
 			continue;
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			const char *addr =
-			    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+				internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
 			char *a = clean_opt(addr);
 			if (a == NULL)
 				continue;
@@ -550,8 +550,8 @@ static void collect_addrs(InternetAddressList *list, GArray *out, size_t depth)
 			g_array_append_val(out, ma);
 		} else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 4) {
 			collect_addrs(
-			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
-			    depth + 1);
+				internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
+				depth + 1);
 		}
 	}
 }
@@ -599,22 +599,22 @@ static void first_token(const char *v, char out[64])
 static char *subject_reason(const char *subject)
 {
 	static const char *const prefixes[] = {"automatic reply:",
-	                                       "auto-reply:",
-	                                       "autoreply:",
-	                                       "out of office:",
-	                                       "out of office reply:",
-	                                       "out of office autoreply:",
-	                                       "automatische antwort:",
-	                                       "abwesenheitsnotiz:",
-	                                       "réponse automatique :",
-	                                       "réponse automatique:",
-	                                       "respuesta automática:",
-	                                       "risposta automatica:",
-	                                       "automatisch antwoord:",
-	                                       "automatyczna odpowiedź:",
-	                                       "autosvar:",
-	                                       "automaattinen vastaus:",
-	                                       NULL};
+					       "auto-reply:",
+					       "autoreply:",
+					       "out of office:",
+					       "out of office reply:",
+					       "out of office autoreply:",
+					       "automatische antwort:",
+					       "abwesenheitsnotiz:",
+					       "réponse automatique :",
+					       "réponse automatique:",
+					       "respuesta automática:",
+					       "risposta automatica:",
+					       "automatisch antwoord:",
+					       "automatyczna odpowiedź:",
+					       "autosvar:",
+					       "automaattinen vastaus:",
+					       NULL};
 	if (subject == NULL)
 		return NULL;
 	while (*subject == ' ' || *subject == '\t')
@@ -707,8 +707,8 @@ static char *header_charset_hint(GMimeMessage *msg)
 	GMimeObject *o = g_mime_message_get_mime_part(msg);
 	for (int i = 0; i < 32 && o && GMIME_IS_MULTIPART(o); i++)
 		o = g_mime_multipart_get_count(GMIME_MULTIPART(o)) > 0
-		        ? g_mime_multipart_get_part(GMIME_MULTIPART(o), 0)
-		        : NULL;
+			    ? g_mime_multipart_get_part(GMIME_MULTIPART(o), 0)
+			    : NULL;
 	if (o == NULL || !GMIME_IS_PART(o))
 		return NULL;
 	const char *cs = g_mime_object_get_content_type_parameter(o, "charset");
@@ -768,9 +768,9 @@ static size_t skip_mbox_from(const unsigned char *raw, size_t len)
 static bool has_mail_headers(GMimeMessage *msg)
 {
 	static const char *const names[] = {
-	    "From",     "Sender",       "To",       "Cc",          "Subject",
-	    "Date",     "Message-ID",   "Received", "Return-Path", "In-Reply-To",
-	    "Reply-To", "MIME-Version", NULL};
+		"From",     "Sender",       "To",       "Cc",          "Subject",
+		"Date",     "Message-ID",   "Received", "Return-Path", "In-Reply-To",
+		"Reply-To", "MIME-Version", NULL};
 	for (int i = 0; names[i]; i++)
 		if (hdr(msg, names[i]))
 			return true;
@@ -809,7 +809,7 @@ static GPtrArray *bracket_ids(const char *v)
 }
 
 static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, const MimeLimits *lim,
-                        DmError *err)
+			DmError *err)
 {
 	m->subject = clean_line(g_mime_message_get_subject(msg));
 	if (m->subject == NULL)
@@ -835,8 +835,8 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 	m->cc = addrs_take(cc, &m->n_cc);
 	if (m->n_to + m->n_cc > lim->max_addresses)
 		return dm_error_set(err, DM_EPERM,
-		                    "%zu To/Cc addresses, more than the limit of %zu",
-		                    m->n_to + m->n_cc, lim->max_addresses);
+				    "%zu To/Cc addresses, more than the limit of %zu",
+				    m->n_to + m->n_cc, lim->max_addresses);
 
 	m->message_id = clean_opt(g_mime_message_get_message_id(msg));
 	const char *v = hdr(msg, "In-Reply-To");
@@ -900,7 +900,7 @@ static int fill_body(Mail *m, GMimeMessage *msg, const MimeLimits *lim, DmError 
 	bool scope_fwd = true;
 	for (guint i = 0; i < n && scope_fwd; i++)
 		if (!leaves[i].in_forward && (is_body_candidate(leaves[i].obj, "plain") ||
-		                              is_body_candidate(leaves[i].obj, "html")))
+					      is_body_candidate(leaves[i].obj, "html")))
 			scope_fwd = false;
 	GMimeObject *plain = NULL, *html = NULL;
 	for (guint i = 0; i < n; i++) {
@@ -916,8 +916,8 @@ static int fill_body(Mail *m, GMimeMessage *msg, const MimeLimits *lim, DmError 
 		m->html = part_text(html, true);
 		if (strlen(m->html) > lim->max_text_bytes)
 			rc = dm_error_set(err, DM_EPERM,
-			                  "HTML body of %zu bytes is over the limit of %zu",
-			                  strlen(m->html), lim->max_text_bytes);
+					  "HTML body of %zu bytes is over the limit of %zu",
+					  strlen(m->html), lim->max_text_bytes);
 	}
 	if (rc == 0 && plain) {
 		m->text = part_text(plain, false);
@@ -941,7 +941,7 @@ static int fill_body(Mail *m, GMimeMessage *msg, const MimeLimits *lim, DmError 
 		m->text = g_strdup("");
 	if (rc == 0 && strlen(m->text) > lim->max_text_bytes)
 		rc = dm_error_set(err, DM_EPERM, "body text of %zu bytes is over the limit of %zu",
-		                  strlen(m->text), lim->max_text_bytes);
+				  strlen(m->text), lim->max_text_bytes);
 
 	if (rc == 0 && n > 0) {
 		m->attachments = g_new0(MailAttachment, n);
@@ -949,7 +949,7 @@ static int fill_body(Mail *m, GMimeMessage *msg, const MimeLimits *lim, DmError 
 			if (leaves[i].obj == plain || leaves[i].obj == html)
 				continue;
 			fill_attachment(&m->attachments[m->n_attachments], &leaves[i],
-			                m->n_attachments + 1);
+					m->n_attachments + 1);
 			m->n_attachments++;
 		}
 	}
@@ -958,7 +958,7 @@ static int fill_body(Mail *m, GMimeMessage *msg, const MimeLimits *lim, DmError 
 }
 
 int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail **mail_r,
-               DmError *err)
+	       DmError *err)
 {
 	MimeLimits def;
 	if (lim == NULL) {
@@ -999,7 +999,7 @@ int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail
 	}
 	if (nh > lim->max_headers) {
 		rc = dm_error_set(err, DM_EPERM, "%zu header fields, more than the limit of %zu",
-		                  nh, lim->max_headers);
+				  nh, lim->max_headers);
 		goto out;
 	}
 	rc = fill_headers(m, msg, po, lim, err);

@@ -161,7 +161,8 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 		long fresh = 0;
 		curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &fresh);
 		/* a reused connection the server had closed: retry once on a new one */
-		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING) &&
+		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+		       rc == CURLE_GOT_NOTHING) &&
 		      fresh == 0))
 			break;
 	}
@@ -172,13 +173,15 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 
 	long code = 0;
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
-	const char *why = c->last_reply[0] ? c->last_reply : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	const char *why = c->last_reply[0] ? c->last_reply
+					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	int kind = (code >= 500 && code < 600) ? DM_EPERM : DM_ETEMP;
 	if (rc == CURLE_LOGIN_DENIED)
 		kind = DM_ETEMP; /* the operator must fix it; mail waits meanwhile */
-	c->unreachable = code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-				       rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
-				       rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR);
+	c->unreachable =
+		code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+			      rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+			      rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR);
 	/* a broken connection must not be reused */
 	curl_easy_cleanup(c->h);
 	c->h = NULL;

@@ -17,10 +17,9 @@
 #define MIGRATION_MAX_BYTES (4 * 1024 * 1024)
 #define MIGRATE_LOCK_KEY "7291004"
 
-static const char create_table_sql[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version integer PRIMARY KEY, name text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char create_table_sql[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				       " version integer PRIMARY KEY, name text NOT NULL,"
+				       " applied_at timestamptz NOT NULL DEFAULT now())";
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -54,13 +53,14 @@ static int apply_one(Db *db, const char *dir, const char *file, int version, DmE
 	DbRes *r = NULL;
 	int rc = db_begin(db, err);
 	if (rc == 0)
-		rc = db_exec(db, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, p, &r,
-			     err);
+		rc = db_exec(db, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, p,
+			     &r, err);
 	if (rc == 0 && dbres_rows(r) == 0) {
 		rc = db_exec_script(db, sql, err);
 		if (rc == 0)
 			rc = db_exec(db,
-				     "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
+				     "INSERT INTO schema_migrations (version, name) VALUES "
+				     "($1::int, $2)",
 				     2, p, NULL, err);
 		if (rc == 0)
 			log_info("migration %s applied", file);
@@ -103,8 +103,8 @@ int db_migrate(Db *db, const char *dir, int *applied_r, DmError *err)
 		size_t k = strspn(f, "0123456789");
 		int64_t v;
 		if (k == 0 || k >= sizeof num || f[k] != '_') {
-			rc = dm_error_set(err, DM_ECONFIG, "%s/%s: migration names are NNN_name.sql",
-					  dir, f);
+			rc = dm_error_set(err, DM_ECONFIG,
+					  "%s/%s: migration names are NNN_name.sql", dir, f);
 			break;
 		}
 		memcpy(num, f, k);

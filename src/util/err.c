@@ -33,11 +33,17 @@ void dm_error_clear(DmError *err)
 const char *dm_error_kind_name(int kind)
 {
 	switch (kind) {
-	case DM_OK: return "ok";
-	case DM_ETEMP: return "temporary";
-	case DM_EPERM: return "permanent";
-	case DM_ECONFIG: return "configuration";
-	case DM_ENOTFOUND: return "not found";
-	default: return "internal";
+	case DM_OK:
+		return "ok";
+	case DM_ETEMP:
+		return "temporary";
+	case DM_EPERM:
+		return "permanent";
+	case DM_ECONFIG:
+		return "configuration";
+	case DM_ENOTFOUND:
+		return "not found";
+	default:
+		return "internal";
 	}
 }

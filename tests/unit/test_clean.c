@@ -15,38 +15,46 @@ typedef struct {
 
 static const Case cases[] = {
 	{"plain", "Just text.\nSecond line.", "Just text.\nSecond line."},
-	{"gmail", "Thanks, fixed.\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Megan One <m@x.com> wrote:\n\n> Hi\n",
+	{"gmail",
+	 "Thanks, fixed.\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Megan One <m@x.com> wrote:\n\n> Hi\n",
 	 "Thanks, fixed."},
 	{"gmail wrapped attribution",
-	 "Yes.\n\nOn Tue, Aug 3, 2010 at 7:17 AM, Bounine, Alexandre\n<Alexandre@idt.com> wrote:\n> old\n",
+	 "Yes.\n\nOn Tue, Aug 3, 2010 at 7:17 AM, Bounine, Alexandre\n<Alexandre@idt.com> "
+	 "wrote:\n> old\n",
 	 "Yes."},
 	{"apple", "Hello\n\nOn Apr 3, 2012, at 4:19 PM, bob wrote:\n\n> Hi\n", "Hello"},
-	{"german", "Danke!\n\nAm 23.11.2026 um 09:12 schrieb Alice Archer <a@acme.example>:\n> alt\n",
+	{"german",
+	 "Danke!\n\nAm 23.11.2026 um 09:12 schrieb Alice Archer <a@acme.example>:\n> alt\n",
 	 "Danke!"},
 	{"french", "Merci.\n\nLe lun. 23 nov. 2026 à 09:12, Alice <a@x.fr> a écrit :\n> ancien\n",
 	 "Merci."},
-	{"spanish", "Gracias.\n\nEl lun, 23 nov 2026 a las 9:12, Ana (<a@x.es>) escribió:\n> viejo\n",
+	{"spanish",
+	 "Gracias.\n\nEl lun, 23 nov 2026 a las 9:12, Ana (<a@x.es>) escribió:\n> viejo\n",
 	 "Gracias."},
 	{"dutch", "Bedankt.\n\nOp ma 23 nov. 2026 om 09:12 schreef Jan <j@x.nl>:\n> oud\n",
 	 "Bedankt."},
 	{"outlook original message",
-	 "Done.\n\n-----Original Message-----\nFrom: Sam\nSent: Monday\nTo: Alice\nSubject: x\n\nold text\n",
+	 "Done.\n\n-----Original Message-----\nFrom: Sam\nSent: Monday\nTo: Alice\nSubject: "
+	 "x\n\nold text\n",
 	 "Done."},
-	{"outlook german", "Erledigt.\n\n-----Ursprüngliche Nachricht-----\nVon: Sam\nGesendet: Montag\n",
+	{"outlook german",
+	 "Erledigt.\n\n-----Ursprüngliche Nachricht-----\nVon: Sam\nGesendet: Montag\n",
 	 "Erledigt."},
 	{"outlook header block",
-	 "Hello\n\nFrom: xxx@xxx.mailgun.org [mailto:xxx@xxx.mailgun.org]\nSent: March-09-12 4:22 PM\n"
+	 "Hello\n\nFrom: xxx@xxx.mailgun.org [mailto:xxx@xxx.mailgun.org]\nSent: March-09-12 4:22 "
+	 "PM\n"
 	 "To: Dan Le\nSubject: The manager has commented\n\nHi dan\n",
 	 "Hello"},
 	{"outlook rule",
 	 "See below.\n\n________________________________\nFrom: Alice <a@x>\nSent: Monday\n\nold\n",
 	 "See below."},
-	{"outlook bold headers", "Ok.\n\n*From:* Alice <a@x>\n*Sent:* Monday, 23 November\n*To:* us\n",
-	 "Ok."},
+	{"outlook bold headers",
+	 "Ok.\n\n*From:* Alice <a@x>\n*Sent:* Monday, 23 November\n*To:* us\n", "Ok."},
 	{"signature", "Fixed it.\n\n-- \nSam Senior\nExample Agency\n", "Fixed it."},
-	{"inline quoting keeps answers",
-	 "> Is it down?\nYes, since 9.\n> When?\nAt nine.\n", "Yes, since 9.\nAt nine."},
-	{"crlf", "Line one\r\nLine two\r\n\r\nOn Mon, 1 Jan 2024, X wrote:\r\n> q\r\n", "Line one\nLine two"},
+	{"inline quoting keeps answers", "> Is it down?\nYes, since 9.\n> When?\nAt nine.\n",
+	 "Yes, since 9.\nAt nine."},
+	{"crlf", "Line one\r\nLine two\r\n\r\nOn Mon, 1 Jan 2024, X wrote:\r\n> q\r\n",
+	 "Line one\nLine two"},
 	{"from line in prose is kept", "From: the logs it looks like a disk issue.\nWe will check.",
 	 "From: the logs it looks like a disk issue.\nWe will check."},
 	{"only quotation", "> all quoted\n> text\n", ""},
@@ -86,9 +94,9 @@ static void test_corpus(void)
 	mime_limits_default(&lim);
 	for (char **r = rows + 1; *r && **r; r++) {
 		char **col = g_strsplit(*r, "\t", -1);
-		if (g_strv_length(col) < 5 || !(strstr(col[4], "outlook-reply") ||
-						 strstr(col[4], "gmail-reply") ||
-						 strstr(col[4], "apple-reply"))) {
+		if (g_strv_length(col) < 5 ||
+		    !(strstr(col[4], "outlook-reply") || strstr(col[4], "gmail-reply") ||
+		      strstr(col[4], "apple-reply"))) {
 			g_strfreev(col);
 			continue;
 		}
@@ -131,26 +139,35 @@ static void test_html_replies(void)
 {
 	static const Case html[] = {
 		{"gmail html",
-		 "<div dir=\"ltr\">Thanks, that fixed it.<br><br>Alice</div><br><div class=\"gmail_quote\">"
-		 "<div dir=\"ltr\" class=\"gmail_attr\">On Mon, 23 Nov 2026 at 10:00, Example Agency "
-		 "Support &lt;support@agency.example&gt; wrote:<br></div><blockquote class=\"gmail_quote\">"
+		 "<div dir=\"ltr\">Thanks, that fixed it.<br><br>Alice</div><br><div "
+		 "class=\"gmail_quote\">"
+		 "<div dir=\"ltr\" class=\"gmail_attr\">On Mon, 23 Nov 2026 at 10:00, Example "
+		 "Agency "
+		 "Support &lt;support@agency.example&gt; wrote:<br></div><blockquote "
+		 "class=\"gmail_quote\">"
 		 "Hello Alice, we are on it.</blockquote></div>",
 		 "Thanks, that fixed it.\n\nAlice"},
 		{"thunderbird moz-cite-prefix",
-		 "<html><body><p>Works now, thank you.</p><div class=\"moz-cite-prefix\">On 23/11/2026 "
-		 "10:00, Example Agency Support wrote:<br></div><blockquote type=\"cite\">Hello Alice, we "
+		 "<html><body><p>Works now, thank you.</p><div class=\"moz-cite-prefix\">On "
+		 "23/11/2026 "
+		 "10:00, Example Agency Support wrote:<br></div><blockquote type=\"cite\">Hello "
+		 "Alice, we "
 		 "are on it.</blockquote><script>alert(1)</script><style>p{}</style></body></html>",
 		 "Works now, thank you."},
 		{"apple mail blockquote",
-		 "<html><body dir=\"auto\">Great, thanks!<div><br><blockquote type=\"cite\"><div>On 23 "
-		 "Nov 2026, at 10:00, Example Agency Support &lt;support@agency.example&gt; wrote:</div>"
+		 "<html><body dir=\"auto\">Great, thanks!<div><br><blockquote "
+		 "type=\"cite\"><div>On 23 "
+		 "Nov 2026, at 10:00, Example Agency Support &lt;support@agency.example&gt; "
+		 "wrote:</div>"
 		 "<br><div>Hello Alice, we are on it.</div></blockquote></div></body></html>",
 		 "Great, thanks!"},
 		{"outlook html divRplyFwdMsg, link kept as text",
 		 "<html><body><div>All good now, see <a href=\"https://example.com/status\">status "
 		 "page</a>.</div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Example Agency Support "
-		 "&lt;support@agency.example&gt;<br><b>Sent:</b> Monday, November 23, 2026 10:00 AM<br>"
-		 "<b>To:</b> Alice<br><b>Subject:</b> Re: [#1] Site down</div><div>Hello Alice, we are on "
+		 "&lt;support@agency.example&gt;<br><b>Sent:</b> Monday, November 23, 2026 10:00 "
+		 "AM<br>"
+		 "<b>To:</b> Alice<br><b>Subject:</b> Re: [#1] Site down</div><div>Hello Alice, we "
+		 "are on "
 		 "it.</div></body></html>",
 		 "All good now, see status page <https://example.com/status>."},
 	};

@@ -11,7 +11,7 @@ static void test_parse_basic(void)
 		      "#category change\n#chargeable\n#close\n\nHello Alice,\n#close\nbye\n",
 		      &cs);
 	g_assert_cmpuint(cs.n, ==, 7);
-	CommandKind want[] = {CMD_STATUS, CMD_SEVERITY, CMD_TAKE,  CMD_LINE,
+	CommandKind want[] = {CMD_STATUS,   CMD_SEVERITY,   CMD_TAKE, CMD_LINE,
 			      CMD_CATEGORY, CMD_CHARGEABLE, CMD_CLOSE};
 	for (size_t i = 0; i < cs.n; i++) {
 		g_assert_cmpint(cs.cmds[i].kind, ==, want[i]);
@@ -142,7 +142,9 @@ static void test_parse_html_spaces(void)
 {
 	CommandSet cs;
 	/* no-break spaces and a BOM, as HTML mail made into text has them */
-	command_parse("\xef\xbb\xbf#status\xc2\xa0" "awaiting-client\xc2\xa0\n#take\xe2\x80\x8b\n\nHi", &cs);
+	command_parse("\xef\xbb\xbf#status\xc2\xa0"
+		      "awaiting-client\xc2\xa0\n#take\xe2\x80\x8b\n\nHi",
+		      &cs);
 	g_assert_cmpuint(cs.n, ==, 2);
 	g_assert_cmpint(cs.cmds[0].kind, ==, CMD_STATUS);
 	g_assert_cmpstr(cs.cmds[0].arg, ==, "awaiting-client");

@@ -72,7 +72,7 @@ static void test_minimal(void)
 	tmp_setup();
 	g_autofree char *path = write_file("deskmail.conf", minimal_conf);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	int rc = cfg_load(path, &cfg, &err);
 	if (rc != 0)
 		g_test_message("error: %s", err.msg);
@@ -149,7 +149,7 @@ static void test_dump(void)
 		tmp_setup();
 		g_autofree char *path = write_file("deskmail.conf", minimal_conf);
 		Config *cfg = NULL;
-		DmError err = { 0 };
+		DmError err = {0};
 		int rc = cfg_load(path, &cfg, &err);
 		if (rc != 0)
 			g_printerr("%s\n", err.msg);
@@ -184,7 +184,7 @@ static void test_shipped(void)
 	}
 	g_autofree char *path = g_build_filename(src, "conf", "deskmail.conf", NULL);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	int rc = cfg_load(path, &cfg, &err);
 	if (rc != 0)
 		g_test_message("error: %s", err.msg);
@@ -200,12 +200,9 @@ static void test_shipped(void)
 		const char *name, *priority;
 		int first, resolution, contacts;
 	} plans[] = {
-		{ "silver", "normal", 4, 48, 2 },
-		{ "hosting_sla", "high", 2, 24, 0 },
-		{ "hosting", "low", 0, 0, 0 },
-		{ "support_maintenance", NULL, -1, -1, -1 },
-		{ "retainer", NULL, -1, -1, -1 },
-		{ "project", NULL, -1, -1, -1 },
+		{"silver", "normal", 4, 48, 2}, {"hosting_sla", "high", 2, 24, 0},
+		{"hosting", "low", 0, 0, 0},    {"support_maintenance", NULL, -1, -1, -1},
+		{"retainer", NULL, -1, -1, -1}, {"project", NULL, -1, -1, -1},
 	};
 	g_assert_cmpuint(cfg->n_plans, ==, G_N_ELEMENTS(plans));
 	for (size_t i = 0; i < G_N_ELEMENTS(plans); i++) {
@@ -234,128 +231,126 @@ static void test_shipped(void)
 /* ---------- broken files ---------- */
 
 /* Each @TAG@ sits alone on its line, so the line numbers are fixed. */
-static const char base_conf[] =
-	"database = {\n"                                   /* 1 */
-	"\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n" /* 2 */
-	"\t@DB@\n"                                         /* 3 */
-	"};\n"                                             /* 4 */
-	"imap = {\n"                                       /* 5 */
-	"\turl = \"imap://127.0.0.1:1143/INBOX\";\n"       /* 6 */
-	"\tusername = \"support\";\n"                      /* 7 */
-	"\tpassword = \"secret\";\n"                       /* 8 */
-	"\t@IMAP@\n"                                       /* 9 */
-	"};\n"                                             /* 10 */
-	"smtp = {\n"                                       /* 11 */
-	"\turl = \"smtp://127.0.0.1:2525\";\n"             /* 12 */
-	"\t@SMTP@\n"                                       /* 13 */
-	"};\n"                                             /* 14 */
-	"desk = {\n"                                       /* 15 */
-	"\tname = \"Example Agency Support\";\n"           /* 16 */
-	"\taddress = \"support@agency.example\";\n"        /* 17 */
-	"\t@DESK@\n"                                       /* 18 */
-	"};\n"                                             /* 19 */
-	"log = {\n"                                        /* 20 */
-	"\t@LOG@\n"                                        /* 21 */
-	"};\n"                                             /* 22 */
-	"plans = {\n"                                      /* 23 */
-	"\tsilver = {\n"                                   /* 24 */
-	"\t\t@PLAN@\n"                                     /* 25 */
-	"\t};\n"                                           /* 26 */
-	"\thosting = { };\n"                               /* 27 */
-	"};\n"                                             /* 28 */
-	"@TOP@\n";                                         /* 29 */
+static const char base_conf[] = "database = {\n"                                     /* 1 */
+				"\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n" /* 2 */
+				"\t@DB@\n"                                           /* 3 */
+				"};\n"                                               /* 4 */
+				"imap = {\n"                                         /* 5 */
+				"\turl = \"imap://127.0.0.1:1143/INBOX\";\n"         /* 6 */
+				"\tusername = \"support\";\n"                        /* 7 */
+				"\tpassword = \"secret\";\n"                         /* 8 */
+				"\t@IMAP@\n"                                         /* 9 */
+				"};\n"                                               /* 10 */
+				"smtp = {\n"                                         /* 11 */
+				"\turl = \"smtp://127.0.0.1:2525\";\n"               /* 12 */
+				"\t@SMTP@\n"                                         /* 13 */
+				"};\n"                                               /* 14 */
+				"desk = {\n"                                         /* 15 */
+				"\tname = \"Example Agency Support\";\n"             /* 16 */
+				"\taddress = \"support@agency.example\";\n"          /* 17 */
+				"\t@DESK@\n"                                         /* 18 */
+				"};\n"                                               /* 19 */
+				"log = {\n"                                          /* 20 */
+				"\t@LOG@\n"                                          /* 21 */
+				"};\n"                                               /* 22 */
+				"plans = {\n"                                        /* 23 */
+				"\tsilver = {\n"                                     /* 24 */
+				"\t\t@PLAN@\n"                                       /* 25 */
+				"\t};\n"                                             /* 26 */
+				"\thosting = { };\n"                                 /* 27 */
+				"};\n"                                               /* 28 */
+				"@TOP@\n";                                           /* 29 */
 
 typedef struct {
 	const char *what;
 	const char *from, *to; /* replace in base_conf first (same line count) */
 	const char *tag;       /* "@IMAP@" etc. */
 	const char *insert;
-	int line;              /* expected line; 0 = "FILE: " without a line */
-	const char *msg;       /* expected in the message */
+	int line;        /* expected line; 0 = "FILE: " without a line */
+	const char *msg; /* expected in the message */
 } BadCase;
 
 static const BadCase bad_cases[] = {
-	{ "unknown top-level key", NULL, NULL, "@TOP@", "bogus = 1;", 29,
-	  "setting 'bogus': unknown" },
-	{ "unknown key in group", NULL, NULL, "@IMAP@", "pol_interval = 30;", 9,
-	  "setting 'imap.pol_interval': unknown setting" },
-	{ "unknown key in plan", NULL, NULL, "@PLAN@", "first_reponse_hours = 4;", 25,
-	  "setting 'plans.silver.first_reponse_hours': unknown setting" },
-	{ "unknown key in log", NULL, NULL, "@LOG@", "file = \"/var/log/x\";", 21,
-	  "setting 'log.file': unknown" },
-	{ "int as string", NULL, NULL, "@IMAP@", "poll_interval = \"30\";", 9,
-	  "setting 'imap.poll_interval': must be an integer" },
-	{ "float for int", NULL, NULL, "@IMAP@", "poll_interval = 30.0;", 9,
-	  "setting 'imap.poll_interval': must be an integer" },
-	{ "bool as string", NULL, NULL, "@IMAP@", "tls_verify = \"yes\";", 9,
-	  "setting 'imap.tls_verify': must be true or false" },
-	{ "string as int", NULL, NULL, "@LOG@", "level = 3;", 21,
-	  "setting 'log.level': must be a string" },
-	{ "plan int as string", NULL, NULL, "@PLAN@", "max_contacts = \"2\";", 25,
-	  "setting 'plans.silver.max_contacts': must be an integer" },
-	{ "group not a group", "log = {\n\t@LOG@\n};", "log = 5;\n\n", NULL, NULL, 20,
-	  "setting 'log': must be a group" },
-	{ "plan as a number", "\thosting = { };", "\thosting = 1;", NULL, NULL, 27,
-	  "setting 'plans.hosting': a plan must be a group" },
-	{ "below range", NULL, NULL, "@IMAP@", "poll_interval = 0;", 9,
-	  "setting 'imap.poll_interval': must be between 1 and 86400" },
-	{ "above range", NULL, NULL, "@IMAP@", "poll_interval = 86401;", 9,
-	  "setting 'imap.poll_interval': must be between 1 and 86400" },
-	{ "int64 setting below range", NULL, NULL, "@IMAP@", "max_message_bytes = 100;", 9,
-	  "setting 'imap.max_message_bytes': must be between 1024 and 1073741824" },
-	{ "int64 literal above range", NULL, NULL, "@IMAP@",
-	  "max_message_bytes = 5000000000L;", 9,
-	  "setting 'imap.max_message_bytes': must be between 1024 and 1073741824" },
-	{ "int64 literal for an int above 2^32", NULL, NULL, "@IMAP@",
-	  "poll_interval = 4294967297L;", 9,
-	  "setting 'imap.poll_interval': must be between 1 and 86400" },
-	{ "negative plan hours", NULL, NULL, "@PLAN@", "first_response_hours = -1;", 25,
-	  "setting 'plans.silver.first_response_hours': must be between 0 and" },
-	{ "missing required key", "\turl = \"imap://127.0.0.1:1143/INBOX\";", "", NULL, NULL, 5,
-	  "setting 'imap.url': required" },
-	{ "missing desk.address", "\taddress = \"support@agency.example\";", "", NULL, NULL,
-	  15, "setting 'desk.address': required" },
-	{ "missing password", "\tpassword = \"secret\";", "", NULL, NULL, 5,
-	  "setting 'imap.password': required (or imap.password_file)" },
-	{ "password and password_file", NULL, NULL, "@IMAP@", "password_file = \"pw\";", 9,
-	  "setting 'imap.password_file': set either password or password_file, not both" },
-	{ "password_file missing", "\tpassword = \"secret\";", "\tpassword_file = \"nope\";",
-	  NULL, NULL, 8, "setting 'imap.password_file': cannot read " },
-	{ "smtp password without username", NULL, NULL, "@SMTP@", "password = \"x\";", 13,
-	  "setting 'smtp.password': needs smtp.username" },
-	{ "bad address", "\taddress = \"support@agency.example\";",
-	  "\taddress = \"Support <support@agency.example>\";", NULL, NULL, 17,
-	  "setting 'desk.address': must be a bare e-mail address" },
-	{ "address without domain", "\taddress = \"support@agency.example\";",
-	  "\taddress = \"support\";", NULL, NULL, 17, "setting 'desk.address'" },
-	{ "bad log level", NULL, NULL, "@LOG@", "level = \"verbose\";", 21,
-	  "setting 'log.level': must be debug, info" },
-	{ "bad priority", NULL, NULL, "@PLAN@", "priority = \"urgent\";", 25,
-	  "setting 'plans.silver.priority': must be" },
-	{ "bad imap url", "\turl = \"imap://127.0.0.1:1143/INBOX\";", "\turl = \"http://x/\";",
-	  NULL, NULL, 6, "setting 'imap.url': must be imap://" },
-	{ "bad smtp url", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp:/x\";", NULL,
-	  NULL, 12, "setting 'smtp.url': must be smtp://" },
-	{ "bad mark flag", NULL, NULL, "@IMAP@", "mark_flag = \"a b\";", 9,
-	  "setting 'imap.mark_flag': must be an IMAP flag" },
-	{ "empty move_to", NULL, NULL, "@IMAP@", "move_to = \"\";", 9,
-	  "setting 'imap.move_to': must not be empty" },
-	{ "control character", NULL, NULL, "@DESK@", "domain = \"a\\nb\";", 18,
-	  "setting 'desk.domain': must not contain control characters" },
-	{ "retry_max below retry_base", NULL, NULL, "@SMTP@",
-	  "retry_base = 600; retry_max = 60;", 13, "setting 'smtp.retry_max': must not be below" },
-	{ "syntax error", NULL, NULL, "@DESK@", "domain = ;", 18, "syntax error" },
-	{ "duplicate setting", NULL, NULL, "@IMAP@", "username = \"again\";", 9,
-	  "duplicate setting" },
-	{ "missing include", NULL, NULL, "@TOP@", "@include \"nonexistent.conf\"", 29,
-	  "cannot open include file" },
-	{ "missing plans", "plans = {\n\tsilver = {\n\t\t@PLAN@\n\t};\n\thosting = { };\n};",
-	  "\n\n\n\n\n", NULL, NULL, 0, "setting 'plans': required" },
-	{ "missing database group",
-	  "database = {\n\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n\t@DB@\n};", "\n\n\n",
-	  NULL, NULL, 0, "setting 'database': required group is missing" },
-	{ "empty conninfo", "\tconninfo = \"host=127.0.0.1 dbname=deskmail\";",
-	  "\tconninfo = \"\";", NULL, NULL, 2, "setting 'database.conninfo': must not be empty" },
+	{"unknown top-level key", NULL, NULL, "@TOP@", "bogus = 1;", 29,
+	 "setting 'bogus': unknown"},
+	{"unknown key in group", NULL, NULL, "@IMAP@", "pol_interval = 30;", 9,
+	 "setting 'imap.pol_interval': unknown setting"},
+	{"unknown key in plan", NULL, NULL, "@PLAN@", "first_reponse_hours = 4;", 25,
+	 "setting 'plans.silver.first_reponse_hours': unknown setting"},
+	{"unknown key in log", NULL, NULL, "@LOG@", "file = \"/var/log/x\";", 21,
+	 "setting 'log.file': unknown"},
+	{"int as string", NULL, NULL, "@IMAP@", "poll_interval = \"30\";", 9,
+	 "setting 'imap.poll_interval': must be an integer"},
+	{"float for int", NULL, NULL, "@IMAP@", "poll_interval = 30.0;", 9,
+	 "setting 'imap.poll_interval': must be an integer"},
+	{"bool as string", NULL, NULL, "@IMAP@", "tls_verify = \"yes\";", 9,
+	 "setting 'imap.tls_verify': must be true or false"},
+	{"string as int", NULL, NULL, "@LOG@", "level = 3;", 21,
+	 "setting 'log.level': must be a string"},
+	{"plan int as string", NULL, NULL, "@PLAN@", "max_contacts = \"2\";", 25,
+	 "setting 'plans.silver.max_contacts': must be an integer"},
+	{"group not a group", "log = {\n\t@LOG@\n};", "log = 5;\n\n", NULL, NULL, 20,
+	 "setting 'log': must be a group"},
+	{"plan as a number", "\thosting = { };", "\thosting = 1;", NULL, NULL, 27,
+	 "setting 'plans.hosting': a plan must be a group"},
+	{"below range", NULL, NULL, "@IMAP@", "poll_interval = 0;", 9,
+	 "setting 'imap.poll_interval': must be between 1 and 86400"},
+	{"above range", NULL, NULL, "@IMAP@", "poll_interval = 86401;", 9,
+	 "setting 'imap.poll_interval': must be between 1 and 86400"},
+	{"int64 setting below range", NULL, NULL, "@IMAP@", "max_message_bytes = 100;", 9,
+	 "setting 'imap.max_message_bytes': must be between 1024 and 1073741824"},
+	{"int64 literal above range", NULL, NULL, "@IMAP@", "max_message_bytes = 5000000000L;", 9,
+	 "setting 'imap.max_message_bytes': must be between 1024 and 1073741824"},
+	{"int64 literal for an int above 2^32", NULL, NULL, "@IMAP@",
+	 "poll_interval = 4294967297L;", 9,
+	 "setting 'imap.poll_interval': must be between 1 and 86400"},
+	{"negative plan hours", NULL, NULL, "@PLAN@", "first_response_hours = -1;", 25,
+	 "setting 'plans.silver.first_response_hours': must be between 0 and"},
+	{"missing required key", "\turl = \"imap://127.0.0.1:1143/INBOX\";", "", NULL, NULL, 5,
+	 "setting 'imap.url': required"},
+	{"missing desk.address", "\taddress = \"support@agency.example\";", "", NULL, NULL, 15,
+	 "setting 'desk.address': required"},
+	{"missing password", "\tpassword = \"secret\";", "", NULL, NULL, 5,
+	 "setting 'imap.password': required (or imap.password_file)"},
+	{"password and password_file", NULL, NULL, "@IMAP@", "password_file = \"pw\";", 9,
+	 "setting 'imap.password_file': set either password or password_file, not both"},
+	{"password_file missing", "\tpassword = \"secret\";", "\tpassword_file = \"nope\";", NULL,
+	 NULL, 8, "setting 'imap.password_file': cannot read "},
+	{"smtp password without username", NULL, NULL, "@SMTP@", "password = \"x\";", 13,
+	 "setting 'smtp.password': needs smtp.username"},
+	{"bad address", "\taddress = \"support@agency.example\";",
+	 "\taddress = \"Support <support@agency.example>\";", NULL, NULL, 17,
+	 "setting 'desk.address': must be a bare e-mail address"},
+	{"address without domain", "\taddress = \"support@agency.example\";",
+	 "\taddress = \"support\";", NULL, NULL, 17, "setting 'desk.address'"},
+	{"bad log level", NULL, NULL, "@LOG@", "level = \"verbose\";", 21,
+	 "setting 'log.level': must be debug, info"},
+	{"bad priority", NULL, NULL, "@PLAN@", "priority = \"urgent\";", 25,
+	 "setting 'plans.silver.priority': must be"},
+	{"bad imap url", "\turl = \"imap://127.0.0.1:1143/INBOX\";", "\turl = \"http://x/\";", NULL,
+	 NULL, 6, "setting 'imap.url': must be imap://"},
+	{"bad smtp url", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp:/x\";", NULL, NULL,
+	 12, "setting 'smtp.url': must be smtp://"},
+	{"bad mark flag", NULL, NULL, "@IMAP@", "mark_flag = \"a b\";", 9,
+	 "setting 'imap.mark_flag': must be an IMAP flag"},
+	{"empty move_to", NULL, NULL, "@IMAP@", "move_to = \"\";", 9,
+	 "setting 'imap.move_to': must not be empty"},
+	{"control character", NULL, NULL, "@DESK@", "domain = \"a\\nb\";", 18,
+	 "setting 'desk.domain': must not contain control characters"},
+	{"retry_max below retry_base", NULL, NULL, "@SMTP@", "retry_base = 600; retry_max = 60;",
+	 13, "setting 'smtp.retry_max': must not be below"},
+	{"syntax error", NULL, NULL, "@DESK@", "domain = ;", 18, "syntax error"},
+	{"duplicate setting", NULL, NULL, "@IMAP@", "username = \"again\";", 9,
+	 "duplicate setting"},
+	{"missing include", NULL, NULL, "@TOP@", "@include \"nonexistent.conf\"", 29,
+	 "cannot open include file"},
+	{"missing plans", "plans = {\n\tsilver = {\n\t\t@PLAN@\n\t};\n\thosting = { };\n};",
+	 "\n\n\n\n\n", NULL, NULL, 0, "setting 'plans': required"},
+	{"missing database group",
+	 "database = {\n\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n\t@DB@\n};", "\n\n\n",
+	 NULL, NULL, 0, "setting 'database': required group is missing"},
+	{"empty conninfo", "\tconninfo = \"host=127.0.0.1 dbname=deskmail\";", "\tconninfo = \"\";",
+	 NULL, NULL, 2, "setting 'database.conninfo': must not be empty"},
 };
 
 /* Replace the first `from` in s (which must be there). */
@@ -373,8 +368,8 @@ static char *build_conf(const BadCase *c)
 	char *s = g_strdup(base_conf);
 	if (c->from != NULL)
 		s = replace1(s, c->from, c->to);
-	static const char *const tags[] = { "@DB@",  "@IMAP@", "@SMTP@", "@DESK@",
-					    "@LOG@", "@PLAN@", "@TOP@" };
+	static const char *const tags[] = {"@DB@",  "@IMAP@", "@SMTP@", "@DESK@",
+					   "@LOG@", "@PLAN@", "@TOP@"};
 	for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {
 		if (strstr(s, tags[i]) == NULL)
 			continue; /* replaced away by from/to */
@@ -391,7 +386,7 @@ static void test_bad(gconstpointer data)
 	g_autofree char *text = build_conf(c);
 	g_autofree char *path = write_file("deskmail.conf", text);
 	Config *cfg = (Config *)0x1; /* must stay untouched */
-	DmError err = { 0 };
+	DmError err = {0};
 	int rc = cfg_load(path, &cfg, &err);
 	g_test_message("%s -> %s", c->what, err.msg);
 	g_assert_cmpint(rc, ==, DM_ECONFIG);
@@ -410,11 +405,11 @@ static void test_bad(gconstpointer data)
 static void test_base_ok(void)
 {
 	tmp_setup();
-	BadCase none = { 0 };
+	BadCase none = {0};
 	g_autofree char *text = build_conf(&none);
 	g_autofree char *path = write_file("deskmail.conf", text);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	int rc = cfg_load(path, &cfg, &err);
 	if (rc != 0)
 		g_test_message("error: %s", err.msg);
@@ -429,7 +424,7 @@ static Config *load_text(const char *text)
 {
 	g_autofree char *path = write_file("deskmail.conf", text);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	int rc = cfg_load(path, &cfg, &err);
 	if (rc != 0)
 		g_test_message("error: %s", err.msg);
@@ -439,7 +434,7 @@ static Config *load_text(const char *text)
 
 static char *with(const char *tag, const char *insert)
 {
-	BadCase c = { .tag = tag, .insert = insert };
+	BadCase c = {.tag = tag, .insert = insert};
 	return build_conf(&c);
 }
 
@@ -527,8 +522,8 @@ static void test_all_settings(void)
 	cfg_free(cfg);
 
 	/* an empty plans group is fine */
-	BadCase c = { .from = "plans = {\n\tsilver = {\n\t\t@PLAN@\n\t};\n\thosting = { };\n};",
-		      .to = "plans = { };" };
+	BadCase c = {.from = "plans = {\n\tsilver = {\n\t\t@PLAN@\n\t};\n\thosting = { };\n};",
+		     .to = "plans = { };"};
 	g_autofree char *t6 = build_conf(&c);
 	cfg = load_text(t6);
 	g_assert_cmpuint(cfg->n_plans, ==, 0);
@@ -543,7 +538,7 @@ static void test_include(void)
 {
 	tmp_setup();
 	g_free(write_file("extra.conf", "log = {\n\tlevel = \"debug\";\n};\n"));
-	BadCase c = { .from = "log = {\n\t@LOG@\n};", .to = "@include \"extra.conf\"\n\n" };
+	BadCase c = {.from = "log = {\n\t@LOG@\n};", .to = "@include \"extra.conf\"\n\n"};
 	g_autofree char *text = build_conf(&c);
 	g_autofree char *cwd = g_get_current_dir();
 	g_assert_cmpstr(cwd, !=, tmpdir);
@@ -554,7 +549,7 @@ static void test_include(void)
 	g_free(write_file("extra.conf", "log = {\n\tlevel = \"debug\";\n\tcolour = true;\n};\n"));
 	g_autofree char *path = write_file("deskmail.conf", text);
 	cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
 	g_autofree char *where = g_strdup_printf("%s/extra.conf:3: ", tmpdir);
 	g_test_message("%s", err.msg);
@@ -569,24 +564,24 @@ static void test_password_file(void)
 		const char *content;
 		const char *want; /* NULL = error */
 	} cases[] = {
-		{ "s3cret\n", "s3cret" },
-		{ "s3cret\r\n", "s3cret" },
-		{ "s3cret", "s3cret" },
-		{ "with space\n\n", "with space" },
-		{ "", "" },
-		{ "two\nlines\n", NULL },
+		{"s3cret\n", "s3cret"},
+		{"s3cret\r\n", "s3cret"},
+		{"s3cret", "s3cret"},
+		{"with space\n\n", "with space"},
+		{"", ""},
+		{"two\nlines\n", NULL},
 	};
 	tmp_setup();
 	g_autofree char *sub = g_build_filename(tmpdir, "secrets", NULL);
 	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
-	BadCase c = { .from = "\tpassword = \"secret\";",
-		      .to = "\tpassword_file = \"secrets/imap.pw\";" };
+	BadCase c = {.from = "\tpassword = \"secret\";",
+		     .to = "\tpassword_file = \"secrets/imap.pw\";"};
 	g_autofree char *text = build_conf(&c);
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_free(write_file("secrets/imap.pw", cases[i].content));
 		g_autofree char *path = write_file("deskmail.conf", text);
 		Config *cfg = NULL;
-		DmError err = { 0 };
+		DmError err = {0};
 		int rc = cfg_load(path, &cfg, &err);
 		if (cases[i].want == NULL) {
 			g_assert_cmpint(rc, ==, DM_ECONFIG);
@@ -604,17 +599,17 @@ static void test_password_file(void)
 	g_free(write_file("secrets/imap.pw", big));
 	g_autofree char *path = write_file("deskmail.conf", text);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
 	g_assert_nonnull(strstr(err.msg, "larger than"));
 
 	/* smtp password_file too */
 	g_free(write_file("secrets/imap.pw", "a\n"));
 	g_free(write_file("secrets/smtp.pw", "b\n"));
-	BadCase c2 = { .from = "\tpassword = \"secret\";",
-		       .to = "\tpassword_file = \"secrets/imap.pw\";",
-		       .tag = "@SMTP@",
-		       .insert = "username = \"u\"; password_file = \"secrets/smtp.pw\";" };
+	BadCase c2 = {.from = "\tpassword = \"secret\";",
+		      .to = "\tpassword_file = \"secrets/imap.pw\";",
+		      .tag = "@SMTP@",
+		      .insert = "username = \"u\"; password_file = \"secrets/smtp.pw\";"};
 	g_autofree char *text2 = build_conf(&c2);
 	cfg = load_text(text2);
 	g_assert_cmpstr(cfg->imap_password, ==, "a");
@@ -629,10 +624,10 @@ static void test_templates_path(void)
 	static const struct {
 		const char *value, *want; /* want relative to tmpdir unless absolute */
 	} cases[] = {
-		{ "templates", "templates" },
-		{ "mail/templates/", "mail/templates" },
-		{ "./t", "t" },
-		{ "/srv/deskmail/templates", "/srv/deskmail/templates" },
+		{"templates", "templates"},
+		{"mail/templates/", "mail/templates"},
+		{"./t", "t"},
+		{"/srv/deskmail/templates", "/srv/deskmail/templates"},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *ins = g_strdup_printf("templates = \"%s\";", cases[i].value);
@@ -650,7 +645,7 @@ static void test_templates_path(void)
 	g_free(write_file("deskmail.conf", minimal_conf));
 	g_assert_cmpint(g_chdir(tmpdir), ==, 0);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	int rc = cfg_load("deskmail.conf", &cfg, &err);
 	g_autofree char *here = g_get_current_dir();
 	g_assert_cmpint(g_chdir(cwd), ==, 0);
@@ -668,7 +663,7 @@ static void test_unreadable(void)
 	tmp_setup();
 	g_autofree char *path = g_build_filename(tmpdir, "missing.conf", NULL);
 	Config *cfg = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
 	g_autofree char *want = g_strdup_printf("%s: cannot read: %s", path, g_strerror(ENOENT));
 	g_assert_cmpstr(err.msg, ==, want);

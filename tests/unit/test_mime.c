@@ -246,36 +246,36 @@ static void test_corpus_automatic(void)
 
 	/* which rule fired, for one mail per rule */
 	static const char *const why[][2] = {
-	    {"bounceparser-aol-vacation.eml", "Auto-Submitted: auto-replied"},
-	    {"cpython-msg_33.eml", "Precedence: bulk"},
-	    {"bounceparser-quota.eml", "Return-Path: <>"},
-	    {"sisimai-lhost-zoho-02.eml", "From: mailer-daemon"},
-	    {"flanker-long-links.eml", "From: postmaster"},
-	    {"phpmimeparser-failure.eml", "Content-Type: multipart/report"},
-	    {"mu-testdir-1220863060.12663_3.mindcrime-2-S.eml", "List-Id"},
-	    {"spamscope-mail_test_13.eml", "List-Id"},
-	    {"bounceparser-warning-6.eml", "Subject: Lotus Notes"},
-	    {"phpmimeparser-issue212.eml", "Subject: starts with \"automatyczna odpowiedź:\""},
+		{"bounceparser-aol-vacation.eml", "Auto-Submitted: auto-replied"},
+		{"cpython-msg_33.eml", "Precedence: bulk"},
+		{"bounceparser-quota.eml", "Return-Path: <>"},
+		{"sisimai-lhost-zoho-02.eml", "From: mailer-daemon"},
+		{"flanker-long-links.eml", "From: postmaster"},
+		{"phpmimeparser-failure.eml", "Content-Type: multipart/report"},
+		{"mu-testdir-1220863060.12663_3.mindcrime-2-S.eml", "List-Id"},
+		{"spamscope-mail_test_13.eml", "List-Id"},
+		{"bounceparser-warning-6.eml", "Subject: Lotus Notes"},
+		{"phpmimeparser-issue212.eml", "Subject: starts with \"automatyczna odpowiedź:\""},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(why); i++) {
 		Mail *m = corpus_mail(why[i][0]);
 		if (m->automatic_reason == NULL ||
 		    !g_str_has_prefix(m->automatic_reason, why[i][1]))
 			g_error("%s: reason \"%s\", expected \"%s\"", why[i][0],
-			        m->automatic_reason ? m->automatic_reason : "(none)", why[i][1]);
+				m->automatic_reason ? m->automatic_reason : "(none)", why[i][1]);
 		mail_free(m);
 	}
 	/* ordinary person-to-person mail is not automatic */
 	static const char *const human[] = {
-	    "talon-gmail.eml",
-	    "talon-apple_mail.eml",
-	    "talon-outlook.eml",
-	    "talon-yahoo.eml",
-	    "sisimai-not-is-not-bounce-01.eml",
-	    "otrs-sample_mails-test-email-3.eml",
-	    "rubymail-two_from_in_message.eml",
-	    "webklex-issue-412.eml",
-	    "redmine-issue_update_with_quoted_reply_above.eml",
+		"talon-gmail.eml",
+		"talon-apple_mail.eml",
+		"talon-outlook.eml",
+		"talon-yahoo.eml",
+		"sisimai-not-is-not-bounce-01.eml",
+		"otrs-sample_mails-test-email-3.eml",
+		"rubymail-two_from_in_message.eml",
+		"webklex-issue-412.eml",
+		"redmine-issue_update_with_quoted_reply_above.eml",
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(human); i++) {
 		Mail *m = corpus_mail(human[i]);
@@ -507,7 +507,7 @@ static void test_golden_headers(void)
 	g_assert_cmpstr(m->references[0], ==, "root-1@desk.example");
 	g_assert_cmpstr(m->references[1], ==, "prev-2@desk.example");
 	g_assert_cmpstr(m->auth_results, ==,
-	                "mx.desk.example; spf=pass smtp.mailfrom=client.example");
+			"mx.desk.example; spf=pass smtp.mailfrom=client.example");
 	g_assert_false(m->is_automatic); /* Auto-Submitted: no */
 	g_assert_cmpstr(m->text, ==, "Hello.\n");
 	mail_free(m);
@@ -549,7 +549,7 @@ static void test_not_a_message(void)
 	mail_free(m);
 	/* an mbox envelope line is skipped, "From :" is a header */
 	m = parse_str("From someone@x.example Mon Mar  2 10:00:00 2026\nFrom: Someone "
-	              "<Someone@X.example>\nSubject: s\n\nb\n");
+		      "<Someone@X.example>\nSubject: s\n\nb\n");
 	g_assert_cmpstr(m->from->addr, ==, "someone@x.example");
 	mail_free(m);
 	/* automatic markers in generated mail */
@@ -566,7 +566,7 @@ static void test_not_a_message(void)
 	g_assert_true(m->is_automatic);
 	mail_free(m);
 	m = parse_str("From: a@b.example\nAuto-Submitted: auto-generated; owner-email=x@y\n"
-	              "Subject: x\n\n");
+		      "Subject: x\n\n");
 	g_assert_cmpstr(m->automatic_reason, ==, "Auto-Submitted: auto-generated");
 	mail_free(m);
 	m = parse_str("From: a@b.example\nPrecedence: first-class\nSubject: Auto: my car\n\n");
@@ -577,10 +577,10 @@ static void test_not_a_message(void)
 static void test_long_filename(void)
 {
 	GString *s = g_string_new("From: a@b.example\nSubject: f\nMIME-Version: 1.0\n"
-	                          "Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
-	                          "Content-Type: text/plain\n\nbody\n--B\n"
-	                          "Content-Type: application/pdf\n"
-	                          "Content-Disposition: attachment; filename*=UTF-8''");
+				  "Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
+				  "Content-Type: text/plain\n\nbody\n--B\n"
+				  "Content-Type: application/pdf\n"
+				  "Content-Disposition: attachment; filename*=UTF-8''");
 	for (int i = 0; i < 150; i++)
 		g_string_append(s, "%C3%A9"); /* 300 bytes of e-acute */
 	g_string_append(s, ".pdf\n\n%PDF\n--B--\n");
@@ -601,7 +601,7 @@ static void test_long_filename(void)
 static GString *multipart_mail(size_t parts)
 {
 	GString *s = g_string_new("From: a@b.example\nSubject: parts\nMIME-Version: 1.0\n"
-	                          "Content-Type: multipart/mixed; boundary=\"B\"\n\n");
+				  "Content-Type: multipart/mixed; boundary=\"B\"\n\n");
 	for (size_t i = 0; i < parts; i++)
 		g_string_append_printf(s, "--B\nContent-Type: text/plain\n\npart %zu\n", i);
 	g_string_append(s, "--B--\n");
@@ -613,7 +613,7 @@ static GString *nested_mail(size_t depth)
 	GString *s = g_string_new("From: a@b.example\nSubject: deep\nMIME-Version: 1.0\n");
 	for (size_t i = 0; i < depth; i++)
 		g_string_append_printf(
-		    s, "Content-Type: multipart/mixed; boundary=\"b%zu\"\n\n--b%zu\n", i, i);
+			s, "Content-Type: multipart/mixed; boundary=\"b%zu\"\n\n--b%zu\n", i, i);
 	g_string_append(s, "Content-Type: text/plain\n\ndeep inside\n");
 	for (size_t i = depth; i > 0; i--)
 		g_string_append_printf(s, "--b%zu--\n", i - 1);
@@ -718,30 +718,30 @@ static void check_html(const char *html, const char *want)
 static void test_html_to_text(void)
 {
 	check_html("<html><head><title>T</title><style>p{color:red}</style></head>"
-	           "<body><script>alert(1)</script><p>Hello</p></body></html>",
-	           "Hello");
+		   "<body><script>alert(1)</script><p>Hello</p></body></html>",
+		   "Hello");
 	check_html("<p>A</p><p>B</p>line<br>next", "A\n\nB\n\nline\nnext");
 	check_html("a<br><br><br><br><br>b", "a\n\nb");
 	check_html("<div>  lots   of\n\n  space  </div>", "lots of space");
 	check_html("<pre>a\n  b\tc</pre>", "a\n  b\tc");
 	check_html("&amp; &lt;b&gt; &eacute;&#8364;&nbsp;x &quot;q&quot;", "& <b> é€ x \"q\"");
 	check_html("<ul><li>One</li><li>Two<ul><li>Sub</li></ul></li></ul><ol><li>Three</li></ol>",
-	           "- One\n- Two\n  - Sub\n- Three");
+		   "- One\n- Two\n  - Sub\n- Three");
 	check_html("<a href=\"https://x.example/a?b=1\">Click here</a>",
-	           "Click here <https://x.example/a?b=1>");
+		   "Click here <https://x.example/a?b=1>");
 	check_html("<a href=\"https://x.example/\">https://x.example/</a>", "https://x.example/");
 	check_html("see <a href=\"http://www.x.example/\">www.x.example</a>.",
-	           "see www.x.example.");
+		   "see www.x.example.");
 	check_html("<a href=\"mailto:help@x.example\">help@x.example</a>", "help@x.example");
 	check_html("<a href=\"mailto:help@x.example?subject=hi\">Write us</a>",
-	           "Write us <help@x.example>");
+		   "Write us <help@x.example>");
 	check_html("<a href=\"#top\">Top</a> <a href=\"javascript:x()\">JS</a>", "Top JS");
 	check_html("<a href=\"https://x.example/i\"><img src=\"cid:1\"></a>",
-	           "<https://x.example/i>");
+		   "<https://x.example/i>");
 	check_html("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a b\nc");
 	check_html("<h1>Title</h1>text", "Title\n\ntext");
 	check_html("<p>Hi</p><blockquote>quoted<br>more</blockquote><p>after</p>",
-	           "Hi\n\n> quoted\n> more\n\nafter");
+		   "Hi\n\n> quoted\n> more\n\nafter");
 	check_html("<div style=\"display: none\">preheader</div><p>shown</p>", "shown");
 	check_html("<!-- comment --><p>x</p>", "x");
 	check_html("", "");
@@ -792,14 +792,14 @@ static void test_to_utf8(void)
 static OutMail base_out(void)
 {
 	OutMail m = {
-	    .from_name = "Support Desk",
-	    .from_addr = "support@desk.example",
-	    .to_name = "Alice Example",
-	    .to_addr = "alice@client.example",
-	    .subject = "Re: [#42] Printer",
-	    .message_id = "dm.1.abc@desk.example",
-	    .text = "Hello Alice,\n\nwe are on it.\n",
-	    .date = 1772534096,
+		.from_name = "Support Desk",
+		.from_addr = "support@desk.example",
+		.to_name = "Alice Example",
+		.to_addr = "alice@client.example",
+		.subject = "Re: [#42] Printer",
+		.message_id = "dm.1.abc@desk.example",
+		.text = "Hello Alice,\n\nwe are on it.\n",
+		.date = 1772534096,
 	};
 	return m;
 }
@@ -914,7 +914,7 @@ static void test_compose_roundtrip(void)
 	GPtrArray *refs = g_ptr_array_new_with_free_func(g_free);
 	for (int i = 0; i < 100; i++)
 		g_ptr_array_add(refs, g_strdup_printf("ref-%d.%s@client.example", i,
-		                                      "abcdefghijklmnopqrstuvwxyz0123456789"));
+						      "abcdefghijklmnopqrstuvwxyz0123456789"));
 	o.references = (const char *const *)refs->pdata;
 	o.n_references = refs->len;
 	GString *text = g_string_new("Café ✓\r\nline two\rline three\n");
@@ -957,11 +957,11 @@ static void test_compose_roundtrip(void)
 static void test_compose_reject(void)
 {
 	static const char *const bad_addrs[] = {"Name <a@b.example>",
-	                                        "a b@c.example",
-	                                        "no-at",
-	                                        "a@b.example\r\nRCPT TO:<x@y>",
-	                                        "",
-	                                        NULL};
+						"a b@c.example",
+						"no-at",
+						"a@b.example\r\nRCPT TO:<x@y>",
+						"",
+						NULL};
 	for (int i = 0; bad_addrs[i]; i++) {
 		OutMail o = base_out();
 		o.to_addr = bad_addrs[i];
@@ -989,7 +989,7 @@ static void test_compose_reject(void)
 	o.text = NULL;
 	g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
 	static const char *const bad_ids[] = {"<a@b.example>", "a b@c.example",   "",
-	                                      "no-at-sign",    "a@b\r\nBcc: x@y", NULL};
+					      "no-at-sign",    "a@b\r\nBcc: x@y", NULL};
 	for (int i = 0; bad_ids[i]; i++) {
 		o = base_out();
 		o.message_id = bad_ids[i];
@@ -999,7 +999,7 @@ static void test_compose_reject(void)
 	o.message_id = NULL;
 	g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
 	static const char *const bad_names[] = {
-	    "Bcc", "Subject", "Content-Type", "X-Bad Name", "X:Colon", "", NULL};
+		"Bcc", "Subject", "Content-Type", "X-Bad Name", "X:Colon", "", NULL};
 	for (int i = 0; bad_names[i]; i++) {
 		const char *extra[] = {bad_names[i], "v"};
 		o = base_out();
@@ -1011,7 +1011,7 @@ static void test_compose_reject(void)
 
 	/* bad ids from incoming mail are dropped, not fatal */
 	const char *refs[] = {"good@x.example", "bad id@x.example", "<br@x.example>",
-	                      "ok2@x.example"};
+			      "ok2@x.example"};
 	o = base_out();
 	o.in_reply_to = "has space@x.example";
 	o.references = refs;

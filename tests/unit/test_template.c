@@ -49,11 +49,11 @@ static const char *lookup_pairs(void *ctx, const char *name)
 }
 
 static const char *const values[] = {
-	"a", "A",
-	"b.c", "BC",
-	"x_1", "X1",
-	"evil", "<b>\"Tom\" & 'Jerry'</b>",
-	"crlf", "line1\r\nBcc: victim@example.org\nx",
+	"a",     "A",
+	"b.c",   "BC",
+	"x_1",   "X1",
+	"evil",  "<b>\"Tom\" & 'Jerry'</b>",
+	"crlf",  "line1\r\nBcc: victim@example.org\nx",
 	"empty", "",
 	NULL,
 };
@@ -71,61 +71,60 @@ typedef struct {
 } Case;
 
 static const Case cases[] = {
-	{ "basic", "Subject: Hi {{a}}\n\nBody {{a}} and {{b.c}} and {{x_1}}.\n", NULL, 0, 0, NULL,
-	  "Hi A", "Body A and BC and X1.\n", NULL },
-	{ "spaces in braces", "Subject: {{ a }}{{\ta\t}}{{  b.c}}\n\n{{a  }}\n", NULL, 0, 0, NULL,
-	  "AABC", "A\n", NULL },
-	{ "single braces are text", "Subject: {a} }} {\n\n{ {a} }\n", NULL, 0, 0, NULL,
-	  "{a} }} {", "{ {a} }\n", NULL },
-	{ "header case-insensitive", "subject:[#{{a}}]\n\nx", NULL, 0, 0, NULL, "[#A]", "x",
-	  NULL },
-	{ "no Subject header", "\nHello {{a}}\n", NULL, 0, 0, NULL, "", "Hello A\n", NULL },
-	{ "no header block at all", "Hello {{a}}, how are you\n", NULL, 0, 0, NULL, "",
-	  "Hello A, how are you\n", NULL },
-	{ "headers only", "Subject: s", NULL, 0, 0, NULL, "s", "", NULL },
-	{ "empty file", "", NULL, 0, 0, NULL, "", "", NULL },
-	{ "CRLF file", "Subject: S {{a}}\r\n\r\nl1\r\nl2 {{a}}\r\n", NULL, 0, 0, NULL, "S A",
-	  "l1\nl2 A\n", NULL },
-	{ "BOM dropped", "\xEF\xBB\xBFSubject: s\n\nb", NULL, 0, 0, NULL, "s", "b", NULL },
-	{ "html escaped, text verbatim", "Subject: {{evil}}\n\n{{evil}}\n",
-	  "<p>{{evil}}</p>\n<a href=\"{{ evil }}\">x</a>\n", 0, 0, NULL,
-	  "<b>\"Tom\" & 'Jerry'</b>", "<b>\"Tom\" & 'Jerry'</b>\n",
-	  "<p>&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;</p>\n"
-	  "<a href=\"&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;\">x</a>\n" },
-	{ "CR/LF in subject values neutralised", "Subject: [#1] {{crlf}}\n\n{{crlf}}", NULL, 0, 0,
-	  NULL, "[#1] line1  Bcc: victim@example.org x", "line1\r\nBcc: victim@example.org\nx",
-	  NULL },
-	{ "empty value, trimmed subject", "Subject: {{empty}} x {{empty}}\n\n{{empty}}", NULL, 0,
-	  0, NULL, "x", "", NULL },
-	{ "unknown placeholder in body", "Subject: s\n\nline\n{{nope}}\n", NULL, 0, DM_ECONFIG,
-	  "template t: unknown placeholder {{nope}} (%s/t.txt:4)", NULL, NULL, NULL },
-	{ "unknown placeholder in subject", "Subject: {{ticket.idd}}\n\n", NULL, 0, DM_ECONFIG,
-	  "template t: unknown placeholder {{ticket.idd}}", NULL, NULL, NULL },
-	{ "unknown placeholder in html", "Subject: s\n\n{{a}}", "<p>\n{{ b }}</p>", 0, DM_ECONFIG,
-	  "template t: unknown placeholder {{b}} (%s/t.html:2)", NULL, NULL, NULL },
-	{ "unclosed braces in body", "Subject: s\n\nline 3\nline 4 {{a\nline 5 }}\n", NULL,
-	  DM_ECONFIG, 0, "%s/t.txt:4: unclosed '{{'", NULL, NULL, NULL },
-	{ "unclosed braces in subject", "Subject: {{a\n\nbody\n", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:1: unclosed '{{'", NULL, NULL, NULL },
-	{ "unclosed braces in html", "Subject: s\n\nb", "<p>\n\n{{ a }\n", DM_ECONFIG, 0,
-	  "%s/t.html:3: unclosed '{{'", NULL, NULL, NULL },
-	{ "bad placeholder name", "Subject: s\n\n{{a b}}\n", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:3: bad placeholder '{{a b}}'", NULL, NULL, NULL },
-	{ "empty placeholder", "\n{{}}", NULL, DM_ECONFIG, 0, "%s/t.txt:2: bad placeholder", NULL,
-	  NULL, NULL },
-	{ "unknown header", "Subjet: s\n\nb", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:1: unknown header 'Subjet'", NULL, NULL, NULL },
-	{ "second header", "Subject: s\nFrom: x@y\n\nb", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:2: unknown header 'From'", NULL, NULL, NULL },
-	{ "two subjects", "Subject: s\nSubject: t\n\nb", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:2: a second Subject", NULL, NULL, NULL },
-	{ "folded subject", "Subject: s\n  more\n\nb", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:2: folded header", NULL, NULL, NULL },
-	{ "invalid UTF-8", "Subject: s\n\nok\nbad \xff\xfe\n", NULL, DM_ECONFIG, 0,
-	  "%s/t.txt:4: not valid UTF-8", NULL, NULL, NULL },
-	{ "invalid UTF-8 in html", "Subject: s\n\nb", "caf\xe9", DM_ECONFIG, 0,
-	  "%s/t.html:1: not valid UTF-8", NULL, NULL, NULL },
-	{ "missing txt", NULL, "<p>x</p>", DM_ENOTFOUND, 0, "%s/t.txt", NULL, NULL, NULL },
+	{"basic", "Subject: Hi {{a}}\n\nBody {{a}} and {{b.c}} and {{x_1}}.\n", NULL, 0, 0, NULL,
+	 "Hi A", "Body A and BC and X1.\n", NULL},
+	{"spaces in braces", "Subject: {{ a }}{{\ta\t}}{{  b.c}}\n\n{{a  }}\n", NULL, 0, 0, NULL,
+	 "AABC", "A\n", NULL},
+	{"single braces are text", "Subject: {a} }} {\n\n{ {a} }\n", NULL, 0, 0, NULL, "{a} }} {",
+	 "{ {a} }\n", NULL},
+	{"header case-insensitive", "subject:[#{{a}}]\n\nx", NULL, 0, 0, NULL, "[#A]", "x", NULL},
+	{"no Subject header", "\nHello {{a}}\n", NULL, 0, 0, NULL, "", "Hello A\n", NULL},
+	{"no header block at all", "Hello {{a}}, how are you\n", NULL, 0, 0, NULL, "",
+	 "Hello A, how are you\n", NULL},
+	{"headers only", "Subject: s", NULL, 0, 0, NULL, "s", "", NULL},
+	{"empty file", "", NULL, 0, 0, NULL, "", "", NULL},
+	{"CRLF file", "Subject: S {{a}}\r\n\r\nl1\r\nl2 {{a}}\r\n", NULL, 0, 0, NULL, "S A",
+	 "l1\nl2 A\n", NULL},
+	{"BOM dropped", "\xEF\xBB\xBFSubject: s\n\nb", NULL, 0, 0, NULL, "s", "b", NULL},
+	{"html escaped, text verbatim", "Subject: {{evil}}\n\n{{evil}}\n",
+	 "<p>{{evil}}</p>\n<a href=\"{{ evil }}\">x</a>\n", 0, 0, NULL, "<b>\"Tom\" & 'Jerry'</b>",
+	 "<b>\"Tom\" & 'Jerry'</b>\n",
+	 "<p>&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;</p>\n"
+	 "<a href=\"&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;\">x</a>\n"},
+	{"CR/LF in subject values neutralised", "Subject: [#1] {{crlf}}\n\n{{crlf}}", NULL, 0, 0,
+	 NULL, "[#1] line1  Bcc: victim@example.org x", "line1\r\nBcc: victim@example.org\nx",
+	 NULL},
+	{"empty value, trimmed subject", "Subject: {{empty}} x {{empty}}\n\n{{empty}}", NULL, 0, 0,
+	 NULL, "x", "", NULL},
+	{"unknown placeholder in body", "Subject: s\n\nline\n{{nope}}\n", NULL, 0, DM_ECONFIG,
+	 "template t: unknown placeholder {{nope}} (%s/t.txt:4)", NULL, NULL, NULL},
+	{"unknown placeholder in subject", "Subject: {{ticket.idd}}\n\n", NULL, 0, DM_ECONFIG,
+	 "template t: unknown placeholder {{ticket.idd}}", NULL, NULL, NULL},
+	{"unknown placeholder in html", "Subject: s\n\n{{a}}", "<p>\n{{ b }}</p>", 0, DM_ECONFIG,
+	 "template t: unknown placeholder {{b}} (%s/t.html:2)", NULL, NULL, NULL},
+	{"unclosed braces in body", "Subject: s\n\nline 3\nline 4 {{a\nline 5 }}\n", NULL,
+	 DM_ECONFIG, 0, "%s/t.txt:4: unclosed '{{'", NULL, NULL, NULL},
+	{"unclosed braces in subject", "Subject: {{a\n\nbody\n", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:1: unclosed '{{'", NULL, NULL, NULL},
+	{"unclosed braces in html", "Subject: s\n\nb", "<p>\n\n{{ a }\n", DM_ECONFIG, 0,
+	 "%s/t.html:3: unclosed '{{'", NULL, NULL, NULL},
+	{"bad placeholder name", "Subject: s\n\n{{a b}}\n", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:3: bad placeholder '{{a b}}'", NULL, NULL, NULL},
+	{"empty placeholder", "\n{{}}", NULL, DM_ECONFIG, 0, "%s/t.txt:2: bad placeholder", NULL,
+	 NULL, NULL},
+	{"unknown header", "Subjet: s\n\nb", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:1: unknown header 'Subjet'", NULL, NULL, NULL},
+	{"second header", "Subject: s\nFrom: x@y\n\nb", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:2: unknown header 'From'", NULL, NULL, NULL},
+	{"two subjects", "Subject: s\nSubject: t\n\nb", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:2: a second Subject", NULL, NULL, NULL},
+	{"folded subject", "Subject: s\n  more\n\nb", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:2: folded header", NULL, NULL, NULL},
+	{"invalid UTF-8", "Subject: s\n\nok\nbad \xff\xfe\n", NULL, DM_ECONFIG, 0,
+	 "%s/t.txt:4: not valid UTF-8", NULL, NULL, NULL},
+	{"invalid UTF-8 in html", "Subject: s\n\nb", "caf\xe9", DM_ECONFIG, 0,
+	 "%s/t.html:1: not valid UTF-8", NULL, NULL, NULL},
+	{"missing txt", NULL, "<p>x</p>", DM_ENOTFOUND, 0, "%s/t.txt", NULL, NULL, NULL},
 };
 
 /* c->err with "%s" replaced by tmpdir */
@@ -147,7 +146,7 @@ static void test_case(gconstpointer data)
 		write_file("t.html", c->html, -1);
 
 	Template *tpl = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	g_autofree char *want_err = c->err ? with_dir(c->err) : NULL;
 	int rc = template_load(tmpdir, "t", &tpl, &err);
 	g_test_message("%s: load %d %s", c->what, rc, err.msg);
@@ -189,7 +188,7 @@ static void test_limits(void)
 {
 	tmp_setup();
 	Template *tpl = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 
 	/* size cap */
 	gsize n = DM_TEMPLATE_MAX_BYTES + 1;
@@ -213,7 +212,7 @@ static void test_limits(void)
 	g_assert_cmpint(template_load(tmpdir, "nul", &tpl, &err), ==, DM_ECONFIG);
 
 	/* names cannot leave the folder */
-	static const char *const bad_names[] = { "../etc/passwd", "a/b", "", "a.txt", NULL };
+	static const char *const bad_names[] = {"../etc/passwd", "a/b", "", "a.txt", NULL};
 	for (size_t i = 0; bad_names[i] != NULL; i++) {
 		dm_error_clear(&err);
 		g_assert_cmpint(template_load(tmpdir, bad_names[i], &tpl, &err), ==, DM_ECONFIG);
@@ -230,9 +229,9 @@ static void test_value_utf8(void)
 	write_file("u.txt", "Subject: {{v}}\n\n{{v}}", -1);
 	write_file("u.html", "{{v}}", -1);
 	Template *tpl = NULL;
-	DmError err = { 0 };
+	DmError err = {0};
 	g_assert_cmpint(template_load(tmpdir, "u", &tpl, &err), ==, 0);
-	const char *const vals[] = { "v", "caf\xe9 <x>", NULL };
+	const char *const vals[] = {"v", "caf\xe9 <x>", NULL};
 	char *s = NULL, *t = NULL, *h = NULL;
 	g_assert_cmpint(template_render(tpl, lookup_pairs, (void *)vals, &s, &t, &h, &err), ==, 0);
 	g_assert_true(g_utf8_validate(s, -1, NULL));
@@ -251,21 +250,36 @@ static void test_value_utf8(void)
 
 /* Exactly the placeholders the desk provides at render time. */
 static const char *const shipped_values[] = {
-	"ticket.id", "42",
-	"ticket.subject", "Website <down> & \"out\"",
-	"ticket.status", "open",
-	"ticket.severity", "high",
-	"ticket.line", "1",
-	"client.name", "Smith & Co",
-	"client.plan", "silver",
-	"contact.name", "Ann O'Neil",
-	"contact.email", "ann@client.example",
-	"desk.name", "Example Agency Support",
-	"desk.address", "support@agency.example",
-	"sender.name", "Bob Stranger",
-	"sender.email", "bob@elsewhere.example",
-	"message.subject", "Help\r\nBcc: x@y <now>",
-	"reason", "sender is not a named contact",
+	"ticket.id",
+	"42",
+	"ticket.subject",
+	"Website <down> & \"out\"",
+	"ticket.status",
+	"open",
+	"ticket.severity",
+	"high",
+	"ticket.line",
+	"1",
+	"client.name",
+	"Smith & Co",
+	"client.plan",
+	"silver",
+	"contact.name",
+	"Ann O'Neil",
+	"contact.email",
+	"ann@client.example",
+	"desk.name",
+	"Example Agency Support",
+	"desk.address",
+	"support@agency.example",
+	"sender.name",
+	"Bob Stranger",
+	"sender.email",
+	"bob@elsewhere.example",
+	"message.subject",
+	"Help\r\nBcc: x@y <now>",
+	"reason",
+	"sender is not a named contact",
 	NULL,
 };
 
@@ -299,20 +313,19 @@ static void test_shipped(void)
 		const char *name, *subject;
 		const char *text_has[4], *html_has[4];
 	} shipped[] = {
-		{ "ack",
-		  "[#42] Website <down> & \"out\"",
-		  { "ticket #42", "[#42]", "silver", "Ann O'Neil" },
-		  { "ticket #42", "[#42]", "Website &lt;down&gt; &amp; &quot;out&quot;",
-		    "Ann O&#39;Neil" } },
-		{ "quarantine",
-		  "Your message to Example Agency Support: Help  Bcc: x@y <now>",
-		  { "bob@elsewhere.example", "support@agency.example", "named contact", NULL },
-		  { "bob@elsewhere.example", "Help\r\nBcc: x@y &lt;now&gt;", "named contact",
-		    NULL } },
+		{"ack",
+		 "[#42] Website <down> & \"out\"",
+		 {"ticket #42", "[#42]", "silver", "Ann O'Neil"},
+		 {"ticket #42", "[#42]", "Website &lt;down&gt; &amp; &quot;out&quot;",
+		  "Ann O&#39;Neil"}},
+		{"quarantine",
+		 "Your message to Example Agency Support: Help  Bcc: x@y <now>",
+		 {"bob@elsewhere.example", "support@agency.example", "named contact", NULL},
+		 {"bob@elsewhere.example", "Help\r\nBcc: x@y &lt;now&gt;", "named contact", NULL}},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(shipped); i++) {
 		Template *tpl = NULL;
-		DmError err = { 0 };
+		DmError err = {0};
 		int rc = template_load(dir, shipped[i].name, &tpl, &err);
 		if (rc != 0)
 			g_test_message("%s", err.msg);
