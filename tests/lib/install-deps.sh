@@ -11,6 +11,7 @@ pkgs=(
 	libxml2-dev                                    # HTML to text
 	postgresql dovecot-imapd python3-aiosmtpd      # real servers for the tests and demo
 	curl jq time ca-certificates                   # test tools: an independent IMAP client, JSON, peak memory
+	clang-format                                   # the committed .clang-format, checked by the tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
