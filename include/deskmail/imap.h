@@ -45,6 +45,11 @@ int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **
 int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
 	       unsigned char **data_r, size_t *len_r, DmError *err);
 
+/* The same for the header only (BODY[HEADER]), e.g. of a message over the
+ * size cap, so that it can be recorded by sender and subject. */
+int imap_fetch_header(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
+		      unsigned char **data_r, size_t *len_r, DmError *err);
+
 /* After the commit: add `flag` (e.g. "$Ticketed" or "\\Seen"; NULL/"" =
  * none), then if move_to is set move the message there (UID MOVE, or
  * COPY+STORE \Deleted+UID EXPUNGE without MOVE).  DM_ENOTFOUND if the UID is

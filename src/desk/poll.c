@@ -19,6 +19,8 @@
 #include "deskmail/log.h"
 
 #define POLL_LOCK_CLASS "7291005"
+/* the header of a message over imap.max_message_bytes is kept up to this */
+#define HEADER_MAX_BYTES (256 * 1024)
 
 static int mailbox_row(Desk *desk, int64_t *id_r, uint32_t *uv_r, uint32_t *last_r, DmError *err)
 {
@@ -132,10 +134,21 @@ static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollS
 		return advance_to(desk, mbid, uv, uid, err);
 	}
 	if (rc == DM_EPERM) {
-		/* Over the cap: left on the server, recorded in quarantine. */
-		note = g_strdup_printf(
-			"X-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n\r\n",
-			cfg->imap_url, uv, uid);
+		/* Over the cap: left on the server, recorded in quarantine by
+		 * its header (when that can be had) and where it lies. */
+		unsigned char *head = NULL;
+		size_t hlen = 0;
+		DmError he = {0};
+		if (imap_fetch_header(desk->imap, uv, uid, HEADER_MAX_BYTES, &head, &hlen, &he) !=
+		    0)
+			hlen = 0;
+		g_autofree char *h = hlen ? g_strndup((const char *)head, hlen) : g_strdup("");
+		free(head);
+		g_strchomp(h);
+		note = g_strdup_printf("%s%sX-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n"
+				       "\r\n[deskmail: %s; the whole message was left on the "
+				       "server]\r\n",
+				       h, *h ? "\r\n" : "", cfg->imap_url, uv, uid, fe.msg);
 		raw = (unsigned char *)g_strdup(note);
 		len = strlen(note);
 		src.truncated = true;

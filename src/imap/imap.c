@@ -271,11 +271,12 @@ int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **
 	return 0;
 }
 
-int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
-	       unsigned char **data_r, size_t *len_r, DmError *err)
+static int fetch_section(ImapSession *s, uint32_t uidvalidity, uint32_t uid, const char *section,
+			 size_t max_bytes, unsigned char **data_r, size_t *len_r, DmError *err)
 {
 	g_autofree char *url =
-		g_strdup_printf("%s;UIDVALIDITY=%u;UID=%u", s->mailbox_url, uidvalidity, uid);
+		g_strdup_printf("%s;UIDVALIDITY=%u;UID=%u%s%s", s->mailbox_url, uidvalidity, uid,
+				section ? ";SECTION=" : "", section ? section : "");
 	CURLcode rc = run(s, url, NULL, max_bytes);
 	if (rc == CURLE_WRITE_ERROR && s->over_cap)
 		return dm_error_set(err, DM_EPERM, "message at UID %u is larger than %zu bytes",
@@ -295,6 +296,18 @@ int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_by
 	*data_r = d;
 	*len_r = s->body->len;
 	return 0;
+}
+
+int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
+	       unsigned char **data_r, size_t *len_r, DmError *err)
+{
+	return fetch_section(s, uidvalidity, uid, NULL, max_bytes, data_r, len_r, err);
+}
+
+int imap_fetch_header(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
+		      unsigned char **data_r, size_t *len_r, DmError *err)
+{
+	return fetch_section(s, uidvalidity, uid, "HEADER", max_bytes, data_r, len_r, err);
 }
 
 static void capabilities(ImapSession *s)

@@ -76,6 +76,21 @@ assert_contains "$processed" "MESSAGES 1" "the mail was moved to Processed"
 assert_eq "fetched 0: 0 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$(dm poll)" "and is not seen again"
 dm_write_conf
 
+# a mail over imap.max_message_bytes: left on the server, quarantined by
+# its header with the reason, the mailbox goes on
+sed -i 's|poll_interval = 1;|poll_interval = 1; max_message_bytes = 20000;|' "$DM_CONF"
+big=$(head -c 30000 /dev/zero | tr '\0' 'y' | fold -w 76)
+dm_mail "$W/big" 'alice@acme.example' 'Huge log file' "$big"
+dm_mail "$W/small" 'alice@acme.example' 'After the huge one' 'A small mail.'
+dm_deliver "$W/big" "$W/small"
+assert_eq "fetched 2: 1 new ticket(s), 0 repl(ies), 1 quarantined, 0 duplicate(s)" "$(dm poll 2>/dev/null)" "the big mail is quarantined, the next one goes on"
+q=$(dm quarantine list --json | jq -c '.[] | select(.subject == "Huge log file")')
+assert_eq "alice@acme.example" "$(jq -r .from <<<"$q")" "the quarantine row names the sender (from the header)"
+assert_contains "$(jq -r .reason <<<"$q")" "larger than 20000 bytes" "and says why"
+assert_contains "$(dm_psql -c "select convert_from(i.raw, 'UTF8') from inbound i join quarantine q on q.inbound_id = i.id where q.subject = 'Huge log file'")" "left on the server" "the stored record says where the whole mail is"
+assert_true "the whole mail is still on the server" bash -c "dm_imap() { curl -s --max-time 20 -u support:secret --url \"$DM_IMAP_URL\" -X \"\$1\"; }; dm_imap 'UID SEARCH SUBJECT \"Huge log file\"' | grep -qE 'SEARCH [0-9]'"
+dm_write_conf
+
 # the daemon: polls and sends until SIGTERM
 dm_mail "$W/f" 'carol@globex.example' 'Backup failed' 'Last night backup failed.'
 "$DESKMAIL" -c "$DM_CONF" run 2>"$W/run.log" &
