@@ -116,7 +116,7 @@ static int show_text(Desk *desk, const char *id, DmError *err)
 		1, p, true, err);
 	if (rc)
 		return rc;
-	return run_print(
+	rc = run_print(
 		desk,
 		"SELECT format(E'\\n--- %s %s%s %s  %s%s', CASE m.direction WHEN 'in' THEN "
 		"'from' ELSE 'to' END, CASE m.direction WHEN 'in' THEN m.from_addr ELSE "
@@ -127,6 +127,17 @@ static int show_text(Desk *desk, const char *id, DmError *err)
 		"a.content_type, a.size, COALESCE(' refused: ' || a.refused, '')), '' ORDER BY "
 		"a.id) FROM attachment a WHERE a.message_id = m.id), '') FROM message m WHERE "
 		"m.ticket_id = $1::bigint ORDER BY m.id",
+		1, p, false, err);
+	if (rc)
+		return rc;
+	printf("\n--- events\n");
+	return run_print(
+		desk,
+		"SELECT format('%s  %-22s %s%s%s', to_char(e.created_at, 'YYYY-MM-DD "
+		"HH24:MI:SS'), e.kind, e.actor, CASE WHEN e.field IS NOT NULL THEN format(' "
+		"%s: %s -> %s', e.field, COALESCE(e.before, '-'), COALESCE(e.after, '-')) ELSE "
+		"'' END, COALESCE(' (' || e.detail || ')', '')) FROM event e WHERE e.ticket_id "
+		"= $1::bigint ORDER BY e.id",
 		1, p, false, err);
 }
 
