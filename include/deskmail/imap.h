@@ -50,11 +50,13 @@ int imap_fetch(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_by
 int imap_fetch_header(ImapSession *s, uint32_t uidvalidity, uint32_t uid, size_t max_bytes,
 		      unsigned char **data_r, size_t *len_r, DmError *err);
 
-/* After the commit: add `flag` (e.g. "$Ticketed" or "\\Seen"; NULL/"" =
- * none), then if move_to is set move the message there (UID MOVE, or
- * COPY+STORE \Deleted+UID EXPUNGE without MOVE).  DM_ENOTFOUND if the UID is
- * already gone (e.g. moved by an earlier run). */
-int imap_mark(ImapSession *s, uint32_t uid, const char *flag, const char *move_to, DmError *err);
+/* After the commit: add `flag` (e.g. "$Ticketed" or "\Seen"; NULL/"" =
+ * none) to the UIDs (ascending), then if move_to is set move them there
+ * (UID MOVE, or COPY+STORE \Deleted+UID EXPUNGE without MOVE): one command
+ * each for all of them.  A server ignores UIDs that are gone (moved by an
+ * earlier run), so success means every one still there is marked. */
+int imap_mark_set(ImapSession *s, const uint32_t *uids, size_t n, const char *flag,
+		  const char *move_to, DmError *err);
 
 /* Append a message to the mailbox (for tests and the demo). */
 int imap_append(ImapSession *s, const char *data, size_t len, DmError *err);

@@ -4,7 +4,8 @@
  * advance in the same transaction as each message's effects, so a pass costs
  * one STATUS when nothing is new and otherwise follows the number of new
  * messages, never the size of the mailbox.  A message is flagged or moved on
- * the server only after its commit; mailbox_seen remembers which commits are
+ * the server only after its commit (in batches, one STORE for up to
+ * MARK_BATCH committed messages); mailbox_seen remembers which commits are
  * not marked yet, so a crash between the two is repaired by the next pass.
  * A UIDVALIDITY change starts the mailbox over from UID 1: what was stored
  * before is recognised by content hash or Message-ID and only checkpointed.
@@ -21,6 +22,9 @@
 #define POLL_LOCK_CLASS "7291005"
 /* the header of a message over imap.max_message_bytes is kept up to this */
 #define HEADER_MAX_BYTES (256 * 1024)
+/* committed UIDs are marked on the server this many at a time (one STORE),
+ * and at the end of every pass */
+#define MARK_BATCH 50
 
 static int mailbox_row(Desk *desk, int64_t *id_r, uint32_t *uv_r, uint32_t *last_r, DmError *err)
 {
@@ -84,17 +88,25 @@ static int record_marked(Desk *desk, int64_t mbid, uint32_t uv, GArray *uids, Dm
 	return rc;
 }
 
-static bool mark_one(Desk *desk, uint32_t uid, GArray *marked)
+/* Mark the committed UIDs in `pending` on the server with one command (a
+ * STORE, and a MOVE with move_to), then record them as marked.  On failure
+ * they stay unmarked in mailbox_seen and the next poll repairs them. */
+static int flush_marks(Desk *desk, int64_t mbid, uint32_t uv, GArray *pending, DmError *err)
 {
 	const Config *cfg = desk->cfg;
+	if (pending->len == 0)
+		return 0;
 	DmError e = {0};
-	int rc = imap_mark(desk->imap, uid, cfg->imap_mark_flag, cfg->imap_move_to, &e);
-	if (rc == 0 || rc == DM_ENOTFOUND) {
-		g_array_append_val(marked, uid);
-		return true;
+	int rc = imap_mark_set(desk->imap, (const uint32_t *)(void *)pending->data, pending->len,
+			       cfg->imap_mark_flag, cfg->imap_move_to, &e);
+	if (rc != 0 && rc != DM_ENOTFOUND) {
+		log_warn("uids %u..%u: could not mark on the server (the next poll retries): %s",
+			 g_array_index(pending, uint32_t, 0),
+			 g_array_index(pending, uint32_t, pending->len - 1), e.msg);
+		g_array_set_size(pending, 0);
+		return 0;
 	}
-	log_warn("uid %u: could not mark on the server (will retry): %s", uid, e.msg);
-	return false;
+	return record_marked(desk, mbid, uv, pending, err);
 }
 
 /* Mark what was committed but not marked (a crash between the two). */
@@ -111,11 +123,11 @@ static int repair_marks(Desk *desk, int64_t mbid, uint32_t uv, GArray *marked, D
 		return rc;
 	for (int i = 0; i < dbres_rows(r); i++) {
 		uint32_t uid = (uint32_t)dbres_i64(r, i, 0, 0);
-		if (mark_one(desk, uid, marked))
-			log_info("uid %u: marked on the server after an earlier interruption", uid);
+		g_array_append_val(marked, uid);
+		log_info("uid %u: to be marked on the server after an earlier interruption", uid);
 	}
 	dbres_free(r);
-	return record_marked(desk, mbid, uv, marked, err);
+	return flush_marks(desk, mbid, uv, marked, err);
 }
 
 static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollStats *st,
@@ -264,15 +276,18 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 			if (rc)
 				break;
 			last = uids[i];
-			mark_one(desk, uids[i], marked);
-			if (marked->len >= 100)
-				record_marked(desk, mbid, uv, marked, NULL);
+			g_array_append_val(marked, uids[i]);
+			if (marked->len >= MARK_BATCH)
+				rc = flush_marks(desk, mbid, uv, marked, err);
+			if (rc)
+				break;
 		}
 		more = rc == 0 && n == (size_t)cfg->imap_batch;
 		free(uids);
 	}
+	/* what was committed is marked even when the pass stops on an error */
 	DmError ignore = {0};
-	record_marked(desk, mbid, uv, marked, &ignore);
+	flush_marks(desk, mbid, uv, marked, &ignore);
 	g_array_free(marked, TRUE);
 	db_exec(desk->db, "SELECT pg_advisory_unlock($1::int, $2::int)", 2, lp, NULL, NULL);
 	return rc;

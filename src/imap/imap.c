@@ -327,12 +327,32 @@ static void capabilities(ImapSession *s)
 	s->caps_known = 1;
 }
 
-int imap_mark(ImapSession *s, uint32_t uid, const char *flag, const char *move_to, DmError *err)
+/* "1:3,7,9:12" for ascending uids. */
+static char *uid_set(const uint32_t *uids, size_t n)
 {
+	GString *set = g_string_new(NULL);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		g_string_append_printf(set, "%s%u", set->len ? "," : "", uids[i]);
+		if (j > i)
+			g_string_append_printf(set, ":%u", uids[j]);
+		i = j + 1;
+	}
+	return g_string_free(set, FALSE);
+}
+
+int imap_mark_set(ImapSession *s, const uint32_t *uids, size_t n, const char *flag,
+		  const char *move_to, DmError *err)
+{
+	if (n == 0)
+		return 0;
+	g_autofree char *set = uid_set(uids, n);
 	CURLcode rc;
 	if (flag && *flag) {
 		g_autofree char *cmd =
-			g_strdup_printf("UID STORE %u +FLAGS.SILENT (%s)", uid, flag);
+			g_strdup_printf("UID STORE %s +FLAGS.SILENT (%s)", set, flag);
 		rc = run(s, s->mailbox_url, cmd, 64 * 1024);
 		if (rc != CURLE_OK)
 			return fail(s, rc, "STORE", err);
@@ -341,16 +361,17 @@ int imap_mark(ImapSession *s, uint32_t uid, const char *flag, const char *move_t
 		capabilities(s);
 		g_autofree char *dest = quoted(move_to);
 		if (s->has_move) {
-			g_autofree char *cmd = g_strdup_printf("UID MOVE %u %s", uid, dest);
+			g_autofree char *cmd = g_strdup_printf("UID MOVE %s %s", set, dest);
 			rc = run(s, s->mailbox_url, cmd, 64 * 1024);
 			if (rc != CURLE_OK)
 				return fail(s, rc, "MOVE", err);
 		} else {
-			g_autofree char *copy = g_strdup_printf("UID COPY %u %s", uid, dest);
+			g_autofree char *copy = g_strdup_printf("UID COPY %s %s", set, dest);
 			g_autofree char *del =
-				g_strdup_printf("UID STORE %u +FLAGS.SILENT (\\Deleted)", uid);
-			g_autofree char *exp =
-				g_strdup_printf(s->has_uidplus ? "UID EXPUNGE %u" : "NOOP", uid);
+				g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
+			g_autofree char *exp = s->has_uidplus
+						       ? g_strdup_printf("UID EXPUNGE %s", set)
+						       : g_strdup("NOOP");
 			if ((rc = run(s, s->mailbox_url, copy, 64 * 1024)) != CURLE_OK)
 				return fail(s, rc, "COPY", err);
 			if ((rc = run(s, s->mailbox_url, del, 64 * 1024)) != CURLE_OK)
