@@ -91,6 +91,28 @@ const char *desk_sql_dir(void)
 	return SOURCE_SQLDIR;
 }
 
+/* The operator's template, else (a folder kept from an older version that
+ * lacks a newer template) the one installed with deskmail, with a notice. */
+static int load_template(const Config *cfg, const char *name, Template **t, DmError *err)
+{
+	int rc = template_load(cfg->desk_templates, name, t, err);
+	if (rc != DM_ENOTFOUND)
+		return rc;
+	static const char *const fallbacks[] = {SYSCONF_TEMPLATEDIR, SOURCE_TEMPLATEDIR};
+	for (size_t i = 0; i < G_N_ELEMENTS(fallbacks); i++) {
+		if (strcmp(fallbacks[i], cfg->desk_templates) == 0)
+			continue;
+		DmError e2 = {0};
+		if (template_load(fallbacks[i], name, t, &e2) == 0) {
+			log_notice("template %s is not in %s: using %s/%s.txt", name,
+				   cfg->desk_templates, fallbacks[i], name);
+			dm_error_clear(err);
+			return 0;
+		}
+	}
+	return rc;
+}
+
 int desk_check_templates(const Config *cfg, DmError *err)
 {
 	TplVars v = {0};
@@ -98,7 +120,7 @@ int desk_check_templates(const Config *cfg, DmError *err)
 		tplvars_set(&v, desk_placeholders[i], "x");
 	for (int i = 0; template_names[i]; i++) {
 		Template *t = NULL;
-		int rc = template_load(cfg->desk_templates, template_names[i], &t, err);
+		int rc = load_template(cfg, template_names[i], &t, err);
 		if (rc)
 			return rc;
 		char *s = NULL, *txt = NULL, *html = NULL;
@@ -120,8 +142,7 @@ int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
 	mime_limits_default(&d->limits);
 	int rc = 0;
 	for (int i = 0; template_names[i] && rc == 0; i++)
-		rc = template_load(cfg->desk_templates, template_names[i], template_slot(d, i),
-				   err);
+		rc = load_template(cfg, template_names[i], template_slot(d, i), err);
 	if (rc == 0)
 		rc = db_connect(cfg->db_conninfo, &d->db, err);
 	if (rc) {

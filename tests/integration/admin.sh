@@ -95,6 +95,25 @@ assert_eq 0 "$rc" "client set --account-manager"
 assert_eq "am@agency.example" "$(dm client list --json | jq -r '.[0].account_manager')" "account manager recorded"
 assert_true "administration changes are audited" test "$(dm_psql -c "select count(*) from event where kind like 'contact-%'")" -ge 4
 
+# a templates folder from an older version (only ack and quarantine): the
+# newer templates come from deskmail's own, with a notice
+old=$DM_TEST_DIR/old-templates
+mkdir -p "$old"
+cp "$DM_REPO_DIR"/conf/templates/ack.* "$DM_REPO_DIR"/conf/templates/quarantine.* "$old"/
+sed "s|templates = \"[^\"]*\"|templates = \"$old\"|" "$DM_CONF" >"$DM_TEST_DIR/old.conf"
+out=$("$DESKMAIL" -c "$DM_TEST_DIR/old.conf" check-config 2>&1); rc=$?
+assert_eq 0 "$rc" "check-config passes with an older templates folder"
+assert_contains "$out" "template notify is not in $old" "and says which template it took from deskmail's own"
+out=$("$DESKMAIL" -c "$DM_TEST_DIR/old.conf" ticket list 2>&1); rc=$?
+assert_eq 0 "$rc" "deskmail runs with it"
+# a template missing everywhere is still an error naming it
+sed "s|templates = \"[^\"]*\"|templates = \"$DM_TEST_DIR/none\"|" "$DM_CONF" >"$DM_TEST_DIR/none.conf"
+mkdir -p "$DM_TEST_DIR/none"
+printf 'Subject: x\n\n{{nonsense}}\n' >"$DM_TEST_DIR/none/ack.txt"
+out=$("$DESKMAIL" -c "$DM_TEST_DIR/none.conf" check-config 2>&1); rc=$?
+assert_eq 78 "$rc" "a broken template of the operator's is a configuration error (no silent fallback)"
+assert_contains "$out" "nonsense" "naming the placeholder"
+
 dm bogus >/dev/null 2>&1; rc=$?
 assert_eq 64 "$rc" "an unknown command is a usage error"
 dm_done
