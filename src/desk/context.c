@@ -92,8 +92,10 @@ const char *desk_sql_dir(void)
 }
 
 /* The operator's template, else (a folder kept from an older version that
- * lacks a newer template) the one installed with deskmail, with a notice. */
-static int load_template(const Config *cfg, const char *name, Template **t, DmError *err)
+ * lacks a newer template) the one installed with deskmail; the names taken
+ * from there are added to `borrowed` for one notice. */
+static int load_template(const Config *cfg, const char *name, Template **t, GString *borrowed,
+			 DmError *err)
 {
 	int rc = template_load(cfg->desk_templates, name, t, err);
 	if (rc != DM_ENOTFOUND)
@@ -104,8 +106,8 @@ static int load_template(const Config *cfg, const char *name, Template **t, DmEr
 			continue;
 		DmError e2 = {0};
 		if (template_load(fallbacks[i], name, t, &e2) == 0) {
-			log_notice("template %s is not in %s: using %s/%s.txt", name,
-				   cfg->desk_templates, fallbacks[i], name);
+			g_string_append_printf(borrowed, "%s%s", borrowed->len ? ", " : "", name);
+			g_string_append_printf(borrowed, " (%s)", fallbacks[i]);
 			dm_error_clear(err);
 			return 0;
 		}
@@ -113,14 +115,22 @@ static int load_template(const Config *cfg, const char *name, Template **t, DmEr
 	return rc;
 }
 
+static void note_borrowed(const Config *cfg, const GString *borrowed)
+{
+	if (borrowed->len)
+		log_notice("templates not in %s, taken from deskmail's own: %s",
+			   cfg->desk_templates, borrowed->str);
+}
+
 int desk_check_templates(const Config *cfg, DmError *err)
 {
 	TplVars v = {0};
 	for (int i = 0; desk_placeholders[i]; i++)
 		tplvars_set(&v, desk_placeholders[i], "x");
+	g_autoptr(GString) borrowed = g_string_new(NULL);
 	for (int i = 0; template_names[i]; i++) {
 		Template *t = NULL;
-		int rc = load_template(cfg, template_names[i], &t, err);
+		int rc = load_template(cfg, template_names[i], &t, borrowed, err);
 		if (rc)
 			return rc;
 		char *s = NULL, *txt = NULL, *html = NULL;
@@ -132,6 +142,7 @@ int desk_check_templates(const Config *cfg, DmError *err)
 		if (rc)
 			return rc;
 	}
+	note_borrowed(cfg, borrowed);
 	return 0;
 }
 
@@ -141,8 +152,10 @@ int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
 	d->cfg = cfg;
 	mime_limits_default(&d->limits);
 	int rc = 0;
+	g_autoptr(GString) borrowed = g_string_new(NULL);
 	for (int i = 0; template_names[i] && rc == 0; i++)
-		rc = load_template(cfg, template_names[i], template_slot(d, i), err);
+		rc = load_template(cfg, template_names[i], template_slot(d, i), borrowed, err);
+	note_borrowed(cfg, borrowed);
 	if (rc == 0)
 		rc = db_connect(cfg->db_conninfo, &d->db, err);
 	if (rc) {

@@ -103,7 +103,7 @@ cp "$DM_REPO_DIR"/conf/templates/ack.* "$DM_REPO_DIR"/conf/templates/quarantine.
 sed "s|templates = \"[^\"]*\"|templates = \"$old\"|" "$DM_CONF" >"$DM_TEST_DIR/old.conf"
 out=$("$DESKMAIL" -c "$DM_TEST_DIR/old.conf" check-config 2>&1); rc=$?
 assert_eq 0 "$rc" "check-config passes with an older templates folder"
-assert_contains "$out" "template notify is not in $old" "and says which template it took from deskmail's own"
+assert_contains "$out" "templates not in $old, taken from deskmail's own: notify" "and says which templates it took from deskmail's own"
 out=$("$DESKMAIL" -c "$DM_TEST_DIR/old.conf" ticket list 2>&1); rc=$?
 assert_eq 0 "$rc" "deskmail runs with it"
 # a template missing everywhere is still an error naming it
