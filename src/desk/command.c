@@ -115,9 +115,17 @@ static void check_arg(Command *c)
 	default:
 		return;
 	}
-	/* values are lower-case words; accept any case as written */
+	/* values are lower-case words joined by '-': accept any case, and
+	 * "awaiting client" or "awaiting_client" as written in haste */
 	char *low = g_ascii_strdown(a, -1);
-	g_strlcpy(c->arg, low, sizeof c->arg);
+	char *w = c->arg;
+	for (const char *r = low; *r && w < c->arg + sizeof c->arg - 1; r++) {
+		char ch = (*r == ' ' || *r == '_' || *r == '\t') ? '-' : *r;
+		if (ch == '-' && w > c->arg && w[-1] == '-')
+			continue;
+		*w++ = ch;
+	}
+	*w = '\0';
 	g_free(low);
 	if (!command_in_list(list, c->arg)) {
 		GString *s = g_string_new(NULL);

@@ -19,6 +19,16 @@ static void test_parse_basic(void)
 	}
 	g_assert_cmpstr(cs.cmds[0].arg, ==, "awaiting-quote");
 	g_assert_cmpstr(cs.cmds[1].arg, ==, "high"); /* any case accepted */
+	command_set_clear(&cs);
+	command_parse("#status Awaiting  Client\n#status pending_evaluation\n", &cs);
+	g_assert_cmpstr(cs.cmds[0].arg, ==, "awaiting-client");
+	g_assert_cmpstr(cs.cmds[0].error, ==, "");
+	g_assert_cmpstr(cs.cmds[1].arg, ==, "pending-evaluation");
+	g_assert_cmpstr(cs.cmds[1].error, ==, "");
+	command_set_clear(&cs);
+	command_parse("#status awaiting-quote\r\n#SEVERITY High\n\n#take\n#line 2\n"
+		      "#category change\n#chargeable\n#close\n\nHello Alice,\n#close\nbye\n",
+		      &cs);
 	g_assert_cmpstr(cs.cmds[1].line, ==, "#SEVERITY High");
 	g_assert_cmpint(cs.cmds[2].line_no, ==, 4);
 	g_assert_cmpstr(cs.cmds[3].arg, ==, "2");
