@@ -438,6 +438,8 @@ static int relay(Work *w, const char *text, DmError *err)
 	size_t nfiles = kept_attachments(desk->cfg, w->m, files, MAX_OUT_ATTACHMENTS);
 	char key[64];
 	snprintf(key, sizeof key, "relay:message:%lld", (long long)w->message_row);
+	/* the client sees who answered, at the desk's address */
+	g_autofree char *from_name = g_strdup_printf("%s (%s)", w->who->name, desk->cfg->desk_name);
 	OutSpec spec = {.kind = "relay",
 			.event_key = key,
 			.ticket_id = w->ticket_id,
@@ -447,6 +449,7 @@ static int relay(Work *w, const char *text, DmError *err)
 			.refs = refs,
 			.n_refs = nrefs,
 			.staff_id = w->who->id,
+			.from_name = from_name,
 			.attachments = files,
 			.n_attachments = nfiles};
 	QueueResult qr;
