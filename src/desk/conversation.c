@@ -360,6 +360,7 @@ static int hand_over(Work *w, DmError *err)
 		    .text = NULL,
 		    .who = NOTIFY_ONE,
 		    .one_staff_id = am,
+		    .exclude_staff_id = w->who->id, /* not to an account manager who did it */
 		    .m = NULL,
 		    .actor_name = w->who->name,
 		    .actor_email = w->who->email};
@@ -528,13 +529,17 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 	command_parse(m->text, &cs);
 	g_autofree char *text = clean_reply_text(cs.rest ? cs.rest : "");
 	g_strstrip(text);
-	rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, text, &mid, NULL,
+	g_autoptr(GString) refused = g_string_new(NULL);
+	rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, text, &mid, refused,
 			    err);
 	if (rc) {
 		command_set_clear(&cs);
 		return rc;
 	}
 	g_autoptr(GString) errors = g_string_new(NULL);
+	if (refused->len) /* told with the command errors, and not relayed */
+		g_string_append_printf(errors, "  attachments not kept (over the size limits):\n%s",
+				       refused->str);
 	Work w = {.desk = desk,
 		  .m = m,
 		  .ticket_id = ticket_id,

@@ -157,6 +157,19 @@ assert_true "the relayed file decodes to the same bytes" cmp "$W/patch.bin" "$W/
 assert_true "the file name is a MIME parameter of the part" grep -Eqi '(file)?name\*?=("?)patch\.bin' "$sink"
 assert_contains "$(cat "$sink")" "[#$t1]" "the relay received carries [#$t1]"
 
+# a staff attachment over the cap is not relayed, and the staff member is told
+mkbin huge.bin 2600
+dm_mail_att "$W/s2" 'Sam Senior <sam@agency.example>' "Re: [#$t1] Scanner output garbled" \
+	'Here is the full log as well.' "$W/huge.bin"
+assert_eq "reply #$t1" "$(dm ingest "$W/s2")" "the staff reply with a too large file joins the ticket"
+rid=$(dm_outbox_last relay "$t1" "$AL")
+assert_true "its text is relayed" test -n "$rid"
+raw=$(dm_psql -c "select convert_from(raw, 'UTF8') from outbox where id = ${rid:-0}")
+assert_true "without the refused file" bash -c '! grep -q huge.bin <<<"$1"' _ "$raw"
+cid=$(dm_outbox_last command-error "$t1" "$SE")
+assert_true "the staff member gets a mail about it" test -n "$cid"
+assert_contains "$(dm_psql -c "select convert_from(raw, 'UTF8') from outbox where id = ${cid:-0}")" "huge.bin" "naming the file"
+
 # ---------------------------------------------------------------------------
 # 6. notify_attachments = true: notifications carry the stored files
 DM_DESK_EXTRA="$CAPS notify_attachments = true;" dm_write_conf
