@@ -387,7 +387,7 @@ tq=${tq:-0}
 send h6 'amy@agency.example' "Re: [#$tq] Redesign our logo" '#category project'
 assert_eq "project" "$(dm_ticket_json "$tq" .category)" "#category project applied"
 assert_eq "$AM" "$(dm_ticket_json "$tq" .assignee)" "project goes to the account manager"
-assert_eq "1" "$(new_count notify-handover "$AM")" "notify-handover for project"
+assert_eq "0" "$(new_count notify-handover "$AM")" "no handover notice to the account manager who made the change herself"
 
 send h7 'bob@acme.example' 'Change the footer text' 'Please change 2025 to 2026 in the footer.'
 tx=$(dm_new_id "$out")
