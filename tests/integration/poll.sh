@@ -102,4 +102,21 @@ kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM"
 assert_contains "$(cat "$W/run.log")" "uid" "the daemon logs one line per message with its UID"
+
+# the IMAP server down: poll exits 75 (cron retries); the daemon rides it out
+dm_imap_stop
+dm poll >/dev/null 2>&1; rc=$?
+assert_eq 75 "$rc" "poll with the IMAP server down exits 75 (EX_TEMPFAIL)"
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run2.log" &
+pid=$!
+dm_wait_for 10 grep -q 'retrying next interval' "$W/run2.log"
+dm_mail "$W/g" 'carol@globex.example' 'Printer offline' 'The office printer is offline.'
+dm_deliver "$W/g"
+dm_imap_start
+dm_wait_for 30 grep -qs 'Printer offline' $DM_SMTP_OUT/*.eml
+assert_true "once the server is back the daemon takes the mail in" grep -qs 'Printer offline' $DM_SMTP_OUT/*.eml
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "and still stops cleanly on SIGTERM"
+assert_contains "$(cat "$W/run2.log")" "temporary; retrying" "the outage was logged as temporary"
 dm_done
