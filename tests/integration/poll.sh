@@ -119,4 +119,20 @@ kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and still stops cleanly on SIGTERM"
 assert_contains "$(cat "$W/run2.log")" "temporary; retrying" "the outage was logged as temporary"
+
+# PostgreSQL restarted under the daemon: it reconnects and goes on
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run3.log" &
+pid=$!
+sleep 1.5
+dm_pg_stop
+dm_wait_for 10 grep -q 'retrying next interval' "$W/run3.log"
+dm_mail "$W/h" 'carol@globex.example' 'VPN refuses logins' 'Nobody can connect to the VPN.'
+dm_deliver "$W/h"
+dm_pg_start
+dm_wait_for 30 bash -c "grep -qs 'VPN refuses logins' '$DM_SMTP_OUT'/*.eml"
+assert_true "after a database restart the daemon takes the mail in" bash -c "grep -qs 'VPN refuses logins' '$DM_SMTP_OUT'/*.eml"
+assert_contains "$(cat "$W/run3.log")" "database connection re-established" "the reconnection is logged"
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM after the outage"
 dm_done
