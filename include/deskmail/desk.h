@@ -44,8 +44,9 @@ const char *desk_sql_dir(void);
 /* ---- ingest ---- */
 
 typedef struct {
-	const char *source; /* "imap" or "pipe" */
-	int64_t mailbox_id; /* 0 for pipe */
+	const char *source;  /* "imap" or "pipe" */
+	int64_t mailbox_id;  /* 0 for pipe */
+	const char *mailbox; /* its name, for the log ("INBOX"); may be NULL */
 	uint32_t uidvalidity;
 	uint32_t uid;
 	bool truncated; /* raw is only the head of a larger message */

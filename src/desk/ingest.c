@@ -646,9 +646,10 @@ int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const IngestSo
 	else
 		db_rollback(desk->db);
 
-	char where[64] = "pipe";
+	char where[160] = "pipe";
 	if (src->mailbox_id)
-		snprintf(where, sizeof where, "uid %u", src->uid);
+		snprintf(where, sizeof where, "%.120s uid %u", src->mailbox ? src->mailbox : "imap",
+			 src->uid);
 	if (rc == 0) {
 		char tk[32] = "";
 		if (res->ticket_id)

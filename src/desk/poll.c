@@ -130,6 +130,14 @@ static int repair_marks(Desk *desk, int64_t mbid, uint32_t uv, GArray *marked, D
 	return flush_marks(desk, mbid, uv, marked, err);
 }
 
+/* "INBOX" of imap://host:port/INBOX (borrowed from the URL). */
+static const char *mailbox_name(const char *url)
+{
+	const char *p = strstr(url, "://");
+	p = p ? strchr(p + 3, '/') : NULL;
+	return p && p[1] ? p + 1 : url;
+}
+
 static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollStats *st,
 		      DmError *err)
 {
@@ -137,7 +145,11 @@ static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollS
 	unsigned char *raw = NULL;
 	size_t len = 0;
 	DmError fe = {0};
-	IngestSource src = {.source = "imap", .mailbox_id = mbid, .uidvalidity = uv, .uid = uid};
+	IngestSource src = {.source = "imap",
+			    .mailbox_id = mbid,
+			    .mailbox = mailbox_name(cfg->imap_url),
+			    .uidvalidity = uv,
+			    .uid = uid};
 	int rc = imap_fetch(desk->imap, uv, uid, (size_t)cfg->imap_max_message_bytes, &raw, &len,
 			    &fe);
 	g_autofree char *note = NULL;

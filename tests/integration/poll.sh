@@ -101,7 +101,7 @@ assert_true "the daemon acknowledged a mail delivered while it ran" grep -qs 'Ba
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM"
-assert_contains "$(cat "$W/run.log")" "uid" "the daemon logs one line per message with its UID"
+assert_true "the daemon logs one line per message: mailbox, UID, Message-ID, outcome" grep -qE "INBOX uid [0-9]+ <[^>]+> from carol@globex.example: new ticket #[0-9]+" "$W/run.log"
 
 # the IMAP server down: poll exits 75 (cron retries); the daemon rides it out
 dm_imap_stop
