@@ -1,6 +1,6 @@
 /* test_clean.c - quoted history and signatures removed from replies:
  * table-driven cases for each client's style, then the corpus replies
- * (MANIFEST features outlook-reply, gmail-reply, apple-reply) against
+ * (MANIFEST features outlook-reply, gmail-reply, apple-reply, html-only) against
  * golden files in tests/data/clean/NAME.txt. */
 #include <glib.h>
 #include <stdio.h>
@@ -96,7 +96,7 @@ static void test_corpus(void)
 		char **col = g_strsplit(*r, "\t", -1);
 		if (g_strv_length(col) < 5 ||
 		    !(strstr(col[4], "outlook-reply") || strstr(col[4], "gmail-reply") ||
-		      strstr(col[4], "apple-reply"))) {
+		      strstr(col[4], "apple-reply") || strstr(col[4], "html-only"))) {
 			g_strfreev(col);
 			continue;
 		}
@@ -123,6 +123,13 @@ static void test_corpus(void)
 			g_assert_cmpstr(got, ==, want);
 			/* cleaning must make the text shorter or keep it, never invent */
 			g_assert_cmpuint(strlen(got), <=, strlen(m->text));
+			/* HTML made into text: no markup, scripts or styles left */
+			if (m->text_from_html) {
+				g_assert_null(strstr(m->text, "<script"));
+				g_assert_null(strstr(m->text, "<style"));
+				g_assert_null(strstr(m->text, "</p>"));
+				g_assert_null(strstr(m->text, "</div>"));
+			}
 		}
 		checked++;
 		g_free(got);
