@@ -29,12 +29,13 @@ typedef enum {
 
 typedef struct {
 	RouteKind kind;
-	int64_t ticket_id;     /* for ROUTE_REPLY */
-	int64_t reopened_from; /* ROUTE_NEW_TICKET: a client's reply to a ticket
-				  closed too long ago to reopen */
-	bool send_ack;         /* acknowledgement of a new ticket */
-	bool send_notice;      /* polite quarantine notice to the sender */
-	char reason[200];      /* why (always set for quarantine) */
+	int64_t ticket_id;      /* for ROUTE_REPLY */
+	int64_t reopened_from;  /* ROUTE_NEW_TICKET: a client's reply to a ticket
+				   closed too long ago to reopen */
+	bool send_ack;          /* acknowledgement of a new ticket */
+	bool send_notice;       /* polite quarantine notice to the sender */
+	int64_t refused_ticket; /* quarantine: the ticket the sender may not write to */
+	char reason[200];       /* why (always set for quarantine) */
 } RouteDecision;
 
 void route_decide(const RouteFacts *f, RouteDecision *d);

@@ -543,6 +543,16 @@ static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id, con
 	TplVars v = {0};
 	mail_vars(desk, m, &v);
 	tplvars_set(&v, "reason", d->reason);
+	/* why, in words for the sender */
+	g_autofree char *why =
+		d->refused_ticket
+			? g_strdup_printf("%s is not a named contact of the organisation that "
+					  "ticket #%lld belongs to",
+					  m->from->addr, (long long)d->refused_ticket)
+			: g_strdup_printf("%s is not one of the named contacts we hold for our "
+					  "clients",
+					  m->from->addr);
+	tplvars_set(&v, "notice.text", why);
 	char key[48];
 	snprintf(key, sizeof key, "notice:inbound:%lld", (long long)inbound_id);
 	return auto_reply(desk, m, desk->tpl_quarantine, &v, "quarantine-notice", key, 0, err);

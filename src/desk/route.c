@@ -66,6 +66,7 @@ void route_decide(const RouteFacts *f, RouteDecision *d)
 		}
 		d->kind = ROUTE_QUARANTINE;
 		d->send_notice = !f->automatic;
+		d->refused_ticket = ticket;
 		snprintf(d->reason, sizeof d->reason,
 			 f->sender_client_id
 				 ? "sender is a contact of another client, not of ticket #%lld's"

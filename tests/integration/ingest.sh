@@ -65,6 +65,12 @@ before=$(dm_smtp_count)
 dm send >/dev/null
 assert_eq "$((before + 2))" "$(dm_smtp_count)" "notices to carol and eve were sent"
 assert_eq "1" "$(grep -l 'eve@stranger.example' "$DM_SMTP_OUT"/*.env | wc -l)" "the stranger got exactly one notice"
+notice_text() { # RCPT: the text part of the quarantine notice to RCPT, unfolded
+	dm_psql -c "select convert_from(raw, 'UTF8') from outbox where kind = 'quarantine-notice' and rcpt = '$1'" |
+		"$DM_PYTHON" -c 'import sys, email, email.policy; m = email.message_from_string(sys.stdin.read(), policy=email.policy.default); print(" ".join(m.get_body(("plain",)).get_content().split()))'
+}
+assert_contains "$(notice_text eve@stranger.example)" "eve@stranger.example is not one of the named contacts we hold for our clients" "the stranger's notice says why"
+assert_contains "$(notice_text carol@globex.example)" "carol@globex.example is not a named contact of the organisation that ticket #1 belongs to" "another client's contact is told the ticket is not theirs"
 
 # 6. the same mail again is recognised and does nothing
 assert_eq "duplicate" "$(dm ingest "$W/m5")" "same bytes again: duplicate"
