@@ -250,6 +250,8 @@ static void test_value_utf8(void)
 
 /* Exactly the placeholders the desk provides at render time. */
 static const char *const shipped_values[] = {
+	"notice.text",
+	"bob@elsewhere.example is not one of the named contacts we hold for our clients",
 	"ticket.id",
 	"42",
 	"ticket.subject",
