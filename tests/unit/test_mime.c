@@ -905,6 +905,54 @@ static void test_compose_injection(void)
 	g_free(wire);
 }
 
+static void test_compose_attachments(void)
+{
+	OutMail o = base_out();
+	o.html = "<p>See the files.</p>";
+	unsigned char bin[3000];
+	for (size_t i = 0; i < sizeof bin; i++)
+		bin[i] = (unsigned char)(i * 7 + 3);
+	const char *csv = "a,b\r\n1,2\r\n";
+	OutAttachment files[] = {
+		{.filename = "Rechnung März 2026.pdf",
+		 .content_type = "application/pdf",
+		 .data = bin,
+		 .size = sizeof bin},
+		{.filename = "data.csv\r\nBcc: x@evil.example",
+		 .content_type = "text/csv; charset=utf-8",
+		 .data = (const unsigned char *)csv,
+		 .size = strlen(csv)},
+		{.filename = "", .content_type = "not a type", .data = bin, .size = 10},
+	};
+	o.attachments = files;
+	o.n_attachments = G_N_ELEMENTS(files);
+	size_t len = 0;
+	char *wire = compose_ok(&o, &len); /* CRLF, 7-bit, short lines */
+	g_assert_nonnull(strstr(wire, "multipart/mixed"));
+	g_assert_nonnull(strstr(wire, "multipart/alternative"));
+	g_assert_false(has_header_line(wire, "Bcc:"));
+
+	Mail *m = NULL;
+	g_assert_cmpint(parse_buf(wire, len, NULL, &m, NULL), ==, 0);
+	g_assert_cmpstr(m->text, ==, "Hello Alice,\n\nwe are on it.\n");
+	g_assert_cmpuint(m->n_attachments, ==, 3);
+	g_assert_cmpstr(m->attachments[0].filename, ==, "Rechnung März 2026.pdf");
+	g_assert_cmpstr(m->attachments[0].content_type, ==, "application/pdf");
+	g_assert_cmpuint(m->attachments[0].size, ==, sizeof bin);
+	g_assert_cmpmem(m->attachments[0].data, m->attachments[0].size, bin, sizeof bin);
+	/* the name's CR/LF cannot start a header */
+	g_assert_null(strchr(m->attachments[1].filename, '\n'));
+	g_assert_true(g_str_has_prefix(m->attachments[1].filename, "data.csv"));
+	g_assert_cmpstr(m->attachments[1].content_type, ==, "text/csv");
+	g_assert_cmpmem(m->attachments[1].data, m->attachments[1].size, csv, strlen(csv));
+	/* a bad type becomes application/octet-stream, an empty name a default */
+	g_assert_cmpstr(m->attachments[2].content_type, ==, "application/octet-stream");
+	g_assert_cmpstr(m->attachments[2].filename, ==, "attachment");
+	g_assert_cmpuint(m->attachments[2].size, ==, 10);
+	mail_free(m);
+	g_free(wire);
+}
+
 static void test_compose_roundtrip(void)
 {
 	OutMail o = base_out();
@@ -1090,6 +1138,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mime/compose/basic", test_compose_basic);
 	g_test_add_func("/mime/compose/injection", test_compose_injection);
 	g_test_add_func("/mime/compose/roundtrip", test_compose_roundtrip);
+	g_test_add_func("/mime/compose/attachments", test_compose_attachments);
 	g_test_add_func("/mime/compose/reject", test_compose_reject);
 	g_test_add_func("/mime/compose/long-words", test_compose_long_words);
 	g_test_add_func("/mime/compose/message-id", test_new_message_id);
