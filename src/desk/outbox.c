@@ -177,6 +177,66 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	return 0;
 }
 
+/* A staff member's reply that cannot be delivered to the client: tell
+ * them, with their text, so the client is not left without an answer. */
+static int tell_author(Desk *desk, const char *outbox_id, int64_t ticket_id, const char *msgid,
+		       const char *rcpt, const char *why, DmError *err)
+{
+	const char *p[] = {msgid};
+	DbRes *r = NULL;
+	int rc = db_exec(desk->db,
+			 "SELECT m.staff_id, m.body FROM message m WHERE m.message_id = $1 AND "
+			 "m.direction = 'out' AND m.staff_id IS NOT NULL LIMIT 1",
+			 1, p, &r, err);
+	if (rc || dbres_rows(r) == 0) {
+		dbres_free(r);
+		return rc;
+	}
+	g_autofree char *key = g_strdup_printf("notify-failed:outbox:%s", outbox_id);
+	g_autofree char *title = g_strdup_printf("Your reply could not be delivered to %s", rcpt);
+	g_autofree char *text = g_strdup_printf("The mail server said: %s\n\nYour text, not "
+						"received by the client:\n\n%s",
+						why, dbres_get(r, 0, 1));
+	Notice n = {.kind = "notify-failed",
+		    .key = key,
+		    .title = title,
+		    .text = text,
+		    .who = NOTIFY_ONE,
+		    .one_staff_id = dbres_i64(r, 0, 0, 0),
+		    .actor_name = desk->cfg->desk_name,
+		    .actor_email = desk->cfg->desk_address};
+	rc = notify_staff(desk, ticket_id, &n, err);
+	dbres_free(r);
+	return rc;
+}
+
+/* Mark row i of r failed for good, with its audit trail, in one transaction. */
+static int give_up(Desk *desk, DbRes *r, int i, const char *why, DmError *err)
+{
+	const char *id = dbres_get(r, i, 0), *rcpt = dbres_get(r, i, 2);
+	const char *kind = dbres_get(r, i, 5), *msgid = dbres_get(r, i, 6);
+	int64_t ticket_id = dbres_i64(r, i, 7, 0);
+	const char *p[] = {id, why};
+	int rc = db_begin(desk->db, err);
+	if (rc == 0)
+		rc = db_exec(
+			desk->db,
+			"UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $2 "
+			"WHERE id = $1::bigint",
+			2, p, NULL, err);
+	if (rc == 0 && ticket_id) {
+		g_autofree char *detail = g_strdup_printf("%s to %s: %s", kind, rcpt, why);
+		rc = desk_event(desk, ticket_id, "delivery-failed", "deskmail", NULL, NULL, NULL,
+				detail, err);
+	}
+	if (rc == 0 && ticket_id && strcmp(kind, "relay") == 0)
+		rc = tell_author(desk, id, ticket_id, msgid, rcpt, why, err);
+	if (rc == 0)
+		return db_commit(desk->db, err);
+	db_rollback(desk->db);
+	return rc;
+}
+
 static void backoff(const Config *cfg, int attempts, char out[24])
 {
 	int64_t secs = cfg->smtp_retry_base;
@@ -205,15 +265,16 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 
 	while (!server_down && !(desk->stop && *desk->stop)) {
 		DbRes *r = NULL;
-		rc = db_exec(desk->db,
-			     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
-			     "locked_until = now() + interval '" SEND_LEASE "' "
-			     "WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND "
-			     "next_attempt_at <= now()) OR (status = 'sending' AND locked_until < "
-			     "now()) "
-			     "ORDER BY id LIMIT " SEND_BATCH " FOR UPDATE SKIP LOCKED) "
-			     "RETURNING id, mail_from, rcpt, raw, attempts, kind, message_id",
-			     0, NULL, &r, err);
+		rc = db_exec(
+			desk->db,
+			"UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
+			"locked_until = now() + interval '" SEND_LEASE "' "
+			"WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND "
+			"next_attempt_at <= now()) OR (status = 'sending' AND locked_until < "
+			"now()) "
+			"ORDER BY id LIMIT " SEND_BATCH " FOR UPDATE SKIP LOCKED) "
+			"RETURNING id, mail_from, rcpt, raw, attempts, kind, message_id, ticket_id",
+			0, NULL, &r, err);
 		if (rc)
 			break;
 		int n = dbres_rows(r);
@@ -275,12 +336,7 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 					 id, dbres_get(r, i, 5), rcpt, se.msg);
 				server_down = true;
 			} else if (src == DM_EPERM || attempts >= cfg->smtp_max_attempts) {
-				const char *p[] = {id, se.msg};
-				urc = db_exec(
-					desk->db,
-					"UPDATE outbox SET status = 'failed', locked_until = NULL, "
-					"last_error = $2 WHERE id = $1::bigint",
-					2, p, NULL, err);
+				urc = give_up(desk, r, i, se.msg, err);
 				st->failed++;
 				log_warn("outbox %s: giving up on %s to %s after %lld attempt(s): "
 					 "%s",

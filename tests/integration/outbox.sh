@@ -52,9 +52,19 @@ assert_eq "sent|3" "$(dm_psql -c "select status, attempts from outbox where rcpt
 dm_smtp_stop
 dm_smtp_start --reject-rcpt 'carol@'
 dm_mail "$W/c" 'carol@globex.example' 'Rejected' 'x'
-dm ingest "$W/c" >/dev/null
+tc=$(dm ingest "$W/c" | sed -n 's/^new ticket #//p')
 assert_eq "sent 0, deferred 0, failed 1" "$(dm send)" "a 550 fails the mail at once"
 assert_contains "$(dm_psql -c "select last_error from outbox where rcpt='carol@globex.example'")" "550" "the server's reply is recorded"
+assert_contains "$(dm ticket show "${tc:-0}" --json | jq -r '.events[] | select(.kind == "delivery-failed") | .detail')" "550" "the failure is an event of the ticket"
+# a staff reply that cannot reach the client comes back to its author
+dm_mail "$W/c2" 'Sam Senior <sam@agency.example>' "Re: [#${tc:-0}] Rejected" 'We restarted the service, please try again.'
+dm ingest "$W/c2" >/dev/null
+out=$(dm send 2>/dev/null)
+assert_eq "sent 1, deferred 0, failed 1" "$out" "the relay to carol fails; the notice to sam goes out in the same pass"
+assert_eq "sent" "$(dm_psql -c "select string_agg(status, ',') from outbox where kind = 'notify-failed' and rcpt = 'sam@agency.example'")" "sam is told, once, that his reply did not reach the client"
+f=$(grep -l 'could not be delivered to carol@globex.example' "$DM_SMTP_OUT"/*.eml | tail -n1)
+assert_true "sam's notice reached the SMTP server" test -n "$f"
+assert_true "it carries his text" grep -q 'We restarted the service' "$f"
 dm_smtp_stop
 dm_smtp_start
 
