@@ -27,18 +27,17 @@
 
 #define MAX_OUT_ATTACHMENTS 50
 
-/* The attachments of m that ingest kept (same caps, same order as
- * store_attachments), as borrowed OutAttachments. */
+/* The attachments of m that ingest kept (attachment_refusal, in the same
+ * order), as borrowed OutAttachments. */
 static size_t kept_attachments(const Config *cfg, const Mail *m, OutAttachment *out, size_t max)
 {
 	size_t n = 0;
 	int64_t total = 0;
 	for (size_t i = 0; i < m->n_attachments && n < max; i++) {
 		const MailAttachment *a = &m->attachments[i];
-		if ((int64_t)a->size > cfg->desk_attachment_max_bytes ||
-		    total + (int64_t)a->size > cfg->desk_message_attachments_max_bytes)
+		char why[160];
+		if (attachment_refusal(cfg, a->size, &total, why))
 			continue;
-		total += (int64_t)a->size;
 		out[n++] = (OutAttachment){.filename = a->filename,
 					   .content_type = a->content_type,
 					   .data = a->data,

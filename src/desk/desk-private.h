@@ -99,6 +99,11 @@ int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err);
 int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
 		const StaffRef *who, DmError *err);
 
+/* The one rule for attachment caps: NULL when an attachment of `size` is
+ * kept (and added to *total, the bytes kept of this mail so far), else the
+ * reason, written to why. */
+const char *attachment_refusal(const Config *cfg, size_t size, int64_t *total, char why[160]);
+
 /* Insert an incoming message row of a ticket (and its attachments); the
  * names of refused attachments, with why, are appended to refused. */
 int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,

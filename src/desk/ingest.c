@@ -166,33 +166,39 @@ static char *addr_array(const MailAddr *a, size_t n)
 	return s;
 }
 
+const char *attachment_refusal(const Config *cfg, size_t size, int64_t *total, char why[160])
+{
+	if ((int64_t)size > cfg->desk_attachment_max_bytes) {
+		snprintf(why, 160, "attachment of %zu bytes is over the limit of %lld", size,
+			 (long long)cfg->desk_attachment_max_bytes);
+		return why;
+	}
+	if (*total + (int64_t)size > cfg->desk_message_attachments_max_bytes) {
+		snprintf(why, 160, "attachments of this message are over the limit of %lld bytes",
+			 (long long)cfg->desk_message_attachments_max_bytes);
+		return why;
+	}
+	*total += (int64_t)size;
+	return NULL;
+}
+
 static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GString *refused_list,
 			     DmError *err)
 {
-	const Config *cfg = desk->cfg;
 	int64_t total = 0;
 	char mr[24];
 	i64s(mr, message_row);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		const MailAttachment *a = &m->attachments[i];
-		char sz[24];
+		char sz[24], why[160];
 		i64s(sz, (int64_t)a->size);
-		g_autofree char *refused = NULL;
-		if ((int64_t)a->size > cfg->desk_attachment_max_bytes)
-			refused =
-				g_strdup_printf("attachment of %zu bytes is over the limit of %lld",
-						a->size, (long long)cfg->desk_attachment_max_bytes);
-		else if (total + (int64_t)a->size > cfg->desk_message_attachments_max_bytes)
-			refused = g_strdup_printf(
-				"attachments of this message are over the limit of %lld bytes",
-				(long long)cfg->desk_message_attachments_max_bytes);
+		const char *refused = attachment_refusal(desk->cfg, a->size, &total, why);
 		char sha[65] = "";
 		int rc;
 		if (refused && refused_list)
 			g_string_append_printf(refused_list, "  %s (%zu bytes): %s\n", a->filename,
 					       a->size, refused);
 		if (!refused) {
-			total += (int64_t)a->size;
 			dm_sha256_hex(a->data, a->size, sha);
 			const char *bp[] = {sha, sz, (const char *)a->data};
 			int lens[] = {0, 0, (int)a->size};
