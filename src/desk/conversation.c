@@ -76,7 +76,7 @@ static const char fallback_sql[] =
 	"AND (s.id = c.account_manager_id OR (c.account_manager_id IS NULL AND s.role IN "
 	"('account-manager', 'project-manager'))) ORDER BY s.id";
 
-int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err)
+int notify_staff(Desk *desk, int64_t ticket_id, const TplVars *view, const Notice *n, DmError *err)
 {
 	const Config *cfg = desk->cfg;
 	char tb[24], xb[24], ob[24];
@@ -103,14 +103,7 @@ int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err)
 		return 0;
 	}
 
-	TplVars v = {0};
-	mail_vars(desk, n->m, &v);
-	DbRes *keep = NULL;
-	rc = ticket_vars(desk, ticket_id, &v, &keep, err);
-	if (rc) {
-		dbres_free(rcpts);
-		return rc;
-	}
+	TplVars v = *view;
 	g_autofree char *att = attachment_lines(n->m);
 	tplvars_set(&v, "notice.title", n->title);
 	tplvars_set(&v, "notice.text", n->text && *n->text ? n->text : "(no text)");
@@ -144,7 +137,6 @@ int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err)
 		QueueResult qr;
 		rc = outbox_queue(desk, desk->tpl_notify, &v, &spec, &qr, err);
 	}
-	dbres_free(keep);
 	dbres_free(rcpts);
 	return rc;
 }
@@ -160,7 +152,9 @@ typedef struct {
 	GString *errors; /* for the command-error mail */
 	bool handover;   /* #chargeable or a project/consultancy category */
 	const char *handover_why;
+	int64_t handed_to;   /* the account manager it was handed to */
 	int64_t assigned_to; /* #assign gave the ticket to someone else */
+	const TplVars *view; /* the ticket after the changes, for every mail */
 } Work;
 
 static int refuse(Work *w, const Command *c, const char *why, DmError *err)
@@ -314,7 +308,8 @@ static int apply_command(Work *w, const Command *c, DmError *err)
 	return 0;
 }
 
-/* Hand the ticket to the client's account manager, with a notice. */
+/* Hand the ticket to the client's account manager (the change only; the
+ * notice goes with the other mail, once the ticket is read back). */
 static int hand_over(Work *w, DmError *err)
 {
 	char tb[24];
@@ -345,9 +340,24 @@ static int hand_over(Work *w, DmError *err)
 	g_autofree char *detail =
 		g_strdup_printf("handed to the account manager: %s", w->handover_why);
 	rc = set_field(w, "assignee", i64s(ab, am), detail, NULL, err);
+	w->handed_to = am;
+	w->assigned_to = 0; /* an #assign in the same mail was overtaken */
+	return rc;
+}
+
+/* The account manager's notice, with the latest client text so they see
+ * the request. */
+static int handover_notice(Work *w, DmError *err)
+{
+	char tb[24];
+	const char *p[] = {i64s(tb, w->ticket_id)};
+	DbRes *t = NULL;
+	int rc = db_exec(w->desk->db,
+			 "SELECT body FROM message WHERE ticket_id = $1::bigint AND author_kind = "
+			 "'contact' ORDER BY id DESC LIMIT 1",
+			 1, p, &t, err);
 	if (rc)
 		return rc;
-	w->assigned_to = 0; /* an #assign in the same mail was overtaken */
 	char key[64];
 	snprintf(key, sizeof key, "notify-handover:message:%lld", (long long)w->message_row);
 	g_autofree char *title = g_strdup_printf(
@@ -356,23 +366,14 @@ static int hand_over(Work *w, DmError *err)
 	Notice n = {.kind = "notify-handover",
 		    .key = key,
 		    .title = title,
-		    .text = NULL,
+		    .text = dbres_rows(t) ? dbres_get(t, 0, 0) : NULL,
 		    .who = NOTIFY_ONE,
-		    .one_staff_id = am,
+		    .one_staff_id = w->handed_to,
 		    .exclude_staff_id = w->who->id, /* not to an account manager who did it */
 		    .m = NULL,
 		    .actor_name = w->who->name,
 		    .actor_email = w->who->email};
-	/* the latest client text, so the account manager sees the request */
-	DbRes *t = NULL;
-	rc = db_exec(w->desk->db,
-		     "SELECT body FROM message WHERE ticket_id = $1::bigint AND author_kind = "
-		     "'contact' ORDER BY id DESC LIMIT 1",
-		     1, p, &t, err);
-	if (rc)
-		return rc;
-	n.text = dbres_rows(t) ? dbres_get(t, 0, 0) : NULL;
-	rc = notify_staff(w->desk, w->ticket_id, &n, err);
+	rc = notify_staff(w->desk, w->ticket_id, w->view, &n, err);
 	dbres_free(t);
 	return rc;
 }
@@ -422,14 +423,7 @@ static int relay(Work *w, const char *text, DmError *err)
 	if (irt)
 		refs[nrefs++] = irt;
 
-	TplVars v = {0};
-	mail_vars(desk, w->m, &v);
-	DbRes *keep = NULL;
-	rc = ticket_vars(desk, w->ticket_id, &v, &keep, err);
-	if (rc) {
-		dbres_free(r);
-		return rc;
-	}
+	TplVars v = *w->view;
 	tplvars_set(&v, "message.text", text);
 	tplvars_set(&v, "actor.name", w->who->name);
 	tplvars_set(&v, "actor.email", w->who->email);
@@ -454,7 +448,6 @@ static int relay(Work *w, const char *text, DmError *err)
 			.n_attachments = nfiles};
 	QueueResult qr;
 	rc = outbox_queue(desk, desk->tpl_relay, &v, &spec, &qr, err);
-	dbres_free(keep);
 	dbres_free(r);
 	if (rc)
 		return rc;
@@ -475,12 +468,7 @@ static int relay(Work *w, const char *text, DmError *err)
 static int command_error_mail(Work *w, DmError *err)
 {
 	Desk *desk = w->desk;
-	TplVars v = {0};
-	mail_vars(desk, w->m, &v);
-	DbRes *keep = NULL;
-	int rc = ticket_vars(desk, w->ticket_id, &v, &keep, err);
-	if (rc)
-		return rc;
+	TplVars v = *w->view;
 	tplvars_set(&v, "errors", w->errors->str);
 	tplvars_set(&v, "recipient.name", w->who->name);
 	char key[64];
@@ -499,9 +487,7 @@ static int command_error_mail(Work *w, DmError *err)
 			.internal = true,
 			.reply_to = desk->cfg->desk_address};
 	QueueResult qr;
-	rc = outbox_queue(desk, desk->tpl_command_error, &v, &spec, &qr, err);
-	dbres_free(keep);
-	return rc;
+	return outbox_queue(desk, desk->tpl_command_error, &v, &spec, &qr, err);
 }
 
 int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
@@ -526,8 +512,7 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 
 	CommandSet cs;
 	command_parse(m->text, &cs);
-	g_autofree char *text = clean_reply_text(cs.rest ? cs.rest : "");
-	g_strstrip(text);
+	g_autofree char *text = clean_reply_text(cs.rest ? cs.rest : ""); /* trimmed */
 	g_autoptr(GString) refused = g_string_new(NULL);
 	rc = insert_message(desk, m, ticket_id, inbound_id, 0, who->id, true, text, &mid, refused,
 			    err);
@@ -554,6 +539,18 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 				       cs.n_dropped, CMD_MAX);
 	if (rc == 0 && w.handover)
 		rc = hand_over(&w, err);
+	if (rc) {
+		command_set_clear(&cs);
+		return rc;
+	}
+
+	/* The changes are made: read the ticket once for every mail below. */
+	TplVars view;
+	DbRes *keep = NULL;
+	rc = ticket_view(desk, m, ticket_id, &view, &keep, err);
+	w.view = &view;
+	if (rc == 0 && w.handed_to)
+		rc = handover_notice(&w, err);
 	if (rc == 0 && w.assigned_to) {
 		char key[64];
 		snprintf(key, sizeof key, "notify-assign:message:%lld", (long long)mid);
@@ -567,7 +564,7 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 			    .m = m,
 			    .actor_name = who->name,
 			    .actor_email = who->email};
-		rc = notify_staff(desk, ticket_id, &n, err);
+		rc = notify_staff(desk, ticket_id, &view, &n, err);
 	}
 
 	const char *outcome = "commands only";
@@ -590,7 +587,7 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 				    .m = m,
 				    .actor_name = who->name,
 				    .actor_email = who->email};
-			rc = notify_staff(desk, ticket_id, &n, err);
+			rc = notify_staff(desk, ticket_id, &view, &n, err);
 		} else if (cs.note) {
 			outcome = "internal note";
 		} else {
@@ -600,6 +597,7 @@ int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id
 	}
 	if (rc == 0 && errors->len)
 		rc = command_error_mail(&w, err);
+	dbres_free(keep);
 	if (rc == 0)
 		rc = db_exec(
 			desk->db,

@@ -65,11 +65,12 @@ typedef struct {
 	const char *email, *name, *role; /* borrowed */
 } StaffRef;
 
-/* Every placeholder set to "" then the desk's own and the mail's values. */
-void mail_vars(Desk *desk, const Mail *m, TplVars *v);
-/* The ticket's current values (after any change in this transaction);
- * *keep_r owns the strings, free it after rendering. */
-int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmError *err);
+/* The desk's and the mail's values (m may be NULL) and the ticket's current
+ * values: what every mail caused by one incoming mail shares.  Read it once,
+ * after that mail's changes to the ticket, and give copies to each
+ * template; *keep_r owns the strings. */
+int ticket_view(Desk *desk, const Mail *m, int64_t ticket_id, TplVars *v, DbRes **keep_r,
+		DmError *err);
 /* References for a reply to m: its References then its Message-ID (capped). */
 size_t reply_refs(const Mail *m, const char **out, size_t max);
 
@@ -92,8 +93,9 @@ typedef struct {
 	const char *actor_name, *actor_email;
 } Notice;
 
-/* Queue a staff notification for every recipient; inside the transaction. */
-int notify_staff(Desk *desk, int64_t ticket_id, const Notice *n, DmError *err);
+/* Queue a staff notification for every recipient, rendered from a copy of
+ * the ticket's view; inside the transaction. */
+int notify_staff(Desk *desk, int64_t ticket_id, const TplVars *view, const Notice *n, DmError *err);
 
 /* A staff member's mail on a ticket: commands, relay or note, notices. */
 int staff_reply(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,

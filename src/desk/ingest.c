@@ -297,30 +297,47 @@ static int auto_reply(Desk *desk, const Mail *m, const Template *tpl, TplVars *v
 /* Tell the sender which attachments we did not keep (never to automatic
  * mail; rate-limited like every automatic reply). */
 static int refused_notice(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound_id,
-			  const GString *refused, DmError *err)
+			  const TplVars *view, const GString *refused, DmError *err)
 {
 	if (refused->len == 0 || m->is_automatic)
 		return 0;
-	TplVars v = {0};
-	mail_vars(desk, m, &v);
-	DbRes *keep = NULL;
-	int rc = ticket_vars(desk, ticket_id, &v, &keep, err);
-	if (rc)
-		return rc;
+	TplVars v = *view;
 	tplvars_set(&v, "refused", refused->str);
 	char key[64];
 	snprintf(key, sizeof key, "attachment-refused:inbound:%lld", (long long)inbound_id);
-	rc = auto_reply(desk, m, desk->tpl_refused, &v, "attachment-refused", key, ticket_id, err);
+	int rc = auto_reply(desk, m, desk->tpl_refused, &v, "attachment-refused", key, ticket_id,
+			    err);
 	if (rc == 0)
 		rc = desk_event(desk, ticket_id, "attachment-refused", m->from->addr, NULL, NULL,
 				NULL, refused->str, err);
-	dbres_free(keep);
 	return rc;
 }
 
-/* Values for the templates, from the ticket row and the mail. */
-int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmError *err)
+/* Every placeholder set to "" (v is reset), then the desk's own values and
+ * the mail's (m may be NULL). */
+static void mail_vars(Desk *desk, const Mail *m, TplVars *v)
 {
+	const Config *cfg = desk->cfg;
+	v->n = 0;
+	for (int i = 0; desk_placeholders[i]; i++)
+		tplvars_set(v, desk_placeholders[i], "");
+	tplvars_set(v, "desk.name", cfg->desk_name);
+	tplvars_set(v, "desk.address", cfg->desk_address);
+	if (m) {
+		tplvars_set(v, "message.subject", m->subject);
+		tplvars_set(v, "message.text", m->text);
+		if (m->from) {
+			tplvars_set(v, "sender.email", m->from->addr);
+			tplvars_set(v, "sender.name",
+				    m->from->name ? m->from->name : m->from->addr);
+		}
+	}
+}
+
+int ticket_view(Desk *desk, const Mail *m, int64_t ticket_id, TplVars *v, DbRes **keep_r,
+		DmError *err)
+{
+	mail_vars(desk, m, v);
 	char tb[24];
 	const char *p[] = {i64s(tb, ticket_id)};
 	DbRes *r = NULL;
@@ -350,24 +367,6 @@ int ticket_vars(Desk *desk, int64_t ticket_id, TplVars *v, DbRes **keep_r, DmErr
 		tplvars_set(v, names[i], dbres_get(r, 0, i));
 	*keep_r = r;
 	return 0;
-}
-
-void mail_vars(Desk *desk, const Mail *m, TplVars *v)
-{
-	const Config *cfg = desk->cfg;
-	for (int i = 0; desk_placeholders[i]; i++)
-		tplvars_set(v, desk_placeholders[i], "");
-	tplvars_set(v, "desk.name", cfg->desk_name);
-	tplvars_set(v, "desk.address", cfg->desk_address);
-	if (m) {
-		tplvars_set(v, "message.subject", m->subject);
-		tplvars_set(v, "message.text", m->text);
-		if (m->from) {
-			tplvars_set(v, "sender.email", m->from->addr);
-			tplvars_set(v, "sender.name",
-				    m->from->name ? m->from->name : m->from->addr);
-		}
-	}
 }
 
 size_t reply_refs(const Mail *m, const char **out, size_t max)
@@ -416,6 +415,12 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 	if (rc)
 		return rc;
 
+	/* everything below is mail about the ticket as it now is */
+	TplVars view;
+	DbRes *keep = NULL;
+	rc = ticket_view(desk, m, tid, &view, &keep, err);
+	if (rc)
+		return rc;
 	char key[64];
 	snprintf(key, sizeof key, "notify-new:ticket:%lld", (long long)tid);
 	g_autofree char *title =
@@ -430,20 +435,14 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 		    .m = m,
 		    .actor_name = m->from->name,
 		    .actor_email = m->from->addr};
-	rc = notify_staff(desk, tid, &n, err);
+	rc = notify_staff(desk, tid, &view, &n, err);
 	if (rc == 0)
-		rc = refused_notice(desk, m, tid, inbound_id, refused, err);
-	if (rc || !d->send_ack)
-		return rc;
-
-	TplVars v = {0};
-	mail_vars(desk, m, &v);
-	DbRes *keep = NULL;
-	rc = ticket_vars(desk, tid, &v, &keep, err);
-	if (rc)
-		return rc;
-	snprintf(key, sizeof key, "ack:ticket:%lld", (long long)tid);
-	rc = auto_reply(desk, m, desk->tpl_ack, &v, "ack", key, tid, err);
+		rc = refused_notice(desk, m, tid, inbound_id, &view, refused, err);
+	if (rc == 0 && d->send_ack) {
+		TplVars v = view;
+		snprintf(key, sizeof key, "ack:ticket:%lld", (long long)tid);
+		rc = auto_reply(desk, m, desk->tpl_ack, &v, "ack", key, tid, err);
+	}
 	dbres_free(keep);
 	return rc;
 }
@@ -489,6 +488,11 @@ static int client_reply(Desk *desk, const Mail *m, const Facts *f, int64_t ticke
 				err);
 	if (rc || m->is_automatic)
 		return rc;
+	TplVars view;
+	DbRes *keep = NULL;
+	rc = ticket_view(desk, m, ticket_id, &view, &keep, err);
+	if (rc)
+		return rc;
 	char key[64];
 	snprintf(key, sizeof key, "notify-reply:message:%lld", (long long)mid);
 	g_autofree char *title =
@@ -503,9 +507,10 @@ static int client_reply(Desk *desk, const Mail *m, const Facts *f, int64_t ticke
 		    .m = m,
 		    .actor_name = m->from->name,
 		    .actor_email = m->from->addr};
-	rc = notify_staff(desk, ticket_id, &n, err);
+	rc = notify_staff(desk, ticket_id, &view, &n, err);
 	if (rc == 0)
-		rc = refused_notice(desk, m, ticket_id, inbound_id, refused, err);
+		rc = refused_notice(desk, m, ticket_id, inbound_id, &view, refused, err);
+	dbres_free(keep);
 	return rc;
 }
 

@@ -205,7 +205,12 @@ static int tell_author(Desk *desk, const char *outbox_id, int64_t ticket_id, con
 		    .one_staff_id = dbres_i64(r, 0, 0, 0),
 		    .actor_name = desk->cfg->desk_name,
 		    .actor_email = desk->cfg->desk_address};
-	rc = notify_staff(desk, ticket_id, &n, err);
+	TplVars view;
+	DbRes *keep = NULL;
+	rc = ticket_view(desk, NULL, ticket_id, &view, &keep, err);
+	if (rc == 0)
+		rc = notify_staff(desk, ticket_id, &view, &n, err);
+	dbres_free(keep);
 	dbres_free(r);
 	return rc;
 }
