@@ -33,8 +33,9 @@ typedef struct {
 	const char *in_reply_to;
 	const char *const *refs;
 	size_t n_refs;
-	bool automatic;          /* an automatic reply: Auto-Submitted: auto-replied,
-				    rate-limited per recipient */
+	bool automatic;          /* an automatic reply: Auto-Submitted: auto-replied */
+	int max_per_hour;        /* automatic: at most this many of this kind to the
+				    recipient an hour (0 = none); -1 = no limit */
 	const char *auto_header; /* Auto-Submitted value for other machine mail
 				    (staff notifications: "auto-generated"), or NULL */
 	bool internal;           /* stored as an internal message (staff only) */

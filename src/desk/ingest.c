@@ -274,10 +274,10 @@ int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound
 	return store_attachments(desk, m, *id_r, refused, err);
 }
 
-/* Queue an automatic reply (Auto-Submitted: auto-replied, rate-limited) to
- * the sender of m, threaded with it. */
+/* Queue an automatic reply (Auto-Submitted: auto-replied) to the sender of
+ * m, threaded with it, at most max_per_hour of its kind (-1: no limit). */
 static int auto_reply(Desk *desk, const Mail *m, const Template *tpl, TplVars *v, const char *kind,
-		      const char *key, int64_t ticket_id, DmError *err)
+		      const char *key, int64_t ticket_id, int max_per_hour, DmError *err)
 {
 	const char *refs[21];
 	size_t nrefs = reply_refs(m, refs, 20);
@@ -289,7 +289,8 @@ static int auto_reply(Desk *desk, const Mail *m, const Template *tpl, TplVars *v
 			.in_reply_to = m->message_id,
 			.refs = refs,
 			.n_refs = nrefs,
-			.automatic = true};
+			.automatic = true,
+			.max_per_hour = max_per_hour};
 	QueueResult qr;
 	return outbox_queue(desk, tpl, v, &spec, &qr, err);
 }
@@ -306,7 +307,7 @@ static int refused_notice(Desk *desk, const Mail *m, int64_t ticket_id, int64_t 
 	char key[64];
 	snprintf(key, sizeof key, "attachment-refused:inbound:%lld", (long long)inbound_id);
 	int rc = auto_reply(desk, m, desk->tpl_refused, &v, "attachment-refused", key, ticket_id,
-			    err);
+			    desk->cfg->desk_max_auto_replies_per_hour, err);
 	if (rc == 0)
 		rc = desk_event(desk, ticket_id, "attachment-refused", m->from->addr, NULL, NULL,
 				NULL, refused->str, err);
@@ -441,7 +442,11 @@ static int effects_new_ticket(Desk *desk, const Mail *m, const Facts *f, int64_t
 	if (rc == 0 && d->send_ack) {
 		TplVars v = view;
 		snprintf(key, sizeof key, "ack:ticket:%lld", (long long)tid);
-		rc = auto_reply(desk, m, desk->tpl_ack, &v, "ack", key, tid, err);
+		/* acknowledgements cannot loop (automatic mail opens no ticket):
+		 * their own limit, off by default */
+		int max = desk->cfg->desk_max_acks_per_hour;
+		rc = auto_reply(desk, m, desk->tpl_ack, &v, "ack", key, tid, max > 0 ? max : -1,
+				err);
 	}
 	dbres_free(keep);
 	return rc;
@@ -566,7 +571,8 @@ static int effects_quarantine(Desk *desk, const Mail *m, int64_t inbound_id, con
 	tplvars_set(&v, "notice.text", why);
 	char key[48];
 	snprintf(key, sizeof key, "notice:inbound:%lld", (long long)inbound_id);
-	return auto_reply(desk, m, desk->tpl_quarantine, &v, "quarantine-notice", key, 0, err);
+	return auto_reply(desk, m, desk->tpl_quarantine, &v, "quarantine-notice", key, 0,
+			  desk->cfg->desk_max_auto_replies_per_hour, err);
 }
 
 static int ingest_tx(Desk *desk, const unsigned char *raw, size_t len, const char *sha,

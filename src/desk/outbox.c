@@ -12,9 +12,10 @@
  * server's acceptance and the 'sent' update leads to one resend after the
  * lease expires, with the same Message-ID; nothing else resends.
  *
- * Automatic notices are rate-limited per recipient (desk.
- * max_auto_replies_per_hour), so two autoresponders can never loop;
- * acknowledgements have their own limit, off by default. */
+ * Automatic replies are rate-limited per recipient and kind, by the limit
+ * the caller gives (notices: desk.max_auto_replies_per_hour, so two
+ * autoresponders can never loop; acknowledgements: desk.max_acks_per_hour,
+ * off by default). */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,23 +37,19 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	char tb[24];
 	int rc;
 
-	/* Acknowledgements of new tickets have their own (default: no) limit:
-	 * they cannot loop, since automatic mail never opens a ticket. */
-	bool ack = strcmp(spec->kind, "ack") == 0;
-	int limit = ack ? cfg->desk_max_acks_per_hour : cfg->desk_max_auto_replies_per_hour;
-	if (spec->automatic && (limit > 0 || !ack)) {
-		const char *p[] = {rcpt, ack ? "t" : "f"};
+	if (spec->automatic && spec->max_per_hour >= 0) {
+		const char *p[] = {rcpt, spec->kind};
 		DbRes *r = NULL;
-		rc = db_exec(desk->db,
-			     "SELECT count(*) FROM outbox WHERE automatic AND rcpt = $1 "
-			     "AND created_at > now() - interval '1 hour' "
-			     "AND (NOT $2::boolean OR kind = 'ack')",
-			     2, p, &r, err);
+		rc = db_exec(
+			desk->db,
+			"SELECT count(*) FROM outbox WHERE automatic AND rcpt = $1 AND kind = $2 "
+			"AND created_at > now() - interval '1 hour'",
+			2, p, &r, err);
 		if (rc)
 			return rc;
 		int64_t n = dbres_i64(r, 0, 0, 0);
 		dbres_free(r);
-		if (n >= limit) {
+		if (n >= spec->max_per_hour) {
 			log_notice("automatic %s to %s suppressed: %lld in the last hour",
 				   spec->kind, rcpt, (long long)n);
 			*qr = QUEUED_RATE_LIMITED;
@@ -234,7 +231,7 @@ static int give_up(Desk *desk, DbRes *r, int i, const char *why, DmError *err)
 		rc = desk_event(desk, ticket_id, "delivery-failed", "deskmail", NULL, NULL, NULL,
 				detail, err);
 	}
-	if (rc == 0 && ticket_id && strcmp(kind, "relay") == 0)
+	if (rc == 0 && ticket_id)
 		rc = tell_author(desk, id, ticket_id, msgid, rcpt, why, err);
 	if (rc == 0)
 		return db_commit(desk->db, err);

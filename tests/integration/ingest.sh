@@ -141,4 +141,19 @@ dm ingest "$W/m12" >/dev/null 2>&1; rc=$?
 assert_eq "75" "$rc" "ingest exits 75 (EX_TEMPFAIL) with the database down"
 dm_pg_start
 assert_eq "new ticket #3" "$(dm ingest "$W/m12")" "the retried mail is stored once the database is back"
+# acknowledgements: no limit by default, desk.max_acks_per_hour when set
+for i in 1 2 3 4; do
+	dm_mail "$W/busy$i" 'carol@globex.example' "Busy day $i" "request $i"
+	dm ingest "$W/busy$i" >/dev/null
+done
+assert_eq "4" "$(dm_psql -c "select count(*) from outbox where kind = 'ack' and rcpt = 'carol@globex.example' and subject like '%Busy day%'")" "four tickets in a row, four acknowledgements"
+DM_DESK_EXTRA="max_acks_per_hour = 6;" dm_write_conf
+for i in 5 6 7; do
+	dm_mail "$W/busy$i" 'carol@globex.example' "Busy day $i" "request $i"
+	dm ingest "$W/busy$i" >/dev/null
+done
+assert_eq "6" "$(dm_psql -c "select count(*) from outbox where kind = 'ack' and rcpt = 'carol@globex.example' and created_at > now() - interval '1 hour'")" "max_acks_per_hour caps them"
+assert_eq "7" "$(dm_psql -c "select count(*) from ticket where subject like 'Busy day%'")" "every request is still a ticket"
+assert_true "the suppression is an audit event" test "$(dm_psql -c "select count(*) from event where kind = 'auto-reply-suppressed' and detail = 'carol@globex.example'")" -ge 1
+dm_write_conf
 dm_done
