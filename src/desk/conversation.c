@@ -386,13 +386,13 @@ static int relay(Work *w, const char *text, DmError *err)
 	DbRes *r = NULL;
 	int rc = db_exec(
 		desk->db,
-		"SELECT co.email, co.name, (SELECT m.message_id FROM message m WHERE "
-		"m.ticket_id = t.id AND m.direction = 'in' AND m.author_kind = 'contact' AND "
-		"m.message_id IS NOT NULL ORDER BY m.id DESC LIMIT 1), (SELECT m.refs FROM "
-		"message m WHERE m.ticket_id = t.id AND m.direction = 'in' AND m.author_kind = "
-		"'contact' AND m.message_id IS NOT NULL ORDER BY m.id DESC LIMIT 1) "
-		"FROM ticket t LEFT JOIN contact co ON co.id = t.contact_id WHERE t.id = "
-		"$1::bigint",
+		/* the client's latest mail: its id and its newest 19 references */
+		"SELECT co.email, co.name, lm.message_id, array_to_string(lm.refs[greatest(1, "
+		"cardinality(lm.refs) - 18):], ' ') "
+		"FROM ticket t LEFT JOIN contact co ON co.id = t.contact_id "
+		"LEFT JOIN LATERAL (SELECT m.message_id, m.refs FROM message m WHERE m.ticket_id = "
+		"t.id AND m.direction = 'in' AND m.author_kind = 'contact' AND m.message_id IS NOT "
+		"NULL ORDER BY m.id DESC LIMIT 1) lm ON true WHERE t.id = $1::bigint",
 		1, p, &r, err);
 	if (rc)
 		return rc;
@@ -403,23 +403,13 @@ static int relay(Work *w, const char *text, DmError *err)
 		return 0;
 	}
 	const char *irt = dbres_get(r, 0, 2);
-	/* References: the client mail's own (newest 19), then its id */
-	g_auto(GStrv) old = NULL;
-	const char *arr = dbres_get(r, 0, 3);
-	if (arr && strlen(arr) > 2) {
-		g_autofree char *inner = g_strndup(arr + 1, strlen(arr) - 2);
-		for (char *c = inner; *c; c++)
-			if (*c == '"')
-				*c = ' ';
-		old = g_strsplit(inner, ",", -1);
-	}
+	/* References: the client mail's own, then its id */
+	g_auto(GStrv) old = g_strsplit(dbres_get(r, 0, 3) ? dbres_get(r, 0, 3) : "", " ", 20);
 	const char *refs[21];
-	size_t nrefs = 0, nold = old ? g_strv_length(old) : 0;
-	for (size_t i = nold > 19 ? nold - 19 : 0; i < nold; i++) {
-		g_strstrip(old[i]);
+	size_t nrefs = 0;
+	for (size_t i = 0; old[i] && nrefs < 19; i++)
 		if (*old[i])
 			refs[nrefs++] = old[i];
-	}
 	if (irt)
 		refs[nrefs++] = irt;
 

@@ -188,7 +188,8 @@ assert_eq "null" "$(dm_ticket_json "$t1" .first_response_at)" "command-only mail
 
 # ---------------------------------------------------------------------------
 # 6. with an assignee: notify-reply and notify-note go to the assignee only
-send c3 'alice@acme.example' "$S" 'Any update? It is still smoking badly.'
+send c3 'alice@acme.example' "$S" 'Any update? It is still smoking badly.' \
+	"References: <thread-start.1@acme.example> <thread-middle.2@acme.example>"
 c3id=$(dm_msgid "$W/c3")
 assert_eq "$PM" "$(dm_outbox_rcpts notify-reply "$t1" "$mark")" "notify-reply goes to the assignee only"
 send j2 'jo@agency.example' "$S" 'Replacing the fuser needs an hour of downtime.'
@@ -215,7 +216,8 @@ assert_contains "$(hdr "$r" From)" "support@agency.example" "relay comes from th
 assert_contains "$(hdr "$r" To)" "$AL" "relay is addressed to the contact"
 assert_contains "$(hdr "$r" Subject)" "[#$t1]" "relay subject carries [#$t1]"
 assert_eq "<$c3id>" "$(hdr "$r" In-Reply-To | tr -d ' ')" "relay In-Reply-To is the client's latest mail"
-assert_contains "$(hdr "$r" References)" "<$c3id>" "relay References include the client's latest mail"
+assert_eq "<thread-start.1@acme.example> <thread-middle.2@acme.example> <$c3id>" "$(hdr "$r" References | tr -s ' \t\r\n' ' ' | sed 's/^ *//; s/ *$//')" \
+	"relay References: the client mail's own chain, then the mail itself"
 assert_no_header "$r" Auto-Submitted "relay has no Auto-Submitted header"
 rb=$(txt "$r")
 assert_contains "$rb" "an engineer is on the way to replace the fuser" "relay carries the staff text"
