@@ -11,69 +11,9 @@
 #include "deskmail/log.h"
 #include "deskmail/util.h"
 
-/* --name VALUE style options after the positional arguments. */
-static const char *opt(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], name) == 0)
-			return i + 1 < argc ? argv[i + 1] : "";
-		size_t n = strlen(name);
-		if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
-			return argv[i] + n + 1;
-	}
-	return NULL;
-}
-
-static bool has_flag(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* Positional argument k (skipping --options and their values). */
-static const char *pos(int argc, char **argv, int k)
-{
-	int seen = 0;
-	for (int i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) == 0) {
-			if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--json") != 0)
-				i++;
-			continue;
-		}
-		if (seen++ == k)
-			return argv[i];
-	}
-	return NULL;
-}
-
 static int usage(DmError *err, const char *text)
 {
 	return dm_error_set(err, DM_EPERM, "usage: deskmail %s", text);
-}
-
-static int print_json(Desk *desk, const char *sql, int n, const char *const *p, DmError *err)
-{
-	DbRes *r = NULL;
-	int rc = db_exec(desk->db, sql, n, p, &r, err);
-	if (rc)
-		return rc;
-	printf("%s\n", dbres_get(r, 0, 0) ? dbres_get(r, 0, 0) : "null");
-	dbres_free(r);
-	return 0;
-}
-
-static int print_rows(Desk *desk, const char *sql, int n, const char *const *p, DmError *err)
-{
-	DbRes *r = NULL;
-	int rc = db_exec(desk->db, sql, n, p, &r, err);
-	if (rc)
-		return rc;
-	for (int i = 0; i < dbres_rows(r); i++)
-		printf("%s\n", dbres_get(r, i, 0));
-	dbres_free(r);
-	return 0;
 }
 
 /* The id of client NAME (case-insensitive) or #ID. */
@@ -101,7 +41,7 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 	const char *sub = argc > 0 ? argv[0] : "";
 	argc--, argv++;
 	if (strcmp(sub, "add") == 0) {
-		const char *name = pos(argc, argv, 0), *plan = opt(argc, argv, "--plan");
+		const char *name = cli_pos(argc, argv, 0), *plan = cli_opt(argc, argv, "--plan");
 		if (name == NULL || plan == NULL)
 			return usage(err, "client add NAME --plan PLAN");
 		if (cfg_plan(desk->cfg, plan) == NULL)
@@ -128,9 +68,9 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				  err);
 	}
 	if (strcmp(sub, "set") == 0) {
-		const char *name = pos(argc, argv, 0);
-		const char *am = opt(argc, argv, "--account-manager"),
-			   *plan = opt(argc, argv, "--plan");
+		const char *name = cli_pos(argc, argv, 0);
+		const char *am = cli_opt(argc, argv, "--account-manager"),
+			   *plan = cli_opt(argc, argv, "--plan");
 		if (name == NULL || (am == NULL && plan == NULL))
 			return usage(err,
 				     "client set NAME [--account-manager EMAIL] [--plan PLAN]");
@@ -170,8 +110,8 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				  am ? am : plan, err);
 	}
 	if (strcmp(sub, "list") == 0) {
-		if (has_flag(argc, argv, "--json"))
-			return print_json(
+		if (cli_flag(argc, argv, "--json"))
+			return cli_print(
 				desk,
 				"SELECT COALESCE(json_agg(json_build_object('id', c.id, 'name', "
 				"c.name, "
@@ -181,14 +121,14 @@ static int client_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				"c.id), "
 				"'[]') FROM client c LEFT JOIN staff s ON s.id = "
 				"c.account_manager_id",
-				0, NULL, err);
-		return print_rows(
+				0, NULL, NULL, err);
+		return cli_print(
 			desk,
 			"SELECT format('%s\t%s\t%s\tcontacts=%s\taccount-manager=%s', c.id, "
 			"c.name, c.plan, (SELECT count(*) FROM contact k WHERE k.client_id = "
 			"c.id AND k.removed_at IS NULL), COALESCE(s.email, '-')) FROM client c "
 			"LEFT JOIN staff s ON s.id = c.account_manager_id ORDER BY c.id",
-			0, NULL, err);
+			0, NULL, NULL, err);
 	}
 	return usage(err, "client add|set|list ...");
 }
@@ -198,8 +138,8 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 	const char *sub = argc > 0 ? argv[0] : "";
 	argc--, argv++;
 	if (strcmp(sub, "add") == 0) {
-		const char *client = pos(argc, argv, 0), *email = pos(argc, argv, 1);
-		const char *name = opt(argc, argv, "--name");
+		const char *client = cli_pos(argc, argv, 0), *email = cli_pos(argc, argv, 1);
+		const char *name = cli_opt(argc, argv, "--name");
 		if (client == NULL || email == NULL)
 			return usage(err, "contact add CLIENT EMAIL [--name NAME]");
 		g_autofree char *addr = g_ascii_strdown(email, -1);
@@ -247,7 +187,7 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				  cname, err);
 	}
 	if (strcmp(sub, "remove") == 0) {
-		const char *client = pos(argc, argv, 0), *email = pos(argc, argv, 1);
+		const char *client = cli_pos(argc, argv, 0), *email = cli_pos(argc, argv, 1);
 		if (client == NULL || email == NULL)
 			return usage(err, "contact remove CLIENT EMAIL");
 		int64_t cid;
@@ -274,7 +214,7 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				  client, err);
 	}
 	if (strcmp(sub, "list") == 0) {
-		const char *client = pos(argc, argv, 0);
+		const char *client = cli_pos(argc, argv, 0);
 		char cb[24];
 		const char *p[] = {NULL};
 		if (client) {
@@ -284,8 +224,8 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				return rc;
 			p[0] = i64s(cb, cid);
 		}
-		if (has_flag(argc, argv, "--json"))
-			return print_json(
+		if (cli_flag(argc, argv, "--json"))
+			return cli_print(
 				desk,
 				"SELECT COALESCE(json_agg(json_build_object('id', k.id, 'client', "
 				"c.name, "
@@ -294,14 +234,14 @@ static int contact_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				"c.name, k.email), '[]') FROM contact k JOIN client c ON c.id = "
 				"k.client_id WHERE k.removed_at IS NULL AND ($1::bigint IS NULL OR "
 				"c.id = $1::bigint)",
-				1, p, err);
-		return print_rows(
+				1, p, NULL, err);
+		return cli_print(
 			desk,
 			"SELECT format('%s\t%s\t%s', c.name, k.email, COALESCE(k.name, '')) "
 			"FROM contact k JOIN client c ON c.id = k.client_id WHERE "
 			"k.removed_at IS NULL AND ($1::bigint IS NULL OR c.id = $1::bigint) "
 			"ORDER BY c.name, k.email",
-			1, p, err);
+			1, p, NULL, err);
 	}
 	return usage(err, "contact add|remove|list ...");
 }
@@ -311,8 +251,9 @@ static int staff_cmd(Desk *desk, int argc, char **argv, DmError *err)
 	const char *sub = argc > 0 ? argv[0] : "";
 	argc--, argv++;
 	if (strcmp(sub, "add") == 0) {
-		const char *email = pos(argc, argv, 0), *name = opt(argc, argv, "--name");
-		const char *role = opt(argc, argv, "--role"), *line = opt(argc, argv, "--line");
+		const char *email = cli_pos(argc, argv, 0), *name = cli_opt(argc, argv, "--name");
+		const char *role = cli_opt(argc, argv, "--role"),
+			   *line = cli_opt(argc, argv, "--line");
 		if (email == NULL || name == NULL || role == NULL)
 			return usage(err, "staff add EMAIL --name NAME --role ROLE [--line 1|2|3]");
 		if (!command_in_list(staff_roles, role))
@@ -345,18 +286,18 @@ static int staff_cmd(Desk *desk, int argc, char **argv, DmError *err)
 				  err);
 	}
 	if (strcmp(sub, "list") == 0) {
-		if (has_flag(argc, argv, "--json"))
-			return print_json(
+		if (cli_flag(argc, argv, "--json"))
+			return cli_print(
 				desk,
 				"SELECT COALESCE(json_agg(json_build_object('id', id, 'email', "
 				"email, 'name', name, 'role', role, 'line', line, 'active', "
 				"active) ORDER BY id), '[]') FROM staff",
-				0, NULL, err);
-		return print_rows(
+				0, NULL, NULL, err);
+		return cli_print(
 			desk,
 			"SELECT format('%s\t%s\t%s\tline %s%s', email, name, role, line, "
 			"CASE WHEN active THEN '' ELSE '\t(inactive)' END) FROM staff ORDER BY id",
-			0, NULL, err);
+			0, NULL, NULL, err);
 	}
 	return usage(err, "staff add|list ...");
 }

@@ -113,6 +113,18 @@ int insert_message(Desk *desk, const Mail *m, int64_t ticket_id, int64_t inbound
 		   int64_t contact_id, int64_t staff_id, bool internal, const char *body,
 		   int64_t *id_r, GString *refused, DmError *err);
 
+/* ---- cli.c: the administration and report commands ---- */
+
+/* The value of option NAME ("--name VALUE" or "--name=VALUE"); "" when it
+ * ends the line; NULL when absent.  Borrowed from argv. */
+const char *cli_opt(int argc, char **argv, const char *name);
+bool cli_flag(int argc, char **argv, const char *name);
+/* Positional argument k, skipping --options and their values. */
+const char *cli_pos(int argc, char **argv, int k);
+/* Run sql and print the first column of every row (NULL as ""); the row
+ * count in *rows_r when not NULL. */
+int cli_print(Desk *desk, const char *sql, int n, const char *const *p, int *rows_r, DmError *err);
+
 /* "%lld" of an int64 into a caller buffer. */
 const char *i64s(char buf[24], int64_t v);
 

@@ -70,37 +70,14 @@ static const char quarantine_text_sql[] =
 	"q.reason, q.subject) FROM quarantine q WHERE ($1::text IS NULL OR q.status = $1) "
 	"ORDER BY q.id";
 
-static bool flag(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return true;
-	return false;
-}
-
-static const char *opt(int argc, char **argv, const char *name)
-{
-	for (int i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return argv[i + 1];
-	return NULL;
-}
-
 static int run_print(Desk *desk, const char *sql, int n, const char *const *p, bool one,
 		     DmError *err)
 {
-	DbRes *r = NULL;
-	int rc = db_exec(desk->db, sql, n, p, &r, err);
-	if (rc)
-		return rc;
-	if (one && dbres_rows(r) == 0) {
-		dbres_free(r);
+	int rows = 0;
+	int rc = cli_print(desk, sql, n, p, &rows, err);
+	if (rc == 0 && one && rows == 0)
 		return dm_error_set(err, DM_ENOTFOUND, "no such ticket");
-	}
-	for (int i = 0; i < dbres_rows(r); i++)
-		printf("%s\n", dbres_get(r, i, 0) ? dbres_get(r, i, 0) : "");
-	dbres_free(r);
-	return 0;
+	return rc;
 }
 
 static int show_text(Desk *desk, const char *id, DmError *err)
@@ -148,9 +125,9 @@ static int attachment_get(Desk *desk, int argc, char **argv, DmError *err)
 	const char *arg = argc > 2 ? argv[2] : "";
 	if (dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
 		return dm_error_set(err, DM_EPERM, "usage: deskmail attachment get ID [-o FILE]");
-	const char *out = opt(argc, argv, "-o");
+	const char *out = cli_opt(argc, argv, "-o");
 	if (out == NULL)
-		out = opt(argc, argv, "--output");
+		out = cli_opt(argc, argv, "--output");
 	char b[24];
 	const char *p[] = {i64s(b, id)};
 	DbRes *r = NULL;
@@ -195,9 +172,10 @@ int report_main(Desk *desk, int argc, char **argv, DmError *err)
 {
 	const char *what = argc > 0 ? argv[0] : "";
 	const char *sub = argc > 1 ? argv[1] : "";
-	bool json = flag(argc, argv, "--json");
+	bool json = cli_flag(argc, argv, "--json");
 	if (strcmp(what, "ticket") == 0 && strcmp(sub, "list") == 0) {
-		const char *p[] = {opt(argc, argv, "--status"), opt(argc, argv, "--client")};
+		const char *p[] = {cli_opt(argc, argv, "--status"),
+				   cli_opt(argc, argv, "--client")};
 		return run_print(desk, json ? list_json_sql : list_text_sql, 2, p, false, err);
 	}
 	if (strcmp(what, "ticket") == 0 && strcmp(sub, "show") == 0) {
@@ -217,7 +195,7 @@ int report_main(Desk *desk, int argc, char **argv, DmError *err)
 	if (strcmp(what, "attachment") == 0 && strcmp(sub, "get") == 0)
 		return attachment_get(desk, argc, argv, err);
 	if (strcmp(what, "quarantine") == 0 && strcmp(sub, "list") == 0) {
-		const char *p[] = {opt(argc, argv, "--status")};
+		const char *p[] = {cli_opt(argc, argv, "--status")};
 		return run_print(desk, json ? quarantine_json_sql : quarantine_text_sql, 1, p,
 				 false, err);
 	}
