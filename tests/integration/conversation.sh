@@ -213,6 +213,7 @@ assert_eq "1" "$(new_count relay "$AL")" "one relay to the contact"
 assert_eq "1" "$(new_count relay)" "... and to nobody else"
 r=$(raw_of "$(dm_outbox_last relay "$t1" "$AL")" relay-1)
 assert_contains "$(hdr "$r" From)" "support@agency.example" "relay comes from the desk"
+assert_contains "$(hdr "$r" From)" "Sam Senior (Example Agency Support)" "relay names the staff member who answered"
 assert_contains "$(hdr "$r" To)" "$AL" "relay is addressed to the contact"
 assert_contains "$(hdr "$r" Subject)" "[#$t1]" "relay subject carries [#$t1]"
 assert_eq "<$c3id>" "$(hdr "$r" In-Reply-To | tr -d ' ')" "relay In-Reply-To is the client's latest mail"
@@ -410,4 +411,8 @@ assert_true "ticket show JSON has the conversation fields" jq -e 'has("assignee"
 dm send >/dev/null
 assert_eq "0" "$(dm_sql_count "outbox where status <> 'sent'")" "every queued mail was sent"
 assert_eq "$(dm_sql_count outbox)" "$(dm_smtp_count)" "the SMTP server received every outbox mail"
+# the text view of a ticket ends with its audit trail
+show=$(dm ticket show "$t1")
+assert_contains "$show" "--- events" "ticket show (text) lists the events"
+assert_true "with who changed what, from what to what" grep -qE "status-changed +sam@agency.example status: open -> pending-evaluation" <<<"$show"
 dm_done
