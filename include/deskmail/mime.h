@@ -37,6 +37,7 @@ typedef struct {
 	bool is_inline;      /* Content-Disposition: inline (e.g. images in HTML) */
 	unsigned char *data; /* decoded bytes */
 	size_t size;
+	char sha256[65]; /* of data, hex: the attachment's identity in the store */
 } MailAttachment;
 
 typedef struct {
@@ -95,6 +96,7 @@ typedef struct {
 	const char *content_type; /* "type/subtype"; bad or NULL -> application/octet-stream */
 	const unsigned char *data;
 	size_t size;
+	const char *sha256; /* hex of data if known (else computed), or NULL */
 } OutAttachment;
 
 typedef struct {

@@ -41,7 +41,8 @@ static size_t kept_attachments(const Config *cfg, const Mail *m, OutAttachment *
 		out[n++] = (OutAttachment){.filename = a->filename,
 					   .content_type = a->content_type,
 					   .data = a->data,
-					   .size = a->size};
+					   .size = a->size,
+					   .sha256 = a->sha256};
 	}
 	return n;
 }

@@ -193,14 +193,12 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GSt
 		char sz[24], why[160];
 		i64s(sz, (int64_t)a->size);
 		const char *refused = attachment_refusal(desk->cfg, a->size, &total, why);
-		char sha[65] = "";
 		int rc;
 		if (refused && refused_list)
 			g_string_append_printf(refused_list, "  %s (%zu bytes): %s\n", a->filename,
 					       a->size, refused);
 		if (!refused) {
-			dm_sha256_hex(a->data, a->size, sha);
-			const char *bp[] = {sha, sz, (const char *)a->data};
+			const char *bp[] = {a->sha256, sz, (const char *)a->data};
 			int lens[] = {0, 0, (int)a->size};
 			int fmts[] = {0, 0, 1};
 			rc = db_exec_bin(
@@ -212,7 +210,7 @@ static int store_attachments(Desk *desk, const Mail *m, int64_t message_row, GSt
 				return rc;
 		}
 		const char *p[] = {mr,
-				   refused ? NULL : sha,
+				   refused ? NULL : a->sha256,
 				   a->filename,
 				   a->content_type,
 				   a->content_id,

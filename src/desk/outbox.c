@@ -158,8 +158,9 @@ int outbox_queue(Desk *desk, const Template *tpl, TplVars *vars, const OutSpec *
 	for (size_t i = 0; i < spec->n_attachments; i++) {
 		const OutAttachment *a = &spec->attachments[i];
 		char sha[65], sz[24];
-		dm_sha256_hex(a->data, a->size, sha);
-		const char *ap[] = {mb, sha, a->filename,
+		if (a->sha256 == NULL)
+			dm_sha256_hex(a->data, a->size, sha);
+		const char *ap[] = {mb, a->sha256 ? a->sha256 : sha, a->filename,
 				    a->content_type ? a->content_type : "application/octet-stream",
 				    i64s(sz, (int64_t)a->size)};
 		rc = db_exec(

@@ -62,6 +62,7 @@
 #include <string.h>
 
 #include "deskmail/mime.h"
+#include "deskmail/util.h"
 
 void mime_global_init(void)
 {
@@ -527,6 +528,7 @@ static void fill_attachment(MailAttachment *a, const Leaf *l, size_t n)
 		memcpy(a->data, ba->data, ba->len);
 	a->data[ba->len] = 0;
 	g_byte_array_unref(ba);
+	dm_sha256_hex(a->data, a->size, a->sha256);
 }
 
 /* ---- addresses --------------------------------------------------------- */

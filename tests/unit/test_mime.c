@@ -940,6 +940,9 @@ static void test_compose_attachments(void)
 	g_assert_cmpstr(m->attachments[0].content_type, ==, "application/pdf");
 	g_assert_cmpuint(m->attachments[0].size, ==, sizeof bin);
 	g_assert_cmpmem(m->attachments[0].data, m->attachments[0].size, bin, sizeof bin);
+	char sha[65];
+	dm_sha256_hex(bin, sizeof bin, sha);
+	g_assert_cmpstr(m->attachments[0].sha256, ==, sha); /* its identity in the store */
 	/* the name's CR/LF cannot start a header */
 	g_assert_null(strchr(m->attachments[1].filename, '\n'));
 	g_assert_true(g_str_has_prefix(m->attachments[1].filename, "data.csv"));
