@@ -24,6 +24,9 @@ char *dm_ascii_lower(char *s);
  * by a space (for anything that ends up in an outgoing header).  Caller frees. */
 char *dm_header_safe(const char *s);
 
+/* CRLF and lone CR to LF, in place; returns s. */
+char *dm_lf_newlines(char *s);
+
 /* Hex SHA-256 of a buffer into out[65]. */
 void dm_sha256_hex(const void *data, size_t len, char out[65]);
 

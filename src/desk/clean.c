@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "deskmail/clean.h"
+#include "deskmail/util.h"
 
 /* "On <date>, <name> wrote:" and its translations.  The lead word starts the
  * line, the line ends with a colon after the verb (German and others put
@@ -144,19 +145,7 @@ char *clean_reply_text(const char *text)
 	compile_once();
 	if (text == NULL)
 		return g_strdup("");
-	g_autofree char *norm = g_strdup(text);
-	/* CRLF and CR to LF */
-	char *w = norm;
-	for (const char *r = norm; *r; r++) {
-		if (*r == '\r') {
-			*w++ = '\n';
-			if (r[1] == '\n')
-				r++;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
+	g_autofree char *norm = dm_lf_newlines(g_strdup(text));
 	char **lines = g_strsplit(norm, "\n", -1);
 	guint n = g_strv_length(lines);
 	guint cut = find_cut(lines, n);

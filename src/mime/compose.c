@@ -78,19 +78,7 @@ static char *safe(const char *s)
 /* UTF-8 body text with LF line ends only (GMime writes them as CRLF). */
 static char *body_text(const char *s)
 {
-	char *u = mime_to_utf8(s, strlen(s));
-	char *w = u;
-	for (const char *r = u; *r; r++) {
-		if (*r == '\r') {
-			*w++ = '\n';
-			if (r[1] == '\n')
-				r++;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	return u;
+	return dm_lf_newlines(mime_to_utf8(s, strlen(s)));
 }
 
 static GMimeObject *text_part(const char *subtype, const char *text)

@@ -246,23 +246,6 @@ static char *sniff_html_charset(const char *s, size_t len)
 	return NULL;
 }
 
-/* NULs out, CRLF and lone CR -> LF; result must already be valid UTF-8. */
-static char *normalize_text(char *s)
-{
-	char *w = s;
-	for (const char *r = s; *r; r++) {
-		if (*r == '\r') {
-			*w++ = '\n';
-			if (r[1] == '\n')
-				r++;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	return s;
-}
-
 /* Decoded bytes of a text part -> valid UTF-8 (g_malloc'd).  The declared
  * charset first; if iconv does not know it, or it leaves bad bytes: strict
  * UTF-8, known mislabels (EUC-JP sent as ISO-2022-JP), for HTML the <meta>
@@ -306,14 +289,14 @@ static char *text_to_utf8(const char *bytes, size_t len, const char *charset, bo
 	}
 done:
 	if (best == NULL)
-		return normalize_text(mime_to_utf8(bytes, len));
+		return dm_lf_newlines(mime_to_utf8(bytes, len));
 	/* iconv output is UTF-8 without NUL; validate anyway */
 	if (!g_utf8_validate(best, -1, NULL)) {
 		char *clean = mime_to_utf8(best, strlen(best));
 		g_free(best);
 		best = clean;
 	}
-	return normalize_text(best);
+	return dm_lf_newlines(best);
 }
 
 /* One-line strings (subject, names, ids): valid UTF-8, controls -> space. */

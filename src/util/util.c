@@ -118,3 +118,19 @@ bool dm_addr_valid(const char *s)
 			return false;
 	return true;
 }
+
+char *dm_lf_newlines(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		if (*r == '\r') {
+			*w++ = '\n';
+			if (r[1] == '\n')
+				r++;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return s;
+}

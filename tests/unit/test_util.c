@@ -59,6 +59,23 @@ static void test_error_first_wins(void)
 	g_assert_cmpint(dm_error_set(NULL, DM_EPERM, "x"), ==, DM_EPERM);
 }
 
+static void test_lf_newlines(void)
+{
+	static const char *const cases[][2] = {
+		{"a\r\nb\rc\nd", "a\nb\nc\nd"},
+		{"\r\r\n\n", "\n\n\n"},
+		{"no breaks", "no breaks"},
+		{"", ""},
+		{"end\r", "end\n"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *s = g_strdup(cases[i][0]);
+		g_assert_true(dm_lf_newlines(s) == s);
+		g_assert_cmpstr(s, ==, cases[i][1]);
+		g_free(s);
+	}
+}
+
 static void test_sha(void)
 {
 	char h[65];
@@ -91,6 +108,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/util/parse", test_parse);
 	g_test_add_func("/util/header-safe", test_header_safe);
+	g_test_add_func("/util/lf-newlines", test_lf_newlines);
 	g_test_add_func("/util/addr", test_addr);
 	g_test_add_func("/util/error", test_error_first_wins);
 	g_test_add_func("/util/sha256", test_sha);
