@@ -1,6 +1,8 @@
-/* desk.h - the domain: ingest one mail, poll the mailbox, send the outbox,
- * administration and reports.  Only the command line and desk/ log above
- * debug level. */
+/* desk.h - orchestration: take mail in (poll the IMAP mailbox, or one mail
+ * from an MTA pipe), send the outbox, and the daemon that does both.  Each
+ * reads as a short sequence over the layers below: fetch, parse, gather
+ * facts (store), plan (core), render and compose (config, mime), apply
+ * (store), mark (imap).  Only the command line and desk/ log above debug. */
 #ifndef DESKMAIL_DESK_H
 #define DESKMAIL_DESK_H
 
@@ -11,47 +13,23 @@
 
 #include "deskmail/config.h"
 #include "deskmail/err.h"
-#include "deskmail/mime.h"
-#include "deskmail/store.h"
-#include "deskmail/template.h"
+#include "deskmail/plan.h"
 
-typedef struct {
-	const Config *cfg; /* borrowed */
-	Db *db;            /* owned */
-	MimeLimits limits;
-	Template *tpl_ack;           /* owned: acknowledgement of a new ticket */
-	Template *tpl_quarantine;    /* owned: notice to an unknown sender */
-	Template *tpl_notify;        /* owned: staff notifications */
-	Template *tpl_relay;         /* owned: a staff reply relayed to the client */
-	Template *tpl_command_error; /* owned: refused #commands, to the staff member */
-	Template *tpl_refused;       /* owned: attachments over a cap, to the sender */
-	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
-	struct ImapSession *imap;    /* owned, opened by the first poll */
-} Desk;
+typedef struct Desk Desk;
 
 /* Connect to the database and load the templates.  DM_ETEMP if the database
  * is unreachable, DM_ECONFIG for template problems.  Caller frees. */
 int desk_open(const Config *cfg, Desk **desk_r, DmError *err);
 void desk_close(Desk *desk);
 
+/* A flag a signal handler sets to stop poll, send and run at the next mail
+ * (NULL: never). */
+void desk_set_stop(Desk *desk, volatile sig_atomic_t *stop);
+
 /* Load and test-render every template with every placeholder (check-config). */
 int desk_check_templates(const Config *cfg, DmError *err);
 
-/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one, or
- * the source tree's. Borrowed/static. */
-const char *desk_sql_dir(void);
-
-/* ---- ingest ---- */
-
-typedef struct {
-	const char *source;  /* "imap" or "pipe" */
-	int64_t mailbox_id;  /* 0 for pipe */
-	const char *mailbox; /* its name, for the log ("INBOX"); may be NULL */
-	uint32_t uidvalidity;
-	uint32_t uid;
-	bool truncated; /* raw is only the head of a larger message */
-	const char *truncated_reason;
-} IngestSource;
+/* ---- taking mail in ---- */
 
 typedef enum {
 	INGEST_TICKET = 1,
@@ -70,36 +48,37 @@ typedef struct {
 
 const char *ingest_outcome_name(IngestOutcome o);
 
-/* Process one raw message: parse, recognise duplicates, route, authorise and
- * write every effect (ticket/message, attachments, events, outbox rows and
- * the mailbox checkpoint for IMAP sources) in one transaction.  A message
- * that cannot be parsed is quarantined with the reason (returns 0).
- * DM_ETEMP when the database is unavailable (nothing was written). */
-int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const IngestSource *src,
+/* One raw message (pipe mode): parse, recognise duplicates, route,
+ * authorise and write every effect in one transaction.  A message that
+ * cannot be parsed, or src->truncated, is quarantined with the reason
+ * (returns 0).  DM_ETEMP when the database is unavailable (nothing was
+ * written). */
+int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const MailSource *src,
 		IngestResult *res, DmError *err);
-
-/* ---- poll ---- */
 
 typedef struct {
 	size_t fetched, tickets, replies, quarantined, duplicates, failed;
 } PollStats;
 
-/* One pass over the IMAP mailbox, incremental by UID. */
+/* One pass over the IMAP mailbox, incremental by UID, in batches committed
+ * together (about 100 ms of work each), each mail marked on the server
+ * after its batch's commit.  Logs a "poll timing:" line at info level. */
 int desk_poll(Desk *desk, PollStats *st, DmError *err);
 
-/* ---- outbox ---- */
+/* ---- sending ---- */
 
 typedef struct {
 	size_t sent, deferred, failed;
 } SendStats;
 
-/* Deliver what is due over SMTP; on failure record the error and retry later
- * with backoff. */
+/* Deliver what is due over SMTP on one connection; on failure record the
+ * error and retry later with backoff.  Logs a "send timing:" line. */
 int desk_send(Desk *desk, SendStats *st, DmError *err);
 
-/* ---- administration and reports (print to stdout) ---- */
+/* ---- the daemon ---- */
 
-int admin_main(Desk *desk, int argc, char **argv, DmError *err);
-int report_main(Desk *desk, int argc, char **argv, DmError *err);
+/* poll and send every imap.poll_interval seconds until the stop flag is
+ * set.  Returns 0 then, or DM_ECONFIG when it cannot go on. */
+int desk_run(Desk *desk, DmError *err);
 
 #endif

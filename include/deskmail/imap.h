@@ -14,6 +14,12 @@
 
 #include "deskmail/err.h"
 
+/* libcurl's global set-up and tear-down, once in main() before and after
+ * any session (curl_global_init is reference-counted, so imap and smtp each
+ * take their own). */
+void imap_global_init(void);
+void imap_global_cleanup(void);
+
 typedef struct {
 	const char *url; /* imap[s]://host[:port]/MAILBOX  (mailbox required) */
 	const char *username;

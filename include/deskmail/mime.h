@@ -2,9 +2,8 @@
  * bytes.  src/mime/ is the only includer of gmime.h (and of libxml2, for
  * turning HTML into text).
  *
- * Every string in a Mail is valid UTF-8 without NUL bytes, so it can go to
- * PostgreSQL as it is.  One Mail owns everything taken from one e-mail and is
- * freed once with mail_free. */
+ * The Mail type itself is in mail.h, so that layers which only read mail
+ * (core/, store/) need no GMime.  mime_parse makes one, mail_free frees it. */
 #ifndef DESKMAIL_MIME_H
 #define DESKMAIL_MIME_H
 
@@ -13,6 +12,7 @@
 #include <stdint.h>
 
 #include "deskmail/err.h"
+#include "deskmail/mail.h"
 
 typedef struct {
 	size_t max_parts;      /* MIME parts walked; more -> DM_EPERM (default 500) */
@@ -24,51 +24,6 @@ typedef struct {
 } MimeLimits;
 
 void mime_limits_default(MimeLimits *lim);
-
-typedef struct {
-	char *name; /* display name, may be NULL */
-	char *addr; /* addr-spec, lower-cased; never NULL */
-} MailAddr;
-
-typedef struct {
-	char *filename;      /* decoded (RFC 2231/2047); "attachment-N" if none */
-	char *content_type;  /* "type/subtype", lower-case */
-	char *content_id;    /* without <>, may be NULL */
-	bool is_inline;      /* Content-Disposition: inline (e.g. images in HTML) */
-	unsigned char *data; /* decoded bytes */
-	size_t size;
-	char sha256[65]; /* of data, hex: the attachment's identity in the store */
-} MailAttachment;
-
-typedef struct {
-	MailAddr *from; /* first From mailbox, NULL if none parsable */
-	MailAddr *to;
-	size_t n_to;
-	MailAddr *cc;
-	size_t n_cc;
-	char *subject;     /* RFC 2047 decoded, may be "" but never NULL */
-	char *message_id;  /* without <>, NULL if missing */
-	char *in_reply_to; /* first id, without <>, NULL if missing */
-	char **references; /* ids without <>, oldest first */
-	size_t n_references;
-	int64_t date; /* Date: as Unix time, 0 if missing/bad */
-
-	/* RFC 3834 and bounce markers */
-	bool is_automatic;      /* never answer automatically */
-	char *automatic_reason; /* e.g. "Auto-Submitted: auto-replied"; NULL if not */
-
-	/* Authentication-Results (first one), raw value, may be NULL */
-	char *auth_results;
-
-	char *text;          /* best text body: text/plain, else HTML as text; never NULL */
-	char *html;          /* first text/html body as UTF-8, NULL if none */
-	bool text_from_html; /* text was made from html */
-
-	MailAttachment *attachments;
-	size_t n_attachments;
-
-	size_t n_parse_warnings; /* GMime warnings seen (malformed input) */
-} Mail;
 
 /* Library set-up, once in main() (g_mime_init, libxml2 init). */
 void mime_global_init(void);

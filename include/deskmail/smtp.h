@@ -7,6 +7,12 @@
 
 #include "deskmail/err.h"
 
+/* libcurl's global set-up and tear-down, once in main() before and after
+ * any session (curl_global_init is reference-counted, so imap and smtp each
+ * take their own). */
+void smtp_global_init(void);
+void smtp_global_cleanup(void);
+
 typedef struct {
 	const char *url;      /* smtp[s]://host[:port][/ehlo-name] */
 	const char *username; /* NULL = no AUTH */

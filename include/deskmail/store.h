@@ -1,69 +1,176 @@
-/* store.h - PostgreSQL access.  src/store/ is the only includer of
- * libpq-fe.h: the rest of the program sees Db, DbRes and DmError kinds.
+/* store.h - PostgreSQL: every SQL statement of deskmail lives in src/store,
+ * behind the typed functions below; src/store is also the only includer of
+ * libpq-fe.h.  The layers above see a Db handle, plain C types and the
+ * planner's types (plan.h), and DmError kinds.
  *
  * SQL is never built from input: every statement is a constant string with
- * $n parameters, prepared once per connection and cached (re-prepared after
- * a reconnect).  Parameters are text, except through db_exec_bin for bytea.
+ * $n parameters, prepared once per connection.
  *
  * Error kinds: DM_ETEMP for connection loss, server shutdown, serialization
  * failures and deadlocks (retry later: an MTA gets EX_TEMPFAIL); DM_EPERM for
- * constraint and data errors (the input is at fault); DM_EINTERNAL else. */
+ * constraint and data errors (the input is at fault); DM_EINTERNAL else;
+ * DM_ENOTFOUND where a function says so.  Strings returned to the caller are
+ * g_malloc'd (g_free), arrays are the caller's to free as each function
+ * says. */
 #ifndef DESKMAIL_STORE_H
 #define DESKMAIL_STORE_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "deskmail/err.h"
+#include "deskmail/mail.h"
+#include "deskmail/plan.h"
 
 typedef struct Db Db;
-typedef struct DbRes DbRes;
 
 /* Connect (connect_timeout 10 s unless the conninfo says otherwise).
  * DM_ETEMP if the server cannot be reached. */
-int db_connect(const char *conninfo, Db **db_r, DmError *err);
-void db_close(Db *db);
+int store_open(const char *conninfo, Db **db_r, DmError *err);
+void store_close(Db *db);
 
-/* If the connection was lost, reset it (prepared statements are dropped).
- * Returns DM_ETEMP if it is still down.  *reconnected_r (may be NULL) is set
- * true when a reset happened, so callers re-take session state (locks). */
-int db_ensure(Db *db, bool *reconnected_r, DmError *err);
+/* If the connection was lost, reset it.  DM_ETEMP if it is still down.
+ * *reconnected_r (may be NULL) is set true when a reset happened: session
+ * state (locks, an open batch) is gone. */
+int store_ensure(Db *db, bool *reconnected_r, DmError *err);
 
-/* Run a statement with n text parameters (NULL entries are SQL NULL).  If
- * res_r is not NULL the result is returned there (free with dbres_free). */
-int db_exec(Db *db, const char *sql, int n, const char *const *params, DbRes **res_r, DmError *err);
-
-/* As db_exec, with lengths and formats per parameter (format 1 = binary,
- * for bytea). */
-int db_exec_bin(Db *db, const char *sql, int n, const char *const *params, const int *lengths,
-		const int *formats, DbRes **res_r, DmError *err);
-
-/* Run a script of several statements (migrations only; no parameters). */
-int db_exec_script(Db *db, const char *sql, DmError *err);
-
-int db_begin(Db *db, DmError *err);
-int db_commit(Db *db, DmError *err);
-/* Never fails from the caller's view; safe when no transaction is open. */
-void db_rollback(Db *db);
-
-int dbres_rows(const DbRes *r);
-/* Borrowed text of a field; NULL for SQL NULL. */
-const char *dbres_get(const DbRes *r, int row, int col);
-/* Field as integer; def for NULL or junk. */
-int64_t dbres_i64(const DbRes *r, int row, int col, int64_t def);
-bool dbres_bool(const DbRes *r, int row, int col);
-/* Binary field (bytea in binary result format is not used: this decodes the
- * text form).  Returns a malloc'd buffer the caller frees, or NULL. */
-unsigned char *dbres_bytea(const DbRes *r, int row, int col, size_t *len_r);
-void dbres_free(DbRes *r);
+/* ---- migrations (migrate.c) ---- */
 
 /* Apply the missing migrations from dir (files NNN_name.sql, in order), each
  * in its own transaction, recorded in schema_migrations.  Serialised by an
  * advisory lock, so concurrent runs are harmless.  *applied_r counts them. */
-int db_migrate(Db *db, const char *dir, int *applied_r, DmError *err);
-
+int store_migrate(Db *db, const char *dir, int *applied_r, DmError *err);
 /* The highest applied migration number, 0 if none. */
-int db_schema_version(Db *db, int *version_r, DmError *err);
+int store_schema_version(Db *db, int *version_r, DmError *err);
+
+/* ---- ingest: a batch of mails in one transaction (ingest.c) ----
+ *
+ * store_batch_begin; then per mail: store_mail_facts (opens the mail's
+ * savepoint), store_reserve_ticket when the planner asks, store_apply_plan
+ * (queued: it runs while the caller fetches the next mail), and before the
+ * next mail's facts or the commit, store_apply_wait; store_batch_commit.
+ * A mail whose apply fails is rolled back to its savepoint alone. */
+int store_batch_begin(Db *db, DmError *err);
+int store_batch_commit(Db *db, DmError *err);
+void store_batch_rollback(Db *db);
+
+/* Every staff member, ordered by id.  Free with staff_list_clear. */
+int store_staff_load(Db *db, StaffList *l, DmError *err);
+
+/* The facts about one mail (m may be NULL for unreadable bytes), in one
+ * query, with an inbound and a message id reserved; f->staff is left for
+ * the caller.  Opens the mail's savepoint first.  On failure the savepoint
+ * is rolled back and f is empty. */
+int store_mail_facts(Db *db, const Mail *m, const char *sha256, MailFacts *f, DmError *err);
+/* A new ticket number, from the ticket sequence. */
+int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
+/* Queue every row of the plan (its mail rendered) and release the mail's
+ * savepoint.  Only a failure to send is returned here. */
+int store_apply_plan(Db *db, const Plan *p, DmError *err);
+/* Wait for the applied plan.  On failure it is undone (rolled back to its
+ * savepoint) and the kind returned; *duplicate_r (may be NULL) is true when
+ * it failed only because the same bytes were stored meanwhile by another
+ * process. */
+int store_apply_wait(Db *db, bool *duplicate_r, DmError *err);
+/* Leave the current mail (after a failed facts or plan) without applying. */
+int store_mail_abandon(Db *db, DmError *err);
+
+/* ---- the IMAP mailbox state (mailbox.c) ---- */
+
+/* The row of mailbox url (created when new). */
+int store_mailbox_open(Db *db, const char *url, int64_t *id_r, uint32_t *uidvalidity_r,
+		       uint32_t *last_uid_r, DmError *err);
+/* One poller per mailbox: a session advisory lock.  *locked_r false when
+ * another process holds it. */
+int store_mailbox_lock(Db *db, int64_t id, bool *locked_r, DmError *err);
+void store_mailbox_unlock(Db *db, int64_t id);
+/* A new UIDVALIDITY: start over from UID 1; an event when there was an
+ * old one. */
+int store_mailbox_reset(Db *db, int64_t id, const char *url, uint32_t old_uidvalidity,
+			uint32_t uidvalidity, DmError *err);
+/* The checkpoint past a UID that had nothing to store (gone). */
+int store_mailbox_advance(Db *db, int64_t id, uint32_t uidvalidity, uint32_t uid, DmError *err);
+/* Committed UIDs not yet marked on the server, ascending, at most max. */
+int store_mailbox_unmarked(Db *db, int64_t id, uint32_t uidvalidity, size_t max, GArray *uids,
+			   DmError *err);
+/* Those UIDs are now marked on the server. */
+int store_mailbox_marked(Db *db, int64_t id, uint32_t uidvalidity, const uint32_t *uids, size_t n,
+			 DmError *err);
+
+/* ---- the outbox (outbox.c) ---- */
+
+typedef struct {
+	int64_t id;
+	char *mail_from, *rcpt, *kind, *message_id;
+	int64_t ticket_id; /* 0: none */
+	int attempts;      /* including this one */
+	unsigned char *raw;
+	size_t raw_len;
+} OutboxRow;
+
+/* Claim up to max due rows (status 'sending', a lease of lease_seconds,
+ * attempts + 1), committed before any SMTP traffic.  Appends OutboxRows to
+ * rows (free them with outbox_rows_clear). */
+int store_outbox_claim(Db *db, int max, int lease_seconds, GArray *rows, DmError *err);
+void outbox_rows_clear(GArray *rows);
+/* Record a row sent.  Queued without waiting (the next call of any outbox
+ * function, or store_outbox_flush, reads the outcome). */
+int store_outbox_sent(Db *db, int64_t id, DmError *err);
+int store_outbox_flush(Db *db, DmError *err);
+/* Not tried: back to pending, the attempt not counted. */
+int store_outbox_release(Db *db, int64_t id, DmError *err);
+/* The server could not be reached: due again at once, attempt not counted. */
+int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err);
+/* A temporary failure: due again in delay_seconds. */
+int store_outbox_defer(Db *db, int64_t id, const char *why, int64_t delay_seconds, DmError *err);
+/* What a failed row was: the ticket (t->id 0 if none), and when it was a
+ * staff member's relay its author and text (*author_r 0 / *body_r NULL if
+ * not). */
+int store_outbox_failure_facts(Db *db, const OutboxRow *row, TicketFact *t, int64_t *author_r,
+			       char **body_r, DmError *err);
+/* Mark the row failed for good and apply p (its events and mail) in one
+ * transaction. */
+int store_outbox_fail(Db *db, int64_t id, const char *why, const Plan *p, DmError *err);
+
+/* ---- administration (admin.c) ---- */
+
+/* The id of client NAME (case-insensitive) or #ID; DM_ENOTFOUND. */
+int store_client_find(Db *db, const char *name, int64_t *id_r, DmError *err);
+/* DM_EPERM when the name is taken. */
+int store_client_add(Db *db, const char *name, const char *plan, int64_t *id_r, DmError *err);
+int store_client_set_plan(Db *db, int64_t id, const char *plan, DmError *err);
+/* DM_ENOTFOUND when no staff member has that address. */
+int store_client_set_account_manager(Db *db, int64_t id, const char *email, DmError *err);
+/* What adding a contact must check: the client's name and plan, its number
+ * of contacts, and the client the address already belongs to (NULL). */
+int store_contact_check(Db *db, int64_t client_id, const char *addr, char **client_name_r,
+			char **plan_r, int64_t *count_r, char **other_client_r, DmError *err);
+int store_contact_add(Db *db, int64_t client_id, const char *addr, const char *name, DmError *err);
+/* DM_ENOTFOUND when it is not a contact of that client. */
+int store_contact_remove(Db *db, int64_t client_id, const char *email, DmError *err);
+/* *added_r false when the address is taken. */
+int store_staff_add(Db *db, const char *email, const char *name, const char *role, int line,
+		    bool *added_r, DmError *err);
+/* An audit event by the operator (ticket_id 0: none). */
+int store_event_add(Db *db, int64_t ticket_id, const char *kind, const char *actor,
+		    const char *field, const char *before, const char *after, const char *detail,
+		    DmError *err);
+
+/* ---- reports (report.c): lines of text, or one JSON document ----
+ * Each appends g_malloc'd lines to `lines` (a GPtrArray with g_free as its
+ * free function). */
+int store_client_report(Db *db, bool json, GPtrArray *lines, DmError *err);
+int store_contact_report(Db *db, int64_t client_id, bool json, GPtrArray *lines, DmError *err);
+int store_staff_report(Db *db, bool json, GPtrArray *lines, DmError *err);
+int store_ticket_list(Db *db, const char *status, const char *client, bool json, GPtrArray *lines,
+		      DmError *err);
+/* DM_ENOTFOUND when there is no such ticket. */
+int store_ticket_show(Db *db, int64_t id, bool json, GPtrArray *lines, DmError *err);
+int store_quarantine_list(Db *db, const char *status, bool json, GPtrArray *lines, DmError *err);
+/* A stored attachment's bytes (g_free).  DM_ENOTFOUND when there is none,
+ * or it was refused (why in err). */
+int store_attachment_get(Db *db, int64_t id, unsigned char **data_r, size_t *len_r, DmError *err);
 
 #endif

@@ -18,6 +18,16 @@
 #include "deskmail/imap.h"
 #include "deskmail/log.h"
 
+void imap_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void imap_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 #define IMAP_BUFFER_SIZE (512L * 1024)
 
 struct ImapSession {

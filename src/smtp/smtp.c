@@ -16,6 +16,16 @@
 #include "deskmail/smtp.h"
 #include "deskmail/util.h"
 
+void smtp_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void smtp_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 struct SmtpClient {
 	CURL *h;
 	char *url, *username, *password, *ca_file;

@@ -1,23 +1,41 @@
-/* db.c - the libpq boundary: connection, parameterised statements (prepared
- * once per connection and cached by SQL text), transactions, and the one
- * translation of libpq errors into DmError kinds.
+/* db.c - the libpq boundary: the connection, statements prepared once per
+ * connection and cached by their SQL text, libpq's pipeline mode, and the
+ * one translation of libpq errors into DmError kinds.
  *
- * It deliberately knows nothing of tickets or mail: the domain's SQL lives in
- * src/desk as constant strings with $n parameters. */
-#include <glib.h>
+ * It knows nothing of tickets or mail: the typed functions of the other
+ * files in src/store hold the SQL.
+ *
+ * The pipeline is what makes ingest fast: the statements of one mail are
+ * queued and sent together while the desk fetches the next mail, so a mail
+ * costs PostgreSQL's time, not a round trip per statement.  PostgreSQL runs
+ * queued statements in order and, after a failure, skips to the next sync
+ * point (TECH-NOTES, pitfall 14); db_wait reads every result and reports the
+ * first failure with its SQLSTATE and constraint, so the caller can roll
+ * back to its savepoint and go on. */
+#include <endian.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "deskmail/log.h"
-#include "deskmail/store.h"
+#include "store-private.h"
+
+typedef enum { PEND_RESULT, PEND_SYNC } PendKind;
+
+typedef struct {
+	PendKind kind;
+	DbRes **dest;        /* where the result goes, or NULL */
+	const char *prepare; /* SQL text of a PQsendPrepare, forgotten if it fails */
+} Pending;
 
 struct Db {
 	PGconn *conn;
 	GHashTable *prepared; /* SQL text -> statement name (both owned) */
 	unsigned next_stmt;
 	int in_tx;
+	bool pipeline;
+	GArray *pending; /* of Pending, in the order results come back */
 };
 
 struct DbRes {
@@ -30,7 +48,14 @@ static void notice_quiet(void *arg, const char *message)
 	log_debug("postgresql: %s", message);
 }
 
-int db_connect(const char *conninfo, Db **db_r, DmError *err)
+static void session_setup(PGconn *c)
+{
+	PQsetNoticeProcessor(c, notice_quiet, NULL);
+	PGresult *r = PQexec(c, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'");
+	PQclear(r);
+}
+
+int store_open(const char *conninfo, Db **db_r, DmError *err)
 {
 	/* Later entries override earlier ones: the operator's conninfo (expanded
 	 * from "dbname") comes last so it wins over our defaults. */
@@ -44,70 +69,92 @@ int db_connect(const char *conninfo, Db **db_r, DmError *err)
 		PQfinish(c);
 		return DM_ETEMP;
 	}
-	PQsetNoticeProcessor(c, notice_quiet, NULL);
-	PGresult *r = PQexec(c, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'");
-	PQclear(r);
+	session_setup(c);
 	Db *db = g_new0(Db, 1);
 	db->conn = c;
 	db->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	db->pending = g_array_new(FALSE, FALSE, sizeof(Pending));
 	*db_r = db;
 	return 0;
 }
 
-void db_close(Db *db)
+void store_close(Db *db)
 {
 	if (db == NULL)
 		return;
 	PQfinish(db->conn);
 	g_hash_table_destroy(db->prepared);
+	g_array_free(db->pending, TRUE);
 	g_free(db);
 }
 
-int db_ensure(Db *db, bool *reconnected_r, DmError *err)
+/* Forget everything the lost session had: prepared statements, the
+ * pipeline, the transaction. */
+static void forget_session(Db *db)
+{
+	g_hash_table_remove_all(db->prepared);
+	g_array_set_size(db->pending, 0);
+	db->pipeline = false;
+	db->in_tx = 0;
+}
+
+int store_ensure(Db *db, bool *reconnected_r, DmError *err)
 {
 	if (reconnected_r)
 		*reconnected_r = false;
 	if (PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
 	PQreset(db->conn);
-	g_hash_table_remove_all(db->prepared);
-	db->in_tx = 0;
+	forget_session(db);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return dm_error_set(err, DM_ETEMP, "database: %s", PQerrorMessage(db->conn));
-	PGresult *r = PQexec(db->conn, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'");
-	PQclear(r);
+	session_setup(db->conn);
 	if (reconnected_r)
 		*reconnected_r = true;
 	log_notice("database connection re-established");
 	return 0;
 }
 
-/* Translate a failed result (or a NULL one) into a DmError kind. */
-static int fail(Db *db, PGresult *r, const char *what, DmError *err)
+/* The DmError kind of a failed result (r may be NULL). */
+static int kind_of(Db *db, const PGresult *r)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn);
-	int kind;
 	if (PQstatus(db->conn) != CONNECTION_OK || state == NULL)
-		kind = DM_ETEMP; /* connection loss carries no SQLSTATE */
-	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
-		 strncmp(state, "53", 2) == 0 || strcmp(state, "40001") == 0 ||
-		 strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
-		kind = DM_ETEMP;
-	else if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
-		kind = DM_EPERM;
-	else
-		kind = DM_EINTERNAL;
+		return DM_ETEMP; /* connection loss carries no SQLSTATE */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strncmp(state, "53", 2) == 0 || strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+		return DM_ETEMP;
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+		return DM_EPERM;
+	return DM_EINTERNAL;
+}
+
+/* Record a failure (r may be NULL) in err; returns its kind.  r is not
+ * freed. */
+static int describe(Db *db, const PGresult *r, const char *what, DmError *err)
+{
+	int kind = kind_of(db, r);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn);
 	char one[768];
-	g_strlcpy(one, msg ? msg : "unknown error", sizeof one);
+	g_strlcpy(one, msg && *msg ? msg : "unknown error", sizeof one);
 	g_strchomp(one);
 	dm_error_set(err, kind, "database %s: %s%s%s%s", what, one, state ? " (SQLSTATE " : "",
 		     state ? state : "", state ? ")" : "");
+	return kind;
+}
+
+static int fail(Db *db, PGresult *r, const char *what, DmError *err)
+{
+	int kind = describe(db, r, what, err);
 	if (r)
 		PQclear(r);
 	return kind;
 }
 
+/* The cached statement name of sql; prepares it when new (queued in
+ * pipeline mode). */
 static const char *stmt_name(Db *db, const char *sql, DmError *err, int *rc)
 {
 	const char *name = g_hash_table_lookup(db->prepared, sql);
@@ -116,20 +163,166 @@ static const char *stmt_name(Db *db, const char *sql, DmError *err, int *rc)
 		return name;
 	char buf[32];
 	snprintf(buf, sizeof buf, "dm%u", db->next_stmt++);
-	PGresult *r = PQprepare(db->conn, buf, sql, 0, NULL);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*rc = fail(db, r, "prepare", err);
-		return NULL;
+	if (db->pipeline) {
+		if (!PQsendPrepare(db->conn, buf, sql, 0, NULL)) {
+			*rc = fail(db, NULL, "prepare", err);
+			return NULL;
+		}
+		Pending p = {.kind = PEND_RESULT, .dest = NULL, .prepare = sql};
+		g_array_append_val(db->pending, p);
+	} else {
+		PGresult *r = PQprepare(db->conn, buf, sql, 0, NULL);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*rc = fail(db, r, "prepare", err);
+			return NULL;
+		}
+		PQclear(r);
 	}
-	PQclear(r);
 	char *key = g_strdup(sql), *val = g_strdup(buf);
 	g_hash_table_insert(db->prepared, key, val);
 	return val;
 }
 
+static DbRes *wrap(PGresult *r)
+{
+	DbRes *res = g_new(DbRes, 1);
+	res->res = r;
+	return res;
+}
+
+/* ---- the pipeline ---------------------------------------------------------- */
+
+void db_pipeline_enter(Db *db)
+{
+	if (db->pipeline)
+		return;
+	if (PQenterPipelineMode(db->conn))
+		db->pipeline = true;
+}
+
+void db_pipeline_leave(Db *db)
+{
+	if (!db->pipeline)
+		return;
+	if (db->pending->len)
+		db_wait(db, NULL, NULL);
+	PQexitPipelineMode(db->conn);
+	db->pipeline = false;
+}
+
+bool db_in_pipeline(const Db *db)
+{
+	return db->pipeline;
+}
+
+bool db_pending(const Db *db)
+{
+	return db->pending->len > 0;
+}
+
+int db_send(Db *db, const char *sql, int n, const char *const *params, const int *lengths,
+	    const int *formats, bool result_binary, DbRes **res_r, DmError *err)
+{
+	g_assert(db->pipeline);
+	int rc;
+	const char *name = stmt_name(db, sql, err, &rc);
+	if (name == NULL)
+		return rc;
+	if (res_r)
+		*res_r = NULL;
+	if (!PQsendQueryPrepared(db->conn, name, n, params, lengths, formats,
+				 result_binary ? 1 : 0))
+		return fail(db, NULL, "query", err);
+	Pending p = {.kind = PEND_RESULT, .dest = res_r};
+	g_array_append_val(db->pending, p);
+	return 0;
+}
+
+int db_send_simple(Db *db, const char *sql, DmError *err)
+{
+	g_assert(db->pipeline);
+	if (!PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return fail(db, NULL, sql, err);
+	Pending p = {.kind = PEND_RESULT};
+	g_array_append_val(db->pending, p);
+	return 0;
+}
+
+int db_sync(Db *db, DmError *err)
+{
+	g_assert(db->pipeline);
+	if (!PQpipelineSync(db->conn))
+		return fail(db, NULL, "sync", err);
+	Pending p = {.kind = PEND_SYNC};
+	g_array_append_val(db->pending, p);
+	return 0;
+}
+
+int db_wait(Db *db, char constraint_r[64], DmError *err)
+{
+	int first = 0;
+	if (constraint_r)
+		constraint_r[0] = '\0';
+	for (guint i = 0; i < db->pending->len; i++) {
+		Pending *p = &g_array_index(db->pending, Pending, i);
+		PGresult *r = PQgetResult(db->conn);
+		if (r == NULL) {
+			/* nothing more will come: the connection is gone */
+			if (first == 0)
+				first = describe(db, NULL, "pipeline", err);
+			forget_session(db);
+			return first ? first : DM_ETEMP;
+		}
+		ExecStatusType st = PQresultStatus(r);
+		if (p->kind == PEND_SYNC) {
+			if (st != PGRES_PIPELINE_SYNC && first == 0)
+				first = describe(db, r, "pipeline sync", err);
+			PQclear(r);
+			continue;
+		}
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			if (p->dest && first == 0)
+				*p->dest = wrap(r);
+			else
+				PQclear(r);
+		} else {
+			if (p->prepare)
+				g_hash_table_remove(db->prepared, p->prepare);
+			if (st != PGRES_PIPELINE_ABORTED && first == 0) {
+				first = describe(db, r, "query", err);
+				const char *c = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+				if (constraint_r && c)
+					g_strlcpy(constraint_r, c, 64);
+			}
+			PQclear(r);
+		}
+		/* each statement's results end with a NULL */
+		while ((r = PQgetResult(db->conn)) != NULL)
+			PQclear(r);
+	}
+	g_array_set_size(db->pending, 0);
+	if (first && PQstatus(db->conn) != CONNECTION_OK)
+		forget_session(db);
+	return first;
+}
+
+/* ---- one statement at a time ----------------------------------------------- */
+
 int db_exec_bin(Db *db, const char *sql, int n, const char *const *params, const int *lengths,
 		const int *formats, DbRes **res_r, DmError *err)
 {
+	if (db->pipeline) {
+		int rc = db_send(db, sql, n, params, lengths, formats, false, res_r, err);
+		if (rc == 0)
+			rc = db_sync(db, err);
+		if (rc == 0)
+			rc = db_wait(db, NULL, err);
+		if (rc && res_r) {
+			dbres_free(*res_r);
+			*res_r = NULL;
+		}
+		return rc;
+	}
 	int rc;
 	const char *name = stmt_name(db, sql, err, &rc);
 	if (name == NULL)
@@ -138,13 +331,10 @@ int db_exec_bin(Db *db, const char *sql, int n, const char *const *params, const
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return fail(db, r, "query", err);
-	if (res_r) {
-		DbRes *res = g_new(DbRes, 1);
-		res->res = r;
-		*res_r = res;
-	} else {
+	if (res_r)
+		*res_r = wrap(r);
+	else
 		PQclear(r);
-	}
 	return 0;
 }
 
@@ -155,6 +345,7 @@ int db_exec(Db *db, const char *sql, int n, const char *const *params, DbRes **r
 
 int db_exec_script(Db *db, const char *sql, DmError *err)
 {
+	g_assert(!db->pipeline);
 	PGresult *r = PQexec(db->conn, sql);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -165,6 +356,12 @@ int db_exec_script(Db *db, const char *sql, DmError *err)
 
 static int simple(Db *db, const char *sql, DmError *err)
 {
+	if (db->pipeline) {
+		int rc = db_send_simple(db, sql, err);
+		if (rc == 0)
+			rc = db_sync(db, err);
+		return rc ? rc : db_wait(db, NULL, err);
+	}
 	PGresult *r = PQexec(db->conn, sql);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
 		return fail(db, r, sql, err);
@@ -191,11 +388,19 @@ void db_rollback(Db *db)
 	db->in_tx = 0;
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return;
+	if (db->pipeline) {
+		if (db->pending->len)
+			db_wait(db, NULL, NULL);
+		simple(db, "ROLLBACK", NULL);
+		return;
+	}
 	if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
 		return;
 	PGresult *r = PQexec(db->conn, "ROLLBACK");
 	PQclear(r);
 }
+
+/* ---- results ------------------------------------------------------------------ */
 
 int dbres_rows(const DbRes *r)
 {
@@ -208,6 +413,11 @@ const char *dbres_get(const DbRes *r, int row, int col)
 	    PQgetisnull(r->res, row, col))
 		return NULL;
 	return PQgetvalue(r->res, row, col);
+}
+
+char *dbres_dup(const DbRes *r, int row, int col)
+{
+	return g_strdup(dbres_get(r, row, col));
 }
 
 int64_t dbres_i64(const DbRes *r, int row, int col, int64_t def)
@@ -226,23 +436,35 @@ bool dbres_bool(const DbRes *r, int row, int col)
 	return s && (s[0] == 't' || s[0] == '1');
 }
 
-unsigned char *dbres_bytea(const DbRes *r, int row, int col, size_t *len_r)
+int64_t dbres_bin_i64(const DbRes *r, int row, int col)
 {
 	const char *s = dbres_get(r, row, col);
 	if (s == NULL)
-		return NULL;
-	size_t n = 0;
-	unsigned char *tmp = PQunescapeBytea((const unsigned char *)s, &n);
-	if (tmp == NULL)
-		abort();
-	unsigned char *out = malloc(n + 1);
-	if (out == NULL)
-		abort();
-	memcpy(out, tmp, n);
-	out[n] = '\0';
-	PQfreemem(tmp);
-	*len_r = n;
-	return out;
+		return 0;
+	int len = PQgetlength(r->res, row, col);
+	if (len == 8) {
+		uint64_t v;
+		memcpy(&v, s, 8);
+		return (int64_t)be64toh(v);
+	}
+	if (len == 4) {
+		uint32_t v;
+		memcpy(&v, s, 4);
+		return (int32_t)be32toh(v);
+	}
+	if (len == 2) {
+		uint16_t v;
+		memcpy(&v, s, 2);
+		return (int16_t)be16toh(v);
+	}
+	return 0;
+}
+
+const unsigned char *dbres_bin(const DbRes *r, int row, int col, size_t *len_r)
+{
+	const char *s = dbres_get(r, row, col);
+	*len_r = s ? (size_t)PQgetlength(r->res, row, col) : 0;
+	return (const unsigned char *)s;
 }
 
 void dbres_free(DbRes *r)
@@ -251,4 +473,39 @@ void dbres_free(DbRes *r)
 		return;
 	PQclear(r->res);
 	g_free(r);
+}
+
+/* ---- parameters ---------------------------------------------------------------- */
+
+const char *i64s(char buf[24], int64_t v)
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+	return buf;
+}
+
+const char *i64n(char buf[24], int64_t v)
+{
+	return v ? i64s(buf, v) : NULL;
+}
+
+char *pg_array(const char *const *items, size_t n)
+{
+	GString *s = g_string_new("{");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			g_string_append_c(s, ',');
+		if (items[i] == NULL) {
+			g_string_append(s, "NULL");
+			continue;
+		}
+		g_string_append_c(s, '"');
+		for (const char *c = items[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				g_string_append_c(s, '\\');
+			g_string_append_c(s, *c);
+		}
+		g_string_append_c(s, '"');
+	}
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
 }

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "deskmail/log.h"
-#include "deskmail/store.h"
 #include "deskmail/util.h"
+#include "store-private.h"
 
 #define MIGRATION_MAX_BYTES (4 * 1024 * 1024)
 #define MIGRATE_LOCK_KEY "7291004"
@@ -26,7 +26,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int db_schema_version(Db *db, int *version_r, DmError *err)
+int store_schema_version(Db *db, int *version_r, DmError *err)
 {
 	DbRes *r = NULL;
 	int rc = db_exec(db,
@@ -78,7 +78,7 @@ static int apply_one(Db *db, const char *dir, const char *file, int version, DmE
 	return rc ? rc : (version ? 1 : 0);
 }
 
-int db_migrate(Db *db, const char *dir, int *applied_r, DmError *err)
+int store_migrate(Db *db, const char *dir, int *applied_r, DmError *err)
 {
 	*applied_r = 0;
 	DIR *d = opendir(dir);

@@ -1,7 +1,8 @@
 /* main.c - the deskmail command line: configuration, dispatch, exit codes
- * (sysexits), signals for the daemon.  Everything else is in the layers
- * below; this file only translates DmError kinds into exit codes and log
- * lines. */
+ * (sysexits), signals for the daemon.  Mail work goes to src/desk
+ * (poll, ingest, send, run); migrations, administration and reports go
+ * straight to src/store.  This file only translates DmError kinds into exit
+ * codes and log lines, and sets the libraries up once (mime, imap, smtp). */
 #include <errno.h>
 #include <getopt.h>
 #include <glib.h>
@@ -13,14 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "deskmail/config.h"
 #include "deskmail/desk.h"
+#include "deskmail/imap.h"
 #include "deskmail/log.h"
 #include "deskmail/mime.h"
+#include "deskmail/smtp.h"
+#include "deskmail/store.h"
 #include "deskmail/util.h"
 #include "dm_build.h"
-
-#include <curl/curl.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -113,11 +116,23 @@ static int read_message(const char *path, size_t max, char **data_r, size_t *len
 	return 0;
 }
 
-static int cmd_ingest(Desk *desk, const char *path, DmError *err)
+/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one, or
+ * the source tree's. */
+static const char *sql_dir(void)
+{
+	const char *env = getenv("DESKMAIL_SQLDIR");
+	if (env && *env)
+		return env;
+	if (g_file_test(PKGDATADIR "/sql/001_init.sql", G_FILE_TEST_EXISTS))
+		return PKGDATADIR "/sql";
+	return SOURCE_SQLDIR;
+}
+
+static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *err)
 {
 	char *raw = NULL;
 	size_t len = 0, total = 0;
-	size_t max = (size_t)desk->cfg->imap_max_message_bytes;
+	size_t max = (size_t)cfg->imap_max_message_bytes;
 	int rc = read_message(path, max, &raw, &len, &total, err);
 	if (rc)
 		return rc;
@@ -125,7 +140,7 @@ static int cmd_ingest(Desk *desk, const char *path, DmError *err)
 		g_free(raw);
 		return dm_error_set(err, DM_EPERM, "empty message");
 	}
-	IngestSource src = {.source = "pipe"};
+	MailSource src = {.source = "pipe"};
 	g_autofree char *why = NULL;
 	if (total > len) {
 		why = g_strdup_printf(
@@ -145,50 +160,72 @@ static int cmd_ingest(Desk *desk, const char *path, DmError *err)
 	return rc;
 }
 
-static void log_poll(const PollStats *st)
+/* poll, ingest, send, run: the mail work of the desk. */
+static int desk_command(const Config *cfg, const char *cmd, int argc, char **argv, DmError *err)
 {
-	if (st->fetched || st->failed)
-		log_info(
-			"poll: %zu fetched: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
-			"duplicate(s), %zu failed",
-			st->fetched, st->tickets, st->replies, st->quarantined, st->duplicates,
-			st->failed);
+	Desk *desk = NULL;
+	int rc = desk_open(cfg, &desk, err);
+	if (rc)
+		return rc;
+	if (strcmp(cmd, "poll") == 0) {
+		PollStats st;
+		rc = desk_poll(desk, &st, err);
+		if (st.fetched || st.failed)
+			log_info("poll: %zu fetched: %zu new ticket(s), %zu repl(ies), %zu "
+				 "quarantined, %zu duplicate(s), %zu failed",
+				 st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates,
+				 st.failed);
+		printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
+		       "duplicate(s)\n",
+		       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
+	} else if (strcmp(cmd, "ingest") == 0) {
+		rc = cmd_ingest(cfg, desk, argc > 1 ? argv[1] : NULL, err);
+	} else if (strcmp(cmd, "send") == 0) {
+		SendStats st;
+		rc = desk_send(desk, &st, err);
+		printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred, st.failed);
+	} else {
+		struct sigaction sa = {0};
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		desk_set_stop(desk, &stop_requested);
+		rc = desk_run(desk, err);
+	}
+	desk_close(desk);
+	return rc;
 }
 
-static int cmd_run(Desk *desk, DmError *err)
+/* migrate, client, contact, staff, ticket, quarantine, attachment: the
+ * database alone. */
+static int store_command(const Config *cfg, const char *cmd, int argc, char **argv, DmError *err)
 {
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	desk->stop = &stop_requested;
-	log_notice("running: polling %s every %d s", desk->cfg->imap_url,
-		   desk->cfg->imap_poll_interval);
-	while (!stop_requested) {
-		DmError e = {0};
-		PollStats ps;
-		int rc = desk_poll(desk, &ps, &e);
-		log_poll(&ps);
-		if (rc == DM_ECONFIG) {
-			*err = e;
-			return rc;
-		}
-		if (rc)
-			log_warn("poll: %s (%s; retrying next interval)", e.msg,
-				 dm_error_kind_name(rc));
-		SendStats ss;
-		dm_error_clear(&e);
-		rc = desk_send(desk, &ss, &e);
-		if (rc)
-			log_warn("send: %s (retrying next interval)", e.msg);
-		for (int i = 0; i < desk->cfg->imap_poll_interval * 10 && !stop_requested; i++) {
-			struct timespec ts = {0, 100 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
+	Db *db = NULL;
+	int rc = store_open(cfg->db_conninfo, &db, err);
+	if (rc)
+		return rc;
+	if (strcmp(cmd, "migrate") == 0) {
+		int n = 0;
+		rc = store_migrate(db, sql_dir(), &n, err);
+		if (rc == 0)
+			printf("%d migration(s) applied\n", n);
+	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
+		   strcmp(cmd, "staff") == 0) {
+		rc = admin_main(cfg, db, argc, argv, err);
+	} else {
+		rc = report_main(db, argc, argv, err);
 	}
-	log_notice("stopping on signal");
-	return 0;
+	store_close(db);
+	return rc;
+}
+
+static bool is_one_of(const char *cmd, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (strcmp(cmd, list[i]) == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -250,51 +287,25 @@ int main(int argc, char **argv)
 		return rc ? fail(&err, rc) : EX_OK;
 	}
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	mime_global_init();
-	Desk *desk = NULL;
-	rc = desk_open(cfg, &desk, &err);
-	if (rc == 0) {
-		if (strcmp(cmd, "migrate") == 0) {
-			int n = 0;
-			rc = db_migrate(desk->db, desk_sql_dir(), &n, &err);
-			if (rc == 0)
-				printf("%d migration(s) applied\n", n);
-		} else if (strcmp(cmd, "poll") == 0) {
-			PollStats st;
-			rc = desk_poll(desk, &st, &err);
-			log_poll(&st);
-			printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, "
-			       "%zu "
-			       "duplicate(s)\n",
-			       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
-		} else if (strcmp(cmd, "ingest") == 0) {
-			rc = cmd_ingest(desk, cargc > 1 ? cargv[1] : NULL, &err);
-		} else if (strcmp(cmd, "send") == 0) {
-			SendStats st;
-			rc = desk_send(desk, &st, &err);
-			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred,
-			       st.failed);
-		} else if (strcmp(cmd, "run") == 0) {
-			rc = cmd_run(desk, &err);
-		} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
-			   strcmp(cmd, "staff") == 0) {
-			rc = admin_main(desk, cargc, cargv, &err);
-		} else if (strcmp(cmd, "ticket") == 0 || strcmp(cmd, "quarantine") == 0 ||
-			   strcmp(cmd, "attachment") == 0) {
-			rc = report_main(desk, cargc, cargv, &err);
-		} else {
-			fprintf(stderr, "deskmail: unknown command '%s'\n", cmd);
-			usage(stderr);
-			rc = DM_EPERM;
-			desk_close(desk);
-			cfg_free(cfg);
-			return EX_USAGE;
-		}
+	static const char *const desk_cmds[] = {"poll", "ingest", "send", "run", NULL};
+	static const char *const store_cmds[] = {"migrate", "client",     "contact",    "staff",
+						 "ticket",  "quarantine", "attachment", NULL};
+	if (is_one_of(cmd, desk_cmds)) {
+		mime_global_init();
+		imap_global_init();
+		smtp_global_init();
+		rc = desk_command(cfg, cmd, cargc, cargv, &err);
+		smtp_global_cleanup();
+		imap_global_cleanup();
+		mime_global_cleanup();
+	} else if (is_one_of(cmd, store_cmds)) {
+		rc = store_command(cfg, cmd, cargc, cargv, &err);
+	} else {
+		fprintf(stderr, "deskmail: unknown command '%s'\n", cmd);
+		usage(stderr);
+		cfg_free(cfg);
+		return EX_USAGE;
 	}
-	desk_close(desk);
-	mime_global_cleanup();
-	curl_global_cleanup();
 	cfg_free(cfg);
 	if (rc)
 		return fail(&err, rc);

@@ -1,9 +1,9 @@
-/* cli.c - what the administration and report commands share: their
- * argument conventions and printing a query's first column. */
+/* args.c - what the administration and report commands share: their
+ * argument conventions and printing the lines a report gives. */
 #include <stdio.h>
 #include <string.h>
 
-#include "desk-private.h"
+#include "cli.h"
 
 const char *cli_opt(int argc, char **argv, const char *name)
 {
@@ -40,16 +40,9 @@ const char *cli_pos(int argc, char **argv, int k)
 	return NULL;
 }
 
-int cli_print(Desk *desk, const char *sql, int n, const char *const *p, int *rows_r, DmError *err)
+void cli_print_lines(GPtrArray *lines)
 {
-	DbRes *r = NULL;
-	int rc = db_exec(desk->db, sql, n, p, &r, err);
-	if (rc)
-		return rc;
-	for (int i = 0; i < dbres_rows(r); i++)
-		printf("%s\n", dbres_get(r, i, 0) ? dbres_get(r, i, 0) : "");
-	if (rows_r)
-		*rows_r = dbres_rows(r);
-	dbres_free(r);
-	return 0;
+	for (guint i = 0; i < lines->len; i++)
+		printf("%s\n", (const char *)lines->pdata[i]);
+	g_ptr_array_free(lines, TRUE);
 }

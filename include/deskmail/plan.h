@@ -1,0 +1,291 @@
+/* plan.h - the planner: what one incoming mail does to the desk.
+ *
+ * Everything known about one mail goes in: the parsed Mail, where it came
+ * from (MailSource), the MailFacts the store gathered in one query (the
+ * sender, the ticket it refers to, that ticket's client, contact and latest
+ * client mail, how much automatic mail the sender had this hour, every staff
+ * member, the database's "now"), and the Config.  A Plan comes out: the rows
+ * to write (inbound, ticket, message, attachments, quarantine), the changes
+ * to the ticket, the audit events in order, and the mail to queue with the
+ * template and values for each.  Pure code in src/core/: no I/O, no
+ * database, no clock, no logging; what the desk should log is in Plan.notes.
+ *
+ * The desk then renders and composes the mail of the plan (filling the
+ * PlanMail output fields) and the store applies it in one transaction.
+ *
+ * Ownership: a MailFacts owns its strings (g_malloc'd, freed by
+ * mail_facts_clear) except `staff`, which is borrowed.  A Plan owns every
+ * string it made (in plan->strings) and the rendered output fields; it
+ * borrows from the Mail, the MailFacts and the Config it was made from,
+ * which must outlive it.  plan_clear frees it. */
+#ifndef DESKMAIL_PLAN_H
+#define DESKMAIL_PLAN_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deskmail/config.h"
+#include "deskmail/mail.h"
+
+/* ---- facts ---------------------------------------------------------------- */
+
+typedef struct {
+	int64_t id;
+	char *email; /* lower-case */
+	char *name;
+	char *role; /* one of staff_roles (command.h) */
+	int line;
+	bool active;
+} StaffFact;
+
+/* Every staff member, active or not, by id. */
+typedef struct {
+	StaffFact *v;
+	size_t n;
+} StaffList;
+
+void staff_list_clear(StaffList *l);
+/* Borrowed; NULL if no member has that id. */
+const StaffFact *staff_by_id(const StaffList *l, int64_t id);
+
+typedef struct {
+	int64_t id; /* 0: none */
+	char *name;
+	char *plan;
+	int64_t account_manager_id; /* 0: none */
+} ClientFact;
+
+typedef struct {
+	int64_t id; /* 0: no such ticket */
+	int64_t client_id;
+	int64_t contact_id; /* 0: none */
+	char *subject;
+	char *status;
+	char *severity; /* NULL: not set yet */
+	char *category; /* NULL: not set yet */
+	int line;
+	int64_t assignee_id; /* 0: nobody */
+	bool chargeable;
+	bool first_response_done;
+	bool closed;       /* closed_at is set */
+	int64_t closed_at; /* when closed, Unix time in microseconds */
+	char *created;     /* "YYYY-MM-DD HH:MM UTC" */
+	ClientFact client;
+	char *contact_email; /* NULL: the ticket has no contact */
+	char *contact_name;
+	char *last_in_msgid; /* the client's latest mail with a Message-ID ... */
+	char *last_in_refs;  /* ... its newest 19 references, space separated */
+	char *last_in_body;  /* the clean text of the client's latest mail */
+} TicketFact;
+
+/* Kinds of automatic reply counted per recipient for the hourly limits. */
+typedef enum {
+	RATE_ACK = 0,
+	RATE_NOTICE,  /* quarantine-notice */
+	RATE_REFUSED, /* attachment-refused */
+	RATE_KINDS
+} RateKind;
+
+typedef struct {
+	int64_t now;           /* the database's clock, Unix time in microseconds */
+	char now_text[64];     /* the same as PostgreSQL prints a timestamptz */
+	int64_t inbound_id;    /* reserved for this mail's inbound row */
+	int64_t message_id;    /* reserved for this mail's message row */
+	int64_t new_ticket_id; /* reserved by the caller when plan_opens_ticket */
+
+	bool dup_bytes;         /* these exact bytes were stored before */
+	int64_t dup_inbound_id; /* the same Message-ID from the same sender */
+
+	int64_t contact_id; /* the sender as a named contact (0: not one) */
+	char *contact_name;
+	ClientFact contact_client;
+
+	bool token_ticket_exists; /* the [#N] of the subject exists */
+	int64_t token_client_id;
+	int64_t ref_ticket_id; /* found by In-Reply-To/References */
+	int64_t ref_client_id;
+	TicketFact ticket; /* the token's ticket if it exists, else the ref's */
+
+	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender */
+	const StaffList *staff;         /* borrowed */
+} MailFacts;
+
+void mail_facts_clear(MailFacts *f);
+void ticket_fact_clear(TicketFact *t);
+
+/* Where a mail came from. */
+typedef struct {
+	const char *source;  /* "imap" or "pipe" */
+	int64_t mailbox_id;  /* 0 for pipe */
+	const char *mailbox; /* its name, for the log ("INBOX"); may be NULL */
+	uint32_t uidvalidity;
+	uint32_t uid;
+	bool truncated; /* quarantine whatever it is (over a cap, or unstorable) */
+	const char *truncated_reason;
+} MailSource;
+
+/* ---- the plan --------------------------------------------------------------- */
+
+typedef enum {
+	PLAN_NONE = 0, /* effects of no incoming mail (e.g. a delivery failure) */
+	PLAN_TICKET,
+	PLAN_REPLY,
+	PLAN_QUARANTINE,
+	PLAN_DUPLICATE,
+} PlanOutcome;
+
+/* The templates of outgoing mail, by the name of their files. */
+typedef enum {
+	TPL_ACK = 0,
+	TPL_QUARANTINE,
+	TPL_NOTIFY,
+	TPL_RELAY,
+	TPL_COMMAND_ERROR,
+	TPL_ATTACHMENT_REFUSED,
+	TPL_COUNT
+} TemplateKind;
+
+extern const char *const plan_template_names[TPL_COUNT + 1]; /* "ack", ... */
+extern const char *const plan_placeholders[];                /* NULL-terminated */
+
+#define PLAN_MAX_VARS 40
+typedef struct {
+	const char *name[PLAN_MAX_VARS];
+	const char *value[PLAN_MAX_VARS];
+	int n;
+} PlanVars;
+
+/* Set name to value (NULL -> ""); strings are borrowed. */
+void plan_vars_set(PlanVars *v, const char *name, const char *value);
+/* A TemplateLookup (template.h) over PlanVars: unknown names give NULL. */
+const char *plan_vars_lookup(void *ctx, const char *name);
+
+#define PLAN_MAX_REFS 21
+#define PLAN_MAX_ATTACHMENTS 50
+
+typedef struct {
+	/* what to send: set by the planner */
+	const char *kind;      /* outbox kind: ack, notify-new, relay, ... */
+	const char *event_key; /* unique per event: queueing twice is a no-op */
+	TemplateKind tpl;
+	PlanVars vars;
+	int64_t ticket_id;   /* 0: none; else [#N] goes into the subject and the
+				mail is also stored as an outgoing message */
+	const char *to_name; /* may be NULL */
+	const char *to_addr; /* lower-case */
+	const char *in_reply_to;
+	const char *refs[PLAN_MAX_REFS];
+	size_t n_refs;
+	bool automatic;          /* an automatic reply: Auto-Submitted: auto-replied */
+	const char *auto_header; /* Auto-Submitted of other machine mail, or NULL */
+	bool internal;           /* stored as an internal message (staff only) */
+	int64_t staff_id;        /* author of a relayed staff reply, 0: the system */
+	const char *from_name;   /* display name; NULL: the desk's name */
+	const char *reply_to;    /* Reply-To address, or NULL */
+	const MailAttachment *attachments[PLAN_MAX_ATTACHMENTS];
+	size_t n_attachments;
+
+	/* how it looks: set by the desk when it renders the plan (g_malloc'd,
+	 * freed by plan_clear) */
+	char *subject, *text, *html, *message_id;
+	char *from_display; /* the From display name used */
+	char *wire;
+	size_t wire_len;
+} PlanMail;
+
+typedef struct {
+	int64_t ticket_id;                                          /* 0: none */
+	const char *kind, *actor, *field, *before, *after, *detail; /* NULL: SQL NULL */
+} PlanEvent;
+
+/* What happens to closed_at when the ticket is written. */
+typedef enum { CLOSED_KEEP = 0, CLOSED_NOW, CLOSED_CLEAR } ClosedAction;
+
+typedef struct {
+	bool any; /* write the ticket at all (updated_at = now) */
+	bool status, severity, category, line, assignee, chargeable; /* which fields */
+	const char *new_status, *new_severity, *new_category;
+	int new_line;
+	int64_t new_assignee; /* 0: nobody */
+	bool new_chargeable;
+	ClosedAction closed;
+	bool line_since;     /* the line changed: line_since = now */
+	bool first_response; /* first_response_at = now */
+	bool last_client;    /* last_client_at = now */
+	bool last_staff;     /* last_staff_at = now */
+} PlanTicketUpdate;
+
+typedef struct {
+	PlanOutcome outcome;
+	const char *desk_address; /* the sender of every outgoing mail */
+	const char *sha256;       /* of the raw bytes */
+	const MailSource *src;    /* borrowed */
+	const Mail *mail;         /* borrowed; NULL when the bytes are not a mail */
+	const unsigned char *raw; /* the bytes as received (borrowed, set by the desk) */
+	size_t raw_len;
+
+	/* the inbound row (every outcome but DUPLICATE and NONE) */
+	int64_t inbound_id;
+	bool inbound_automatic;
+
+	/* the ticket the mail opens or joins (0: none) */
+	int64_t ticket_id;
+	bool new_ticket;
+	int64_t new_client_id, new_contact_id;
+	const char *new_subject;
+	int64_t reopened_from;   /* 0: none */
+	PlanTicketUpdate update; /* changes to an existing ticket */
+
+	/* the incoming message row */
+	bool message;
+	int64_t message_id;
+	int64_t author_contact_id, author_staff_id; /* one of them, or neither */
+	bool message_internal;
+	const char *message_body; /* the clean text stored as body */
+	const char **refused;     /* per attachment of the mail: why not kept, or NULL */
+
+	/* the quarantine row */
+	bool quarantine;
+	const char *quarantine_reason;
+	bool quarantine_automatic;
+
+	GArray *events;   /* of PlanEvent, in order */
+	GArray *mails;    /* of PlanMail, in order */
+	GPtrArray *notes; /* lines for the desk's log (notice level); borrowed strings */
+
+	/* for the log line and the caller */
+	int64_t dup_inbound_id;
+	const char *detail; /* quarantine reason, or NULL */
+	const char *outcome_text;
+
+	GStringChunk *strings; /* owns what the planner wrote */
+} Plan;
+
+void plan_init(Plan *p);
+void plan_clear(Plan *p);
+
+/* Whether this mail, given its facts, opens a new ticket, so the caller
+ * must reserve a ticket number (MailFacts.new_ticket_id) first.  m may be
+ * NULL (unreadable mail). */
+bool plan_opens_ticket(const Mail *m, const MailFacts *f, const MailSource *src, const Config *cfg);
+
+/* Plan everything one incoming mail causes.  m may be NULL when the bytes
+ * are not a readable mail (parse_error then says why).  f->staff must be
+ * set; f->new_ticket_id must be set when plan_opens_ticket said so. */
+void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const MailSource *src,
+	       const MailFacts *f, const Config *cfg, Plan *p);
+
+/* The plan after a relay of a staff member could not be delivered for
+ * good: an audit event, and the author gets their text back with the
+ * server's answer.  author_id 0 / body NULL when the mail was not a staff
+ * member's relay (then only the event). */
+void plan_delivery_failed(const TicketFact *t, const StaffList *staff, int64_t outbox_id,
+			  const char *kind, const char *rcpt, const char *why, int64_t author_id,
+			  const char *body, const Config *cfg, Plan *p);
+
+/* Render the subject token "[#N]" into buf. */
+const char *plan_ticket_token(int64_t ticket_id, char buf[32]);
+
+#endif

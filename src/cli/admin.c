@@ -1,0 +1,210 @@
+/* admin.c - clients, contacts and staff, which change often and so live in
+ * the database: `deskmail client|contact|staff ...`.  Addresses are stored
+ * lower-cased, so they compare case-insensitively; a plan must exist in the
+ * configuration; a plan's max_contacts is enforced when a contact is added.
+ * The SQL is the store's (src/store/admin.c); this file checks the
+ * arguments and prints. */
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "deskmail/command.h"
+#include "deskmail/util.h"
+
+static int usage(DmError *err, const char *text)
+{
+	return dm_error_set(err, DM_EPERM, "usage: deskmail %s", text);
+}
+
+static int lines(int rc, GPtrArray *l)
+{
+	if (rc == 0)
+		cli_print_lines(l);
+	else
+		g_ptr_array_free(l, TRUE);
+	return rc;
+}
+
+static GPtrArray *new_lines(void)
+{
+	return g_ptr_array_new_with_free_func(g_free);
+}
+
+static int client_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
+{
+	const char *sub = argc > 0 ? argv[0] : "";
+	argc--, argv++;
+	if (strcmp(sub, "add") == 0) {
+		const char *name = cli_pos(argc, argv, 0), *plan = cli_opt(argc, argv, "--plan");
+		if (name == NULL || plan == NULL)
+			return usage(err, "client add NAME --plan PLAN");
+		if (cfg_plan(cfg, plan) == NULL)
+			return dm_error_set(err, DM_EPERM, "plan '%s' is not in the configuration",
+					    plan);
+		g_autofree char *clean = g_strstrip(g_strdup(name));
+		if (*clean == '\0' || !g_utf8_validate(clean, -1, NULL))
+			return dm_error_set(err, DM_EPERM, "a client needs a name");
+		int64_t id;
+		int rc = store_client_add(db, clean, plan, &id, err);
+		if (rc == 0)
+			printf("client %lld: %s (plan %s)\n", (long long)id, clean, plan);
+		return rc;
+	}
+	if (strcmp(sub, "set") == 0) {
+		const char *name = cli_pos(argc, argv, 0);
+		const char *am = cli_opt(argc, argv, "--account-manager"),
+			   *plan = cli_opt(argc, argv, "--plan");
+		if (name == NULL || (am == NULL && plan == NULL))
+			return usage(err,
+				     "client set NAME [--account-manager EMAIL] [--plan PLAN]");
+		int64_t cid;
+		int rc = store_client_find(db, name, &cid, err);
+		if (rc)
+			return rc;
+		if (plan) {
+			if (cfg_plan(cfg, plan) == NULL)
+				return dm_error_set(err, DM_EPERM,
+						    "plan '%s' is not in the configuration", plan);
+			rc = store_client_set_plan(db, cid, plan, err);
+			if (rc)
+				return rc;
+		}
+		if (am) {
+			rc = store_client_set_account_manager(db, cid, am, err);
+			if (rc)
+				return rc;
+		}
+		printf("client %lld updated\n", (long long)cid);
+		return store_event_add(db, 0, "client-updated", "operator", "client", NULL, name,
+				       am ? am : plan, err);
+	}
+	if (strcmp(sub, "list") == 0) {
+		GPtrArray *l = new_lines();
+		return lines(store_client_report(db, cli_flag(argc, argv, "--json"), l, err), l);
+	}
+	return usage(err, "client add|set|list ...");
+}
+
+static int contact_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
+{
+	const char *sub = argc > 0 ? argv[0] : "";
+	argc--, argv++;
+	if (strcmp(sub, "add") == 0) {
+		const char *client = cli_pos(argc, argv, 0), *email = cli_pos(argc, argv, 1);
+		const char *name = cli_opt(argc, argv, "--name");
+		if (client == NULL || email == NULL)
+			return usage(err, "contact add CLIENT EMAIL [--name NAME]");
+		g_autofree char *addr = g_ascii_strdown(email, -1);
+		g_strstrip(addr);
+		if (!dm_addr_valid(addr))
+			return dm_error_set(err, DM_EPERM, "'%s' is not an e-mail address", email);
+		int64_t cid;
+		int rc = store_client_find(db, client, &cid, err);
+		if (rc)
+			return rc;
+		g_autofree char *cname = NULL, *plan_name = NULL, *other = NULL;
+		int64_t count = 0;
+		rc = store_contact_check(db, cid, addr, &cname, &plan_name, &count, &other, err);
+		if (rc)
+			return rc;
+		const CfgPlan *plan = cfg_plan(cfg, plan_name);
+		if (other)
+			return dm_error_set(err, DM_EPERM, "%s is already a contact of client '%s'",
+					    addr, other);
+		if (plan && plan->max_contacts > 0 && count >= plan->max_contacts)
+			return dm_error_set(
+				err, DM_EPERM,
+				"client '%s' has %lld contact(s); plan %s allows at most %d", cname,
+				(long long)count, plan->name, plan->max_contacts);
+		rc = store_contact_add(db, cid, addr, name, err);
+		if (rc)
+			return rc;
+		printf("contact %s added to client %s\n", addr, cname);
+		return store_event_add(db, 0, "contact-added", "operator", "contact", NULL, addr,
+				       cname, err);
+	}
+	if (strcmp(sub, "remove") == 0) {
+		const char *client = cli_pos(argc, argv, 0), *email = cli_pos(argc, argv, 1);
+		if (client == NULL || email == NULL)
+			return usage(err, "contact remove CLIENT EMAIL");
+		int64_t cid;
+		int rc = store_client_find(db, client, &cid, err);
+		if (rc)
+			return rc;
+		rc = store_contact_remove(db, cid, email, err);
+		if (rc == DM_ENOTFOUND)
+			return dm_error_set(err, DM_ENOTFOUND, "%s is not a contact of client '%s'",
+					    email, client);
+		if (rc)
+			return rc;
+		printf("contact %s removed from client %s\n", email, client);
+		return store_event_add(db, 0, "contact-removed", "operator", "contact", email, NULL,
+				       client, err);
+	}
+	if (strcmp(sub, "list") == 0) {
+		const char *client = cli_pos(argc, argv, 0);
+		int64_t cid = 0;
+		if (client) {
+			int rc = store_client_find(db, client, &cid, err);
+			if (rc)
+				return rc;
+		}
+		GPtrArray *l = new_lines();
+		return lines(store_contact_report(db, cid, cli_flag(argc, argv, "--json"), l, err),
+			     l);
+	}
+	return usage(err, "contact add|remove|list ...");
+}
+
+static int staff_cmd(Db *db, int argc, char **argv, DmError *err)
+{
+	const char *sub = argc > 0 ? argv[0] : "";
+	argc--, argv++;
+	if (strcmp(sub, "add") == 0) {
+		const char *email = cli_pos(argc, argv, 0), *name = cli_opt(argc, argv, "--name");
+		const char *role = cli_opt(argc, argv, "--role"),
+			   *line = cli_opt(argc, argv, "--line");
+		if (email == NULL || name == NULL || role == NULL)
+			return usage(err, "staff add EMAIL --name NAME --role ROLE [--line 1|2|3]");
+		if (!command_in_list(staff_roles, role))
+			return dm_error_set(err, DM_EPERM,
+					    "role '%s' is not one of account-manager, "
+					    "project-manager, senior-engineer, junior-engineer",
+					    role);
+		int64_t l = 1;
+		if (line && dm_parse_i64(line, 1, 3, &l) != 0)
+			return dm_error_set(err, DM_EPERM, "--line must be 1, 2 or 3");
+		g_autofree char *addr = g_ascii_strdown(email, -1);
+		g_strstrip(addr);
+		if (!dm_addr_valid(addr))
+			return dm_error_set(err, DM_EPERM, "'%s' is not an e-mail address", email);
+		bool added = false;
+		int rc = store_staff_add(db, addr, name, role, (int)l, &added, err);
+		if (rc)
+			return rc;
+		if (!added)
+			return dm_error_set(err, DM_EPERM, "staff member %s exists already", addr);
+		printf("staff %s (%s, %s, line %lld) added\n", addr, name, role, (long long)l);
+		return store_event_add(db, 0, "staff-added", "operator", "staff", NULL, addr, role,
+				       err);
+	}
+	if (strcmp(sub, "list") == 0) {
+		GPtrArray *l = new_lines();
+		return lines(store_staff_report(db, cli_flag(argc, argv, "--json"), l, err), l);
+	}
+	return usage(err, "staff add|list ...");
+}
+
+int admin_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
+{
+	if (argc < 1)
+		return usage(err, "client|contact|staff ...");
+	if (strcmp(argv[0], "client") == 0)
+		return client_cmd(cfg, db, argc - 1, argv + 1, err);
+	if (strcmp(argv[0], "contact") == 0)
+		return contact_cmd(cfg, db, argc - 1, argv + 1, err);
+	if (strcmp(argv[0], "staff") == 0)
+		return staff_cmd(db, argc - 1, argv + 1, err);
+	return usage(err, "client|contact|staff ...");
+}

@@ -1,0 +1,27 @@
+/* cli.h - shared by the files of src/cli only: argument conventions of the
+ * administration and report commands, and printing lines. */
+#ifndef DESKMAIL_CLI_H
+#define DESKMAIL_CLI_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "deskmail/config.h"
+#include "deskmail/err.h"
+#include "deskmail/store.h"
+
+/* The value of option NAME ("--name VALUE" or "--name=VALUE"); "" when it
+ * ends the line; NULL when absent.  Borrowed from argv. */
+const char *cli_opt(int argc, char **argv, const char *name);
+bool cli_flag(int argc, char **argv, const char *name);
+/* Positional argument k, skipping --options and their values. */
+const char *cli_pos(int argc, char **argv, int k);
+/* Print every line (for the reports) and free the array. */
+void cli_print_lines(GPtrArray *lines);
+
+/* `deskmail client|contact|staff ...` (admin.c) */
+int admin_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
+/* `deskmail ticket|quarantine|attachment ...` (report.c) */
+int report_main(Db *db, int argc, char **argv, DmError *err);
+
+#endif

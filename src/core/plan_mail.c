@@ -1,0 +1,301 @@
+/* plan_mail.c - the plan of one incoming mail: a duplicate, a new ticket, a
+ * client's reply, a staff member's reply (plan_staff.c) or quarantine.
+ *
+ * The route (route.c) decides what the mail is from the facts; this file
+ * turns that into effects, in the order the desk has always made them, so
+ * that the audit trail and the outbox read the same:
+ * - a new ticket: the ticket, the message (kept whole: what looks like
+ *   quoting may be the forwarded problem itself), "ticket-created", the
+ *   line's staff told, refused attachments told to the sender, the
+ *   acknowledgement;
+ * - a client's reply: the message with its clean text, the ticket back to
+ *   open when it waited or was closed within the reopen window, the
+ *   assignee (or the line) told; automatic mail (an out-of-office) neither
+ *   reopens nor wakes a ticket;
+ * - quarantine: the row with its reason and, for a person who is not a
+ *   contact, one polite notice (rate-limited).
+ * Nothing here reads a clock: "now" is the database's, from the facts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "deskmail/clean.h"
+#include "deskmail/route.h"
+#include "deskmail/util.h"
+#include "plan-private.h"
+
+/* Automatic mail, or our own address (never answered by us). */
+static bool treat_as_automatic(const Mail *m, const Config *cfg)
+{
+	if (m == NULL)
+		return false;
+	if (m->is_automatic)
+		return true;
+	return m->from && g_ascii_strcasecmp(m->from->addr, cfg->desk_address) == 0;
+}
+
+static bool is_duplicate(const Mail *m, const MailFacts *f)
+{
+	return (m && f->dup_inbound_id) || f->dup_bytes;
+}
+
+static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
+		   const MailSource *src, const Config *cfg, RouteDecision *d)
+{
+	if (m) {
+		const TicketFact *t = &f->ticket;
+		bool closed_expired = t->id && strcmp(t->status, "closed") == 0 && t->closed &&
+				      t->closed_at < f->now - (int64_t)cfg->desk_reopen_days *
+								      86400 * G_USEC_PER_SEC;
+		RouteFacts rf = {
+			.has_from = m->from != NULL,
+			.sender_is_staff = false, /* below */
+			.sender_client_id = f->contact_client.id,
+			.token_ticket_id = route_subject_token(m->subject),
+			.token_ticket_exists = f->token_ticket_exists,
+			.ref_ticket_id = f->ref_ticket_id,
+			.ticket_client_id =
+				f->token_ticket_exists ? f->token_client_id : f->ref_client_id,
+			.automatic = treat_as_automatic(m, cfg),
+			.ticket_closed_expired = closed_expired,
+		};
+		/* a staff address is staff even if it is also somebody's contact */
+		for (size_t i = 0; m->from && f->staff && i < f->staff->n; i++)
+			if (f->staff->v[i].active &&
+			    strcmp(f->staff->v[i].email, m->from->addr) == 0)
+				rf.sender_is_staff = true;
+		route_decide(&rf, d);
+	} else {
+		memset(d, 0, sizeof *d);
+		d->kind = ROUTE_QUARANTINE;
+		snprintf(d->reason, sizeof d->reason, "unreadable message: %.150s",
+			 parse_error ? parse_error : "");
+	}
+	if (src->truncated) {
+		d->kind = ROUTE_QUARANTINE;
+		d->send_notice = false;
+		snprintf(d->reason, sizeof d->reason, "%.190s",
+			 src->truncated_reason ? src->truncated_reason : "");
+	}
+}
+
+bool plan_opens_ticket(const Mail *m, const MailFacts *f, const MailSource *src, const Config *cfg)
+{
+	if (is_duplicate(m, f))
+		return false;
+	RouteDecision d;
+	decide(m, NULL, f, src, cfg, &d);
+	return d.kind == ROUTE_NEW_TICKET;
+}
+
+static const StaffFact *sender_staff(const Mail *m, const MailFacts *f)
+{
+	for (size_t i = 0; m->from && i < f->staff->n; i++)
+		if (f->staff->v[i].active && strcmp(f->staff->v[i].email, m->from->addr) == 0)
+			return &f->staff->v[i];
+	return NULL;
+}
+
+/* Tell the sender which attachments we did not keep (never to automatic
+ * mail; rate-limited like every automatic reply). */
+static void refused_notice(Plan *p, const Mail *m, const MailFacts *f, int64_t ticket_id,
+			   const PlanVars *view, const char *refused, const Config *cfg)
+{
+	if (refused == NULL || m->is_automatic)
+		return;
+	PlanVars v = *view;
+	plan_vars_set(&v, "refused", refused);
+	plan_auto_reply(p, m, f, TPL_ATTACHMENT_REFUSED, &v, "attachment-refused",
+			psf(p, "attachment-refused:inbound:%lld", (long long)f->inbound_id),
+			ticket_id, cfg->desk_max_auto_replies_per_hour, RATE_REFUSED);
+	plan_event(p, ticket_id, "attachment-refused", m->from->addr, NULL, NULL, NULL, refused);
+}
+
+static void new_ticket(Plan *p, const Mail *m, const MailFacts *f, const RouteDecision *d,
+		       const Config *cfg)
+{
+	int64_t tid = f->new_ticket_id;
+	g_assert(tid > 0);
+	p->outcome = PLAN_TICKET;
+	p->ticket_id = tid;
+	p->new_ticket = true;
+	p->new_client_id = f->contact_client.id;
+	p->new_contact_id = f->contact_id;
+	p->new_subject = *m->subject ? m->subject : "(no subject)";
+	p->reopened_from = d->reopened_from;
+
+	const char *refused = NULL;
+	plan_message(p, m, f, f->contact_id, 0, false, NULL, &refused, cfg);
+	plan_event(p, tid, "ticket-created", m->from->addr, "status", NULL, "open",
+		   d->reason[0] ? ps(p, d->reason) : NULL);
+	if (d->reopened_from)
+		plan_event(p, d->reopened_from, "followed-up", m->from->addr, NULL, NULL, NULL,
+			   "the client wrote again after closing: new ticket");
+
+	/* the ticket as it now is, for every mail below */
+	TicketFact t = {
+		.id = tid,
+		.client_id = f->contact_client.id,
+		.contact_id = f->contact_id,
+		.subject = (char *)p->new_subject,
+		.status = "open",
+		.line = 1,
+		.created = "",
+		.client = f->contact_client,
+		.contact_email = m->from->addr,
+		.contact_name = f->contact_name,
+	};
+	GDateTime *dt = g_date_time_new_from_unix_utc(f->now / G_USEC_PER_SEC);
+	if (dt) {
+		char *s = g_date_time_format(dt, "%Y-%m-%d %H:%M UTC");
+		t.created = (char *)ps(p, s);
+		g_free(s);
+		g_date_time_unref(dt);
+	}
+	PlanVars view;
+	ticket_vars(p, m, &t, f->staff, cfg, &view);
+	Notice n = {.kind = "notify-new",
+		    .key = psf(p, "notify-new:ticket:%lld", (long long)tid),
+		    .title = d->reopened_from
+				     ? psf(p, "New ticket (follows up closed ticket #%lld)",
+					   (long long)d->reopened_from)
+				     : "New ticket",
+		    .text = m->text,
+		    .who = NOTIFY_LINE,
+		    .m = m,
+		    .actor_name = m->from->name,
+		    .actor_email = m->from->addr};
+	plan_notify_staff(p, &t, &view, &n, f->staff, cfg);
+	refused_notice(p, m, f, tid, &view, refused, cfg);
+	if (d->send_ack) {
+		/* acknowledgements cannot loop (automatic mail opens no ticket):
+		 * their own limit, off by default */
+		int max = cfg->desk_max_acks_per_hour;
+		plan_auto_reply(p, m, f, TPL_ACK, &view, "ack",
+				psf(p, "ack:ticket:%lld", (long long)tid), tid, max > 0 ? max : -1,
+				RATE_ACK);
+	}
+}
+
+/* A client's reply: clean text, back to open if it waited or was closed
+ * within the reopen window, and the assignee (or line) is told. */
+static void client_reply(Plan *p, const Mail *m, const MailFacts *f, const Config *cfg)
+{
+	const TicketFact *old = &f->ticket;
+	int64_t tid = old->id;
+	char *clean = clean_reply_text(m->text);
+	/* a reply that is all quotation keeps its whole text for display */
+	const char *body = *clean ? ps(p, clean) : m->text;
+	g_free(clean);
+	const char *refused = NULL;
+	plan_message(p, m, f, f->contact_id, 0, false, body, &refused, cfg);
+
+	TicketFact t = *old; /* as it will be */
+	PlanTicketUpdate *u = &p->update;
+	u->any = true;
+	u->last_client = true;
+	if (!m->is_automatic) {
+		if (g_str_has_prefix(old->status, "awaiting-") ||
+		    strcmp(old->status, "closed") == 0) {
+			u->status = true;
+			u->new_status = "open";
+			t.status = "open";
+		}
+		u->closed = CLOSED_CLEAR;
+		t.closed = false;
+	}
+	plan_event(p, tid, "client-reply", m->from->addr, NULL, NULL, NULL,
+		   m->is_automatic ? "automatic" : NULL);
+	bool was_closed = strcmp(old->status, "closed") == 0;
+	if (strcmp(old->status, t.status) != 0)
+		plan_event(p, tid, "status-changed", m->from->addr, "status", ps(p, old->status),
+			   t.status,
+			   was_closed ? "reopened by the client's reply" : "the client replied");
+	if (m->is_automatic)
+		return;
+
+	PlanVars view;
+	ticket_vars(p, m, &t, f->staff, cfg, &view);
+	Notice n = {.kind = "notify-reply",
+		    .key = psf(p, "notify-reply:message:%lld", (long long)f->message_id),
+		    .title = was_closed ? "The client replied and the ticket is open again"
+					: "The client replied",
+		    .text = body,
+		    .who = NOTIFY_ASSIGNEE,
+		    .m = m,
+		    .actor_name = m->from->name,
+		    .actor_email = m->from->addr};
+	plan_notify_staff(p, &t, &view, &n, f->staff, cfg);
+	refused_notice(p, m, f, tid, &view, refused, cfg);
+}
+
+static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDecision *d,
+		       bool automatic, const Config *cfg)
+{
+	p->outcome = PLAN_QUARANTINE;
+	p->quarantine = true;
+	p->quarantine_reason = ps(p, d->reason);
+	p->quarantine_automatic = automatic;
+	p->detail = p->quarantine_reason;
+	if (!d->send_notice || automatic || m == NULL || m->from == NULL ||
+	    !dm_addr_valid(m->from->addr))
+		return;
+	PlanVars v;
+	mail_vars(m, cfg, &v);
+	plan_vars_set(&v, "reason", p->quarantine_reason);
+	/* why, in words for the sender */
+	plan_vars_set(&v, "notice.text",
+		      d->refused_ticket
+			      ? psf(p,
+				    "%s is not a named contact of the organisation that ticket "
+				    "#%lld belongs to",
+				    m->from->addr, (long long)d->refused_ticket)
+			      : psf(p,
+				    "%s is not one of the named contacts we hold for our "
+				    "clients",
+				    m->from->addr));
+	plan_auto_reply(p, m, f, TPL_QUARANTINE, &v, "quarantine-notice",
+			psf(p, "notice:inbound:%lld", (long long)f->inbound_id), 0,
+			cfg->desk_max_auto_replies_per_hour, RATE_NOTICE);
+}
+
+void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const MailSource *src,
+	       const MailFacts *f, const Config *cfg, Plan *p)
+{
+	g_assert(f->staff != NULL);
+	p->desk_address = cfg->desk_address;
+	p->sha256 = sha256;
+	p->src = src;
+	p->mail = m;
+	if (is_duplicate(m, f)) {
+		p->outcome = PLAN_DUPLICATE;
+		p->dup_inbound_id = m && f->dup_inbound_id ? f->dup_inbound_id : 0;
+		p->outcome_text = "duplicate";
+		return;
+	}
+	RouteDecision d;
+	decide(m, parse_error, f, src, cfg, &d);
+	p->inbound_id = f->inbound_id;
+	p->inbound_automatic = m && m->is_automatic;
+	switch (d.kind) {
+	case ROUTE_NEW_TICKET:
+		new_ticket(p, m, f, &d, cfg);
+		p->outcome_text = "new ticket";
+		break;
+	case ROUTE_REPLY: {
+		p->outcome = PLAN_REPLY;
+		p->outcome_text = "reply";
+		p->ticket_id = d.ticket_id;
+		g_assert(f->ticket.id == d.ticket_id);
+		const StaffFact *who = sender_staff(m, f);
+		if (who)
+			plan_staff_reply(p, m, f, who, cfg);
+		else
+			client_reply(p, m, f, cfg);
+		break;
+	}
+	case ROUTE_QUARANTINE:
+		quarantine(p, m, f, &d, treat_as_automatic(m, cfg), cfg);
+		p->outcome_text = "quarantined";
+		break;
+	}
+}

@@ -1,0 +1,57 @@
+/* job.c - one mail, one job: the object that owns everything of one mail
+ * on its way through the desk (its raw bytes, the parsed Mail, the facts,
+ * the plan and the plan's rendered mail) and frees it in one place, as
+ * Postfix's cleanup state does for one message. */
+#include <stdio.h>
+#include <string.h>
+
+#include "desk-private.h"
+#include "deskmail/util.h"
+
+MailJob *job_new(unsigned char *raw, size_t len, const MailSource *src)
+{
+	MailJob *j = g_new0(MailJob, 1);
+	j->raw = raw;
+	j->len = len;
+	j->src = *src;
+	plan_init(&j->plan);
+	return j;
+}
+
+void job_reset(MailJob *j)
+{
+	plan_clear(&j->plan);
+	plan_init(&j->plan);
+	mail_facts_clear(&j->facts);
+}
+
+void job_free(MailJob *j)
+{
+	if (j == NULL)
+		return;
+	plan_clear(&j->plan);
+	mail_facts_clear(&j->facts);
+	mail_free(j->mail);
+	g_free(j->why);
+	g_free(j->raw);
+	g_free(j);
+}
+
+void job_where(const MailJob *j, char *buf, size_t size)
+{
+	if (j->src.mailbox_id)
+		snprintf(buf, size, "%.120s uid %u", j->src.mailbox ? j->src.mailbox : "imap",
+			 j->src.uid);
+	else
+		snprintf(buf, size, "pipe");
+}
+
+void job_parse(Desk *desk, MailJob *j, IngestTiming *t)
+{
+	int64_t t0 = now_us();
+	dm_sha256_hex(j->raw, j->len, j->sha256);
+	if (mime_parse(j->raw, j->len, &desk->limits, &j->mail, &j->parse_err) != 0)
+		j->mail = NULL;
+	if (t)
+		t->parse += (double)(now_us() - t0) / G_USEC_PER_SEC;
+}

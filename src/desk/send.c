@@ -1,0 +1,167 @@
+/* send.c - delivering the outbox over SMTP.
+ *
+ * Mail is rendered and composed when it is queued (render.c), so a retry
+ * sends the same bytes with the same Message-ID.  A pass claims due rows
+ * (status 'sending' with a lease, committed before any SMTP traffic), sends
+ * them one after the other on one SMTP connection, and records each
+ * outcome: sent (recorded without waiting for the database), deferred with
+ * exponential backoff, or failed (a permanent reply, or attempts
+ * exhausted).  A server that cannot be reached at all is an outage, not
+ * this mail's fault: the pass stops and the mail is due again at once, its
+ * attempts untouched.  A relay that fails for good is an event of its
+ * ticket and its author gets the text back (plan_delivery_failed).  A crash
+ * between the SMTP server's acceptance and the 'sent' record leads to one
+ * resend after the lease expires, with the same Message-ID; nothing else
+ * resends. */
+#include <stdio.h>
+#include <string.h>
+
+#include "desk-private.h"
+#include "deskmail/log.h"
+#include "deskmail/smtp.h"
+
+#define SEND_BATCH 50
+#define SEND_LEASE_SECONDS 600
+
+static double secs_since(int64_t t0)
+{
+	return (double)(now_us() - t0) / G_USEC_PER_SEC;
+}
+
+static int64_t backoff(const Config *cfg, int attempts)
+{
+	int64_t secs = cfg->smtp_retry_base;
+	for (int i = 1; i < attempts && secs < cfg->smtp_retry_max; i++)
+		secs *= 2;
+	return secs > cfg->smtp_retry_max ? cfg->smtp_retry_max : secs;
+}
+
+/* Mark the row failed for good, with its audit trail and, for a staff
+ * member's relay, their text back to them, in one transaction. */
+static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	TicketFact t = {0};
+	StaffList staff = {0};
+	int64_t author = 0;
+	char *body = NULL;
+	Plan p;
+	plan_init(&p);
+	int rc = 0;
+	if (o->ticket_id) {
+		rc = store_outbox_failure_facts(desk->db, o, &t, &author, &body, err);
+		if (rc == 0 && author)
+			rc = store_staff_load(desk->db, &staff, err);
+		if (rc == 0 && t.id) {
+			plan_delivery_failed(&t, &staff, o->id, o->kind, o->rcpt, why, author, body,
+					     cfg, &p);
+			rc = render_plan(desk, &p, err);
+		}
+	}
+	if (rc == 0)
+		rc = store_outbox_fail(desk->db, o->id, why, t.id ? &p : NULL, err);
+	plan_clear(&p);
+	ticket_fact_clear(&t);
+	staff_list_clear(&staff);
+	g_free(body);
+	return rc;
+}
+
+int desk_send(Desk *desk, SendStats *st, DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	memset(st, 0, sizeof *st);
+	SmtpParams sp = {
+		.url = cfg->smtp_url,
+		.username = cfg->smtp_username,
+		.password = cfg->smtp_password,
+		.tls_verify = cfg->smtp_tls_verify,
+		.ca_file = cfg->smtp_ca_file,
+		.timeout = cfg->smtp_timeout,
+	};
+	int rc = store_ensure(desk->db, NULL, err);
+	if (rc)
+		return rc;
+	SmtpClient *smtp = NULL;
+	bool stop = false;
+	int64_t started = now_us();
+	double t_claim = 0, t_smtp = 0, t_record = 0;
+	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
+
+	while (!stop && !desk_stopping(desk)) {
+		int64_t t0 = now_us();
+		outbox_rows_clear(rows);
+		rc = store_outbox_claim(desk->db, SEND_BATCH, SEND_LEASE_SECONDS, rows, err);
+		t_claim += secs_since(t0);
+		if (rc || rows->len == 0)
+			break;
+		if (smtp == NULL)
+			smtp = smtp_client_new(&sp);
+		for (guint i = 0; i < rows->len; i++) {
+			const OutboxRow *o = &g_array_index(rows, OutboxRow, i);
+			if (stop || rc || desk_stopping(desk)) {
+				/* not tried: hand it back untouched */
+				store_outbox_release(desk->db, o->id, NULL);
+				continue;
+			}
+			const char *rcpts[] = {o->rcpt};
+			DmError se = {0};
+			t0 = now_us();
+			int src = smtp_send(smtp, o->mail_from, rcpts, 1, (const char *)o->raw,
+					    o->raw_len, &se);
+			t_smtp += secs_since(t0);
+			t0 = now_us();
+			if (src == 0) {
+				rc = store_outbox_sent(desk->db, o->id, err);
+				st->sent++;
+				log_info("outbox %lld: sent %s to %s <%s>", (long long)o->id,
+					 o->kind, o->rcpt, o->message_id);
+			} else if (src != DM_EPERM && smtp_unreachable(smtp)) {
+				/* The server is down, this mail was not refused: it does not
+				 * count as an attempt and waits for the next pass (the next
+				 * `send`, or poll_interval in `run`) without backoff, however
+				 * long the outage. */
+				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
+				st->deferred++;
+				log_warn("outbox %lld: deferred %s to %s: SMTP server unreachable, "
+					 "trying again on the next pass: %s",
+					 (long long)o->id, o->kind, o->rcpt, se.msg);
+				stop = true;
+			} else if (src == DM_EPERM || o->attempts >= cfg->smtp_max_attempts) {
+				rc = give_up(desk, o, se.msg, err);
+				st->failed++;
+				log_warn("outbox %lld: giving up on %s to %s after %d attempt(s): "
+					 "%s",
+					 (long long)o->id, o->kind, o->rcpt, o->attempts, se.msg);
+			} else {
+				int64_t secs = backoff(cfg, o->attempts);
+				rc = store_outbox_defer(desk->db, o->id, se.msg, secs, err);
+				st->deferred++;
+				log_warn("outbox %lld: deferred %s to %s (attempt %d, retry in "
+					 "%llds): "
+					 "%s",
+					 (long long)o->id, o->kind, o->rcpt, o->attempts,
+					 (long long)secs, se.msg);
+				stop = true; /* the rest would fail the same way */
+			}
+			t_record += secs_since(t0);
+		}
+		if (rc)
+			break;
+	}
+	int64_t t0 = now_us();
+	DmError fe = {0};
+	int frc = store_outbox_flush(desk->db, &fe);
+	t_record += secs_since(t0);
+	if (rc == 0 && frc)
+		rc = dm_error_set(err, frc, "%s", fe.msg);
+	outbox_rows_clear(rows);
+	g_array_free(rows, TRUE);
+	smtp_client_free(smtp);
+	size_t n = st->sent + st->deferred + st->failed;
+	if (n)
+		log_info("send timing: %zu mails in %.2f s: claim %.2f s, smtp %.2f s, record %.2f "
+			 "s",
+			 n, secs_since(started), t_claim, t_smtp, t_record);
+	return rc;
+}

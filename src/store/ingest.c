@@ -1,0 +1,543 @@
+/* ingest.c - the SQL of taking mail in: a batch of mails in one
+ * transaction, one savepoint per mail, the facts of a mail in one query,
+ * and a plan written as a short run of pipelined statements.
+ *
+ * Per mail the desk waits for the database twice at most: for the facts
+ * (which also reserve the mail's inbound and message ids, so the planner
+ * can name its rows before they exist) and, for a new ticket only, for its
+ * number.  The plan's rows go out without waiting; their outcome is read
+ * when the desk has fetched the next mail (store_apply_wait).  A mail whose
+ * rows fail is rolled back to its own savepoint, so it never takes its
+ * neighbours in the batch with it.
+ *
+ * Duplicates: the facts say when the same bytes, or the same Message-ID
+ * from the same sender, were stored before.  The unique index on the
+ * inbound bytes stays the last word: when another process stores the same
+ * bytes first, the insert fails with that constraint and the caller is told
+ * it was a duplicate. */
+#include <stdio.h>
+#include <string.h>
+
+#include "deskmail/route.h"
+#include "store-private.h"
+
+#define MAX_LOOKUP_REFS 50
+#define SAVEPOINT "SAVEPOINT dm_mail"
+#define RELEASE "RELEASE SAVEPOINT dm_mail"
+#define ROLLBACK_TO "ROLLBACK TO SAVEPOINT dm_mail"
+
+int store_batch_begin(Db *db, DmError *err)
+{
+	db_pipeline_enter(db);
+	if (!db_in_pipeline(db))
+		return dm_error_set(err, DM_ETEMP, "database: cannot enter pipeline mode");
+	return db_begin(db, err);
+}
+
+int store_batch_commit(Db *db, DmError *err)
+{
+	int rc = db_commit(db, err);
+	db_pipeline_leave(db);
+	return rc;
+}
+
+void store_batch_rollback(Db *db)
+{
+	db_rollback(db);
+	db_pipeline_leave(db);
+}
+
+int store_staff_load(Db *db, StaffList *l, DmError *err)
+{
+	DbRes *r = NULL;
+	int rc = db_exec(db, "SELECT id, email, name, role, line, active FROM staff ORDER BY id", 0,
+			 NULL, &r, err);
+	if (rc)
+		return rc;
+	int n = dbres_rows(r);
+	l->v = g_new0(StaffFact, n > 0 ? n : 1);
+	l->n = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		StaffFact *s = &l->v[i];
+		s->id = dbres_i64(r, i, 0, 0);
+		s->email = dbres_dup(r, i, 1);
+		s->name = dbres_dup(r, i, 2);
+		s->role = dbres_dup(r, i, 3);
+		s->line = (int)dbres_i64(r, i, 4, 1);
+		s->active = dbres_bool(r, i, 5);
+	}
+	dbres_free(r);
+	return 0;
+}
+
+/* Undo the current mail: back to its savepoint, which is then gone. */
+static void rollback_mail(Db *db)
+{
+	if (db_send_simple(db, ROLLBACK_TO, NULL) == 0 && db_send_simple(db, RELEASE, NULL) == 0 &&
+	    db_sync(db, NULL) == 0)
+		db_wait(db, NULL, NULL);
+}
+
+int store_mail_abandon(Db *db, DmError *err)
+{
+	int rc = db_send_simple(db, ROLLBACK_TO, err);
+	if (rc == 0)
+		rc = db_send_simple(db, RELEASE, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	return rc ? rc : db_wait(db, NULL, err);
+}
+
+static const char facts_sql[] =
+	"SELECT (extract(epoch FROM now()) * 1000000)::bigint, now()::text, "
+	"nextval(pg_get_serial_sequence('inbound', 'id')), "
+	"nextval(pg_get_serial_sequence('message', 'id')), "
+	"EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1), "
+	"(SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
+	"  i.from_addr IS NOT DISTINCT FROM $2 LIMIT 1), "
+	"c.id, c.name, cl.id, cl.name, cl.plan, cl.account_manager_id, "
+	"tt.id, tt.client_id, rt.id, rt.client_id, "
+	"rl.ack, rl.notice, rl.refused, " TICKET_FACT_COLUMNS " FROM (SELECT 1) x "
+	"LEFT JOIN contact c ON c.email = $2 AND c.removed_at IS NULL "
+	"LEFT JOIN client cl ON cl.id = c.client_id "
+	"LEFT JOIN ticket tt ON tt.id = $4::bigint "
+	"LEFT JOIN LATERAL (SELECT t.id, t.client_id FROM message mm JOIN ticket t ON t.id = "
+	"  mm.ticket_id WHERE mm.message_id = ANY ($5::text[]) ORDER BY mm.id DESC LIMIT 1) rt "
+	"  ON true "
+	"LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE kind = 'ack') AS ack, "
+	"  count(*) FILTER (WHERE kind = 'quarantine-notice') AS notice, "
+	"  count(*) FILTER (WHERE kind = 'attachment-refused') AS refused FROM outbox WHERE "
+	"  automatic AND rcpt = $2 AND created_at > now() - interval '1 hour') rl ON true "
+	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id)" TICKET_FACT_JOINS;
+
+int store_mail_facts(Db *db, const Mail *m, const char *sha256, MailFacts *f, DmError *err)
+{
+	memset(f, 0, sizeof *f);
+	const char *ids[MAX_LOOKUP_REFS + 1] = {0};
+	size_t n = 0;
+	if (m && m->in_reply_to)
+		ids[n++] = m->in_reply_to;
+	/* newest references last in the header: look at the newest first */
+	for (size_t i = m ? m->n_references : 0; i > 0 && n < MAX_LOOKUP_REFS; i--)
+		ids[n++] = m->references[i - 1];
+	g_autofree char *arr = pg_array(ids, n);
+	char tb[24];
+	int64_t token = m ? route_subject_token(m->subject) : 0;
+	const char *p[] = {sha256, m && m->from ? m->from->addr : NULL, m ? m->message_id : NULL,
+			   i64n(tb, token), arr};
+	DbRes *r = NULL;
+	int rc = db_send_simple(db, SAVEPOINT, err);
+	if (rc == 0)
+		rc = db_send(db, facts_sql, 5, p, NULL, NULL, false, &r, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	if (rc == 0)
+		rc = db_wait(db, NULL, err);
+	if (rc == 0 && dbres_rows(r) != 1)
+		rc = dm_error_set(err, DM_EINTERNAL, "database: the facts query gave no row");
+	if (rc) {
+		dbres_free(r);
+		if (rc != DM_ETEMP)
+			rollback_mail(db);
+		return rc;
+	}
+	f->now = dbres_i64(r, 0, 0, 0);
+	g_strlcpy(f->now_text, dbres_get(r, 0, 1) ? dbres_get(r, 0, 1) : "", sizeof f->now_text);
+	f->inbound_id = dbres_i64(r, 0, 2, 0);
+	f->message_id = dbres_i64(r, 0, 3, 0);
+	f->dup_bytes = dbres_bool(r, 0, 4);
+	f->dup_inbound_id = dbres_i64(r, 0, 5, 0);
+	f->contact_id = dbres_i64(r, 0, 6, 0);
+	f->contact_name = dbres_dup(r, 0, 7);
+	f->contact_client.id = dbres_i64(r, 0, 8, 0);
+	f->contact_client.name = dbres_dup(r, 0, 9);
+	f->contact_client.plan = dbres_dup(r, 0, 10);
+	f->contact_client.account_manager_id = dbres_i64(r, 0, 11, 0);
+	f->token_ticket_exists = dbres_get(r, 0, 12) != NULL;
+	f->token_client_id = dbres_i64(r, 0, 13, 0);
+	f->ref_ticket_id = dbres_i64(r, 0, 14, 0);
+	f->ref_client_id = dbres_i64(r, 0, 15, 0);
+	f->sent_last_hour[RATE_ACK] = (int)dbres_i64(r, 0, 16, 0);
+	f->sent_last_hour[RATE_NOTICE] = (int)dbres_i64(r, 0, 17, 0);
+	f->sent_last_hour[RATE_REFUSED] = (int)dbres_i64(r, 0, 18, 0);
+	read_ticket_fact(r, 0, 19, &f->ticket);
+	dbres_free(r);
+	return 0;
+}
+
+int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err)
+{
+	DbRes *r = NULL;
+	int rc = db_exec(db, "SELECT nextval(pg_get_serial_sequence('ticket', 'id'))", 0, NULL, &r,
+			 err);
+	if (rc == 0)
+		*id_r = dbres_i64(r, 0, 0, 0);
+	dbres_free(r);
+	return rc;
+}
+
+/* ---- writing a plan ------------------------------------------------------------ */
+
+static const char inbound_sql[] =
+	"INSERT INTO inbound (id, sha256, message_id, from_addr, source, mailbox_id, uidvalidity, "
+	"uid, size, raw, truncated, automatic, outcome) OVERRIDING SYSTEM VALUE VALUES "
+	"($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::bigint, $9::int, $10, "
+	"$11::boolean, $12::boolean, $13)";
+
+static const char ticket_sql[] =
+	"INSERT INTO ticket (id, client_id, contact_id, subject, last_client_at, reopened_from) "
+	"OVERRIDING SYSTEM VALUE VALUES ($1::bigint, $2::bigint, $3::bigint, $4, now(), "
+	"$5::bigint)";
+
+static const char message_sql[] =
+	"INSERT INTO message (id, ticket_id, inbound_id, direction, author_kind, contact_id, "
+	"staff_id, from_addr, from_name, to_addrs, cc_addrs, subject, message_id, in_reply_to, "
+	"refs, body, body_full, body_html, automatic, internal) OVERRIDING SYSTEM VALUE VALUES "
+	"($1::bigint, $2::bigint, $3::bigint, 'in', $4, $5::bigint, $6::bigint, $7, $8, "
+	"$9::text[], $10::text[], $11, $12, $13, $14::text[], $15, $16, $17, $18::boolean, "
+	"$19::boolean)";
+
+static const char blob_sql[] = "INSERT INTO blob (sha256, size, data) VALUES ($1, $2::bigint, $3) "
+			       "ON CONFLICT DO NOTHING";
+
+static const char attachment_sql[] =
+	"INSERT INTO attachment (message_id, blob_sha256, filename, content_type, content_id, "
+	"is_inline, size, refused) VALUES ($1::bigint, $2, $3, $4, $5, $6::boolean, $7::bigint, "
+	"$8)";
+
+static const char update_sql[] =
+	"UPDATE ticket SET updated_at = now(), "
+	"status = CASE WHEN $2::boolean THEN $3 ELSE status END, "
+	"closed_at = CASE $4 WHEN 'now' THEN now() WHEN 'clear' THEN NULL ELSE closed_at END, "
+	"severity = CASE WHEN $5::boolean THEN $6 ELSE severity END, "
+	"category = CASE WHEN $7::boolean THEN $8 ELSE category END, "
+	"line = CASE WHEN $9::boolean THEN $10::smallint ELSE line END, "
+	"line_since = CASE WHEN $11::boolean THEN now() ELSE line_since END, "
+	"assignee_id = CASE WHEN $12::boolean THEN $13::bigint ELSE assignee_id END, "
+	"chargeable = CASE WHEN $14::boolean THEN $15::boolean ELSE chargeable END, "
+	"first_response_at = CASE WHEN $16::boolean THEN COALESCE(first_response_at, now()) "
+	"  ELSE first_response_at END, "
+	"last_client_at = CASE WHEN $17::boolean THEN now() ELSE last_client_at END, "
+	"last_staff_at = CASE WHEN $18::boolean THEN now() ELSE last_staff_at END "
+	"WHERE id = $1::bigint";
+
+static const char quarantine_sql[] =
+	"INSERT INTO quarantine (inbound_id, from_addr, from_name, subject, reason, automatic) "
+	"VALUES ($1::bigint, $2, $3, $4, $5, $6::boolean)";
+
+/* Events in order; staff_id is the actor's when the actor is staff. */
+static const char events_sql[] =
+	"INSERT INTO event (ticket_id, kind, actor, staff_id, field, before, after, detail) "
+	"SELECT e.t, e.k, e.a, (SELECT s.id FROM staff s WHERE s.email = lower(e.a)), e.f, e.b, "
+	"e.af, e.d FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
+	"$6::text[], $7::text[]) WITH ORDINALITY AS e(t, k, a, f, b, af, d, n) ORDER BY e.n";
+
+/* One outgoing mail: its outbox row; when it is about a ticket, the
+ * conversation shows it as an outgoing message with what it carried (the
+ * same blobs as the mail they came from).  Queueing the same event twice
+ * does nothing. */
+static const char outgoing_sql[] =
+	"WITH o AS (INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
+	"  subject, message_id, raw) VALUES ($1, $2, $3::bigint, $4, $5, $6::boolean, $7, $8, $9) "
+	"  ON CONFLICT (event_key) DO NOTHING RETURNING id), "
+	"m AS (INSERT INTO message (ticket_id, direction, author_kind, staff_id, from_addr, "
+	"  from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
+	"  body_html, automatic, internal) SELECT $3::bigint, 'out', $10, $11::bigint, $4, $12, "
+	"  ARRAY[$5], $7, $8, $13, $14::text[], $15, $15, $16, $6::boolean, $17::boolean FROM o "
+	"  WHERE $3::bigint IS NOT NULL RETURNING id) "
+	"INSERT INTO attachment (message_id, blob_sha256, filename, content_type, size) "
+	"SELECT m.id, a.sha, a.fn, a.ct, a.sz FROM m, unnest($18::text[], $19::text[], "
+	"$20::text[], $21::bigint[]) WITH ORDINALITY AS a(sha, fn, ct, sz, n) WHERE EXISTS "
+	"(SELECT 1 FROM blob b WHERE b.sha256 = a.sha) ORDER BY a.n";
+
+static const char checkpoint_sql[] =
+	"WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) "
+	"VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING) "
+	"UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
+	"WHERE id = $1::bigint AND uidvalidity = $2::bigint";
+
+static const char *const outcome_words[] = {"", "ticket", "reply", "quarantine", ""};
+
+static int send_inbound(Db *db, const Plan *p, DmError *err)
+{
+	const Mail *m = p->mail;
+	const MailSource *src = p->src;
+	bool imap = src->mailbox_id != 0;
+	char ib[24], mb[24], uv[24], uid[24], sz[24];
+	const char *v[] = {i64s(ib, p->inbound_id),
+			   p->sha256,
+			   m ? m->message_id : NULL,
+			   m && m->from ? m->from->addr : NULL,
+			   imap ? "imap" : "pipe",
+			   imap ? i64s(mb, src->mailbox_id) : NULL,
+			   imap ? i64s(uv, src->uidvalidity) : NULL,
+			   imap ? i64s(uid, src->uid) : NULL,
+			   i64s(sz, (int64_t)p->raw_len),
+			   (const char *)p->raw,
+			   src->truncated ? "t" : "f",
+			   p->inbound_automatic ? "t" : "f",
+			   outcome_words[p->outcome]};
+	int lens[13] = {0};
+	int fmts[13] = {0};
+	lens[9] = (int)p->raw_len;
+	fmts[9] = 1;
+	return db_send(db, inbound_sql, 13, v, lens, fmts, false, NULL, err);
+}
+
+static char *addr_array(const MailAddr *a, size_t n)
+{
+	const char **v = g_new(const char *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		v[i] = a[i].addr;
+	char *s = pg_array(v, n);
+	g_free(v);
+	return s;
+}
+
+static int send_message(Db *db, const Plan *p, DmError *err)
+{
+	const Mail *m = p->mail;
+	char mb[24], tb[24], ib[24], cb[24], sb[24];
+	g_autofree char *to = addr_array(m->to, m->n_to);
+	g_autofree char *cc = addr_array(m->cc, m->n_cc);
+	g_autofree char *refs = pg_array((const char *const *)m->references, m->n_references);
+	const char *v[] = {i64s(mb, p->message_id),
+			   i64s(tb, p->ticket_id),
+			   i64s(ib, p->inbound_id),
+			   p->author_staff_id ? "staff" : "contact",
+			   i64n(cb, p->author_contact_id),
+			   i64n(sb, p->author_staff_id),
+			   m->from->addr,
+			   m->from->name,
+			   to,
+			   cc,
+			   m->subject,
+			   m->message_id,
+			   m->in_reply_to,
+			   refs,
+			   p->message_body,
+			   m->text,
+			   m->html,
+			   m->is_automatic ? "t" : "f",
+			   p->message_internal ? "t" : "f"};
+	int rc = db_send(db, message_sql, 19, v, NULL, NULL, false, NULL, err);
+	for (size_t i = 0; rc == 0 && i < m->n_attachments; i++) {
+		const MailAttachment *a = &m->attachments[i];
+		const char *refused = p->refused ? p->refused[i] : NULL;
+		char sz[24];
+		i64s(sz, (int64_t)a->size);
+		if (refused == NULL) {
+			const char *bv[] = {a->sha256, sz, (const char *)a->data};
+			int lens[] = {0, 0, (int)a->size};
+			int fmts[] = {0, 0, 1};
+			rc = db_send(db, blob_sql, 3, bv, lens, fmts, false, NULL, err);
+		}
+		const char *av[] = {mb,
+				    refused ? NULL : a->sha256,
+				    a->filename,
+				    a->content_type,
+				    a->content_id,
+				    a->is_inline ? "t" : "f",
+				    sz,
+				    refused};
+		if (rc == 0)
+			rc = db_send(db, attachment_sql, 8, av, NULL, NULL, false, NULL, err);
+	}
+	return rc;
+}
+
+static int send_update(Db *db, const Plan *p, DmError *err)
+{
+	const PlanTicketUpdate *u = &p->update;
+	static const char *const closed_words[] = {"keep", "now", "clear"};
+	char tb[24], lb[24], ab[24];
+	const char *v[] = {i64s(tb, p->ticket_id),
+			   u->status ? "t" : "f",
+			   u->new_status,
+			   closed_words[u->closed],
+			   u->severity ? "t" : "f",
+			   u->new_severity,
+			   u->category ? "t" : "f",
+			   u->new_category,
+			   u->line ? "t" : "f",
+			   i64s(lb, u->new_line),
+			   u->line_since ? "t" : "f",
+			   u->assignee ? "t" : "f",
+			   i64n(ab, u->new_assignee),
+			   u->chargeable ? "t" : "f",
+			   u->new_chargeable ? "t" : "f",
+			   u->first_response ? "t" : "f",
+			   u->last_client ? "t" : "f",
+			   u->last_staff ? "t" : "f"};
+	return db_send(db, update_sql, 18, v, NULL, NULL, false, NULL, err);
+}
+
+static int send_events(Db *db, const Plan *p, DmError *err)
+{
+	guint n = p->events->len;
+	if (n == 0)
+		return 0;
+	const char **col[7];
+	for (int c = 0; c < 7; c++)
+		col[c] = g_new0(const char *, n);
+	NumBuf *ids = g_new(NumBuf, n);
+	for (guint i = 0; i < n; i++) {
+		const PlanEvent *e = &g_array_index(p->events, PlanEvent, i);
+		col[0][i] = i64n(ids[i], e->ticket_id);
+		col[1][i] = e->kind;
+		col[2][i] = e->actor;
+		col[3][i] = e->field;
+		col[4][i] = e->before;
+		col[5][i] = e->after;
+		col[6][i] = e->detail;
+	}
+	char *arr[7];
+	for (int c = 0; c < 7; c++)
+		arr[c] = pg_array(col[c], n);
+	const char *v[] = {arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6]};
+	int rc = db_send(db, events_sql, 7, v, NULL, NULL, false, NULL, err);
+	for (int c = 0; c < 7; c++) {
+		g_free(arr[c]);
+		g_free(col[c]);
+	}
+	g_free(ids);
+	return rc;
+}
+
+static int send_mail(Db *db, const PlanMail *pm, const char *desk_address, DmError *err)
+{
+	g_assert(pm->wire != NULL); /* the desk renders before it applies */
+	char tb[24], sb[24];
+	g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
+	size_t na = pm->n_attachments;
+	const char **sha = g_new0(const char *, na + 1), **fn = g_new0(const char *, na + 1);
+	const char **ct = g_new0(const char *, na + 1), **sz = g_new0(const char *, na + 1);
+	NumBuf *szb = g_new(NumBuf, na + 1);
+	for (size_t i = 0; i < na; i++) {
+		const MailAttachment *a = pm->attachments[i];
+		sha[i] = a->sha256;
+		fn[i] = a->filename;
+		ct[i] = a->content_type ? a->content_type : "application/octet-stream";
+		sz[i] = i64s(szb[i], (int64_t)a->size);
+	}
+	g_autofree char *a_sha = pg_array(sha, na), *a_fn = pg_array(fn, na);
+	g_autofree char *a_ct = pg_array(ct, na), *a_sz = pg_array(sz, na);
+	g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
+	const char *v[] = {pm->event_key,
+			   pm->kind,
+			   i64n(tb, pm->ticket_id),
+			   desk_address,
+			   rcpt,
+			   pm->automatic ? "t" : "f",
+			   pm->subject,
+			   pm->message_id,
+			   pm->wire,
+			   pm->staff_id ? "staff" : "system",
+			   i64n(sb, pm->staff_id),
+			   pm->from_display,
+			   pm->in_reply_to,
+			   refs,
+			   pm->text,
+			   pm->html,
+			   pm->internal ? "t" : "f",
+			   a_sha,
+			   a_fn,
+			   a_ct,
+			   a_sz};
+	int lens[21] = {0};
+	int fmts[21] = {0};
+	lens[8] = (int)pm->wire_len;
+	fmts[8] = 1;
+	int rc = db_send(db, outgoing_sql, 21, v, lens, fmts, false, NULL, err);
+	g_free(sha);
+	g_free(fn);
+	g_free(ct);
+	g_free(sz);
+	g_free(szb);
+	return rc;
+}
+
+/* Every row of the plan, queued in an order the foreign keys accept. */
+static int send_plan_rows(Db *db, const Plan *p, const char *desk_address, DmError *err)
+{
+	int rc = 0;
+	bool inbound = p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_NONE;
+	if (inbound)
+		rc = send_inbound(db, p, err);
+	if (rc == 0 && p->new_ticket) {
+		char tb[24], cb[24], kb[24], rb[24];
+		const char *v[] = {i64s(tb, p->ticket_id), i64s(cb, p->new_client_id),
+				   i64n(kb, p->new_contact_id), p->new_subject,
+				   i64n(rb, p->reopened_from)};
+		rc = db_send(db, ticket_sql, 5, v, NULL, NULL, false, NULL, err);
+	}
+	if (rc == 0 && p->message)
+		rc = send_message(db, p, err);
+	if (rc == 0 && p->update.any)
+		rc = send_update(db, p, err);
+	if (rc == 0 && p->quarantine) {
+		const Mail *m = p->mail;
+		char ib[24];
+		const char *v[] = {i64s(ib, p->inbound_id),
+				   m && m->from ? m->from->addr : NULL,
+				   m && m->from ? m->from->name : NULL,
+				   m ? m->subject : "",
+				   p->quarantine_reason,
+				   p->quarantine_automatic ? "t" : "f"};
+		rc = db_send(db, quarantine_sql, 6, v, NULL, NULL, false, NULL, err);
+	}
+	if (rc == 0)
+		rc = send_events(db, p, err);
+	for (guint i = 0; rc == 0 && i < p->mails->len; i++)
+		rc = send_mail(db, &g_array_index(p->mails, PlanMail, i), desk_address, err);
+	if (rc == 0 && p->src && p->src->mailbox_id) {
+		char mb[24], uv[24], uid[24], ib[24];
+		const char *v[] = {i64s(mb, p->src->mailbox_id), i64s(uv, p->src->uidvalidity),
+				   i64s(uid, p->src->uid),
+				   inbound ? i64s(ib, p->inbound_id) : NULL};
+		rc = db_send(db, checkpoint_sql, 4, v, NULL, NULL, false, NULL, err);
+	}
+	return rc;
+}
+
+int store_apply_plan(Db *db, const Plan *p, DmError *err)
+{
+	int rc = send_plan_rows(db, p, p->desk_address, err);
+	if (rc == 0)
+		rc = db_send_simple(db, RELEASE, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	return rc;
+}
+
+int store_apply_wait(Db *db, bool *duplicate_r, DmError *err)
+{
+	char constraint[64];
+	if (duplicate_r)
+		*duplicate_r = false;
+	if (!db_pending(db))
+		return 0;
+	int rc = db_wait(db, constraint, err);
+	if (rc == 0 || rc == DM_ETEMP)
+		return rc;
+	if (duplicate_r && strcmp(constraint, "inbound_sha256_key") == 0)
+		*duplicate_r = true;
+	rollback_mail(db);
+	return rc;
+}
+
+int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
+{
+	bool pipe = db_in_pipeline(db);
+	if (!pipe)
+		db_pipeline_enter(db);
+	int rc = send_plan_rows(db, p, p->desk_address, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	int wrc = db_wait(db, NULL, err);
+	if (rc == 0)
+		rc = wrc;
+	if (!pipe)
+		db_pipeline_leave(db);
+	return rc;
+}

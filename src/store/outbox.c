@@ -1,0 +1,173 @@
+/* outbox.c - the SQL of sending: claiming due rows with a lease (committed
+ * before any SMTP traffic, so no transaction stays open across the
+ * network), and recording each outcome.
+ *
+ * The connection works in pipeline mode for a whole send pass: "sent" is
+ * recorded without waiting for PostgreSQL, the next claim (or the flush at
+ * the end of the pass) reads the outcome.  So a mail costs the SMTP
+ * server's time and not a database round trip, and a crash still loses at
+ * most the record of the mails in flight, which are sent again with the
+ * same Message-ID once their lease runs out. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-private.h"
+
+static int by_id(const void *a, const void *b)
+{
+	const OutboxRow *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int store_outbox_claim(Db *db, int max, int lease_seconds, GArray *rows, DmError *err)
+{
+	db_pipeline_enter(db);
+	int rc = db_wait(db, NULL, err); /* the sent records still in flight */
+	if (rc)
+		return rc;
+	char mb[24], lb[24];
+	const char *p[] = {i64s(mb, max), i64s(lb, lease_seconds)};
+	DbRes *r = NULL;
+	rc = db_send(db,
+		     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until "
+		     "= now() + make_interval(secs => $2::int) WHERE id IN (SELECT id FROM outbox "
+		     "WHERE (status = 'pending' AND next_attempt_at <= now()) OR (status = "
+		     "'sending' AND locked_until < now()) ORDER BY id LIMIT $1::int FOR UPDATE "
+		     "SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, message_id, "
+		     "ticket_id",
+		     2, p, NULL, NULL, true, &r, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	if (rc == 0)
+		rc = db_wait(db, NULL, err);
+	if (rc) {
+		dbres_free(r);
+		return rc;
+	}
+	guint first = rows->len;
+	for (int i = 0; i < dbres_rows(r); i++) {
+		OutboxRow o = {0};
+		size_t len = 0;
+		const unsigned char *raw = dbres_bin(r, i, 3, &len);
+		o.id = dbres_bin_i64(r, i, 0);
+		o.mail_from = dbres_dup(r, i, 1);
+		o.rcpt = dbres_dup(r, i, 2);
+		o.raw = g_memdup2(raw ? raw : (const unsigned char *)"", len + 1);
+		o.raw_len = len;
+		o.attempts = (int)dbres_bin_i64(r, i, 4);
+		o.kind = dbres_dup(r, i, 5);
+		o.message_id = dbres_dup(r, i, 6);
+		o.ticket_id = dbres_bin_i64(r, i, 7);
+		g_array_append_val(rows, o);
+	}
+	dbres_free(r);
+	qsort(rows->data + first * sizeof(OutboxRow), rows->len - first, sizeof(OutboxRow), by_id);
+	return 0;
+}
+
+void outbox_rows_clear(GArray *rows)
+{
+	for (guint i = 0; i < rows->len; i++) {
+		OutboxRow *o = &g_array_index(rows, OutboxRow, i);
+		g_free(o->mail_from);
+		g_free(o->rcpt);
+		g_free(o->kind);
+		g_free(o->message_id);
+		g_free(o->raw);
+	}
+	g_array_set_size(rows, 0);
+}
+
+int store_outbox_sent(Db *db, int64_t id, DmError *err)
+{
+	db_pipeline_enter(db);
+	char b[24];
+	const char *p[] = {i64s(b, id)};
+	int rc = db_send(db,
+			 "UPDATE outbox SET status = 'sent', sent_at = now(), locked_until = NULL, "
+			 "last_error = NULL WHERE id = $1::bigint",
+			 1, p, NULL, NULL, false, NULL, err);
+	return rc ? rc : db_sync(db, err);
+}
+
+int store_outbox_flush(Db *db, DmError *err)
+{
+	int rc = db_pending(db) ? db_wait(db, NULL, err) : 0;
+	db_pipeline_leave(db);
+	return rc;
+}
+
+int store_outbox_release(Db *db, int64_t id, DmError *err)
+{
+	char b[24];
+	const char *p[] = {i64s(b, id)};
+	return db_exec(
+		db,
+		"UPDATE outbox SET status = 'pending', attempts = attempts - 1, locked_until "
+		"= NULL WHERE id = $1::bigint",
+		1, p, NULL, err);
+}
+
+int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err)
+{
+	char b[24];
+	const char *p[] = {i64s(b, id), why};
+	return db_exec(db,
+		       "UPDATE outbox SET status = 'pending', locked_until = NULL, attempts = "
+		       "attempts - 1, last_error = $2, next_attempt_at = now() WHERE id = "
+		       "$1::bigint",
+		       2, p, NULL, err);
+}
+
+int store_outbox_defer(Db *db, int64_t id, const char *why, int64_t delay_seconds, DmError *err)
+{
+	char b[24], d[24];
+	const char *p[] = {i64s(b, id), why, i64s(d, delay_seconds)};
+	return db_exec(
+		db,
+		"UPDATE outbox SET status = 'pending', locked_until = NULL, last_error = $2, "
+		"next_attempt_at = now() + make_interval(secs => $3::int) WHERE id = "
+		"$1::bigint",
+		3, p, NULL, err);
+}
+
+int store_outbox_failure_facts(Db *db, const OutboxRow *row, TicketFact *t, int64_t *author_r,
+			       char **body_r, DmError *err)
+{
+	char tb[24];
+	const char *p[] = {i64n(tb, row->ticket_id), row->message_id};
+	DbRes *r = NULL;
+	int rc = db_exec(db,
+			 "SELECT " TICKET_FACT_COLUMNS ", a.staff_id, a.body FROM (SELECT 1) x "
+			 "LEFT JOIN ticket t ON t.id = $1::bigint" TICKET_FACT_JOINS
+			 "LEFT JOIN LATERAL (SELECT m.staff_id, m.body FROM message m WHERE "
+			 "m.message_id = $2 AND m.direction = 'out' AND m.staff_id IS NOT NULL "
+			 "LIMIT 1) a ON true",
+			 2, p, &r, err);
+	if (rc)
+		return rc;
+	read_ticket_fact(r, 0, 0, t);
+	*author_r = dbres_i64(r, 0, TICKET_FACT_NCOLS, 0);
+	*body_r = dbres_dup(r, 0, TICKET_FACT_NCOLS + 1);
+	dbres_free(r);
+	return 0;
+}
+
+int store_outbox_fail(Db *db, int64_t id, const char *why, const Plan *p, DmError *err)
+{
+	char b[24];
+	const char *v[] = {i64s(b, id), why};
+	int rc = db_begin(db, err);
+	if (rc == 0)
+		rc = db_exec(
+			db,
+			"UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = "
+			"$2 WHERE id = $1::bigint",
+			2, v, NULL, err);
+	if (rc == 0 && p)
+		rc = store_apply_plan_now(db, p, err);
+	if (rc == 0)
+		return db_commit(db, err);
+	db_rollback(db);
+	return rc;
+}
