@@ -33,4 +33,9 @@ void dm_sha256_hex(const void *data, size_t len, char out[65]);
 /* true if s is a plausible bare addr-spec (local@domain, no spaces/brackets). */
 bool dm_addr_valid(const char *s);
 
+/* A named point where a crash test may stop the process: with
+ * DESKMAIL_FAILPOINTS="name:N[,name:N...]" the Nth arrival kills it with
+ * SIGKILL.  Costs one comparison when the variable is unset. */
+void dm_failpoint(const char *name);
+
 #endif

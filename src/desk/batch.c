@@ -15,6 +15,7 @@
 
 #include "desk-private.h"
 #include "deskmail/log.h"
+#include "deskmail/util.h"
 
 /* A batch is committed after this much work, or this many mails. */
 #define BATCH_MAX_US (100 * 1000)
@@ -199,6 +200,8 @@ static int finish(Batch *b, DmError *err)
 	b->timing->apply += secs_since(t0);
 	if (rc == 0) {
 		done(b, j);
+		/* written, not committed: a crash here loses the batch, not a mail */
+		dm_failpoint("mail-written");
 		return 0;
 	}
 	return failed(b, j, rc, dup, &e, err);

@@ -20,6 +20,7 @@
 
 #include "desk-private.h"
 #include "deskmail/log.h"
+#include "deskmail/util.h"
 
 /* the header of a message over imap.max_message_bytes is kept up to this */
 #define HEADER_MAX_BYTES (256 * 1024)
@@ -70,6 +71,8 @@ static int commit(Pass *ps, DmError *err)
 {
 	g_array_set_size(ps->done, 0);
 	int rc = batch_commit(&ps->batch, ps->done, err);
+	if (ps->done->len)
+		dm_failpoint("batch-committed"); /* committed, not yet marked */
 	GArray *uids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	for (guint i = 0; i < ps->done->len; i++) {
 		const BatchDone *d = &g_array_index(ps->done, BatchDone, i);

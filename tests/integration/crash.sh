@@ -1,8 +1,11 @@
 #!/bin/bash
-# crash.sh - kill the poller with SIGKILL at random moments while it ingests
-# a few hundred mails, run it again until done: every mail is stored exactly
-# once, every ticket has exactly one acknowledgement queued, every mail is
-# marked on the server.
+# crash.sh - kill the poller with SIGKILL while it ingests a few hundred
+# mails, run it again until done: every mail is stored exactly once, every
+# ticket has exactly one acknowledgement queued, every mail is marked on the
+# server.  Kills come at random moments, and at exact ones through
+# deskmail's failpoints: inside a batch, after its Nth mail was written and
+# before the commit ("mail-written"), and between a batch's commit and its
+# marks on the server ("batch-committed").
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/servers.sh"
@@ -31,30 +34,50 @@ dm_deliver "$W/mails/1"
 dm poll >/dev/null
 for i in $(seq 2 "$N"); do dm_deliver "$W/mails/$i"; done
 
-kills=0 runs=0
+kills=0 runs=0 mid_batch=0 after_commit=0
 while :; do
 	runs=$((runs + 1))
+	# first kills inside batches (they commit nothing), then at random
+	# while most of the mail is still to do, then after commits, then mixed
+	case $runs in
+	1 | 2 | 3 | 4) fp="mail-written:$((RANDOM % 40 + 2))" ;;
+	5 | 6 | 7 | 8) fp="" ;;
+	9 | 10) fp="batch-committed:1" ;;
+	*) case $((runs % 3)) in
+		0) fp="mail-written:$((RANDOM % 40 + 2))" ;;
+		1) fp="batch-committed:$((RANDOM % 2 + 1))" ;;
+		*) fp="" ;;
+		esac ;;
+	esac
 	# run the binary itself in the background: killing a shell function's
 	# subshell would leave its deskmail running
-	"$DESKMAIL" -c "$DM_CONF" poll >"$W/poll.out" 2>"$W/poll.err" &
+	DESKMAIL_FAILPOINTS=$fp "$DESKMAIL" -c "$DM_CONF" poll >"$W/poll.out" 2>"$W/poll.err" &
 	pid=$!
-	sleep "0.$(printf '%03d' $((RANDOM % 250 + 2)))"
-	if kill -0 "$pid" 2>/dev/null; then
+	if [ -z "$fp" ]; then
+		sleep "0.$(printf '%03d' $((RANDOM % 150 + 5)))"
 		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		kills=$((kills + 1))
-	else
-		wait "$pid"; rc=$?
+	fi
+	wait "$pid"
+	rc=$?
+	if [ $rc -eq 137 ]; then
+		case $fp in
+		mail-written:*) mid_batch=$((mid_batch + 1)) ;;
+		batch-committed:*) after_commit=$((after_commit + 1)) ;;
+		*) kills=$((kills + 1)) ;;
+		esac
+	elif [ $rc -eq 0 ] && grep -q '^fetched 0:' "$W/poll.out" &&
+		! grep -q 'another deskmail is polling' "$W/poll.err"; then
 		# done: a whole pass that found nothing new (not one that found
 		# another poller holding the mailbox)
-		if [ $rc -eq 0 ] && grep -q '^fetched 0:' "$W/poll.out" &&
-			! grep -q 'another deskmail is polling' "$W/poll.err"; then break; fi
+		break
 	fi
 	cat "$W/poll.err" >>"$W/poll.log"
 	[ $runs -lt 2000 ] || break
 done
-echo "# $kills kills in $runs runs" >&2
-assert_true "the poller was killed mid-run at least 3 times ($kills)" test "$kills" -ge 3
+echo "# $kills random kills, $mid_batch inside a batch, $after_commit between commit and mark, in $runs runs" >&2
+assert_true "the poller was killed at random at least 3 times ($kills)" test "$kills" -ge 3
+assert_true "the poller was killed inside a batch at least 3 times ($mid_batch)" test "$mid_batch" -ge 3
+assert_true "the poller was killed between a commit and its marks ($after_commit)" test "$after_commit" -ge 2
 assert_eq "$N" "$(dm_psql -c 'select count(*) from inbound')" "every mail stored exactly once"
 assert_eq "$N" "$(dm_psql -c 'select count(distinct uid) from mailbox_seen')" "every UID checkpointed once"
 assert_eq "$new" "$(dm_psql -c 'select count(*) from ticket')" "one ticket per new request"
