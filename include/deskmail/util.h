@@ -1,4 +1,13 @@
-/* util.h - small helpers with no third-party headers. */
+/* util.h - small helpers with no third-party headers.
+ *
+ * The allocator convention of the whole program: every buffer or string a
+ * deskmail function hands to its caller is allocated with GLib (g_malloc,
+ * g_new, g_strdup, GString) and freed with g_free, or with the _free or
+ * _clear function of its type when it has one.  Running out of memory
+ * aborts, as g_malloc does; nothing checks for NULL after an allocation.
+ * Memory that a library owns is given back to that library where it is
+ * taken (PQclear, curl_slist_free_all, g_object_unref) and never escapes
+ * its layer. */
 #ifndef DESKMAIL_UTIL_H
 #define DESKMAIL_UTIL_H
 
@@ -10,7 +19,7 @@
  * *out_r untouched) on junk, trailing characters or range. */
 int dm_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out_r);
 
-/* Read a whole file into a NUL-terminated buffer (malloc'd, caller frees).
+/* Read a whole file into a NUL-terminated buffer (g_free).
  * Fails with -1 and errno if the file is larger than max_bytes. */
 int dm_read_file(const char *path, size_t max_bytes, char **data_r, size_t *len_r);
 
@@ -21,7 +30,7 @@ int dm_read_fd(int fd, size_t max_bytes, char **data_r, size_t *len_r);
 char *dm_ascii_lower(char *s);
 
 /* Copy s into a new string with every CR, LF and other C0 control replaced
- * by a space (for anything that ends up in an outgoing header).  Caller frees. */
+ * by a space (for anything that ends up in an outgoing header).  g_free. */
 char *dm_header_safe(const char *s);
 
 /* CRLF and lone CR to LF, in place; returns s. */

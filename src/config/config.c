@@ -349,13 +349,13 @@ static int read_secret_file(const LoadCtx *ctx, const config_setting_t *s, const
 	bool bad = strlen(data) != len || strchr(data, '\n') != NULL || strchr(data, '\r') != NULL;
 	if (bad) {
 		explicit_bzero(data, len);
-		free(data);
+		g_free(data);
 		return cfg_fail(ctx, s, "setting '%s': %s must hold the password on one line", full,
 				path);
 	}
 	*out_r = g_strndup(data, len);
 	explicit_bzero(data, len);
-	free(data);
+	g_free(data);
 	return 0;
 }
 

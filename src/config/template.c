@@ -146,7 +146,7 @@ static int read_template_file(const char *path, const char *name, char **data_r,
 		int line = 1;
 		for (const char *c = raw; c < bad; c++)
 			line += *c == '\n';
-		free(raw);
+		g_free(raw);
 		return dm_error_set(err, DM_ECONFIG, "%s:%d: not valid UTF-8 (or holds a NUL byte)",
 				    path, line);
 	}
@@ -157,7 +157,7 @@ static int read_template_file(const char *path, const char *name, char **data_r,
 	for (const char *c = src; c < raw + len; c++)
 		if (!(c[0] == '\r' && c + 1 < raw + len && c[1] == '\n'))
 			g_string_append_c(out, *c);
-	free(raw);
+	g_free(raw);
 	*len_r = out->len;
 	*data_r = g_string_free(out, FALSE);
 	return 0;

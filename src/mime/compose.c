@@ -71,7 +71,7 @@ static char *safe(const char *s)
 	char *m = dm_header_safe(u ? u : s);
 	g_free(u);
 	char *r = g_strdup(g_strstrip(m));
-	free(m);
+	g_free(m);
 	return r;
 }
 

@@ -68,7 +68,7 @@ static int apply_one(Db *db, const char *dir, const char *file, int version, DmE
 		version = 0; /* someone else applied it meanwhile */
 	}
 	dbres_free(r);
-	free(sql);
+	g_free(sql);
 	if (rc) {
 		db_rollback(db);
 		dm_error_set(err, rc, "migration %s failed", file);

@@ -26,27 +26,23 @@ int dm_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out_r)
 int dm_read_fd(int fd, size_t max_bytes, char **data_r, size_t *len_r)
 {
 	size_t cap = 8192, len = 0;
-	char *buf = malloc(cap + 1);
-	if (buf == NULL)
-		abort();
+	char *buf = g_malloc(cap + 1);
 	for (;;) {
 		if (len == cap) {
 			if (cap > max_bytes) {
-				free(buf);
+				g_free(buf);
 				errno = EFBIG;
 				return -1;
 			}
 			cap *= 2;
-			buf = realloc(buf, cap + 1);
-			if (buf == NULL)
-				abort();
+			buf = g_realloc(buf, cap + 1);
 		}
 		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			int e = errno;
-			free(buf);
+			g_free(buf);
 			errno = e;
 			return -1;
 		}
@@ -54,7 +50,7 @@ int dm_read_fd(int fd, size_t max_bytes, char **data_r, size_t *len_r)
 			break;
 		len += (size_t)n;
 		if (len > max_bytes) {
-			free(buf);
+			g_free(buf);
 			errno = EFBIG;
 			return -1;
 		}
@@ -88,9 +84,7 @@ char *dm_header_safe(const char *s)
 {
 	if (s == NULL)
 		return NULL;
-	char *out = strdup(s);
-	if (out == NULL)
-		abort();
+	char *out = g_strdup(s);
 	for (unsigned char *p = (unsigned char *)out; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';

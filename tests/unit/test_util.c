@@ -29,7 +29,7 @@ static void test_header_safe(void)
 	g_assert_null(strchr(s, '\r'));
 	g_assert_null(strchr(s, '\n'));
 	g_assert_cmpstr(s, ==, "Subject  Bcc: victim@example.org  ");
-	free(s);
+	g_free(s);
 	g_assert_null(dm_header_safe(NULL));
 }
 
@@ -96,7 +96,7 @@ static void test_read_fd_cap(void)
 	size_t len = 0;
 	g_assert_cmpint(dm_read_file(path, 20000, &data, &len), ==, 0);
 	g_assert_cmpuint(len, ==, sizeof buf);
-	free(data);
+	g_free(data);
 	data = NULL;
 	g_assert_cmpint(dm_read_file(path, 9999, &data, &len), ==, -1);
 	g_assert_null(data);
