@@ -108,11 +108,16 @@ typedef struct {
 	int64_t ref_client_id;
 	TicketFact ticket; /* the token's ticket if it exists, else the ref's */
 
-	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender */
+	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender, up to
+					   the caps of plan_rate_caps */
 	const StaffList *staff;         /* borrowed */
 } MailFacts;
 
 void mail_facts_clear(MailFacts *f);
+
+/* How far the store must count each kind of automatic mail to the sender
+ * for the planner to apply the hourly limits of cfg (0: not at all). */
+void plan_rate_caps(const Config *cfg, int caps[RATE_KINDS]);
 void ticket_fact_clear(TicketFact *t);
 
 /* Where a mail came from. */

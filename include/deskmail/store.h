@@ -61,9 +61,12 @@ int store_staff_load(Db *db, StaffList *l, DmError *err);
 
 /* The facts about one mail (m may be NULL for unreadable bytes), in one
  * query, with an inbound and a message id reserved; f->staff is left for
- * the caller.  Opens the mail's savepoint first.  On failure the savepoint
- * is rolled back and f is empty. */
-int store_mail_facts(Db *db, const Mail *m, const char *sha256, MailFacts *f, DmError *err);
+ * the caller.  The automatic mail sent to the sender in the last hour is
+ * counted per kind up to caps (plan_rate_caps): the planner only needs to
+ * know whether a limit is reached.  Opens the mail's savepoint first.  On
+ * failure the savepoint is rolled back and f is empty. */
+int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
+		     MailFacts *f, DmError *err);
 /* A new ticket number, from the ticket sequence. */
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
 /* Queue every row of the plan (its mail rendered) and release the mail's

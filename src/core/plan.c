@@ -329,6 +329,14 @@ void plan_message(Plan *p, const Mail *m, const MailFacts *f, int64_t contact_id
 
 /* ---- automatic replies ------------------------------------------------------- */
 
+void plan_rate_caps(const Config *cfg, int caps[RATE_KINDS])
+{
+	/* acknowledgements are limited only when max_acks_per_hour is set */
+	caps[RATE_ACK] = cfg->desk_max_acks_per_hour > 0 ? cfg->desk_max_acks_per_hour : 0;
+	caps[RATE_NOTICE] = MAX(cfg->desk_max_auto_replies_per_hour, 0);
+	caps[RATE_REFUSED] = MAX(cfg->desk_max_auto_replies_per_hour, 0);
+}
+
 void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tpl,
 		     const PlanVars *v, const char *kind, const char *key, int64_t ticket_id,
 		     int max_per_hour, RateKind rate)

@@ -87,7 +87,9 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	Desk *d = b->desk;
 	IngestTiming *t = b->timing;
 	int64_t t0 = now_us();
-	int rc = store_mail_facts(d->db, j->mail, j->sha256, &j->facts, err);
+	int caps[RATE_KINDS];
+	plan_rate_caps(d->cfg, caps);
+	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps, &j->facts, err);
 	if (rc == 0) {
 		j->facts.staff = &b->staff;
 		if (plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg))
