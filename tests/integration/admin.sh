@@ -31,10 +31,14 @@ out=$("$DESKMAIL" -c "$W/tpl.conf" check-config 2>&1); rc=$?
 assert_eq 78 "$rc" "a template with an unknown placeholder fails check-config"
 assert_contains "$out" "ticket.subjekt" "the error names the placeholder"
 
-# migrations
-assert_eq "1 migration(s) applied" "$(dm migrate)" "migrate applies the schema"
+# migrations: every file of sql/, once
+nmig=$(ls "$DM_REPO_DIR"/sql/[0-9]*_*.sql | wc -l)
+assert_true "there are migrations ($nmig)" test "$nmig" -ge 2
+assert_eq "$nmig migration(s) applied" "$(dm migrate)" "migrate applies the schema"
 assert_eq "0 migration(s) applied" "$(dm migrate)" "migrate again applies nothing"
-assert_eq "1" "$(dm_psql -c 'select count(*) from schema_migrations')" "one migration recorded"
+assert_eq "$nmig" "$(dm_psql -c 'select count(*) from schema_migrations')" "each migration recorded once"
+assert_eq "$(ls "$DM_REPO_DIR"/sql/[0-9]*_*.sql | sed 's|.*/||; s|_.*||; s|^0*||' | sort -n | tr '\n' ' ')" \
+	"$(dm_psql -c 'select version from schema_migrations order by version' | tr '\n' ' ')" "in order of their numbers"
 
 # clients
 assert_contains "$(dm client add 'Acme Ltd' --plan silver)" "Acme Ltd" "client add"
