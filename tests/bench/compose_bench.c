@@ -24,8 +24,10 @@
  * Measured on the 2-core Debian 12 test machine (GMime 3.2.13,
  * debugoptimized build), instructions per call:
  *   GMimeMessage object tree (before):  1,160,000
- * and 95-230 microseconds per mail (CPU time; the machine is shared and
- * busy, so this moves by 2x from run to run).
+ *   written directly (now):               91,200
+ * and microseconds per mail, CPU time, old and new run alternately (the
+ * machine is shared and busy, so both move by 2x from run to run):
+ *   before: 95-230 us, after: 15-26 us.
  */
 #include <glib.h>
 #include <stdio.h>
