@@ -27,7 +27,7 @@
  *   written directly (now):               91,200
  * and microseconds per mail, CPU time, old and new run alternately (the
  * machine is shared and busy, so both move by 2x from run to run):
- *   before: 95-230 us, after: 15-26 us.
+ *   before: 95-230 us, after: 14-26 us (8-9x in the same minute).
  */
 #include <glib.h>
 #include <stdio.h>
