@@ -79,7 +79,9 @@ typedef struct {
  * 7-bit transfer encodings, RFC 2047 encoded words for non-ASCII headers.
  * Every header value is stripped of CR/LF/controls first.  Returns 0 and a
  * g_malloc'd buffer (NUL-terminated) in *wire_r; DM_EPERM if a required field
- * is missing or an address is not a bare addr-spec. */
+ * is missing, an address is not a bare addr-spec (or not valid UTF-8), our
+ * own Message-ID is malformed or an extra header would replace one of ours.
+ * src/mime/compose.c's file comment has the details. */
 int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err);
 
 /* A new unique Message-ID (without <>) in the given domain.  g_malloc'd. */
