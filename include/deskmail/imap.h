@@ -4,7 +4,10 @@
  * Works around libcurl 7.88's IMAP limits (see TECH-NOTES): message bodies
  * only through URL fetches (never a custom FETCH), a 512 KiB buffer, UID
  * searches bounded by a UID window, one retry on a stale connection, no
- * custom SELECT/EXAMINE. */
+ * custom SELECT/EXAMINE.
+ *
+ * Memory: everything handed out (*uids_r, *data_r) is allocated with GLib
+ * and freed with g_free(). */
 #ifndef DESKMAIL_IMAP_H
 #define DESKMAIL_IMAP_H
 
@@ -25,6 +28,14 @@ typedef struct {
 
 typedef struct ImapSession ImapSession;
 
+/* libcurl's global state, once per process before the first session and
+ * before any thread starts; imap_global_cleanup() after the last session is
+ * freed.  libcurl counts these calls, so smtp_global_init() may init it too.
+ * Returns 0, or DM_EINTERNAL when libcurl cannot initialise (its TLS
+ * library). */
+int imap_global_init(void);
+void imap_global_cleanup(void);
+
 /* No network traffic until the first call.  Strings are copied. */
 ImapSession *imap_session_new(const ImapParams *p);
 void imap_session_free(ImapSession *s);
@@ -34,11 +45,13 @@ void imap_session_free(ImapSession *s);
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
 
 /* UIDs >= first_uid in the mailbox, ascending, at most `max` of them (the
- * lowest).  *uids_r is malloc'd (free()), may be NULL when *n_r == 0. */
+ * lowest).  *uids_r is allocated with GLib (g_free()), may be NULL when
+ * *n_r == 0. */
 int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r, size_t *n_r,
 		     DmError *err);
 
-/* Fetch one whole message by UID, checking UIDVALIDITY.  *data_r is malloc'd.
+/* Fetch one whole message by UID, checking UIDVALIDITY.  *data_r is
+ * allocated with GLib (g_free()) and NUL-terminated after *len_r bytes.
  * DM_ENOTFOUND if the UID is gone, DM_EPERM if it is larger than max_bytes
  * (the message is not downloaded past the cap), DM_ETEMP for network trouble
  * or a UIDVALIDITY change ("UIDVALIDITY has changed" in err). */

@@ -167,7 +167,7 @@ static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollS
 		    0)
 			hlen = 0;
 		g_autofree char *h = hlen ? g_strndup((const char *)head, hlen) : g_strdup("");
-		free(head);
+		g_free(head);
 		g_strchomp(h);
 		note = g_strdup_printf("%s%sX-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n"
 				       "\r\n[deskmail: %s; the whole message was left on the "
@@ -196,7 +196,7 @@ static int ingest_one(Desk *desk, int64_t mbid, uint32_t uv, uint32_t uid, PollS
 	if (note)
 		g_free(raw);
 	else
-		free(raw);
+		g_free(raw);
 	if (rc) {
 		st->failed++;
 		return rc;
@@ -295,7 +295,7 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 				break;
 		}
 		more = rc == 0 && n == (size_t)cfg->imap_batch;
-		free(uids);
+		g_free(uids);
 	}
 	/* what was committed is marked even when the pass stops on an error */
 	DmError ignore = {0};

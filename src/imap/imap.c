@@ -62,6 +62,16 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+int imap_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : DM_EINTERNAL;
+}
+
+void imap_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 static bool is_loopback(const char *url)
 {
 	const char *p = strstr(url, "://");
@@ -261,9 +271,7 @@ int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **
 	size_t n = MIN((size_t)a->len, max);
 	*uids_r = NULL;
 	if (n) {
-		*uids_r = malloc(n * sizeof(uint32_t));
-		if (*uids_r == NULL)
-			abort();
+		*uids_r = g_new(uint32_t, n);
 		memcpy(*uids_r, a->data, n * sizeof(uint32_t));
 	}
 	*n_r = n;
@@ -288,9 +296,7 @@ static int fetch_section(ImapSession *s, uint32_t uidvalidity, uint32_t uid, con
 	}
 	if (rc != CURLE_OK)
 		return fail(s, rc, "FETCH", err);
-	unsigned char *d = malloc(s->body->len + 1);
-	if (d == NULL)
-		abort();
+	unsigned char *d = g_malloc(s->body->len + 1);
 	memcpy(d, s->body->data, s->body->len);
 	d[s->body->len] = '\0';
 	*data_r = d;
