@@ -271,8 +271,8 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 	while (more && !(desk->stop && *desk->stop)) {
 		uint32_t *uids = NULL;
 		size_t n = 0;
-		rc = imap_search_from(desk->imap, last + 1, (size_t)cfg->imap_batch, &uids, &n,
-				      err);
+		rc = imap_search_range(desk->imap, last + 1, uidnext - 1, (size_t)cfg->imap_batch,
+				       0, &uids, &n, err);
 		if (rc)
 			break;
 		for (size_t i = 0; i < n && !(desk->stop && *desk->stop); i++) {
