@@ -3,8 +3,11 @@
  *
  * Works around libcurl 7.88's IMAP limits (see TECH-NOTES): message bodies
  * only through URL fetches (never a custom FETCH), a 512 KiB buffer, UID
- * searches bounded by a UID window, one retry on a stale connection, no
- * custom SELECT/EXAMINE. */
+ * searches bounded by a UID window (never "n:*"), one retry on a stale
+ * connection, no custom SELECT/EXAMINE.
+ *
+ * Memory: everything handed out (*uids_r, *data_r) is allocated with GLib
+ * and freed with g_free(). */
 #ifndef DESKMAIL_IMAP_H
 #define DESKMAIL_IMAP_H
 
@@ -13,12 +16,6 @@
 #include <stdint.h>
 
 #include "deskmail/err.h"
-
-/* libcurl's global set-up and tear-down, once in main() before and after
- * any session (curl_global_init is reference-counted, so imap and smtp each
- * take their own). */
-void imap_global_init(void);
-void imap_global_cleanup(void);
 
 typedef struct {
 	const char *url; /* imap[s]://host[:port]/MAILBOX  (mailbox required) */
@@ -31,6 +28,14 @@ typedef struct {
 
 typedef struct ImapSession ImapSession;
 
+/* libcurl's global state, once per process before the first session and
+ * before any thread starts; imap_global_cleanup() after the last session is
+ * freed.  libcurl counts these calls, so smtp_global_init() may init it too.
+ * Returns 0, or DM_EINTERNAL when libcurl cannot initialise (its TLS
+ * library). */
+int imap_global_init(void);
+void imap_global_cleanup(void);
+
 /* No network traffic until the first call.  Strings are copied. */
 ImapSession *imap_session_new(const ImapParams *p);
 void imap_session_free(ImapSession *s);
@@ -39,12 +44,32 @@ void imap_session_free(ImapSession *s);
  * login trouble (message in err). */
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
 
-/* UIDs >= first_uid in the mailbox, ascending, at most `max` of them (the
- * lowest).  *uids_r is malloc'd (free()), may be NULL when *n_r == 0. */
-int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r, size_t *n_r,
-		     DmError *err);
+/* The UIDs in [first_uid, last_uid] that are in the mailbox, ascending, at
+ * most `max` of them (the lowest).  last_uid must be a real UID bound, e.g.
+ * UIDNEXT-1 from imap_status(); "*" is never sent (it always matches the
+ * highest UID).  The range is walked in windows of at most `window` UIDs
+ * (0 = IMAP_SEARCH_WINDOW; larger values are cut to it), so no reply grows
+ * with the mailbox: "UID SEARCH RETURN (ALL) UID a:b" when the server
+ * advertises ESEARCH, "UID SEARCH UID a:b" otherwise.  The first window
+ * spans `max` UIDs (at most `window`); it grows while windows come back short, and with
+ * ESEARCH an empty window is followed by one "RETURN (MIN)" search that
+ * jumps over the rest of the gap, so runs of expunged UIDs cost a few
+ * requests, not one per window (without ESEARCH, one per `window` UIDs of
+ * the gap once the window is at its widest).  first_uid 0 counts as 1.
+ * *uids_r is allocated with GLib (g_free()); NULL when *n_r == 0.
+ * DM_ETEMP on network or login trouble or a reply that is not an answer to
+ * the search, DM_EPERM when the server refuses it (NO/BAD); the message is
+ * in err and the outputs are untouched on failure. */
+#define IMAP_SEARCH_WINDOW 16384
+int imap_search_range(ImapSession *s, uint32_t first_uid, uint32_t last_uid, size_t max,
+		      uint32_t window, uint32_t **uids_r, size_t *n_r, DmError *err);
 
-/* Fetch one whole message by UID, checking UIDVALIDITY.  *data_r is malloc'd.
+/* Requests made on this session so far (searches, fetches, marks, ...):
+ * for tests and diagnostics. */
+size_t imap_request_count(const ImapSession *s);
+
+/* Fetch one whole message by UID, checking UIDVALIDITY.  *data_r is
+ * allocated with GLib (g_free()) and NUL-terminated after *len_r bytes.
  * DM_ENOTFOUND if the UID is gone, DM_EPERM if it is larger than max_bytes
  * (the message is not downloaded past the cap), DM_ETEMP for network trouble
  * or a UIDVALIDITY change ("UIDVALIDITY has changed" in err). */

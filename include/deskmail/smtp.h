@@ -1,4 +1,5 @@
-/* smtp.h - send one prepared message with libcurl SMTP. */
+/* smtp.h - send one prepared message with libcurl SMTP.  Allocates with
+ * GLib; hands out nothing but the client itself. */
 #ifndef DESKMAIL_SMTP_H
 #define DESKMAIL_SMTP_H
 
@@ -6,12 +7,6 @@
 #include <stddef.h>
 
 #include "deskmail/err.h"
-
-/* libcurl's global set-up and tear-down, once in main() before and after
- * any session (curl_global_init is reference-counted, so imap and smtp each
- * take their own). */
-void smtp_global_init(void);
-void smtp_global_cleanup(void);
 
 typedef struct {
 	const char *url;      /* smtp[s]://host[:port][/ehlo-name] */
@@ -24,7 +19,15 @@ typedef struct {
 
 typedef struct SmtpClient SmtpClient;
 
-/* Strings are copied; the connection is opened on first use and reused. */
+/* libcurl's global state, once per process before the first client and
+ * before any thread starts; smtp_global_cleanup() after the last client is
+ * freed.  libcurl counts these calls, so imap_global_init() may init it
+ * too.  Returns 0, or DM_EINTERNAL when libcurl cannot initialise. */
+int smtp_global_init(void);
+void smtp_global_cleanup(void);
+
+/* Strings are copied; the connection is opened on first use and reused.
+ * smtp_client_free() accepts NULL. */
 SmtpClient *smtp_client_new(const SmtpParams *p);
 void smtp_client_free(SmtpClient *c);
 

@@ -292,8 +292,11 @@ int main(int argc, char **argv)
 						 "ticket",  "quarantine", "attachment", NULL};
 	if (is_one_of(cmd, desk_cmds)) {
 		mime_global_init();
-		imap_global_init();
-		smtp_global_init();
+		if (imap_global_init() != 0 || smtp_global_init() != 0) {
+			fprintf(stderr, "deskmail: cannot set up libcurl\n");
+			cfg_free(cfg);
+			return EX_SOFTWARE;
+		}
 		rc = desk_command(cfg, cmd, cargc, cargv, &err);
 		smtp_global_cleanup();
 		imap_global_cleanup();

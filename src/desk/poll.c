@@ -212,8 +212,8 @@ static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 	while (more && rc == 0 && !desk_stopping(ps->desk)) {
 		uint32_t *uids = NULL;
 		size_t n = 0;
-		rc = imap_search_from(ps->desk->imap, last + 1, (size_t)cfg->imap_batch, &uids, &n,
-				      err);
+		rc = imap_search_range(ps->desk->imap, last + 1, uidnext - 1,
+				       (size_t)cfg->imap_batch, 0, &uids, &n, err);
 		if (rc)
 			break;
 		for (size_t i = 0; i < n && rc == 0 && !desk_stopping(ps->desk); i++) {
@@ -223,7 +223,7 @@ static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 			if (rc == 0 && batch_full(&ps->batch))
 				rc = commit(ps, err);
 		}
-		more = rc == 0 && n == (size_t)cfg->imap_batch;
+		more = rc == 0 && n == (size_t)cfg->imap_batch && last + 1 < uidnext;
 		g_free(uids);
 	}
 	return rc;

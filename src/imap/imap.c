@@ -2,13 +2,15 @@
  *
  * Works within libcurl 7.88's IMAP limits (TECH-NOTES pitfalls 1-7):
  * message bodies only through URL fetches (";UIDVALIDITY=v;UID=n", which
- * also lets curl check UIDVALIDITY), never a custom FETCH; a 512 KiB buffer
- * so long SEARCH lines are not cut; searches bounded by a UID window
- * ("UID first:*", filtered because "*" always matches the highest UID); no
- * custom SELECT or EXAMINE; '%' in custom commands written as %25; one retry
- * when a reused connection turns out to be dead.  The server's error text is
- * taken from the last tagged reply seen by the header callback, since curl
- * reports none for IMAP.  It does not IDLE: deskmail polls. */
+ * also lets curl check UIDVALIDITY), never a custom FETCH; a 512 KiB buffer,
+ * and every SEARCH bounded by a window of at most IMAP_SEARCH_WINDOW UIDs
+ * with an explicit upper UID (never "*", which always matches the highest
+ * UID), so that no SEARCH line comes near the length at which curl cuts it
+ * or fails; no custom SELECT or EXAMINE; '%' in custom commands written as
+ * %25; one retry when a reused connection turns out to be dead.  The
+ * server's error text is taken from the last tagged reply seen by the
+ * header callback, since curl reports none for IMAP.  It does not IDLE:
+ * deskmail polls. */
 #include <curl/curl.h>
 #include <glib.h>
 #include <stdio.h>
@@ -17,18 +19,16 @@
 
 #include "deskmail/imap.h"
 #include "deskmail/log.h"
-
-void imap_global_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void imap_global_cleanup(void)
-{
-	curl_global_cleanup();
-}
-
 #define IMAP_BUFFER_SIZE (512L * 1024)
+/* curl 7.88 (pingpong.c) cuts a server line to 40 bytes when a read of
+ * more than half the buffer holds no line end, and fails on longer lines:
+ * against Dovecot, with this buffer, a 301 KB SEARCH line came through and
+ * a 313 KB one failed with 56 ("Failure when receiving data from the
+ * peer"); with curl's default 16 KiB buffer a 170 KB line came back as
+ * 1,369 numbers and CURLE_OK.  A window of IMAP_SEARCH_WINDOW UIDs answers
+ * at most 16384 x 11 bytes (10-digit UIDs) = 180 KiB, under half the
+ * buffer, whatever the mailbox holds. */
+G_STATIC_ASSERT(IMAP_SEARCH_WINDOW * 11L < IMAP_BUFFER_SIZE / 2);
 
 struct ImapSession {
 	CURL *h;
@@ -39,7 +39,8 @@ struct ImapSession {
 	bool tls_verify;
 	long timeout;
 	int caps_known;
-	bool has_move, has_uidplus;
+	bool has_move, has_uidplus, has_esearch;
+	size_t requests; /* performs, for imap_request_count() */
 	char errbuf[CURL_ERROR_SIZE];
 	char tagged[512]; /* last tagged reply line */
 	GByteArray *body; /* write callback data */
@@ -70,6 +71,21 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 		s->tagged[strcspn(s->tagged, "\r\n")] = '\0';
 	}
 	return n;
+}
+
+int imap_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : DM_EINTERNAL;
+}
+
+void imap_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+size_t imap_request_count(const ImapSession *s)
+{
+	return s ? s->requests : 0;
 }
 
 static bool is_loopback(const char *url)
@@ -166,6 +182,7 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 		s->errbuf[0] = '\0';
 		s->tagged[0] = '\0';
 		rc = curl_easy_perform(s->h);
+		s->requests++;
 		long fresh = 0;
 		curl_easy_getinfo(s->h, CURLINFO_NUM_CONNECTS, &fresh);
 		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
@@ -211,6 +228,25 @@ static const char *body_text(ImapSession *s)
 	return (const char *)s->body->data;
 }
 
+/* A decimal number at *p (digits only, at most UINT32_MAX); *p moves past
+ * it.  False, with *p unmoved, when there is none or it is too large. */
+static bool parse_u32(const char **p, uint32_t *v_r)
+{
+	const char *q = *p;
+	uint64_t v = 0;
+	while (g_ascii_isdigit(*q)) {
+		v = v * 10 + (uint64_t)(*q - '0');
+		if (v > UINT32_MAX)
+			return false;
+		q++;
+	}
+	if (q == *p)
+		return false;
+	*p = q;
+	*v_r = (uint32_t)v;
+	return true;
+}
+
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err)
 {
 	g_autofree char *mb = quoted(s->mailbox);
@@ -223,61 +259,13 @@ int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, Dm
 	const char *un = strstr(t, "UIDNEXT ");
 	if (uv == NULL || un == NULL)
 		return dm_error_set(err, DM_ETEMP, "IMAP STATUS: unexpected reply");
-	unsigned long v = strtoul(uv + 12, NULL, 10), n = strtoul(un + 8, NULL, 10);
-	if (v == 0 || v > UINT32_MAX || n > UINT32_MAX)
+	uv += 12;
+	un += 8;
+	uint32_t v, n;
+	if (!parse_u32(&uv, &v) || !parse_u32(&un, &n) || v == 0)
 		return dm_error_set(err, DM_ETEMP, "IMAP STATUS: bad UIDVALIDITY/UIDNEXT");
-	*uidvalidity_r = (uint32_t)v;
-	*uidnext_r = (uint32_t)n;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-int imap_search_from(ImapSession *s, uint32_t first_uid, size_t max, uint32_t **uids_r, size_t *n_r,
-		     DmError *err)
-{
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "UID SEARCH UID %u:*", first_uid ? first_uid : 1);
-	CURLcode rc = run(s, s->mailbox_url, cmd, 0);
-	if (rc != CURLE_OK)
-		return fail(s, rc, "SEARCH", err);
-	const char *t = body_text(s);
-	GArray *a = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	for (const char *line = t; line && *line;) {
-		const char *eol = strchr(line, '\n');
-		if (g_str_has_prefix(line, "* SEARCH")) {
-			const char *p = line + 8;
-			while (p < (eol ? eol : p + strlen(p))) {
-				char *end;
-				unsigned long u = strtoul(p, &end, 10);
-				if (end == p) {
-					p++;
-					continue;
-				}
-				if (u >= first_uid && u > 0 && u <= UINT32_MAX) {
-					uint32_t v = (uint32_t)u;
-					g_array_append_val(a, v);
-				}
-				p = end;
-			}
-		}
-		line = eol ? eol + 1 : NULL;
-	}
-	g_array_sort(a, cmp_u32);
-	size_t n = MIN((size_t)a->len, max);
-	*uids_r = NULL;
-	if (n) {
-		*uids_r = malloc(n * sizeof(uint32_t));
-		if (*uids_r == NULL)
-			abort();
-		memcpy(*uids_r, a->data, n * sizeof(uint32_t));
-	}
-	*n_r = n;
-	g_array_free(a, TRUE);
+	*uidvalidity_r = v;
+	*uidnext_r = n;
 	return 0;
 }
 
@@ -298,9 +286,7 @@ static int fetch_section(ImapSession *s, uint32_t uidvalidity, uint32_t uid, con
 	}
 	if (rc != CURLE_OK)
 		return fail(s, rc, "FETCH", err);
-	unsigned char *d = malloc(s->body->len + 1);
-	if (d == NULL)
-		abort();
+	unsigned char *d = g_malloc(s->body->len + 1);
 	memcpy(d, s->body->data, s->body->len);
 	d[s->body->len] = '\0';
 	*data_r = d;
@@ -334,7 +320,233 @@ static void capabilities(ImapSession *s)
 	g_autofree char *padded = g_strconcat(line, " ", NULL);
 	s->has_move = strstr(padded, " MOVE ") != NULL;
 	s->has_uidplus = strstr(padded, " UIDPLUS ") != NULL;
+	s->has_esearch = strstr(padded, " ESEARCH ") != NULL;
 	s->caps_known = 1;
+}
+
+/* ---- SEARCH ---- */
+
+/* What one search answered.  Every UID must lie in [lo, hi], the window
+ * asked for: anything else means the reply is not the answer to our search
+ * (cut by curl, or a server bug), and nothing is guessed from it. */
+typedef struct {
+	uint32_t lo, hi;
+	GArray *uids; /* ALL / SEARCH results are appended here; NULL = none expected */
+	bool has_min; /* RETURN (MIN) */
+	uint32_t min;
+} SearchReply;
+
+static bool take_range(SearchReply *r, uint32_t a, uint32_t b)
+{
+	if (a > b) {
+		uint32_t t = a;
+		a = b;
+		b = t;
+	}
+	if (r->uids == NULL || a < r->lo || b > r->hi)
+		return false;
+	for (uint64_t u = a; u <= b; u++) {
+		uint32_t v = (uint32_t)u;
+		g_array_append_val(r->uids, v);
+	}
+	return true;
+}
+
+/* "* SEARCH 2 3 4" after "* SEARCH"; a trailing "(MODSEQ n)" is ignored. */
+static bool parse_search(const char *p, SearchReply *r)
+{
+	while (*p == ' ') {
+		p++;
+		if (*p == '(')
+			return true;
+		uint32_t u;
+		if (!parse_u32(&p, &u) || !take_range(r, u, u))
+			return false;
+	}
+	return *p == '\0';
+}
+
+/* A sequence set "5,7,9:12" (RFC 4731 ALL). */
+static bool parse_set(const char **p, SearchReply *r)
+{
+	for (;;) {
+		uint32_t a, b;
+		if (!parse_u32(p, &a))
+			return false;
+		b = a;
+		if (**p == ':') {
+			(*p)++;
+			if (!parse_u32(p, &b))
+				return false;
+		}
+		if (!take_range(r, a, b))
+			return false;
+		if (**p != ',')
+			return true;
+		(*p)++;
+	}
+}
+
+/* "* ESEARCH (TAG "A4") UID ALL 1:5,9 MIN 1" after "* ESEARCH" (RFC 4731):
+ * a correlator, "UID", then name/value pairs, of which ALL and MIN are
+ * used and others (MAX, COUNT, MODSEQ) skipped. */
+static bool parse_esearch(const char *p, SearchReply *r)
+{
+	if (p[0] == ' ' && p[1] == '(') {
+		p = strchr(p, ')');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+	if (g_ascii_strncasecmp(p, " UID", 4) == 0 && (p[4] == ' ' || p[4] == '\0'))
+		p += 4;
+	while (*p == ' ') {
+		const char *name = ++p;
+		size_t len = strcspn(p, " ");
+		p += len;
+		if (*p++ != ' ')
+			return false; /* every name has a value */
+		if (len == 3 && g_ascii_strncasecmp(name, "ALL", 3) == 0) {
+			if (!parse_set(&p, r))
+				return false;
+		} else if (len == 3 && g_ascii_strncasecmp(name, "MIN", 3) == 0) {
+			if (!parse_u32(&p, &r->min) || r->min < r->lo || r->min > r->hi)
+				return false;
+			r->has_min = true;
+		} else if (*p == '(') {
+			p = strchr(p, ')');
+			if (p == NULL)
+				return false;
+			p++;
+		} else {
+			p += strcspn(p, " ");
+		}
+	}
+	return *p == '\0';
+}
+
+static bool has_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	return g_ascii_strncasecmp(line, word, n) == 0 && (line[n] == ' ' || line[n] == '\0');
+}
+
+/* Run one SEARCH command and parse its answer into r.  Only "* SEARCH" and
+ * "* ESEARCH" lines are read: curl passes every untagged line of a "UID"
+ * command (EXPUNGE, EXISTS, FLAGS) to the write callback. */
+static int search_once(ImapSession *s, const char *cmd, SearchReply *r, DmError *err)
+{
+	CURLcode rc = run(s, s->mailbox_url, cmd, 0);
+	if (rc != CURLE_OK)
+		return fail(s, rc, "SEARCH", err);
+	body_text(s);
+	bool answered = false;
+	char *line = (char *)s->body->data;
+	while (line && *line) {
+		char *eol = strchr(line, '\n');
+		if (eol)
+			*eol = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		bool ok = true;
+		if (has_word(line, "* SEARCH")) {
+			answered = true;
+			ok = parse_search(line + 8, r);
+		} else if (has_word(line, "* ESEARCH")) {
+			answered = true;
+			ok = parse_esearch(line + 9, r);
+		}
+		if (!ok)
+			return dm_error_set(err, DM_ETEMP, "IMAP %s: unexpected reply \"%.60s\"",
+					    cmd, line);
+		line = eol ? eol + 1 : NULL;
+	}
+	if (!answered)
+		return dm_error_set(err, DM_ETEMP, "IMAP %s: no SEARCH result in the reply", cmd);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sort uids[from..] and drop repeats (a server may list a UID twice). */
+static void sort_unique(GArray *uids, guint from)
+{
+	uint32_t *u = (uint32_t *)(void *)uids->data;
+	guint n = uids->len - from;
+	if (n < 2)
+		return;
+	qsort(u + from, n, sizeof *u, cmp_u32);
+	guint k = from + 1;
+	for (guint i = from + 1; i < uids->len; i++)
+		if (u[i] != u[k - 1])
+			u[k++] = u[i];
+	g_array_set_size(uids, k);
+}
+
+int imap_search_range(ImapSession *s, uint32_t first_uid, uint32_t last_uid, size_t max,
+		      uint32_t window, uint32_t **uids_r, size_t *n_r, DmError *err)
+{
+	uint64_t lo = first_uid ? first_uid : 1;
+	uint64_t cap = window && window < IMAP_SEARCH_WINDOW ? window : IMAP_SEARCH_WINDOW;
+	uint64_t span = CLAMP((uint64_t)max, 1, cap);
+	GArray *found = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	int rc = 0;
+	if (max > 0 && lo <= last_uid)
+		capabilities(s);
+	while (found->len < max && lo <= last_uid) {
+		uint64_t hi = MIN(lo + span - 1, (uint64_t)last_uid);
+		size_t wanted = max - found->len;
+		guint before = found->len;
+		char cmd[96];
+		snprintf(cmd, sizeof cmd, "UID SEARCH %sUID %u:%u",
+			 s->has_esearch ? "RETURN (ALL) " : "", (unsigned)lo, (unsigned)hi);
+		SearchReply r = {.lo = (uint32_t)lo, .hi = (uint32_t)hi, .uids = found};
+		if ((rc = search_once(s, cmd, &r, err)) != 0)
+			break;
+		sort_unique(found, before);
+		size_t got = found->len - before;
+		log_debug("imap: %s: %zu UID(s)", cmd, got);
+		uint64_t searched = hi - lo + 1;
+		lo = hi + 1;
+		if (got == 0 && s->has_esearch && lo <= last_uid) {
+			/* jump to the next UID there is, over the rest of the gap */
+			SearchReply m = {.lo = (uint32_t)lo, .hi = last_uid, .uids = NULL};
+			snprintf(cmd, sizeof cmd, "UID SEARCH RETURN (MIN) UID %u:%u", (unsigned)lo,
+				 (unsigned)last_uid);
+			if ((rc = search_once(s, cmd, &m, err)) != 0)
+				break;
+			log_debug("imap: %s: %s %u", cmd, m.has_min ? "next UID" : "none",
+				  m.has_min ? m.min : 0);
+			if (!m.has_min)
+				break;
+			lo = m.min;
+		}
+		/* next window: twice as wide after an empty one, else as wide as
+		 * should hold what is still wanted at the density just seen */
+		if (got == 0) {
+			span = MIN(span * 2, cap);
+		} else if (got < wanted) {
+			uint64_t need = MIN((uint64_t)(wanted - got), cap);
+			span = CLAMP((need * searched + got - 1) / got, 1, cap);
+		}
+	}
+	if (rc) {
+		g_array_free(found, TRUE);
+		return rc;
+	}
+	if (found->len > max)
+		g_array_set_size(found, (guint)max);
+	*n_r = found->len;
+	if (found->len == 0) {
+		g_array_free(found, TRUE);
+		*uids_r = NULL;
+	} else {
+		*uids_r = (uint32_t *)(void *)g_array_free(found, FALSE);
+	}
+	return 0;
 }
 
 /* "1:3,7,9:12" for ascending uids. */
@@ -421,6 +633,7 @@ int imap_append(ImapSession *s, const char *data, size_t len, DmError *err)
 	s->max_body = 0;
 	s->tagged[0] = '\0';
 	CURLcode rc = curl_easy_perform(s->h);
+	s->requests++;
 	curl_easy_setopt(s->h, CURLOPT_UPLOAD, 0L);
 	if (rc != CURLE_OK)
 		return fail(s, rc, "APPEND", err);

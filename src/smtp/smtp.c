@@ -8,6 +8,7 @@
  * and the outbox keeps one recipient per row anyway.  curl's result is
  * translated here, once: 5xx -> DM_EPERM, everything else -> DM_ETEMP. */
 #include <curl/curl.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,6 @@
 #include "deskmail/log.h"
 #include "deskmail/smtp.h"
 #include "deskmail/util.h"
-
-void smtp_global_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void smtp_global_cleanup(void)
-{
-	curl_global_cleanup();
-}
-
 struct SmtpClient {
 	CURL *h;
 	char *url, *username, *password, *ca_file;
@@ -66,25 +56,23 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static char *dup_or_null(const char *s)
+int smtp_global_init(void)
 {
-	if (s == NULL)
-		return NULL;
-	char *d = strdup(s);
-	if (d == NULL)
-		abort();
-	return d;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : DM_EINTERNAL;
+}
+
+void smtp_global_cleanup(void)
+{
+	curl_global_cleanup();
 }
 
 SmtpClient *smtp_client_new(const SmtpParams *p)
 {
-	SmtpClient *c = calloc(1, sizeof *c);
-	if (c == NULL)
-		abort();
-	c->url = dup_or_null(p->url);
-	c->username = dup_or_null(p->username);
-	c->password = dup_or_null(p->password);
-	c->ca_file = dup_or_null(p->ca_file);
+	SmtpClient *c = g_new0(SmtpClient, 1);
+	c->url = g_strdup(p->url);
+	c->username = g_strdup(p->username);
+	c->password = g_strdup(p->password);
+	c->ca_file = g_strdup(p->ca_file);
 	c->tls_verify = p->tls_verify;
 	c->timeout = p->timeout > 0 ? p->timeout : 60;
 	return c;
@@ -101,11 +89,11 @@ void smtp_client_free(SmtpClient *c)
 		return;
 	if (c->h)
 		curl_easy_cleanup(c->h); /* sends QUIT */
-	free(c->url);
-	free(c->username);
-	free(c->password);
-	free(c->ca_file);
-	free(c);
+	g_free(c->url);
+	g_free(c->username);
+	g_free(c->password);
+	g_free(c->ca_file);
+	g_free(c);
 }
 
 static void setup(SmtpClient *c)
