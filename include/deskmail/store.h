@@ -53,7 +53,11 @@ int store_schema_version(Db *db, int *version_r, DmError *err);
  * next mail's facts or the commit, store_apply_wait; store_batch_commit.
  * A mail whose apply fails is rolled back to its savepoint alone. */
 int store_batch_begin(Db *db, DmError *err);
-int store_batch_commit(Db *db, DmError *err);
+/* Commit the batch; for mail from an IMAP mailbox (mailbox_id not 0) its
+ * checkpoint moves to last_uid in the same transaction.  On failure nothing
+ * of the batch is kept. */
+int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t last_uid,
+		       DmError *err);
 void store_batch_rollback(Db *db);
 
 /* Every staff member, ordered by id.  Free with staff_list_clear. */

@@ -43,6 +43,7 @@ void batch_rollback(Batch *b)
 	job_free(b->applied);
 	b->applied = NULL;
 	g_array_set_size(b->done, 0);
+	b->last_uid = 0;
 	staff_list_clear(&b->staff);
 }
 
@@ -142,6 +143,11 @@ static IngestOutcome outcome_of(PlanOutcome o)
 static void done(Batch *b, MailJob *j)
 {
 	BatchDone d = {0};
+	if (j->src.mailbox_id) {
+		b->mailbox_id = j->src.mailbox_id;
+		b->uidvalidity = j->src.uidvalidity;
+		b->last_uid = MAX(b->last_uid, j->src.uid);
+	}
 	const Plan *p = &j->plan;
 	d.uid = j->src.uid;
 	job_where(j, d.where, sizeof d.where);
@@ -237,7 +243,7 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 	/* a mail that failed for good was undone alone: the others stand */
 	int64_t t0 = now_us();
 	DmError ce = {0};
-	int crc = store_batch_commit(b->desk->db, &ce);
+	int crc = store_batch_commit(b->desk->db, b->mailbox_id, b->uidvalidity, b->last_uid, &ce);
 	b->timing->commit += secs_since(t0);
 	b->open = false;
 	staff_list_clear(&b->staff);
@@ -261,5 +267,6 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 			g_array_append_val(out, *d);
 	}
 	g_array_set_size(b->done, 0);
+	b->last_uid = 0;
 	return rc;
 }

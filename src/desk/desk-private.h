@@ -78,6 +78,8 @@ typedef struct {
 	int64_t opened_at;
 	StaffList staff;
 	MailJob *applied; /* the job whose rows are queued, not yet waited for */
+	int64_t mailbox_id; /* the checkpoint the commit moves to: */
+	uint32_t uidvalidity, last_uid;
 	GArray *done;     /* of BatchDone: applied, waiting for the commit */
 	IngestTiming *timing;
 } Batch;

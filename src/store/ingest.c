@@ -41,9 +41,26 @@ int store_batch_begin(Db *db, DmError *err)
 	return rc;
 }
 
-int store_batch_commit(Db *db, DmError *err)
+int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t last_uid,
+		       DmError *err)
 {
-	int rc = db_commit(db, err);
+	int rc = 0;
+	if (mailbox_id) {
+		/* the checkpoint, once for the batch (the mails' own rows are in
+		 * mailbox_seen): a row updated once per mail would grow a chain of
+		 * versions that every later update of the batch walks */
+		char mb[24], uv[24], uid[24];
+		const char *p[] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), i64s(uid, last_uid)};
+		rc = db_exec(db,
+			     "UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at "
+			     "= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+			     3, p, NULL, err);
+	}
+	if (rc) {
+		store_batch_rollback(db);
+		return rc;
+	}
+	rc = db_commit(db, err);
 	db_pipeline_leave(db);
 	return rc;
 }
@@ -115,9 +132,12 @@ static const char facts_sql[] =
 	"LEFT JOIN contact c ON c.email = $2 AND c.removed_at IS NULL "
 	"LEFT JOIN client cl ON cl.id = c.client_id "
 	"LEFT JOIN ticket tt ON tt.id = $4::bigint "
+	/* the newest message among the referenced ids, each found through
+	 * the index (with ORDER BY .. LIMIT 1, or "= ANY($5)", a generic plan
+	 * walks every message backwards instead) */
 	"LEFT JOIN LATERAL (SELECT t.id, t.client_id FROM message mm JOIN ticket t ON t.id = "
-	"  mm.ticket_id WHERE mm.message_id = ANY ($5::text[]) ORDER BY mm.id DESC LIMIT 1) rt "
-	"  ON true "
+	"  mm.ticket_id WHERE mm.id = (SELECT max(m2.id) FROM unnest($5::text[]) AS r(mid) "
+	"  JOIN message m2 ON m2.message_id = r.mid)) rt ON true "
 	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id)" TICKET_FACT_JOINS;
 
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
@@ -268,11 +288,10 @@ static const char outgoing_sql[] =
 	"$20::text[], $21::bigint[]) WITH ORDINALITY AS a(sha, fn, ct, sz, n) WHERE EXISTS "
 	"(SELECT 1 FROM blob b WHERE b.sha256 = a.sha) ORDER BY a.n";
 
+/* The mail's UID is done (the mailbox's last_uid follows at the commit). */
 static const char checkpoint_sql[] =
-	"WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) "
-	"VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING) "
-	"UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
-	"WHERE id = $1::bigint AND uidvalidity = $2::bigint";
+	"INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) VALUES "
+	"($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING";
 
 static const char *const outcome_words[] = {"", "ticket", "reply", "quarantine", ""};
 
