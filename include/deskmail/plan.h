@@ -271,6 +271,11 @@ typedef struct {
 void plan_init(Plan *p);
 void plan_clear(Plan *p);
 
+/* Whether this mail could open a ticket at all, before any facts: it is a
+ * readable mail with a From, neither automatic nor from our own address,
+ * nor to be quarantined whatever it is (src->truncated). */
+bool plan_may_open_ticket(const Mail *m, const MailSource *src, const Config *cfg);
+
 /* Whether this mail, given its facts, opens a new ticket, so the caller
  * must reserve a ticket number (MailFacts.new_ticket_id) first.  m may be
  * NULL (unreadable mail). */

@@ -53,11 +53,19 @@ int store_schema_version(Db *db, int *version_r, DmError *err);
  * next mail's facts or the commit, store_apply_wait; store_batch_commit.
  * A mail whose apply fails is rolled back to its savepoint alone. */
 int store_batch_begin(Db *db, DmError *err);
+/* A UID of an IMAP mailbox whose mail is written (inbound_id 0: none, a
+ * duplicate). */
+typedef struct {
+	uint32_t uid;
+	int64_t inbound_id;
+} SeenUid;
+
 /* Commit the batch; for mail from an IMAP mailbox (mailbox_id not 0) its
- * checkpoint moves to last_uid in the same transaction.  On failure nothing
+ * UIDs are recorded as done (to be marked on the server) and the
+ * checkpoint moves past them, in the same transaction.  On failure nothing
  * of the batch is kept. */
-int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t last_uid,
-		       DmError *err);
+int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const SeenUid *seen,
+		       size_t n_seen, DmError *err);
 void store_batch_rollback(Db *db);
 
 /* Every staff member, ordered by id.  Free with staff_list_clear. */
@@ -67,11 +75,14 @@ int store_staff_load(Db *db, StaffList *l, DmError *err);
  * query, with an inbound and a message id reserved; f->staff is left for
  * the caller.  The automatic mail sent to the sender in the last hour is
  * counted per kind up to caps (plan_rate_caps): the planner only needs to
- * know whether a limit is reached.  Opens the mail's savepoint first.  On
- * failure the savepoint is rolled back and f is empty. */
+ * know whether a limit is reached.  When may_open (plan_may_open_ticket)
+ * and the mail refers to no ticket, comes from a named contact and is no
+ * duplicate, a ticket number is reserved too (f->new_ticket_id).  Opens the
+ * mail's savepoint first.  On failure the savepoint is rolled back and f is
+ * empty. */
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
-		     MailFacts *f, DmError *err);
-/* A new ticket number, from the ticket sequence. */
+		     bool may_open, MailFacts *f, DmError *err);
+/* A new ticket number, from the ticket sequence (when the facts gave none). */
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
 /* Queue every row of the plan (its mail rendered) and release the mail's
  * savepoint.  Only a failure to send is returned here. */

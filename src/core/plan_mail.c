@@ -78,6 +78,11 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 	}
 }
 
+bool plan_may_open_ticket(const Mail *m, const MailSource *src, const Config *cfg)
+{
+	return m && m->from && !treat_as_automatic(m, cfg) && !src->truncated;
+}
+
 bool plan_opens_ticket(const Mail *m, const MailFacts *f, const MailSource *src, const Config *cfg)
 {
 	if (is_duplicate(m, f))

@@ -17,9 +17,12 @@
 #include "deskmail/log.h"
 #include "deskmail/util.h"
 
-/* A batch is committed after this much work, or this many mails. */
+/* A batch is committed after this much work, or this many mails: each mail
+ * is a subtransaction (its savepoint), and past 64 of them in one
+ * transaction PostgreSQL's snapshots of every other session overflow to
+ * pg_subtrans, which slows everyone. */
 #define BATCH_MAX_US (100 * 1000)
-#define BATCH_MAX_MAILS 1000
+#define BATCH_MAX_MAILS 60
 
 static double secs_since(int64_t t0)
 {
@@ -33,6 +36,7 @@ void batch_init(Batch *b, Desk *desk, bool fallback, IngestTiming *timing)
 	b->fallback = fallback;
 	b->timing = timing;
 	b->done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
+	b->seen = g_array_new(FALSE, TRUE, sizeof(SeenUid));
 }
 
 void batch_rollback(Batch *b)
@@ -43,7 +47,7 @@ void batch_rollback(Batch *b)
 	job_free(b->applied);
 	b->applied = NULL;
 	g_array_set_size(b->done, 0);
-	b->last_uid = 0;
+	g_array_set_size(b->seen, 0);
 	staff_list_clear(&b->staff);
 }
 
@@ -51,6 +55,7 @@ void batch_clear(Batch *b)
 {
 	batch_rollback(b);
 	g_array_free(b->done, TRUE);
+	g_array_free(b->seen, TRUE);
 }
 
 static int begin(Batch *b, DmError *err)
@@ -90,11 +95,16 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	int64_t t0 = now_us();
 	int caps[RATE_KINDS];
 	plan_rate_caps(d->cfg, caps);
-	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps, &j->facts, err);
+	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps,
+				  plan_may_open_ticket(j->mail, &j->src, d->cfg), &j->facts, err);
 	if (rc == 0) {
 		j->facts.staff = &b->staff;
-		if (plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg))
+		bool opens = plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg);
+		if (opens && j->facts.new_ticket_id == 0)
 			rc = store_reserve_ticket(d->db, &j->facts.new_ticket_id, err);
+		else if (!opens && j->facts.new_ticket_id)
+			log_warn("ticket number %lld reserved for a mail that opens none",
+				 (long long)j->facts.new_ticket_id);
 		if (rc && rc != DM_ETEMP)
 			store_mail_abandon(d->db, NULL);
 	}
@@ -143,12 +153,13 @@ static IngestOutcome outcome_of(PlanOutcome o)
 static void done(Batch *b, MailJob *j)
 {
 	BatchDone d = {0};
+	const Plan *p = &j->plan;
 	if (j->src.mailbox_id) {
+		SeenUid s = {j->src.uid, p->outcome == PLAN_DUPLICATE ? 0 : p->inbound_id};
 		b->mailbox_id = j->src.mailbox_id;
 		b->uidvalidity = j->src.uidvalidity;
-		b->last_uid = MAX(b->last_uid, j->src.uid);
+		g_array_append_val(b->seen, s);
 	}
-	const Plan *p = &j->plan;
 	d.uid = j->src.uid;
 	job_where(j, d.where, sizeof d.where);
 	g_strlcpy(d.from, j->mail && j->mail->from ? j->mail->from->addr : "(none)", sizeof d.from);
@@ -243,7 +254,8 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 	/* a mail that failed for good was undone alone: the others stand */
 	int64_t t0 = now_us();
 	DmError ce = {0};
-	int crc = store_batch_commit(b->desk->db, b->mailbox_id, b->uidvalidity, b->last_uid, &ce);
+	int crc = store_batch_commit(b->desk->db, b->mailbox_id, b->uidvalidity,
+				     (const SeenUid *)(void *)b->seen->data, b->seen->len, &ce);
 	b->timing->commit += secs_since(t0);
 	b->open = false;
 	staff_list_clear(&b->staff);
@@ -267,6 +279,6 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 			g_array_append_val(out, *d);
 	}
 	g_array_set_size(b->done, 0);
-	b->last_uid = 0;
+	g_array_set_size(b->seen, 0);
 	return rc;
 }

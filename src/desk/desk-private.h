@@ -78,8 +78,9 @@ typedef struct {
 	int64_t opened_at;
 	StaffList staff;
 	MailJob *applied; /* the job whose rows are queued, not yet waited for */
-	int64_t mailbox_id; /* the checkpoint the commit moves to: */
-	uint32_t uidvalidity, last_uid;
+	int64_t mailbox_id; /* where the mails of the batch came from */
+	uint32_t uidvalidity;
+	GArray *seen; /* of SeenUid: the mailbox's UIDs done in this batch */
 	GArray *done;     /* of BatchDone: applied, waiting for the commit */
 	IngestTiming *timing;
 } Batch;

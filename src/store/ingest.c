@@ -41,20 +41,39 @@ int store_batch_begin(Db *db, DmError *err)
 	return rc;
 }
 
-int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t last_uid,
-		       DmError *err)
+int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const SeenUid *seen,
+		       size_t n_seen, DmError *err)
 {
 	int rc = 0;
-	if (mailbox_id) {
-		/* the checkpoint, once for the batch (the mails' own rows are in
-		 * mailbox_seen): a row updated once per mail would grow a chain of
-		 * versions that every later update of the batch walks */
-		char mb[24], uv[24], uid[24];
-		const char *p[] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), i64s(uid, last_uid)};
+	if (mailbox_id && n_seen) {
+		/* the batch's UIDs are done, and the checkpoint moves past them, in
+		 * one statement (a row updated once per mail would grow a chain of
+		 * versions that every later update of the batch walks) */
+		GString *uids = g_string_new("{"), *ids = g_string_new("{");
+		uint32_t last = 0;
+		for (size_t i = 0; i < n_seen; i++) {
+			g_string_append_printf(uids, "%s%u", i ? "," : "", seen[i].uid);
+			if (seen[i].inbound_id)
+				g_string_append_printf(ids, "%s%lld", i ? "," : "",
+						       (long long)seen[i].inbound_id);
+			else
+				g_string_append_printf(ids, "%sNULL", i ? "," : "");
+			last = MAX(last, seen[i].uid);
+		}
+		g_string_append_c(uids, '}');
+		g_string_append_c(ids, '}');
+		char mb[24], uv[24], lu[24];
+		const char *p[] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), uids->str, ids->str,
+				   i64s(lu, last)};
 		rc = db_exec(db,
-			     "UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at "
+			     "WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, "
+			     "inbound_id) SELECT $1::bigint, $2::bigint, x.u, x.i FROM "
+			     "unnest($3::bigint[], $4::bigint[]) AS x(u, i) ON CONFLICT DO NOTHING) "
+			     "UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
 			     "= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-			     3, p, NULL, err);
+			     5, p, NULL, err);
+		g_string_free(uids, TRUE);
+		g_string_free(ids, TRUE);
 	}
 	if (rc) {
 		store_batch_rollback(db);
@@ -116,9 +135,7 @@ static const char facts_sql[] =
 	"SELECT (extract(epoch FROM now()) * 1000000)::bigint, now()::text, "
 	"nextval(pg_get_serial_sequence('inbound', 'id')), "
 	"nextval(pg_get_serial_sequence('message', 'id')), "
-	"EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1), "
-	"(SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
-	"  i.from_addr IS NOT DISTINCT FROM $2 LIMIT 1), "
+	"d.bytes, d.id, "
 	"c.id, c.name, cl.id, cl.name, cl.plan, cl.account_manager_id, "
 	"tt.id, tt.client_id, rt.id, rt.client_id, "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
@@ -128,7 +145,18 @@ static const char facts_sql[] =
 	"  LIMIT $7::int) s), "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
 	"  o.kind = 'attachment-refused' AND o.created_at > now() - interval '1 hour' "
-	"  LIMIT $8::int) s), " TICKET_FACT_COLUMNS " FROM (SELECT 1) x "
+	"  LIMIT $8::int) s), " TICKET_FACT_COLUMNS ", "
+	/* A ticket number when the mail will open a ticket as the planner
+	 * decides it for a mail that refers to no ticket: a named contact's, not
+	 * automatic ($9), not a duplicate.  Only a hint, to save a round trip:
+	 * the planner decides, and the desk reserves a number itself when this
+	 * gave none (a client's reply to a ticket closed too long ago). */
+	"CASE WHEN $9::boolean AND c.id IS NOT NULL AND tt.id IS NULL AND rt.id IS NULL AND NOT "
+	"  d.bytes AND d.id IS NULL THEN nextval(pg_get_serial_sequence('ticket', 'id')) END"
+	" FROM (SELECT 1) x "
+	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1) AS bytes, "
+	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
+	"  i.from_addr IS NOT DISTINCT FROM $2 LIMIT 1) AS id) d "
 	"LEFT JOIN contact c ON c.email = $2 AND c.removed_at IS NULL "
 	"LEFT JOIN client cl ON cl.id = c.client_id "
 	"LEFT JOIN ticket tt ON tt.id = $4::bigint "
@@ -141,7 +169,7 @@ static const char facts_sql[] =
 	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id)" TICKET_FACT_JOINS;
 
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
-		     MailFacts *f, DmError *err)
+		     bool may_open, MailFacts *f, DmError *err)
 {
 	g_assert(!db_pending(db)); /* the previous mail's outcome was read */
 	memset(f, 0, sizeof *f);
@@ -162,11 +190,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   arr,
 			   i64s(c0, caps[RATE_ACK]),
 			   i64s(c1, caps[RATE_NOTICE]),
-			   i64s(c2, caps[RATE_REFUSED])};
+			   i64s(c2, caps[RATE_REFUSED]),
+			   may_open ? "t" : "f"};
 	DbRes *r = NULL;
 	int rc = db_send_simple(db, SAVEPOINT, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 8, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 9, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -199,6 +228,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->sent_last_hour[RATE_NOTICE] = (int)dbres_i64(r, 0, 17, 0);
 	f->sent_last_hour[RATE_REFUSED] = (int)dbres_i64(r, 0, 18, 0);
 	read_ticket_fact(r, 0, 19, &f->ticket);
+	f->new_ticket_id = dbres_i64(r, 0, 19 + TICKET_FACT_NCOLS, 0);
 	dbres_free(r);
 	return 0;
 }
@@ -287,11 +317,6 @@ static const char outgoing_sql[] =
 	"SELECT m.id, a.sha, a.fn, a.ct, a.sz FROM m, unnest($18::text[], $19::text[], "
 	"$20::text[], $21::bigint[]) WITH ORDINALITY AS a(sha, fn, ct, sz, n) WHERE EXISTS "
 	"(SELECT 1 FROM blob b WHERE b.sha256 = a.sha) ORDER BY a.n";
-
-/* The mail's UID is done (the mailbox's last_uid follows at the commit). */
-static const char checkpoint_sql[] =
-	"INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, inbound_id) VALUES "
-	"($1::bigint, $2::bigint, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING";
 
 static const char *const outcome_words[] = {"", "ticket", "reply", "quarantine", ""};
 
@@ -527,13 +552,6 @@ static int send_plan_rows(Db *db, const Plan *p, const char *desk_address, DmErr
 		rc = send_events(db, p, err);
 	for (guint i = 0; rc == 0 && i < p->mails->len; i++)
 		rc = send_mail(db, &g_array_index(p->mails, PlanMail, i), desk_address, err);
-	if (rc == 0 && p->src && p->src->mailbox_id) {
-		char mb[24], uv[24], uid[24], ib[24];
-		const char *v[] = {i64s(mb, p->src->mailbox_id), i64s(uv, p->src->uidvalidity),
-				   i64s(uid, p->src->uid),
-				   inbound ? i64s(ib, p->inbound_id) : NULL};
-		rc = db_send(db, checkpoint_sql, 4, v, NULL, NULL, false, NULL, err);
-	}
 	return rc;
 }
 

@@ -37,12 +37,13 @@ for i in $(seq 2 "$N"); do dm_deliver "$W/mails/$i"; done
 kills=0 runs=0 mid_batch=0 after_commit=0
 while :; do
 	runs=$((runs + 1))
-	# first kills inside batches (they commit nothing), then at random
-	# while most of the mail is still to do, then after commits, then mixed
+	# first kills inside batches (they commit nothing), then after one
+	# batch's commit, then at random early in a pass, so that each kind
+	# happens while there is still mail to do; then mixed
 	case $runs in
 	1 | 2 | 3 | 4) fp="mail-written:$((RANDOM % 40 + 2))" ;;
-	5 | 6 | 7 | 8) fp="" ;;
-	9 | 10) fp="batch-committed:1" ;;
+	5 | 6) fp="batch-committed:1" ;;
+	7 | 8 | 9 | 10) fp="" ;;
 	*) case $((runs % 3)) in
 		0) fp="mail-written:$((RANDOM % 40 + 2))" ;;
 		1) fp="batch-committed:$((RANDOM % 2 + 1))" ;;
@@ -54,7 +55,8 @@ while :; do
 	DESKMAIL_FAILPOINTS=$fp "$DESKMAIL" -c "$DM_CONF" poll >"$W/poll.out" 2>"$W/poll.err" &
 	pid=$!
 	if [ -z "$fp" ]; then
-		sleep "0.$(printf '%03d' $((RANDOM % 150 + 5)))"
+		if [ $runs -le 10 ]; then ms=$((RANDOM % 50 + 5)); else ms=$((RANDOM % 150 + 5)); fi
+		sleep "0.$(printf '%03d' $ms)"
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid"
