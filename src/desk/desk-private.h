@@ -58,6 +58,36 @@ void job_reset(MailJob *j);
 /* "INBOX uid 4" or "pipe", for log lines. */
 void job_where(const MailJob *j, char *buf, size_t size);
 
+/* ---- fetching ahead (fetch.c) ---- */
+
+typedef struct Fetcher Fetcher;
+
+typedef struct {
+	uint32_t uid;
+	int rc; /* of imap_fetch: 0, DM_ENOTFOUND (gone), DM_EPERM (over the cap), ... */
+	DmError err;
+	unsigned char *raw; /* the message (rc 0) */
+	size_t len;
+	unsigned char *head; /* its header, when it is over the cap (may be NULL) */
+	size_t head_len;
+	double seconds; /* what the fetch took */
+} Fetched;
+
+/* A thread fetching on imap (which the desk then uses only between
+ * fetcher_pause and fetcher_resume) the UIDs given by fetcher_add, in
+ * order, a few ahead.  max_bytes: imap.max_message_bytes. */
+Fetcher *fetcher_start(ImapSession *imap, uint32_t uidvalidity, size_t max_bytes);
+void fetcher_add(Fetcher *fe, const uint32_t *uids, size_t n);
+/* The next UID fetched, in the order added (blocks until it is); NULL when
+ * none is left.  Free with fetched_free. */
+Fetched *fetcher_next(Fetcher *fe);
+void fetched_free(Fetched *f);
+/* Let the desk use the session: waits for the fetch under way. */
+void fetcher_pause(Fetcher *fe);
+void fetcher_resume(Fetcher *fe);
+/* Stop and join the thread; what it fetched and nobody took is dropped. */
+void fetcher_stop(Fetcher *fe);
+
 /* ---- rendering (render.c) ---- */
 
 /* Render and compose every mail of the plan (fills the PlanMail output

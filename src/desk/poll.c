@@ -22,8 +22,6 @@
 #include "deskmail/log.h"
 #include "deskmail/util.h"
 
-/* the header of a message over imap.max_message_bytes is kept up to this */
-#define HEADER_MAX_BYTES (256 * 1024)
 /* unmarked commits repaired per pass at most */
 #define REPAIR_MAX 1000
 
@@ -35,7 +33,8 @@ typedef struct {
 	PollStats *st;
 	IngestTiming t;
 	Batch batch;
-	GArray *done; /* of BatchDone, of the last commit */
+	GArray *done;   /* of BatchDone, of the last commit */
+	Fetcher *fetch; /* fetching ahead on desk->imap; NULL when not */
 } Pass;
 
 static double secs_since(int64_t t0)
@@ -54,8 +53,12 @@ static int mark(Pass *ps, GArray *uids, DmError *err)
 	int64_t t0 = now_us();
 	DmError e = {0};
 	const uint32_t *v = (const uint32_t *)(void *)uids->data;
+	if (ps->fetch)
+		fetcher_pause(ps->fetch);
 	int rc = imap_mark_set(ps->desk->imap, v, uids->len, cfg->imap_mark_flag, cfg->imap_move_to,
 			       &e);
+	if (ps->fetch)
+		fetcher_resume(ps->fetch);
 	if (rc != 0 && rc != DM_ENOTFOUND)
 		log_warn("uids %u..%u: could not mark on the server (the next poll retries): %s",
 			 v[0], v[uids->len - 1], e.msg);
@@ -125,63 +128,53 @@ static const char *mailbox_name(const char *url)
 }
 
 /* A mail over the size cap: left on the server, recorded in quarantine by
- * its header (when that can be had) and where it lies. */
-static unsigned char *over_cap_note(Pass *ps, uint32_t uid, const char *why, size_t *len_r)
+ * its header (when that could be had) and where it lies. */
+static unsigned char *over_cap_note(Pass *ps, const Fetched *f, size_t *len_r)
 {
 	const Config *cfg = ps->desk->cfg;
-	unsigned char *head = NULL;
-	size_t hlen = 0;
-	DmError he = {0};
-	if (imap_fetch_header(ps->desk->imap, ps->uidvalidity, uid, HEADER_MAX_BYTES, &head, &hlen,
-			      &he) != 0)
-		hlen = 0;
-	g_autofree char *h = hlen ? g_strndup((const char *)head, hlen) : g_strdup("");
-	g_free(head);
+	g_autofree char *h = f->head_len ? g_strndup((const char *)f->head, f->head_len)
+					 : g_strdup("");
 	g_strchomp(h);
 	char *note = g_strdup_printf("%s%sX-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n"
 				     "\r\n[deskmail: %s; the whole message was left on the "
 				     "server]\r\n",
-				     h, *h ? "\r\n" : "", cfg->imap_url, ps->uidvalidity, uid, why);
+				     h, *h ? "\r\n" : "", cfg->imap_url, ps->uidvalidity, f->uid,
+				     f->err.msg);
 	*len_r = strlen(note);
 	return (unsigned char *)note;
 }
 
-/* Fetch, parse and add one UID to the batch. */
-static int take(Pass *ps, uint32_t uid, DmError *err)
+/* Parse one fetched UID and add it to the batch (f's bytes are taken). */
+static int take(Pass *ps, Fetched *f, DmError *err)
 {
-	const Config *cfg = ps->desk->cfg;
 	MailSource src = {.source = "imap",
 			  .mailbox_id = ps->mbid,
 			  .mailbox = ps->mailbox,
 			  .uidvalidity = ps->uidvalidity,
-			  .uid = uid};
-	unsigned char *raw = NULL;
-	size_t len = 0;
-	DmError fe = {0};
-	int64_t t0 = now_us();
-	int rc = imap_fetch(ps->desk->imap, ps->uidvalidity, uid,
-			    (size_t)cfg->imap_max_message_bytes, &raw, &len, &fe);
+			  .uid = f->uid};
+	unsigned char *raw = f->raw;
+	size_t len = f->len;
 	char *why = NULL;
+	int rc = f->rc;
 	if (rc == DM_EPERM) {
-		why = g_strdup(fe.msg);
-		raw = over_cap_note(ps, uid, why, &len);
+		why = g_strdup(f->err.msg);
+		raw = over_cap_note(ps, f, &len);
 		src.truncated = true;
 		src.truncated_reason = why;
 		rc = 0;
+	} else {
+		f->raw = NULL; /* the job owns it now */
 	}
-	ps->t.fetch += secs_since(t0);
 	if (rc == DM_ENOTFOUND) {
-		log_info("uid %u: gone from the mailbox before it could be fetched", uid);
+		log_info("uid %u: gone from the mailbox before it could be fetched", f->uid);
 		/* the checkpoint goes past it with the mails before it */
 		rc = commit(ps, err);
 		return rc ? rc
-			  : store_mailbox_advance(ps->desk->db, ps->mbid, ps->uidvalidity, uid,
+			  : store_mailbox_advance(ps->desk->db, ps->mbid, ps->uidvalidity, f->uid,
 						  err);
 	}
-	if (rc) {
-		g_free(why);
-		return dm_error_set(err, rc, "uid %u: %s", uid, fe.msg);
-	}
+	if (rc)
+		return dm_error_set(err, rc, "uid %u: %s", f->uid, f->err.msg);
 	ps->st->fetched++;
 	MailJob *j = job_new(raw, len, &src);
 	j->why = why; /* the job owns the reason src points to */
@@ -203,21 +196,33 @@ static void log_timing(const Pass *ps, int64_t started)
 		 t->compose, t->apply, t->commit, t->mark);
 }
 
-/* The mails above the checkpoint, window by window, into batches. */
+/* The mails above the checkpoint, window by window, into batches; a
+ * thread fetches a few mails ahead of the one being taken in. */
 static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 {
 	const Config *cfg = ps->desk->cfg;
 	int rc = 0;
 	bool more = uidnext > last + 1;
+	if (more)
+		ps->fetch = fetcher_start(ps->desk->imap, ps->uidvalidity,
+					  (size_t)cfg->imap_max_message_bytes);
 	while (more && rc == 0 && !desk_stopping(ps->desk)) {
 		uint32_t *uids = NULL;
 		size_t n = 0;
+		fetcher_pause(ps->fetch);
 		rc = imap_search_range(ps->desk->imap, last + 1, uidnext - 1,
 				       (size_t)cfg->imap_batch, 0, &uids, &n, err);
+		fetcher_resume(ps->fetch);
 		if (rc)
 			break;
+		fetcher_add(ps->fetch, uids, n);
 		for (size_t i = 0; i < n && rc == 0 && !desk_stopping(ps->desk); i++) {
-			rc = take(ps, uids[i], err);
+			int64_t t0 = now_us();
+			Fetched *f = fetcher_next(ps->fetch);
+			ps->t.fetch += secs_since(t0); /* the wait, not the fetch */
+			g_assert(f != NULL && f->uid == uids[i]);
+			rc = take(ps, f, err);
+			fetched_free(f);
 			if (rc == 0)
 				last = uids[i];
 			if (rc == 0 && batch_full(&ps->batch))
@@ -226,6 +231,8 @@ static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 		more = rc == 0 && n == (size_t)cfg->imap_batch && last + 1 < uidnext;
 		g_free(uids);
 	}
+	fetcher_stop(ps->fetch);
+	ps->fetch = NULL;
 	return rc;
 }
 
