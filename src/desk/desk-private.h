@@ -107,11 +107,11 @@ typedef struct {
 	bool open;     /* the transaction is open */
 	int64_t opened_at;
 	StaffList staff;
-	MailJob *applied; /* the job whose rows are queued, not yet waited for */
+	MailJob *applied;   /* the job whose rows are queued, not yet waited for */
 	int64_t mailbox_id; /* where the mails of the batch came from */
 	uint32_t uidvalidity;
 	GArray *seen; /* of SeenUid: the mailbox's UIDs done in this batch */
-	GArray *done;     /* of BatchDone: applied, waiting for the commit */
+	GArray *done; /* of BatchDone: applied, waiting for the commit */
 	IngestTiming *timing;
 } Batch;
 

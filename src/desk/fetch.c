@@ -36,8 +36,8 @@ struct Fetcher {
 	GThread *thread;
 	GMutex lock;
 	GCond cond;
-	GQueue todo;   /* of GUINT_TO_POINTER(uid): to fetch, in order */
-	GQueue ready;  /* of Fetched*: fetched, in order */
+	GQueue todo;  /* of GUINT_TO_POINTER(uid): to fetch, in order */
+	GQueue ready; /* of Fetched*: fetched, in order */
 	size_t ready_bytes;
 	bool stop;
 	bool paused; /* the desk uses the session */

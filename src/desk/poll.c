@@ -132,8 +132,8 @@ static const char *mailbox_name(const char *url)
 static unsigned char *over_cap_note(Pass *ps, const Fetched *f, size_t *len_r)
 {
 	const Config *cfg = ps->desk->cfg;
-	g_autofree char *h = f->head_len ? g_strndup((const char *)f->head, f->head_len)
-					 : g_strdup("");
+	g_autofree char *h =
+		f->head_len ? g_strndup((const char *)f->head, f->head_len) : g_strdup("");
 	g_strchomp(h);
 	char *note = g_strdup_printf("%s%sX-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n"
 				     "\r\n[deskmail: %s; the whole message was left on the "

@@ -65,13 +65,14 @@ int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const S
 		char mb[24], uv[24], lu[24];
 		const char *p[] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), uids->str, ids->str,
 				   i64s(lu, last)};
-		rc = db_exec(db,
-			     "WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, "
-			     "inbound_id) SELECT $1::bigint, $2::bigint, x.u, x.i FROM "
-			     "unnest($3::bigint[], $4::bigint[]) AS x(u, i) ON CONFLICT DO NOTHING) "
-			     "UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
-			     "= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-			     5, p, NULL, err);
+		rc = db_exec(
+			db,
+			"WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, "
+			"inbound_id) SELECT $1::bigint, $2::bigint, x.u, x.i FROM "
+			"unnest($3::bigint[], $4::bigint[]) AS x(u, i) ON CONFLICT DO NOTHING) "
+			"UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
+			"= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+			5, p, NULL, err);
 		g_string_free(uids, TRUE);
 		g_string_free(ids, TRUE);
 	}
@@ -193,7 +194,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   i64s(c2, caps[RATE_REFUSED]),
 			   may_open ? "t" : "f"};
 	DbRes *r = NULL;
-	int rc = db_send_simple(db, SAVEPOINT, err);
+	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
 		rc = db_send(db, facts_sql, 9, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
@@ -300,23 +301,32 @@ static const char events_sql[] =
 	"e.af, e.d FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], "
 	"$6::text[], $7::text[]) WITH ORDINALITY AS e(t, k, a, f, b, af, d, n) ORDER BY e.n";
 
-/* One outgoing mail: its outbox row; when it is about a ticket, the
- * conversation shows it as an outgoing message with what it carried (the
- * same blobs as the mail they came from).  Queueing the same event twice
- * does nothing. */
+/* The plan's outgoing mail, all of it in one statement: an outbox row
+ * each; when a mail is about a ticket, the conversation shows it as an
+ * outgoing message with what it carried (the same blobs as the mail they
+ * came from).  Queueing the same event twice does nothing.  Rows are
+ * written in the plan's order. */
 static const char outgoing_sql[] =
-	"WITH o AS (INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
-	"  subject, message_id, raw) VALUES ($1, $2, $3::bigint, $4, $5, $6::boolean, $7, $8, $9) "
-	"  ON CONFLICT (event_key) DO NOTHING RETURNING id), "
+	"WITH x AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
+	"  $5::boolean[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::bigint[], "
+	"  $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[]) "
+	"  WITH ORDINALITY AS x(key, kind, ticket, rcpt, automatic, subject, msgid, raw, author, "
+	"  staff, from_name, irt, refs, body, html, internal, n)), "
+	"o AS (INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
+	"  subject, message_id, raw) SELECT x.key, x.kind, x.ticket, $17, x.rcpt, x.automatic, "
+	"  x.subject, x.msgid, x.raw FROM x ORDER BY x.n ON CONFLICT (event_key) DO NOTHING "
+	"  RETURNING event_key), "
 	"m AS (INSERT INTO message (ticket_id, direction, author_kind, staff_id, from_addr, "
 	"  from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
-	"  body_html, automatic, internal) SELECT $3::bigint, 'out', $10, $11::bigint, $4, $12, "
-	"  ARRAY[$5], $7, $8, $13, $14::text[], $15, $15, $16, $6::boolean, $17::boolean FROM o "
-	"  WHERE $3::bigint IS NOT NULL RETURNING id) "
+	"  body_html, automatic, internal) SELECT x.ticket, 'out', x.author, x.staff, $17, "
+	"  x.from_name, ARRAY[x.rcpt], x.subject, x.msgid, x.irt, x.refs::text[], x.body, x.body, "
+	"  x.html, x.automatic, x.internal FROM x JOIN o ON o.event_key = x.key WHERE x.ticket "
+	"  IS NOT NULL ORDER BY x.n RETURNING id, message_id) "
 	"INSERT INTO attachment (message_id, blob_sha256, filename, content_type, size) "
-	"SELECT m.id, a.sha, a.fn, a.ct, a.sz FROM m, unnest($18::text[], $19::text[], "
-	"$20::text[], $21::bigint[]) WITH ORDINALITY AS a(sha, fn, ct, sz, n) WHERE EXISTS "
-	"(SELECT 1 FROM blob b WHERE b.sha256 = a.sha) ORDER BY a.n";
+	"SELECT m.id, a.sha, a.fn, a.ct, a.sz FROM unnest($18::int[], $19::text[], $20::text[], "
+	"$21::text[], $22::bigint[]) WITH ORDINALITY AS a(mail, sha, fn, ct, sz, k) JOIN x ON x.n "
+	"= a.mail JOIN m ON m.message_id = x.msgid WHERE EXISTS (SELECT 1 FROM blob b WHERE "
+	"b.sha256 = a.sha) ORDER BY a.k";
 
 static const char *const outcome_words[] = {"", "ticket", "reply", "quarantine", ""};
 
@@ -466,61 +476,92 @@ static int send_events(Db *db, const Plan *p, DmError *err)
 	return rc;
 }
 
-static int send_mail(Db *db, const PlanMail *pm, const char *desk_address, DmError *err)
+static int send_mails(Db *db, const Plan *p, DmError *err)
 {
-	g_assert(pm->wire != NULL); /* the desk renders before it applies */
-	char tb[24], sb[24];
-	g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
-	size_t na = pm->n_attachments;
-	const char **sha = g_new0(const char *, na + 1), **fn = g_new0(const char *, na + 1);
-	const char **ct = g_new0(const char *, na + 1), **sz = g_new0(const char *, na + 1);
-	NumBuf *szb = g_new(NumBuf, na + 1);
-	for (size_t i = 0; i < na; i++) {
-		const MailAttachment *a = pm->attachments[i];
-		sha[i] = a->sha256;
-		fn[i] = a->filename;
-		ct[i] = a->content_type ? a->content_type : "application/octet-stream";
-		sz[i] = i64s(szb[i], (int64_t)a->size);
+	enum {
+		KEY,
+		KIND,
+		TICKET,
+		RCPT,
+		AUTO,
+		SUBJECT,
+		MSGID,
+		RAW,
+		AUTHOR,
+		STAFF,
+		FROM_NAME,
+		IRT,
+		REFS,
+		BODY,
+		HTML,
+		INTERNAL,
+		NCOLS
+	};
+	static const unsigned oids[NCOLS] = {
+		OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT, OID_BOOL, OID_TEXT, OID_TEXT, OID_BYTEA,
+		OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_BOOL};
+	enum { A_MAIL, A_SHA, A_FN, A_CT, A_SIZE, ACOLS };
+	static const unsigned aoids[ACOLS] = {OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8};
+	BinArray col[NCOLS], acol[ACOLS];
+	for (int c = 0; c < NCOLS; c++)
+		bin_array_init(&col[c], oids[c]);
+	for (int c = 0; c < ACOLS; c++)
+		bin_array_init(&acol[c], aoids[c]);
+	for (guint i = 0; i < p->mails->len; i++) {
+		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
+		g_assert(pm->wire != NULL); /* the desk renders before it applies */
+		g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
+		g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
+		bin_array_text(&col[KEY], pm->event_key);
+		bin_array_text(&col[KIND], pm->kind);
+		bin_array_i64(&col[TICKET], pm->ticket_id, true);
+		bin_array_text(&col[RCPT], rcpt);
+		bin_array_bool(&col[AUTO], pm->automatic);
+		bin_array_text(&col[SUBJECT], pm->subject);
+		bin_array_text(&col[MSGID], pm->message_id);
+		bin_array_add(&col[RAW], pm->wire, (int)pm->wire_len);
+		bin_array_text(&col[AUTHOR], pm->staff_id ? "staff" : "system");
+		bin_array_i64(&col[STAFF], pm->staff_id, true);
+		bin_array_text(&col[FROM_NAME], pm->from_display);
+		bin_array_text(&col[IRT], pm->in_reply_to);
+		bin_array_text(&col[REFS], refs);
+		bin_array_text(&col[BODY], pm->text);
+		bin_array_text(&col[HTML], pm->html);
+		bin_array_bool(&col[INTERNAL], pm->internal);
+		for (size_t k = 0; k < pm->n_attachments; k++) {
+			const MailAttachment *a = pm->attachments[k];
+			bin_array_i32(&acol[A_MAIL], (int32_t)i + 1);
+			bin_array_text(&acol[A_SHA], a->sha256);
+			bin_array_text(&acol[A_FN], a->filename);
+			bin_array_text(&acol[A_CT], a->content_type ? a->content_type
+								    : "application/octet-stream");
+			bin_array_i64(&acol[A_SIZE], (int64_t)a->size, false);
+		}
 	}
-	g_autofree char *a_sha = pg_array(sha, na), *a_fn = pg_array(fn, na);
-	g_autofree char *a_ct = pg_array(ct, na), *a_sz = pg_array(sz, na);
-	g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
-	const char *v[] = {pm->event_key,
-			   pm->kind,
-			   i64n(tb, pm->ticket_id),
-			   desk_address,
-			   rcpt,
-			   pm->automatic ? "t" : "f",
-			   pm->subject,
-			   pm->message_id,
-			   pm->wire,
-			   pm->staff_id ? "staff" : "system",
-			   i64n(sb, pm->staff_id),
-			   pm->from_display,
-			   pm->in_reply_to,
-			   refs,
-			   pm->text,
-			   pm->html,
-			   pm->internal ? "t" : "f",
-			   a_sha,
-			   a_fn,
-			   a_ct,
-			   a_sz};
-	int lens[21] = {0};
-	int fmts[21] = {0};
-	lens[8] = (int)pm->wire_len;
-	fmts[8] = 1;
-	int rc = db_send(db, outgoing_sql, 21, v, lens, fmts, false, NULL, err);
-	g_free(sha);
-	g_free(fn);
-	g_free(ct);
-	g_free(sz);
-	g_free(szb);
+	const char *v[NCOLS + 1 + ACOLS];
+	int lens[NCOLS + 1 + ACOLS], fmts[NCOLS + 1 + ACOLS];
+	char *bufs[NCOLS + ACOLS];
+	for (int c = 0; c < NCOLS; c++) {
+		bufs[c] = bin_array_finish(&col[c], &lens[c]);
+		v[c] = bufs[c];
+		fmts[c] = 1;
+	}
+	v[NCOLS] = p->desk_address;
+	lens[NCOLS] = 0;
+	fmts[NCOLS] = 0;
+	for (int c = 0; c < ACOLS; c++) {
+		bufs[NCOLS + c] = bin_array_finish(&acol[c], &lens[NCOLS + 1 + c]);
+		v[NCOLS + 1 + c] = bufs[NCOLS + c];
+		fmts[NCOLS + 1 + c] = 1;
+	}
+	int rc = db_send(db, outgoing_sql, NCOLS + 1 + ACOLS, v, lens, fmts, false, NULL, err);
+	for (int c = 0; c < NCOLS + ACOLS; c++)
+		g_free(bufs[c]);
 	return rc;
 }
 
 /* Every row of the plan, queued in an order the foreign keys accept. */
-static int send_plan_rows(Db *db, const Plan *p, const char *desk_address, DmError *err)
+static int send_plan_rows(Db *db, const Plan *p, DmError *err)
 {
 	int rc = 0;
 	bool inbound = p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_NONE;
@@ -550,16 +591,16 @@ static int send_plan_rows(Db *db, const Plan *p, const char *desk_address, DmErr
 	}
 	if (rc == 0)
 		rc = send_events(db, p, err);
-	for (guint i = 0; rc == 0 && i < p->mails->len; i++)
-		rc = send_mail(db, &g_array_index(p->mails, PlanMail, i), desk_address, err);
+	if (rc == 0 && p->mails->len)
+		rc = send_mails(db, p, err);
 	return rc;
 }
 
 int store_apply_plan(Db *db, const Plan *p, DmError *err)
 {
-	int rc = send_plan_rows(db, p, p->desk_address, err);
+	int rc = send_plan_rows(db, p, err);
 	if (rc == 0)
-		rc = db_send_simple(db, RELEASE, err);
+		rc = db_send(db, RELEASE, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	return rc;
@@ -586,7 +627,7 @@ int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 	bool pipe = db_in_pipeline(db);
 	if (!pipe)
 		db_pipeline_enter(db);
-	int rc = send_plan_rows(db, p, p->desk_address, err);
+	int rc = send_plan_rows(db, p, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	int wrc = db_wait(db, NULL, err);

@@ -76,6 +76,28 @@ const char *i64n(char buf[24], int64_t v); /* NULL for 0 */
  * g_free. */
 char *pg_array(const char *const *items, size_t n);
 
+/* ---- binary array parameters (array.c) ----
+ * Build one array, add its elements, finish it into a g_malloc'd buffer to
+ * pass with format 1 (binary). */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT4 23
+#define OID_TEXT 25
+typedef struct {
+	GByteArray *buf;
+	unsigned elem_oid;
+	int n;
+	bool has_null;
+} BinArray;
+void bin_array_init(BinArray *a, unsigned elem_oid);
+void bin_array_add(BinArray *a, const void *data, int len); /* data NULL: SQL NULL */
+void bin_array_text(BinArray *a, const char *s);            /* NULL: SQL NULL */
+void bin_array_i64(BinArray *a, int64_t v, bool null_if_zero);
+void bin_array_i32(BinArray *a, int32_t v);
+void bin_array_bool(BinArray *a, bool v);
+char *bin_array_finish(BinArray *a, int *len_r);
+
 /* ---- a ticket's facts (ticket.c) ----
  * TICKET_FACT_COLUMNS over FROM ticket t TICKET_FACT_JOINS: everything the
  * planner needs of a ticket; read back with read_ticket_fact from its first
