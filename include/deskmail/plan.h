@@ -93,6 +93,8 @@ typedef struct {
 	char now_text[64];     /* the same as PostgreSQL prints a timestamptz */
 	int64_t inbound_id;    /* reserved for this mail's inbound row */
 	int64_t message_id;    /* reserved for this mail's message row */
+	int64_t *out_ids;      /* reserved for the messages of the mail it causes, in */
+	size_t n_out_ids;      /* order after message_id (g_malloc'd) */
 	int64_t new_ticket_id; /* reserved by the caller when plan_opens_ticket */
 
 	bool dup_bytes;         /* these exact bytes were stored before */
@@ -246,6 +248,8 @@ typedef struct {
 	/* the incoming message row */
 	bool message;
 	int64_t message_id;
+	const int64_t *out_ids; /* ids for the outgoing messages (borrowed from the facts) */
+	size_t n_out_ids;
 	int64_t author_contact_id, author_staff_id; /* one of them, or neither */
 	bool message_internal;
 	const char *message_body; /* the clean text stored as body */

@@ -60,12 +60,13 @@ typedef struct {
 	int64_t inbound_id;
 } SeenUid;
 
-/* Commit the batch; for mail from an IMAP mailbox (mailbox_id not 0) its
- * UIDs are recorded as done (to be marked on the server) and the
- * checkpoint moves past them, in the same transaction.  On failure nothing
- * of the batch is kept. */
-int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const SeenUid *seen,
-		       size_t n_seen, DmError *err);
+/* Write the rows the batch's plans left for the end (defer), the batch's
+ * IMAP UIDs as done (to be marked on the server) with the checkpoint past
+ * them (mailbox_id not 0), and commit, all in one transaction.  On failure
+ * nothing of the batch is kept (the caller may take its mails again one by
+ * one, without deferring). */
+int store_batch_commit(Db *db, const Plan *const *deferred, size_t n_deferred, int64_t mailbox_id,
+		       uint32_t uidvalidity, const SeenUid *seen, size_t n_seen, DmError *err);
 void store_batch_rollback(Db *db);
 
 /* Every staff member, ordered by id.  Free with staff_list_clear. */
@@ -77,16 +78,21 @@ int store_staff_load(Db *db, StaffList *l, DmError *err);
  * counted per kind up to caps (plan_rate_caps): the planner only needs to
  * know whether a limit is reached.  When may_open (plan_may_open_ticket)
  * and the mail refers to no ticket, comes from a named contact and is no
- * duplicate, a ticket number is reserved too (f->new_ticket_id).  Opens the
+ * duplicate, a ticket number is reserved too (f->new_ticket_id); and
+ * n_out_ids message ids after the mail's own, for the messages it causes
+ * (f->out_ids).  Opens the
  * mail's savepoint first.  On failure the savepoint is rolled back and f is
  * empty. */
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
-		     bool may_open, MailFacts *f, DmError *err);
+		     bool may_open, int n_out_ids, MailFacts *f, DmError *err);
 /* A new ticket number, from the ticket sequence (when the facts gave none). */
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
-/* Queue every row of the plan (its mail rendered) and release the mail's
- * savepoint.  Only a failure to send is returned here. */
-int store_apply_plan(Db *db, const Plan *p, DmError *err);
+/* Queue the rows of the plan (its mail rendered) and release the mail's
+ * savepoint.  With defer, the rows no later mail's facts read (quarantine,
+ * events, outgoing mail) are left for store_batch_commit, which writes
+ * those of the whole batch at once.  Only a failure to send is returned
+ * here. */
+int store_apply_plan(Db *db, const Plan *p, bool defer, DmError *err);
 /* Wait for the applied plan.  On failure it is undone (rolled back to its
  * savepoint) and the kind returned; *duplicate_r (may be NULL) is true when
  * it failed only because the same bytes were stored meanwhile by another

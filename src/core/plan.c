@@ -78,6 +78,7 @@ void ticket_fact_clear(TicketFact *t)
 
 void mail_facts_clear(MailFacts *f)
 {
+	g_free(f->out_ids);
 	g_free(f->contact_name);
 	client_fact_clear(&f->contact_client);
 	ticket_fact_clear(&f->ticket);

@@ -269,6 +269,8 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 	g_assert(f->staff != NULL);
 	p->desk_address = cfg->desk_address;
 	p->sha256 = sha256;
+	p->out_ids = f->out_ids;
+	p->n_out_ids = f->n_out_ids;
 	p->src = src;
 	p->mail = m;
 	if (is_duplicate(m, f)) {

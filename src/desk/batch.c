@@ -2,14 +2,24 @@
  * 100 ms of work, one savepoint per mail.
  *
  * For each mail: gather its facts (one query), let the planner decide,
- * render the plan's mail, and queue its rows; the rows run in PostgreSQL
- * while the caller fetches and parses the next mail, and their outcome is
- * read just before that next mail's facts.  A mail whose rows fail is
- * undone alone (its savepoint) and tried once more: as a duplicate when
- * another process stored the same bytes meanwhile, else (with `fallback`,
- * as poll has it) quarantined with the reason, so that one bad mail never
- * blocks a mailbox or rolls back its neighbours.  The log line of each mail
- * is written after the commit, when it is true. */
+ * render the plan's mail, and queue the rows that the facts of later mails
+ * read back (inbound, ticket, the incoming message, the ticket's changes);
+ * they run in PostgreSQL while the caller fetches and parses the next mail,
+ * and their outcome is read just before that next mail's facts.  The rest
+ * of every plan (quarantine rows, audit events, outgoing mail) is written
+ * for the whole batch at once, by one statement per table, with the
+ * commit: a statement costs PostgreSQL far more than a row.  Nothing reads
+ * those rows back inside the batch but the hourly limits of automatic
+ * replies, which count what the batch queued (`sent`) besides the facts.
+ *
+ * A mail whose rows fail is undone alone (its savepoint) and tried once
+ * more: as a duplicate when another process stored the same bytes
+ * meanwhile, else (with `fallback`, as poll has it) quarantined with the
+ * reason, so that one bad mail never blocks a mailbox or rolls back its
+ * neighbours.  Should the batch's common rows fail at the commit, nothing
+ * is kept and its mails are taken in again one by one, each with all its
+ * rows under its own savepoint.  The log line of each mail is written
+ * after the commit, when it is true. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,12 +27,13 @@
 #include "deskmail/log.h"
 #include "deskmail/util.h"
 
-/* A batch is committed after this much work, or this many mails: each mail
- * is a subtransaction (its savepoint), and past 64 of them in one
- * transaction PostgreSQL's snapshots of every other session overflow to
- * pg_subtrans, which slows everyone. */
+/* A batch is committed after this much work, this many mails, or this
+ * many bytes of mail held: each mail is a subtransaction (its savepoint),
+ * and past 64 of them in one transaction PostgreSQL's snapshots of every
+ * other session overflow to pg_subtrans, which slows everyone. */
 #define BATCH_MAX_US (100 * 1000)
 #define BATCH_MAX_MAILS 60
+#define BATCH_MAX_BYTES (16 * 1024 * 1024)
 
 static double secs_since(int64_t t0)
 {
@@ -34,9 +45,22 @@ void batch_init(Batch *b, Desk *desk, bool fallback, IngestTiming *timing)
 	memset(b, 0, sizeof *b);
 	b->desk = desk;
 	b->fallback = fallback;
+	b->defer = true;
 	b->timing = timing;
-	b->done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
+	b->jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
 	b->seen = g_array_new(FALSE, TRUE, sizeof(SeenUid));
+	b->sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/* Forget what the batch took in (not its transaction). */
+static void forget(Batch *b)
+{
+	job_free(b->applied);
+	b->applied = NULL;
+	g_ptr_array_set_size(b->jobs, 0);
+	g_array_set_size(b->seen, 0);
+	g_hash_table_remove_all(b->sent);
+	b->bytes = 0;
 }
 
 void batch_rollback(Batch *b)
@@ -44,18 +68,16 @@ void batch_rollback(Batch *b)
 	if (b->open)
 		store_batch_rollback(b->desk->db);
 	b->open = false;
-	job_free(b->applied);
-	b->applied = NULL;
-	g_array_set_size(b->done, 0);
-	g_array_set_size(b->seen, 0);
+	forget(b);
 	staff_list_clear(&b->staff);
 }
 
 void batch_clear(Batch *b)
 {
 	batch_rollback(b);
-	g_array_free(b->done, TRUE);
+	g_ptr_array_free(b->jobs, TRUE);
 	g_array_free(b->seen, TRUE);
+	g_hash_table_destroy(b->sent);
 }
 
 static int begin(Batch *b, DmError *err)
@@ -78,14 +100,51 @@ static int begin(Batch *b, DmError *err)
 
 bool batch_full(const Batch *b)
 {
-	return b->open &&
-	       (now_us() - b->opened_at >= BATCH_MAX_US || b->done->len >= BATCH_MAX_MAILS);
+	return b->open && (now_us() - b->opened_at >= BATCH_MAX_US ||
+			   b->jobs->len >= BATCH_MAX_MAILS || b->bytes >= BATCH_MAX_BYTES);
 }
 
 static const char *msgid_of(const MailJob *j)
 {
 	return j->mail && j->mail->message_id ? j->mail->message_id : "";
 }
+
+/* ---- automatic replies queued by the batch, not yet written ---- */
+
+static const char *const rate_kinds[RATE_KINDS] = {"ack", "quarantine-notice",
+						   "attachment-refused"};
+
+static char *sent_key(const char *kind, const char *rcpt)
+{
+	return g_strconcat(kind, "\n", rcpt, NULL);
+}
+
+static void count_sent(Batch *b, const Plan *p)
+{
+	for (guint i = 0; i < p->mails->len; i++) {
+		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
+		if (!pm->automatic)
+			continue;
+		char *key = sent_key(pm->kind, pm->to_addr);
+		gpointer n = g_hash_table_lookup(b->sent, key);
+		g_hash_table_insert(b->sent, key, GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+	}
+}
+
+/* The facts count what was written; add what this batch queued to the
+ * sender, up to the same caps. */
+static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_KINDS])
+{
+	if (m == NULL || m->from == NULL || g_hash_table_size(b->sent) == 0)
+		return;
+	for (int k = 0; k < RATE_KINDS; k++) {
+		g_autofree char *key = sent_key(rate_kinds[k], m->from->addr);
+		int n = GPOINTER_TO_INT(g_hash_table_lookup(b->sent, key));
+		f->sent_last_hour[k] = MIN(f->sent_last_hour[k] + n, caps[k]);
+	}
+}
+
+/* ---- one mail ---- */
 
 /* Facts, plan, mail and rows of j, queued; then j is b->applied. */
 static int try_job(Batch *b, MailJob *j, DmError *err)
@@ -95,10 +154,17 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	int64_t t0 = now_us();
 	int caps[RATE_KINDS];
 	plan_rate_caps(d->cfg, caps);
+	/* message ids for what the mail can cause: at most one per active
+	 * staff member and four more (ack, refusal, relay, command errors) */
+	int n_active = 0;
+	for (size_t i = 0; i < b->staff.n; i++)
+		n_active += b->staff.v[i].active;
 	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps,
-				  plan_may_open_ticket(j->mail, &j->src, d->cfg), &j->facts, err);
+				  plan_may_open_ticket(j->mail, &j->src, d->cfg), n_active + 4,
+				  &j->facts, err);
 	if (rc == 0) {
 		j->facts.staff = &b->staff;
+		add_sent(b, j->mail, &j->facts, caps);
 		bool opens = plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg);
 		if (opens && j->facts.new_ticket_id == 0)
 			rc = store_reserve_ticket(d->db, &j->facts.new_ticket_id, err);
@@ -128,7 +194,7 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 		return rc;
 	}
 	t0 = now_us();
-	rc = store_apply_plan(d->db, &j->plan, err);
+	rc = store_apply_plan(d->db, &j->plan, b->defer, err);
 	t->apply += secs_since(t0);
 	if (rc == 0)
 		b->applied = j;
@@ -149,27 +215,19 @@ static IngestOutcome outcome_of(PlanOutcome o)
 	}
 }
 
-/* j is written (not yet committed): keep what the log and caller need. */
+/* j is written (not yet committed): the batch keeps it until the commit. */
 static void done(Batch *b, MailJob *j)
 {
-	BatchDone d = {0};
-	const Plan *p = &j->plan;
 	if (j->src.mailbox_id) {
+		const Plan *p = &j->plan;
 		SeenUid s = {j->src.uid, p->outcome == PLAN_DUPLICATE ? 0 : p->inbound_id};
 		b->mailbox_id = j->src.mailbox_id;
 		b->uidvalidity = j->src.uidvalidity;
 		g_array_append_val(b->seen, s);
 	}
-	d.uid = j->src.uid;
-	job_where(j, d.where, sizeof d.where);
-	g_strlcpy(d.from, j->mail && j->mail->from ? j->mail->from->addr : "(none)", sizeof d.from);
-	d.res.outcome = outcome_of(p->outcome);
-	d.res.ticket_id = p->outcome == PLAN_DUPLICATE ? 0 : p->ticket_id;
-	d.res.inbound_id = p->outcome == PLAN_DUPLICATE ? p->dup_inbound_id : p->inbound_id;
-	g_strlcpy(d.res.message_id, msgid_of(j), sizeof d.res.message_id);
-	g_strlcpy(d.res.detail, p->detail ? p->detail : "", sizeof d.res.detail);
-	g_array_append_val(b->done, d);
-	job_free(j);
+	count_sent(b, &j->plan);
+	b->bytes += j->len;
+	g_ptr_array_add(b->jobs, j);
 }
 
 static int finish(Batch *b, DmError *err);
@@ -226,6 +284,16 @@ static int finish(Batch *b, DmError *err)
 	return failed(b, j, rc, dup, &e, err);
 }
 
+/* Take one job in (the batch owns it from here). */
+static int take(Batch *b, MailJob *j, DmError *err)
+{
+	DmError e = {0};
+	int rc = try_job(b, j, &e);
+	if (rc)
+		return failed(b, j, rc, false, &e, err);
+	return 0;
+}
+
 int batch_add(Batch *b, MailJob *j, DmError *err)
 {
 	int rc = begin(b, err);
@@ -235,11 +303,87 @@ int batch_add(Batch *b, MailJob *j, DmError *err)
 		job_free(j);
 		return rc;
 	}
-	DmError e = {0};
-	rc = try_job(b, j, &e);
-	if (rc)
-		return failed(b, j, rc, false, &e, err);
-	return 0;
+	return take(b, j, err);
+}
+
+/* ---- the commit ---- */
+
+static void log_done(const Batch *b, GArray *out)
+{
+	for (guint i = 0; i < b->jobs->len; i++) {
+		const MailJob *j = b->jobs->pdata[i];
+		const Plan *p = &j->plan;
+		BatchDone d = {0};
+		d.uid = j->src.uid;
+		job_where(j, d.where, sizeof d.where);
+		g_strlcpy(d.from, j->mail && j->mail->from ? j->mail->from->addr : "(none)",
+			  sizeof d.from);
+		d.res.outcome = outcome_of(p->outcome);
+		d.res.ticket_id = p->outcome == PLAN_DUPLICATE ? 0 : p->ticket_id;
+		d.res.inbound_id = p->outcome == PLAN_DUPLICATE ? p->dup_inbound_id : p->inbound_id;
+		g_strlcpy(d.res.message_id, msgid_of(j), sizeof d.res.message_id);
+		g_strlcpy(d.res.detail, p->detail ? p->detail : "", sizeof d.res.detail);
+		char tk[32] = "";
+		if (d.res.ticket_id)
+			snprintf(tk, sizeof tk, " #%lld", (long long)d.res.ticket_id);
+		log_info("%s <%s> from %s: %s%s%s%s%s", d.where, d.res.message_id, d.from,
+			 ingest_outcome_name(d.res.outcome), tk, d.res.detail[0] ? " (" : "",
+			 d.res.detail, d.res.detail[0] ? ")" : "");
+		if (out)
+			g_array_append_val(out, d);
+	}
+}
+
+/* The written rows and the commit. */
+static int commit_now(Batch *b, DmError *err)
+{
+	GPtrArray *plans = g_ptr_array_new();
+	for (guint i = 0; b->defer && i < b->jobs->len; i++)
+		g_ptr_array_add(plans, &((MailJob *)b->jobs->pdata[i])->plan);
+	int64_t t0 = now_us();
+	int rc = store_batch_commit(b->desk->db, (const Plan *const *)plans->pdata, plans->len,
+				    b->mailbox_id, b->uidvalidity,
+				    (const SeenUid *)(void *)b->seen->data, b->seen->len, err);
+	b->timing->commit += secs_since(t0);
+	g_ptr_array_free(plans, TRUE);
+	b->open = false;
+	staff_list_clear(&b->staff);
+	return rc;
+}
+
+/* The batch's common rows failed and nothing is kept: take its mails in
+ * again, each with all its rows under its own savepoint. */
+static int one_by_one(Batch *b, DmError *err)
+{
+	GPtrArray *jobs = b->jobs;
+	b->jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
+	g_array_set_size(b->seen, 0);
+	g_hash_table_remove_all(b->sent);
+	b->bytes = 0;
+	b->defer = false;
+	int rc = begin(b, err);
+	for (guint i = 0; i < jobs->len; i++) {
+		MailJob *j = jobs->pdata[i];
+		jobs->pdata[i] = NULL;
+		if (rc) {
+			job_free(j);
+			continue;
+		}
+		job_reset(j);
+		rc = take(b, j, err);
+		if (rc == 0)
+			rc = finish(b, err);
+	}
+	g_ptr_array_free(jobs, TRUE);
+	int crc = 0;
+	if (rc != DM_ETEMP && b->open) {
+		DmError ce = {0};
+		crc = commit_now(b, &ce);
+		if (rc == 0 && crc)
+			dm_error_set(err, crc, "%s", ce.msg);
+	}
+	b->defer = true;
+	return rc ? rc : crc;
 }
 
 int batch_commit(Batch *b, GArray *out, DmError *err)
@@ -252,33 +396,23 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 		return rc;
 	}
 	/* a mail that failed for good was undone alone: the others stand */
-	int64_t t0 = now_us();
 	DmError ce = {0};
-	int crc = store_batch_commit(b->desk->db, b->mailbox_id, b->uidvalidity,
-				     (const SeenUid *)(void *)b->seen->data, b->seen->len, &ce);
-	b->timing->commit += secs_since(t0);
-	b->open = false;
-	staff_list_clear(&b->staff);
+	int crc = commit_now(b, &ce);
+	if (crc && crc != DM_ETEMP && b->jobs->len) {
+		log_warn("%u mail(s) could not be written together (%s): taking them in one by "
+			 "one",
+			 b->jobs->len, ce.msg);
+		dm_error_clear(&ce);
+		crc = one_by_one(b, &ce);
+	}
 	if (crc) {
-		log_warn("%u mail(s) not stored: %s", b->done->len, ce.msg);
-		g_array_set_size(b->done, 0);
+		log_warn("%u mail(s) not stored: %s", b->jobs->len, ce.msg);
 		batch_rollback(b);
 		if (rc == 0)
 			dm_error_set(err, crc, "%s", ce.msg);
 		return rc ? rc : crc;
 	}
-	for (guint i = 0; i < b->done->len; i++) {
-		const BatchDone *d = &g_array_index(b->done, BatchDone, i);
-		char tk[32] = "";
-		if (d->res.ticket_id)
-			snprintf(tk, sizeof tk, " #%lld", (long long)d->res.ticket_id);
-		log_info("%s <%s> from %s: %s%s%s%s%s", d->where, d->res.message_id, d->from,
-			 ingest_outcome_name(d->res.outcome), tk, d->res.detail[0] ? " (" : "",
-			 d->res.detail, d->res.detail[0] ? ")" : "");
-		if (out)
-			g_array_append_val(out, *d);
-	}
-	g_array_set_size(b->done, 0);
-	g_array_set_size(b->seen, 0);
+	log_done(b, out);
+	forget(b);
 	return rc;
 }

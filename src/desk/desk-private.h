@@ -104,14 +104,17 @@ typedef struct {
 typedef struct {
 	Desk *desk;
 	bool fallback; /* a mail that cannot be stored is quarantined with why */
+	bool defer;    /* the rows no later mail reads are written at the commit */
 	bool open;     /* the transaction is open */
 	int64_t opened_at;
 	StaffList staff;
 	MailJob *applied;   /* the job whose rows are queued, not yet waited for */
+	GPtrArray *jobs;    /* of MailJob: written, waiting for the commit */
+	size_t bytes;       /* of their raw mail */
+	GHashTable *sent;   /* "kind\nrcpt" -> automatic replies queued by the batch */
 	int64_t mailbox_id; /* where the mails of the batch came from */
 	uint32_t uidvalidity;
 	GArray *seen; /* of SeenUid: the mailbox's UIDs done in this batch */
-	GArray *done; /* of BatchDone: applied, waiting for the commit */
 	IngestTiming *timing;
 } Batch;
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "deskmail/route.h"
+#include "deskmail/util.h"
 #include "store-private.h"
 
 #define MAX_LOOKUP_REFS 50
@@ -38,50 +39,6 @@ int store_batch_begin(Db *db, DmError *err)
 	if (rc == 0)
 		rc = db_exec(db, "SET LOCAL plan_cache_mode = force_generic_plan", 0, NULL, NULL,
 			     err);
-	return rc;
-}
-
-int store_batch_commit(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const SeenUid *seen,
-		       size_t n_seen, DmError *err)
-{
-	int rc = 0;
-	if (mailbox_id && n_seen) {
-		/* the batch's UIDs are done, and the checkpoint moves past them, in
-		 * one statement (a row updated once per mail would grow a chain of
-		 * versions that every later update of the batch walks) */
-		GString *uids = g_string_new("{"), *ids = g_string_new("{");
-		uint32_t last = 0;
-		for (size_t i = 0; i < n_seen; i++) {
-			g_string_append_printf(uids, "%s%u", i ? "," : "", seen[i].uid);
-			if (seen[i].inbound_id)
-				g_string_append_printf(ids, "%s%lld", i ? "," : "",
-						       (long long)seen[i].inbound_id);
-			else
-				g_string_append_printf(ids, "%sNULL", i ? "," : "");
-			last = MAX(last, seen[i].uid);
-		}
-		g_string_append_c(uids, '}');
-		g_string_append_c(ids, '}');
-		char mb[24], uv[24], lu[24];
-		const char *p[] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), uids->str, ids->str,
-				   i64s(lu, last)};
-		rc = db_exec(
-			db,
-			"WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, "
-			"inbound_id) SELECT $1::bigint, $2::bigint, x.u, x.i FROM "
-			"unnest($3::bigint[], $4::bigint[]) AS x(u, i) ON CONFLICT DO NOTHING) "
-			"UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
-			"= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-			5, p, NULL, err);
-		g_string_free(uids, TRUE);
-		g_string_free(ids, TRUE);
-	}
-	if (rc) {
-		store_batch_rollback(db);
-		return rc;
-	}
-	rc = db_commit(db, err);
-	db_pipeline_leave(db);
 	return rc;
 }
 
@@ -134,8 +91,11 @@ int store_mail_abandon(Db *db, DmError *err)
 
 static const char facts_sql[] =
 	"SELECT (extract(epoch FROM now()) * 1000000)::bigint, now()::text, "
-	"nextval(pg_get_serial_sequence('inbound', 'id')), "
-	"nextval(pg_get_serial_sequence('message', 'id')), "
+	"nextval('inbound_id_seq'::regclass), "
+	/* the mail's message id, then ids for the messages it causes */
+	"(SELECT array_to_string(array_agg(s.v ORDER BY s.g), ',') FROM (SELECT g, "
+	"  nextval('message_id_seq'::regclass) AS v FROM generate_series(0, "
+	"  $10::int) g) s), "
 	"d.bytes, d.id, "
 	"c.id, c.name, cl.id, cl.name, cl.plan, cl.account_manager_id, "
 	"tt.id, tt.client_id, rt.id, rt.client_id, "
@@ -153,7 +113,7 @@ static const char facts_sql[] =
 	 * the planner decides, and the desk reserves a number itself when this
 	 * gave none (a client's reply to a ticket closed too long ago). */
 	"CASE WHEN $9::boolean AND c.id IS NOT NULL AND tt.id IS NULL AND rt.id IS NULL AND NOT "
-	"  d.bytes AND d.id IS NULL THEN nextval(pg_get_serial_sequence('ticket', 'id')) END"
+	"  d.bytes AND d.id IS NULL THEN nextval('ticket_id_seq'::regclass) END"
 	" FROM (SELECT 1) x "
 	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1) AS bytes, "
 	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
@@ -170,7 +130,7 @@ static const char facts_sql[] =
 	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id)" TICKET_FACT_JOINS;
 
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
-		     bool may_open, MailFacts *f, DmError *err)
+		     bool may_open, int n_out_ids, MailFacts *f, DmError *err)
 {
 	g_assert(!db_pending(db)); /* the previous mail's outcome was read */
 	memset(f, 0, sizeof *f);
@@ -182,7 +142,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	for (size_t i = m ? m->n_references : 0; i > 0 && n < MAX_LOOKUP_REFS; i--)
 		ids[n++] = m->references[i - 1];
 	g_autofree char *arr = pg_array(ids, n);
-	char tb[24], c0[24], c1[24], c2[24];
+	char tb[24], c0[24], c1[24], c2[24], no[24];
 	int64_t token = m ? route_subject_token(m->subject) : 0;
 	const char *p[] = {sha256,
 			   m && m->from ? m->from->addr : NULL,
@@ -192,11 +152,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   i64s(c0, caps[RATE_ACK]),
 			   i64s(c1, caps[RATE_NOTICE]),
 			   i64s(c2, caps[RATE_REFUSED]),
-			   may_open ? "t" : "f"};
+			   may_open ? "t" : "f",
+			   i64s(no, n_out_ids)};
 	DbRes *r = NULL;
 	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 9, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 10, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -212,7 +173,18 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->now = dbres_i64(r, 0, 0, 0);
 	g_strlcpy(f->now_text, dbres_get(r, 0, 1) ? dbres_get(r, 0, 1) : "", sizeof f->now_text);
 	f->inbound_id = dbres_i64(r, 0, 2, 0);
-	f->message_id = dbres_i64(r, 0, 3, 0);
+	gchar **msg_ids = g_strsplit(dbres_get(r, 0, 3) ? dbres_get(r, 0, 3) : "", ",", -1);
+	guint n_ids = g_strv_length(msg_ids);
+	f->out_ids = g_new0(int64_t, n_ids + 1);
+	for (guint i = 0; i < n_ids; i++) {
+		int64_t v = 0;
+		dm_parse_i64(msg_ids[i], 1, INT64_MAX, &v);
+		if (i == 0)
+			f->message_id = v;
+		else
+			f->out_ids[f->n_out_ids++] = v;
+	}
+	g_strfreev(msg_ids);
 	f->dup_bytes = dbres_bool(r, 0, 4);
 	f->dup_inbound_id = dbres_i64(r, 0, 5, 0);
 	f->contact_id = dbres_i64(r, 0, 6, 0);
@@ -237,8 +209,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err)
 {
 	DbRes *r = NULL;
-	int rc = db_exec(db, "SELECT nextval(pg_get_serial_sequence('ticket', 'id'))", 0, NULL, &r,
-			 err);
+	int rc = db_exec(db, "SELECT nextval('ticket_id_seq'::regclass)", 0, NULL, &r, err);
 	if (rc == 0)
 		*id_r = dbres_i64(r, 0, 0, 0);
 	dbres_free(r);
@@ -292,7 +263,9 @@ static const char update_sql[] =
 
 static const char quarantine_sql[] =
 	"INSERT INTO quarantine (inbound_id, from_addr, from_name, subject, reason, automatic) "
-	"VALUES ($1::bigint, $2, $3, $4, $5, $6::boolean)";
+	"SELECT q.i, q.a, q.n, q.s, q.r, q.au FROM unnest($1::bigint[], $2::text[], $3::text[], "
+	"$4::text[], $5::text[], $6::boolean[]) WITH ORDINALITY AS q(i, a, n, s, r, au, k) ORDER "
+	"BY q.k";
 
 /* Events in order; staff_id is the actor's when the actor is staff. */
 static const char events_sql[] =
@@ -309,16 +282,18 @@ static const char events_sql[] =
 static const char outgoing_sql[] =
 	"WITH x AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
 	"  $5::boolean[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::bigint[], "
-	"  $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[]) "
-	"  WITH ORDINALITY AS x(key, kind, ticket, rcpt, automatic, subject, msgid, raw, author, "
-	"  staff, from_name, irt, refs, body, html, internal, n)), "
+	"  $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[], "
+	"  $23::bigint[]) WITH ORDINALITY AS x(key, kind, ticket, rcpt, automatic, subject, "
+	"  msgid, raw, author, staff, from_name, irt, refs, body, html, internal, row_id, n)), "
 	"o AS (INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
 	"  subject, message_id, raw) SELECT x.key, x.kind, x.ticket, $17, x.rcpt, x.automatic, "
 	"  x.subject, x.msgid, x.raw FROM x ORDER BY x.n ON CONFLICT (event_key) DO NOTHING "
 	"  RETURNING event_key), "
-	"m AS (INSERT INTO message (ticket_id, direction, author_kind, staff_id, from_addr, "
+	"m AS (INSERT INTO message (id, ticket_id, direction, author_kind, staff_id, from_addr, "
 	"  from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
-	"  body_html, automatic, internal) SELECT x.ticket, 'out', x.author, x.staff, $17, "
+	"  body_html, automatic, internal) OVERRIDING SYSTEM VALUE SELECT COALESCE(x.row_id, "
+	"  nextval('message_id_seq'::regclass)), x.ticket, 'out', x.author, x.staff, "
+	"  $17, "
 	"  x.from_name, ARRAY[x.rcpt], x.subject, x.msgid, x.irt, x.refs::text[], x.body, x.body, "
 	"  x.html, x.automatic, x.internal FROM x JOIN o ON o.event_key = x.key WHERE x.ticket "
 	"  IS NOT NULL ORDER BY x.n RETURNING id, message_id) "
@@ -444,39 +419,85 @@ static int send_update(Db *db, const Plan *p, DmError *err)
 	return db_send(db, update_sql, 18, v, NULL, NULL, false, NULL, err);
 }
 
-static int send_events(Db *db, const Plan *p, DmError *err)
+/* ---- rows written for many plans at once ---------------------------------------- */
+
+static void finish_params(BinArray *cols, int n, const char **v, int *lens, int *fmts, char **bufs)
 {
-	guint n = p->events->len;
-	if (n == 0)
-		return 0;
-	const char **col[7];
-	for (int c = 0; c < 7; c++)
-		col[c] = g_new0(const char *, n);
-	NumBuf *ids = g_new(NumBuf, n);
-	for (guint i = 0; i < n; i++) {
-		const PlanEvent *e = &g_array_index(p->events, PlanEvent, i);
-		col[0][i] = i64n(ids[i], e->ticket_id);
-		col[1][i] = e->kind;
-		col[2][i] = e->actor;
-		col[3][i] = e->field;
-		col[4][i] = e->before;
-		col[5][i] = e->after;
-		col[6][i] = e->detail;
+	for (int c = 0; c < n; c++) {
+		bufs[c] = bin_array_finish(&cols[c], &lens[c]);
+		v[c] = bufs[c];
+		fmts[c] = 1;
 	}
-	char *arr[7];
-	for (int c = 0; c < 7; c++)
-		arr[c] = pg_array(col[c], n);
-	const char *v[] = {arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6]};
-	int rc = db_send(db, events_sql, 7, v, NULL, NULL, false, NULL, err);
-	for (int c = 0; c < 7; c++) {
-		g_free(arr[c]);
-		g_free(col[c]);
-	}
-	g_free(ids);
+}
+
+/* The events of the plans, in order. */
+static int send_events(Db *db, const Plan *const *plans, size_t n_plans, DmError *err)
+{
+	enum { TICKET, KIND, ACTOR, FIELD, BEFORE, AFTER, DETAIL, NCOLS };
+	static const unsigned oids[NCOLS] = {OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT,
+					     OID_TEXT, OID_TEXT, OID_TEXT};
+	BinArray col[NCOLS];
+	for (int c = 0; c < NCOLS; c++)
+		bin_array_init(&col[c], oids[c]);
+	int n = 0;
+	for (size_t k = 0; k < n_plans; k++)
+		for (guint i = 0; i < plans[k]->events->len; i++, n++) {
+			const PlanEvent *e = &g_array_index(plans[k]->events, PlanEvent, i);
+			bin_array_i64(&col[TICKET], e->ticket_id, true);
+			bin_array_text(&col[KIND], e->kind);
+			bin_array_text(&col[ACTOR], e->actor);
+			bin_array_text(&col[FIELD], e->field);
+			bin_array_text(&col[BEFORE], e->before);
+			bin_array_text(&col[AFTER], e->after);
+			bin_array_text(&col[DETAIL], e->detail);
+		}
+	const char *v[NCOLS];
+	int lens[NCOLS], fmts[NCOLS];
+	char *bufs[NCOLS];
+	finish_params(col, NCOLS, v, lens, fmts, bufs);
+	int rc = n ? db_send(db, events_sql, NCOLS, v, lens, fmts, false, NULL, err) : 0;
+	for (int c = 0; c < NCOLS; c++)
+		g_free(bufs[c]);
 	return rc;
 }
 
-static int send_mails(Db *db, const Plan *p, DmError *err)
+/* The quarantine rows of the plans, in order. */
+static int send_quarantine(Db *db, const Plan *const *plans, size_t n_plans, DmError *err)
+{
+	enum { INBOUND, ADDR, NAME, SUBJECT, REASON, AUTO, NCOLS };
+	static const unsigned oids[NCOLS] = {OID_INT8, OID_TEXT, OID_TEXT,
+					     OID_TEXT, OID_TEXT, OID_BOOL};
+	BinArray col[NCOLS];
+	for (int c = 0; c < NCOLS; c++)
+		bin_array_init(&col[c], oids[c]);
+	int n = 0;
+	for (size_t k = 0; k < n_plans; k++) {
+		const Plan *p = plans[k];
+		if (!p->quarantine)
+			continue;
+		const Mail *m = p->mail;
+		bin_array_i64(&col[INBOUND], p->inbound_id, false);
+		bin_array_text(&col[ADDR], m && m->from ? m->from->addr : NULL);
+		bin_array_text(&col[NAME], m && m->from ? m->from->name : NULL);
+		bin_array_text(&col[SUBJECT], m ? m->subject : "");
+		bin_array_text(&col[REASON], p->quarantine_reason);
+		bin_array_bool(&col[AUTO], p->quarantine_automatic);
+		n++;
+	}
+	const char *v[NCOLS];
+	int lens[NCOLS], fmts[NCOLS];
+	char *bufs[NCOLS];
+	finish_params(col, NCOLS, v, lens, fmts, bufs);
+	int rc = n ? db_send(db, quarantine_sql, NCOLS, v, lens, fmts, false, NULL, err) : 0;
+	for (int c = 0; c < NCOLS; c++)
+		g_free(bufs[c]);
+	return rc;
+}
+
+/* The outgoing mail of the plans, in order.  A mail about a ticket gets the
+ * next message id its plan reserved, so the conversation shows it right
+ * after the mail that caused it. */
+static int send_mails(Db *db, const Plan *const *plans, size_t n_plans, DmError *err)
 {
 	enum {
 		KEY,
@@ -502,70 +523,80 @@ static int send_mails(Db *db, const Plan *p, DmError *err)
 		OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_BOOL};
 	enum { A_MAIL, A_SHA, A_FN, A_CT, A_SIZE, ACOLS };
 	static const unsigned aoids[ACOLS] = {OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8};
-	BinArray col[NCOLS], acol[ACOLS];
+	BinArray col[NCOLS], acol[ACOLS], row_ids;
 	for (int c = 0; c < NCOLS; c++)
 		bin_array_init(&col[c], oids[c]);
 	for (int c = 0; c < ACOLS; c++)
 		bin_array_init(&acol[c], aoids[c]);
-	for (guint i = 0; i < p->mails->len; i++) {
-		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
-		g_assert(pm->wire != NULL); /* the desk renders before it applies */
-		g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
-		g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
-		bin_array_text(&col[KEY], pm->event_key);
-		bin_array_text(&col[KIND], pm->kind);
-		bin_array_i64(&col[TICKET], pm->ticket_id, true);
-		bin_array_text(&col[RCPT], rcpt);
-		bin_array_bool(&col[AUTO], pm->automatic);
-		bin_array_text(&col[SUBJECT], pm->subject);
-		bin_array_text(&col[MSGID], pm->message_id);
-		bin_array_add(&col[RAW], pm->wire, (int)pm->wire_len);
-		bin_array_text(&col[AUTHOR], pm->staff_id ? "staff" : "system");
-		bin_array_i64(&col[STAFF], pm->staff_id, true);
-		bin_array_text(&col[FROM_NAME], pm->from_display);
-		bin_array_text(&col[IRT], pm->in_reply_to);
-		bin_array_text(&col[REFS], refs);
-		bin_array_text(&col[BODY], pm->text);
-		bin_array_text(&col[HTML], pm->html);
-		bin_array_bool(&col[INTERNAL], pm->internal);
-		for (size_t k = 0; k < pm->n_attachments; k++) {
-			const MailAttachment *a = pm->attachments[k];
-			bin_array_i32(&acol[A_MAIL], (int32_t)i + 1);
-			bin_array_text(&acol[A_SHA], a->sha256);
-			bin_array_text(&acol[A_FN], a->filename);
-			bin_array_text(&acol[A_CT], a->content_type ? a->content_type
+	bin_array_init(&row_ids, OID_INT8);
+	int n = 0;
+	for (size_t k = 0; k < n_plans; k++) {
+		const Plan *p = plans[k];
+		size_t next_id = 0;
+		for (guint i = 0; i < p->mails->len; i++) {
+			const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
+			g_assert(pm->wire != NULL); /* the desk renders before it applies */
+			g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
+			g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
+			bin_array_text(&col[KEY], pm->event_key);
+			bin_array_text(&col[KIND], pm->kind);
+			bin_array_i64(&col[TICKET], pm->ticket_id, true);
+			bin_array_text(&col[RCPT], rcpt);
+			bin_array_bool(&col[AUTO], pm->automatic);
+			bin_array_text(&col[SUBJECT], pm->subject);
+			bin_array_text(&col[MSGID], pm->message_id);
+			bin_array_add(&col[RAW], pm->wire, (int)pm->wire_len);
+			bin_array_text(&col[AUTHOR], pm->staff_id ? "staff" : "system");
+			bin_array_i64(&col[STAFF], pm->staff_id, true);
+			bin_array_text(&col[FROM_NAME], pm->from_display);
+			bin_array_text(&col[IRT], pm->in_reply_to);
+			bin_array_text(&col[REFS], refs);
+			bin_array_text(&col[BODY], pm->text);
+			bin_array_text(&col[HTML], pm->html);
+			bin_array_bool(&col[INTERNAL], pm->internal);
+			/* NULL: the sequence gives one (more mail than ids reserved) */
+			int64_t id =
+				pm->ticket_id && next_id < p->n_out_ids ? p->out_ids[next_id++] : 0;
+			bin_array_i64(&row_ids, id, true);
+			n++;
+			for (size_t a = 0; a < pm->n_attachments; a++) {
+				const MailAttachment *at = pm->attachments[a];
+				bin_array_i32(&acol[A_MAIL], n);
+				bin_array_text(&acol[A_SHA], at->sha256);
+				bin_array_text(&acol[A_FN], at->filename);
+				bin_array_text(&acol[A_CT], at->content_type
+								    ? at->content_type
 								    : "application/octet-stream");
-			bin_array_i64(&acol[A_SIZE], (int64_t)a->size, false);
+				bin_array_i64(&acol[A_SIZE], (int64_t)at->size, false);
+			}
 		}
 	}
-	const char *v[NCOLS + 1 + ACOLS];
-	int lens[NCOLS + 1 + ACOLS], fmts[NCOLS + 1 + ACOLS];
-	char *bufs[NCOLS + ACOLS];
-	for (int c = 0; c < NCOLS; c++) {
-		bufs[c] = bin_array_finish(&col[c], &lens[c]);
-		v[c] = bufs[c];
-		fmts[c] = 1;
-	}
-	v[NCOLS] = p->desk_address;
+	enum { TOTAL = NCOLS + 1 + ACOLS + 1 };
+	const char *v[TOTAL];
+	int lens[TOTAL], fmts[TOTAL];
+	char *bufs[TOTAL];
+	finish_params(col, NCOLS, v, lens, fmts, bufs);
+	bufs[NCOLS] = NULL;
+	v[NCOLS] = plans[0]->desk_address;
 	lens[NCOLS] = 0;
 	fmts[NCOLS] = 0;
-	for (int c = 0; c < ACOLS; c++) {
-		bufs[NCOLS + c] = bin_array_finish(&acol[c], &lens[NCOLS + 1 + c]);
-		v[NCOLS + 1 + c] = bufs[NCOLS + c];
-		fmts[NCOLS + 1 + c] = 1;
-	}
-	int rc = db_send(db, outgoing_sql, NCOLS + 1 + ACOLS, v, lens, fmts, false, NULL, err);
-	for (int c = 0; c < NCOLS + ACOLS; c++)
+	finish_params(acol, ACOLS, v + NCOLS + 1, lens + NCOLS + 1, fmts + NCOLS + 1,
+		      bufs + NCOLS + 1);
+	finish_params(&row_ids, 1, v + TOTAL - 1, lens + TOTAL - 1, fmts + TOTAL - 1,
+		      bufs + TOTAL - 1);
+	int rc = n ? db_send(db, outgoing_sql, TOTAL, v, lens, fmts, false, NULL, err) : 0;
+	for (int c = 0; c < TOTAL; c++)
 		g_free(bufs[c]);
 	return rc;
 }
 
-/* Every row of the plan, queued in an order the foreign keys accept. */
-static int send_plan_rows(Db *db, const Plan *p, DmError *err)
+/* The rows of a plan that later mails of the batch read back (their facts):
+ * inbound, ticket, the incoming message and the ticket's changes, queued in
+ * an order the foreign keys accept. */
+static int send_own_rows(Db *db, const Plan *p, DmError *err)
 {
 	int rc = 0;
-	bool inbound = p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_NONE;
-	if (inbound)
+	if (p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_NONE)
 		rc = send_inbound(db, p, err);
 	if (rc == 0 && p->new_ticket) {
 		char tb[24], cb[24], kb[24], rb[24];
@@ -578,27 +609,26 @@ static int send_plan_rows(Db *db, const Plan *p, DmError *err)
 		rc = send_message(db, p, err);
 	if (rc == 0 && p->update.any)
 		rc = send_update(db, p, err);
-	if (rc == 0 && p->quarantine) {
-		const Mail *m = p->mail;
-		char ib[24];
-		const char *v[] = {i64s(ib, p->inbound_id),
-				   m && m->from ? m->from->addr : NULL,
-				   m && m->from ? m->from->name : NULL,
-				   m ? m->subject : "",
-				   p->quarantine_reason,
-				   p->quarantine_automatic ? "t" : "f"};
-		rc = db_send(db, quarantine_sql, 6, v, NULL, NULL, false, NULL, err);
-	}
-	if (rc == 0)
-		rc = send_events(db, p, err);
-	if (rc == 0 && p->mails->len)
-		rc = send_mails(db, p, err);
 	return rc;
 }
 
-int store_apply_plan(Db *db, const Plan *p, DmError *err)
+/* The rows nothing reads back before the commit: quarantine, events and
+ * outgoing mail, of many plans at once. */
+static int send_tail_rows(Db *db, const Plan *const *plans, size_t n, DmError *err)
 {
-	int rc = send_plan_rows(db, p, err);
+	int rc = n ? send_quarantine(db, plans, n, err) : 0;
+	if (rc == 0 && n)
+		rc = send_events(db, plans, n, err);
+	if (rc == 0 && n)
+		rc = send_mails(db, plans, n, err);
+	return rc;
+}
+
+int store_apply_plan(Db *db, const Plan *p, bool defer, DmError *err)
+{
+	int rc = send_own_rows(db, p, err);
+	if (rc == 0 && !defer)
+		rc = send_tail_rows(db, &p, 1, err);
 	if (rc == 0)
 		rc = db_send(db, RELEASE, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
@@ -627,7 +657,9 @@ int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 	bool pipe = db_in_pipeline(db);
 	if (!pipe)
 		db_pipeline_enter(db);
-	int rc = send_plan_rows(db, p, err);
+	int rc = send_own_rows(db, p, err);
+	if (rc == 0)
+		rc = send_tail_rows(db, &p, 1, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	int wrc = db_wait(db, NULL, err);
@@ -635,5 +667,59 @@ int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 		rc = wrc;
 	if (!pipe)
 		db_pipeline_leave(db);
+	return rc;
+}
+
+/* The batch's UIDs are done and the checkpoint moves past them, in one
+ * statement (a row updated once per mail would grow a chain of versions
+ * that every later update of the batch walks). */
+static int send_seen(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const SeenUid *seen,
+		     size_t n_seen, DmError *err)
+{
+	BinArray uids, ids;
+	bin_array_init(&uids, OID_INT8);
+	bin_array_init(&ids, OID_INT8);
+	uint32_t last = 0;
+	for (size_t i = 0; i < n_seen; i++) {
+		bin_array_i64(&uids, seen[i].uid, false);
+		bin_array_i64(&ids, seen[i].inbound_id, true);
+		last = MAX(last, seen[i].uid);
+	}
+	char mb[24], uv[24], lu[24];
+	const char *v[5] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), NULL, NULL,
+			    i64s(lu, last)};
+	int lens[5] = {0}, fmts[5] = {0, 0, 1, 1, 0};
+	char *bu = bin_array_finish(&uids, &lens[2]), *bi = bin_array_finish(&ids, &lens[3]);
+	v[2] = bu;
+	v[3] = bi;
+	int rc = db_send(db,
+			 "WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, "
+			 "inbound_id) SELECT $1::bigint, $2::bigint, x.u, x.i FROM "
+			 "unnest($3::bigint[], $4::bigint[]) AS x(u, i) ON CONFLICT DO NOTHING) "
+			 "UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
+			 "= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+			 5, v, lens, fmts, false, NULL, err);
+	g_free(bu);
+	g_free(bi);
+	return rc;
+}
+
+int store_batch_commit(Db *db, const Plan *const *deferred, size_t n_deferred, int64_t mailbox_id,
+		       uint32_t uidvalidity, const SeenUid *seen, size_t n_seen, DmError *err)
+{
+	g_assert(!db_pending(db));
+	int rc = send_tail_rows(db, deferred, n_deferred, err);
+	if (rc == 0 && mailbox_id && n_seen)
+		rc = send_seen(db, mailbox_id, uidvalidity, seen, n_seen, err);
+	if (rc == 0)
+		rc = db_send_simple(db, "COMMIT", err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	int wrc = db_wait(db, NULL, err);
+	if (rc == 0)
+		rc = wrc;
+	if (rc)
+		db_rollback(db);
+	db_pipeline_leave(db);
 	return rc;
 }
