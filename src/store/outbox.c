@@ -61,7 +61,9 @@ int store_outbox_claim(Db *db, int max, int lease_seconds, GArray *rows, DmError
 		g_array_append_val(rows, o);
 	}
 	dbres_free(r);
-	qsort(rows->data + first * sizeof(OutboxRow), rows->len - first, sizeof(OutboxRow), by_id);
+	if (rows->len > first)
+		qsort(rows->data + first * sizeof(OutboxRow), rows->len - first, sizeof(OutboxRow),
+		      by_id);
 	return 0;
 }
 
