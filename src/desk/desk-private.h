@@ -70,13 +70,20 @@ typedef struct {
 	size_t len;
 	unsigned char *head; /* its header, when it is over the cap (may be NULL) */
 	size_t head_len;
-	double seconds; /* what the fetch took */
+	/* rc 0: the message parsed by the fetcher (mail NULL: not a mail,
+	 * parse_err says why) and its SHA-256 */
+	Mail *mail;
+	DmError parse_err;
+	char sha256[65];
+	double fetch_seconds, parse_seconds; /* what they took in the fetcher */
 } Fetched;
 
 /* A thread fetching on imap (which the desk then uses only between
  * fetcher_pause and fetcher_resume) the UIDs given by fetcher_add, in
- * order, a few ahead.  max_bytes: imap.max_message_bytes. */
-Fetcher *fetcher_start(ImapSession *imap, uint32_t uidvalidity, size_t max_bytes);
+ * order, a few ahead, and parsing them with limits (borrowed).
+ * max_bytes: imap.max_message_bytes. */
+Fetcher *fetcher_start(ImapSession *imap, uint32_t uidvalidity, size_t max_bytes,
+		       const MimeLimits *limits);
 void fetcher_add(Fetcher *fe, const uint32_t *uids, size_t n);
 /* The next UID fetched, in the order added (blocks until it is); NULL when
  * none is left.  Free with fetched_free. */

@@ -5,7 +5,9 @@
  * Why: an IMAP fetch is a round trip to the server (libcurl 7.88 fetches
  * one message per command, TECH-NOTES pitfall 1) during which the desk
  * would otherwise wait; with the fetch done ahead, a mail costs the longer
- * of the two, not their sum.  What it does not: it never marks, searches or
+ * of the two, not their sum.  The fetcher also hashes and parses each
+ * mail (mime_parse makes a Mail of plain C types and keeps no GMime object
+ * past its return), so that work leaves the desk's thread too.  What it does not: it never marks, searches or
  * decides anything, and it keeps at most FETCH_AHEAD mails or
  * FETCH_AHEAD_BYTES bytes in hand, so memory does not grow with the
  * mailbox.  Mails it fetched and the desk did not take (the pass stopped)
@@ -17,14 +19,15 @@
  * fetch under way to end), so the server never reports to one session what
  * another changed (libcurl 7.88 cannot read an unexpected FETCH response in
  * the middle of its own), and a curl handle is never used by two threads at
- * once.  The fetcher thread calls only imap_fetch/imap_fetch_header and
- * GLib.  One mutex guards the queues. */
+ * once.  The fetcher thread calls only imap_fetch/imap_fetch_header,
+ * mime_parse, dm_sha256_hex and GLib.  One mutex guards the queues. */
 #include <string.h>
 
+#include "deskmail/util.h"
 #include "desk-private.h"
 
 /* mails fetched ahead at most, and bytes of them */
-#define FETCH_AHEAD 8
+#define FETCH_AHEAD 64
 #define FETCH_AHEAD_BYTES (8 * 1024 * 1024)
 /* the header of a message over imap.max_message_bytes is kept up to this */
 #define HEADER_MAX_BYTES (256 * 1024)
@@ -33,6 +36,7 @@ struct Fetcher {
 	ImapSession *imap; /* borrowed: the desk's session */
 	uint32_t uidvalidity;
 	size_t max_bytes;
+	const MimeLimits *limits;
 	GThread *thread;
 	GMutex lock;
 	GCond cond;
@@ -50,6 +54,7 @@ void fetched_free(Fetched *f)
 		return;
 	g_free(f->raw);
 	g_free(f->head);
+	mail_free(f->mail);
 	g_free(f);
 }
 
@@ -57,8 +62,17 @@ static Fetched *fetch_one(Fetcher *fe, uint32_t uid)
 {
 	Fetched *f = g_new0(Fetched, 1);
 	f->uid = uid;
+	int64_t t0 = now_us();
 	f->rc = imap_fetch(fe->imap, fe->uidvalidity, uid, fe->max_bytes, &f->raw, &f->len,
 			   &f->err);
+	f->fetch_seconds = (double)(now_us() - t0) / G_USEC_PER_SEC;
+	if (f->rc == 0) {
+		t0 = now_us();
+		dm_sha256_hex(f->raw, f->len, f->sha256);
+		if (mime_parse(f->raw, f->len, fe->limits, &f->mail, &f->parse_err) != 0)
+			f->mail = NULL;
+		f->parse_seconds = (double)(now_us() - t0) / G_USEC_PER_SEC;
+	}
 	if (f->rc == DM_EPERM) {
 		/* over the cap: its header, to record it by sender and subject */
 		DmError he = {0};
@@ -83,9 +97,7 @@ static gpointer run(gpointer arg)
 		uint32_t uid = GPOINTER_TO_UINT(g_queue_pop_head(&fe->todo));
 		fe->busy = true;
 		g_mutex_unlock(&fe->lock);
-		int64_t t0 = now_us();
 		Fetched *f = fetch_one(fe, uid);
-		f->seconds = (double)(now_us() - t0) / G_USEC_PER_SEC;
 		g_mutex_lock(&fe->lock);
 		fe->busy = false;
 		g_queue_push_tail(&fe->ready, f);
@@ -100,9 +112,11 @@ static gpointer run(gpointer arg)
 	return NULL;
 }
 
-Fetcher *fetcher_start(ImapSession *imap, uint32_t uidvalidity, size_t max_bytes)
+Fetcher *fetcher_start(ImapSession *imap, uint32_t uidvalidity, size_t max_bytes,
+		       const MimeLimits *limits)
 {
 	Fetcher *fe = g_new0(Fetcher, 1);
+	fe->limits = limits;
 	fe->imap = imap;
 	fe->uidvalidity = uidvalidity;
 	fe->max_bytes = max_bytes;
