@@ -1,30 +1,30 @@
-/* fetch.c - fetching ahead: a thread with its own IMAP connection fetches
- * the next few UIDs of a pass while the desk parses, plans, renders and
- * writes the mail before them.
+/* fetch.c - fetching ahead: a thread fetches and parses the next mails of
+ * a pass while the desk plans, renders and writes the mail before them.
  *
  * Why: an IMAP fetch is a round trip to the server (libcurl 7.88 fetches
  * one message per command, TECH-NOTES pitfall 1) during which the desk
  * would otherwise wait; with the fetch done ahead, a mail costs the longer
- * of the two, not their sum.  The fetcher also hashes and parses each
- * mail (mime_parse makes a Mail of plain C types and keeps no GMime object
- * past its return), so that work leaves the desk's thread too.  What it does not: it never marks, searches or
- * decides anything, and it keeps at most FETCH_AHEAD mails or
- * FETCH_AHEAD_BYTES bytes in hand, so memory does not grow with the
- * mailbox.  Mails it fetched and the desk did not take (the pass stopped)
- * are dropped: they are fetched again by the next pass, as nothing was
- * written about them.
+ * of the two, not their sum.  The fetcher also hashes and parses each mail
+ * (mime_parse makes a Mail of plain C types and keeps no GMime object past
+ * its return), so that work leaves the desk's thread too.
+ *
+ * What it does not: it never marks, searches or decides anything, and it
+ * keeps at most FETCH_AHEAD mails or FETCH_AHEAD_BYTES bytes in hand, so
+ * memory does not grow with the mailbox.  Mails it fetched and the desk
+ * did not take (the pass stopped) are dropped: nothing was written about
+ * them, and the next pass fetches them again.
  *
  * One IMAP session, one connection, as before: the desk searches and marks
  * on the same session with the fetcher paused (fetcher_pause waits for the
  * fetch under way to end), so the server never reports to one session what
  * another changed (libcurl 7.88 cannot read an unexpected FETCH response in
- * the middle of its own), and a curl handle is never used by two threads at
- * once.  The fetcher thread calls only imap_fetch/imap_fetch_header,
+ * the middle of its own), and a curl handle is never used by two threads
+ * at once.  The fetcher thread calls only imap_fetch/imap_fetch_header,
  * mime_parse, dm_sha256_hex and GLib.  One mutex guards the queues. */
 #include <string.h>
 
-#include "deskmail/util.h"
 #include "desk-private.h"
+#include "deskmail/util.h"
 
 /* mails fetched ahead at most, and bytes of them */
 #define FETCH_AHEAD 64
