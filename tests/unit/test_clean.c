@@ -8,6 +8,7 @@
 
 #include "deskmail/clean.h"
 #include "deskmail/mime.h"
+#include "testdata.h"
 
 typedef struct {
 	const char *name, *in, *want;
@@ -187,23 +188,6 @@ static void test_html_replies(void)
 		g_free(got);
 		g_free(text);
 	}
-}
-
-/* The shared corpus and our test mail must be there: without them the
- * test says what is missing and fails, rather than aborting half way. */
-static bool have_test_data(void)
-{
-	static const char *const vars[] = {"DM_CORPUS", "DM_TESTDATA"};
-	for (size_t i = 0; i < G_N_ELEMENTS(vars); i++) {
-		const char *dir = g_getenv(vars[i]);
-		if (dir == NULL || !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-			printf("Bail out! %s=%s is not a folder: the tests need ../shared (the "
-			       "corpus) beside the checkout and tests/data\n",
-			       vars[i], dir ? dir : "(unset)");
-			return false;
-		}
-	}
-	return true;
 }
 
 int main(int argc, char **argv)

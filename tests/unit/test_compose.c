@@ -1342,6 +1342,336 @@ static void test_random(void)
 	g_ptr_array_free(keep, TRUE);
 }
 
+/* ---- the first composer's cases (formerly in test_mime.c) ------------- */
+
+/* Parse a buffer with the default limits (or lim). */
+static int parse_buf(const char *buf, size_t len, const MimeLimits *lim, Mail **m_r, DmError *e)
+{
+	MimeLimits def;
+	if (lim == NULL) {
+		mime_limits_default(&def);
+		lim = &def;
+	}
+	return mime_parse((const unsigned char *)buf, len, lim, m_r, e);
+}
+
+static char *compose_ok(const OutMail *m, size_t *len_r)
+{
+	char *wire = NULL;
+	size_t len = 0;
+	DmError e = {0};
+	int rc = mime_compose(m, &wire, &len, &e);
+	if (rc != 0)
+		g_error("mime_compose: %d %s", rc, e.msg);
+	g_assert_cmpuint(strlen(wire), ==, len);
+	/* CRLF only, no line over 998, 7-bit only */
+	size_t line = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)wire[i];
+		g_assert_cmpuint(c, <, 0x80);
+		g_assert_cmpuint(c, !=, 0);
+		if (c == '\n') {
+			g_assert_true(i > 0 && wire[i - 1] == '\r');
+			line = 0;
+		} else if (c == '\r') {
+			g_assert_true(i + 1 < len && wire[i + 1] == '\n');
+		} else {
+			g_assert_cmpuint(++line, <=, 998);
+		}
+	}
+	if (len_r)
+		*len_r = len;
+	return wire;
+}
+
+static bool has_header_line(const char *wire, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	for (const char *p = wire; p; p = strstr(p, "\r\n")) {
+		if (*p == '\r')
+			p += 2;
+		if (p[0] == '\r' && p[1] == '\n')
+			return false; /* end of the header */
+		if (g_ascii_strncasecmp(p, prefix, pl) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void test_compose_basic(void)
+{
+	OutMail o = base_out();
+	o.auto_submitted = "auto-replied";
+	const char *extra[] = {"X-Deskmail-Ticket", "42"};
+	o.extra_headers = extra;
+	o.n_extra_headers = 1;
+	size_t len = 0;
+	char *wire = compose_ok(&o, &len);
+	g_assert_true(has_header_line(wire, "From: Support Desk <support@desk.example>\r\n"));
+	g_assert_true(has_header_line(wire, "To: Alice Example <alice@client.example>\r\n"));
+	g_assert_true(has_header_line(wire, "Subject: Re: [#42] Printer\r\n"));
+	g_assert_true(has_header_line(wire, "Message-Id: <dm.1.abc@desk.example>\r\n"));
+	g_assert_true(has_header_line(wire, "Date: Tue, 03 Mar 2026 10:34:56 +0000\r\n"));
+	g_assert_true(has_header_line(wire, "Auto-Submitted: auto-replied\r\n"));
+	g_assert_true(has_header_line(wire, "X-Deskmail-Ticket: 42\r\n"));
+	g_assert_true(has_header_line(wire, "MIME-Version: 1.0\r\n"));
+	g_assert_true(has_header_line(wire, "Content-Type: text/plain; charset=utf-8\r\n"));
+	g_assert_true(has_header_line(wire, "Content-Transfer-Encoding: quoted-printable\r\n"));
+	g_assert_false(has_header_line(wire, "In-Reply-To:"));
+
+	Mail *m = NULL;
+	g_assert_cmpint(parse_buf(wire, len, NULL, &m, NULL), ==, 0);
+	g_assert_cmpstr(m->text, ==, "Hello Alice,\n\nwe are on it.\n");
+	g_assert_cmpstr(m->from->addr, ==, "support@desk.example");
+	g_assert_cmpstr(m->from->name, ==, "Support Desk");
+	g_assert_cmpstr(m->message_id, ==, "dm.1.abc@desk.example");
+	g_assert_cmpint(m->date, ==, 1772534096);
+	g_assert_true(m->is_automatic);
+	mail_free(m);
+	g_free(wire);
+}
+
+static void test_compose_injection(void)
+{
+	OutMail o = base_out();
+	o.subject = "Hello\r\nBcc: victim@example.org";
+	o.to_name = "Alice\r\nCc: other@example.org";
+	o.from_name = "Desk\nX-Evil: 1";
+	const char *extra[] = {"X-Deskmail-Ticket", "42\r\nBcc: evil@example.org"};
+	o.extra_headers = extra;
+	o.n_extra_headers = 1;
+	size_t len = 0;
+	char *wire = compose_ok(&o, &len);
+	g_assert_false(has_header_line(wire, "Bcc:"));
+	g_assert_false(has_header_line(wire, "Cc:"));
+	g_assert_false(has_header_line(wire, "X-Evil:"));
+	Mail *m = NULL;
+	g_assert_cmpint(parse_buf(wire, len, NULL, &m, NULL), ==, 0);
+	g_assert_cmpuint(m->n_cc, ==, 0);
+	g_assert_cmpuint(m->n_to, ==, 1);
+	g_assert_cmpstr(m->to[0].addr, ==, "alice@client.example");
+	g_assert_nonnull(strstr(m->subject, "Hello"));
+	g_assert_nonnull(strstr(m->subject, "Bcc: victim@example.org"));
+	mail_free(m);
+	g_free(wire);
+}
+
+static void test_compose_attachments(void)
+{
+	OutMail o = base_out();
+	o.html = "<p>See the files.</p>";
+	unsigned char bin[3000];
+	for (size_t i = 0; i < sizeof bin; i++)
+		bin[i] = (unsigned char)(i * 7 + 3);
+	const char *csv = "a,b\r\n1,2\r\n";
+	OutAttachment files[] = {
+		{.filename = "Rechnung März 2026.pdf",
+		 .content_type = "application/pdf",
+		 .data = bin,
+		 .size = sizeof bin},
+		{.filename = "data.csv\r\nBcc: x@evil.example",
+		 .content_type = "text/csv; charset=utf-8",
+		 .data = (const unsigned char *)csv,
+		 .size = strlen(csv)},
+		{.filename = "", .content_type = "not a type", .data = bin, .size = 10},
+	};
+	o.attachments = files;
+	o.n_attachments = G_N_ELEMENTS(files);
+	size_t len = 0;
+	char *wire = compose_ok(&o, &len); /* CRLF, 7-bit, short lines */
+	g_assert_nonnull(strstr(wire, "multipart/mixed"));
+	g_assert_nonnull(strstr(wire, "multipart/alternative"));
+	g_assert_false(has_header_line(wire, "Bcc:"));
+
+	Mail *m = NULL;
+	g_assert_cmpint(parse_buf(wire, len, NULL, &m, NULL), ==, 0);
+	g_assert_cmpstr(m->text, ==, "Hello Alice,\n\nwe are on it.\n");
+	g_assert_cmpuint(m->n_attachments, ==, 3);
+	g_assert_cmpstr(m->attachments[0].filename, ==, "Rechnung März 2026.pdf");
+	g_assert_cmpstr(m->attachments[0].content_type, ==, "application/pdf");
+	g_assert_cmpuint(m->attachments[0].size, ==, sizeof bin);
+	g_assert_cmpmem(m->attachments[0].data, m->attachments[0].size, bin, sizeof bin);
+	char sha[65];
+	dm_sha256_hex(bin, sizeof bin, sha);
+	g_assert_cmpstr(m->attachments[0].sha256, ==, sha); /* its identity in the store */
+	/* the name's CR/LF cannot start a header */
+	g_assert_null(strchr(m->attachments[1].filename, '\n'));
+	g_assert_true(g_str_has_prefix(m->attachments[1].filename, "data.csv"));
+	g_assert_cmpstr(m->attachments[1].content_type, ==, "text/csv");
+	g_assert_cmpmem(m->attachments[1].data, m->attachments[1].size, csv, strlen(csv));
+	/* a bad type becomes application/octet-stream, an empty name a default */
+	g_assert_cmpstr(m->attachments[2].content_type, ==, "application/octet-stream");
+	g_assert_cmpstr(m->attachments[2].filename, ==, "attachment");
+	g_assert_cmpuint(m->attachments[2].size, ==, 10);
+	mail_free(m);
+	g_free(wire);
+}
+
+static void test_compose_roundtrip(void)
+{
+	OutMail o = base_out();
+	o.subject = "Re: [#42] Grüße – тест ✓ Café";
+	o.to_name = "Jürgen \"JM\" Müller";
+	o.in_reply_to = "orig-1@client.example";
+	GPtrArray *refs = g_ptr_array_new_with_free_func(g_free);
+	for (int i = 0; i < 100; i++)
+		g_ptr_array_add(refs, g_strdup_printf("ref-%d.%s@client.example", i,
+						      "abcdefghijklmnopqrstuvwxyz0123456789"));
+	o.references = (const char *const *)refs->pdata;
+	o.n_references = refs->len;
+	GString *text = g_string_new("Café ✓\r\nline two\rline three\n");
+	for (int i = 0; i < 300; i++)
+		g_string_append(text, "x");
+	g_string_append(text, "\n.\nFrom here\n");
+	o.text = text->str;
+	o.html = "<p>Café <b>bold</b> ✓</p>";
+	size_t len = 0;
+	char *wire = compose_ok(&o, &len);
+	/* encoded words, QP, and the charset is UTF-8 even for Latin-1 text */
+	g_assert_true(has_header_line(wire, "Subject: Re: [#42] =?"));
+	g_assert_nonnull(strstr(wire, "multipart/alternative"));
+	g_assert_null(strstr(wire, "iso-8859-1\r\nContent-Transfer-Encoding: 8bit"));
+	g_assert_null(strstr(wire, "8bit"));
+	g_assert_nonnull(strstr(wire, "Content-Type: text/html; charset=utf-8"));
+
+	Mail *m = NULL;
+	g_assert_cmpint(parse_buf(wire, len, NULL, &m, NULL), ==, 0);
+	g_assert_cmpstr(m->subject, ==, "Re: [#42] Grüße – тест ✓ Café");
+	g_assert_cmpstr(m->to[0].name, ==, "Jürgen \"JM\" Müller");
+	g_assert_cmpstr(m->in_reply_to, ==, "orig-1@client.example");
+	g_assert_cmpuint(m->n_references, ==, 100);
+	for (guint i = 0; i < refs->len; i++)
+		g_assert_cmpstr(m->references[i], ==, g_ptr_array_index(refs, i));
+	GString *want = g_string_new("Café ✓\nline two\nline three\n");
+	for (int i = 0; i < 300; i++)
+		g_string_append(want, "x");
+	g_string_append(want, "\n.\nFrom here\n");
+	g_assert_cmpstr(m->text, ==, want->str);
+	g_assert_false(m->text_from_html);
+	g_assert_cmpstr(m->html, ==, "<p>Café <b>bold</b> ✓</p>");
+	mail_free(m);
+	g_string_free(want, TRUE);
+	g_string_free(text, TRUE);
+	g_ptr_array_free(refs, TRUE);
+	g_free(wire);
+}
+
+static void test_compose_reject(void)
+{
+	static const char *const bad_addrs[] = {"Name <a@b.example>",
+						"a b@c.example",
+						"no-at",
+						"a@b.example\r\nRCPT TO:<x@y>",
+						"",
+						NULL};
+	for (int i = 0; bad_addrs[i]; i++) {
+		OutMail o = base_out();
+		o.to_addr = bad_addrs[i];
+		char *wire = NULL;
+		size_t len = 0;
+		DmError e = {0};
+		g_assert_cmpint(mime_compose(&o, &wire, &len, &e), ==, DM_EPERM);
+		g_assert_null(wire);
+		g_assert_cmpstr(e.msg, !=, "");
+		o = base_out();
+		o.from_addr = bad_addrs[i];
+		dm_error_clear(&e);
+		g_assert_cmpint(mime_compose(&o, &wire, &len, &e), ==, DM_EPERM);
+		o = base_out();
+		o.reply_to = bad_addrs[i];
+		dm_error_clear(&e);
+		g_assert_cmpint(mime_compose(&o, &wire, &len, &e), ==, DM_EPERM);
+	}
+	OutMail o = base_out();
+	char *wire = NULL;
+	size_t len = 0;
+	o.to_addr = NULL;
+	g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
+	o = base_out();
+	o.text = NULL;
+	g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
+	static const char *const bad_ids[] = {"<a@b.example>", "a b@c.example",   "",
+					      "no-at-sign",    "a@b\r\nBcc: x@y", NULL};
+	for (int i = 0; bad_ids[i]; i++) {
+		o = base_out();
+		o.message_id = bad_ids[i];
+		g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
+	}
+	o = base_out();
+	o.message_id = NULL;
+	g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
+	static const char *const bad_names[] = {
+		"Bcc", "Subject", "Content-Type", "X-Bad Name", "X:Colon", "", NULL};
+	for (int i = 0; bad_names[i]; i++) {
+		const char *extra[] = {bad_names[i], "v"};
+		o = base_out();
+		o.extra_headers = extra;
+		o.n_extra_headers = 1;
+		g_assert_cmpint(mime_compose(&o, &wire, &len, NULL), ==, DM_EPERM);
+	}
+	g_assert_null(wire);
+
+	/* bad ids from incoming mail are dropped, not fatal */
+	const char *refs[] = {"good@x.example", "bad id@x.example", "<br@x.example>",
+			      "ok2@x.example"};
+	o = base_out();
+	o.in_reply_to = "has space@x.example";
+	o.references = refs;
+	o.n_references = 4;
+	wire = compose_ok(&o, &len);
+	g_assert_false(has_header_line(wire, "In-Reply-To:"));
+	g_assert_true(has_header_line(wire, "References: <good@x.example> <ok2@x.example>\r\n"));
+	g_free(wire);
+}
+
+static void test_compose_long_words(void)
+{
+	OutMail o = base_out();
+	GString *subj = g_string_new("Re: ");
+	GString *name = g_string_new(NULL);
+	for (int i = 0; i < 1500; i++)
+		g_string_append_c(subj, 'a');
+	for (int i = 0; i < 1200; i++)
+		g_string_append(name, i % 2 ? "b" : "ü");
+	o.subject = subj->str;
+	o.to_name = name->str;
+	size_t len = 0;
+	char *wire = compose_ok(&o, &len); /* folded or encoded, lines <= 998 */
+	Mail *m = NULL;
+	g_assert_cmpint(parse_buf(wire, len, NULL, &m, NULL), ==, 0);
+	g_assert_cmpstr(m->subject, ==, subj->str);
+	g_assert_cmpstr(m->to[0].name, ==, name->str);
+	mail_free(m);
+	g_free(wire);
+	g_string_free(subj, TRUE);
+	g_string_free(name, TRUE);
+}
+
+static void test_new_message_id(void)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (int i = 0; i < 1000; i++) {
+		char *id = mime_new_message_id("Desk.Example");
+		g_assert_true(g_str_has_prefix(id, "dm."));
+		g_assert_true(g_str_has_suffix(id, "@desk.example"));
+		g_assert_null(strpbrk(id, "<> \t\r\n"));
+		g_assert_false(g_hash_table_contains(seen, id));
+		g_hash_table_add(seen, id);
+	}
+	g_hash_table_destroy(seen);
+	char *id = mime_new_message_id("bad domain\r\n<x>");
+	g_assert_true(g_str_has_suffix(id, "@baddomainx"));
+	g_free(id);
+	id = mime_new_message_id(NULL);
+	g_assert_true(g_str_has_suffix(id, "@deskmail.invalid"));
+	/* usable as OutMail.message_id */
+	OutMail o = base_out();
+	o.message_id = id;
+	char *wire = compose_ok(&o, NULL);
+	g_free(wire);
+	g_free(id);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1357,6 +1687,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/compose/auto-and-date", test_auto_and_date);
 	g_test_add_func("/compose/boundaries", test_boundaries);
 	g_test_add_func("/compose/eai", test_eai);
+	g_test_add_func("/mime/compose/basic", test_compose_basic);
+	g_test_add_func("/mime/compose/injection", test_compose_injection);
+	g_test_add_func("/mime/compose/roundtrip", test_compose_roundtrip);
+	g_test_add_func("/mime/compose/attachments", test_compose_attachments);
+	g_test_add_func("/mime/compose/reject", test_compose_reject);
+	g_test_add_func("/mime/compose/long-words", test_compose_long_words);
+	g_test_add_func("/mime/compose/message-id", test_new_message_id);
 	g_test_add_func("/compose/random", test_random);
 	int rc = g_test_run();
 	mime_global_cleanup();
