@@ -345,8 +345,8 @@ void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tp
 	const char *rcpt = m->from->addr;
 	int sent = f->sent_last_hour[rate];
 	if (max_per_hour >= 0 && sent >= max_per_hour) {
-		plan_note(p, "automatic %s to %s suppressed: %d in the last hour", kind, rcpt,
-			  sent);
+		plan_note(p, "automatic %s to %s suppressed: %d or more in the last hour", kind,
+			  rcpt, sent);
 		plan_event(p, ticket_id, "auto-reply-suppressed", "deskmail", NULL, NULL, NULL,
 			   rcpt);
 		return;

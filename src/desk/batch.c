@@ -135,7 +135,7 @@ static void count_sent(Batch *b, const Plan *p)
  * sender, up to the same caps. */
 static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_KINDS])
 {
-	if (m == NULL || m->from == NULL || g_hash_table_size(b->sent) == 0)
+	if (!b->defer || m == NULL || m->from == NULL || g_hash_table_size(b->sent) == 0)
 		return;
 	for (int k = 0; k < RATE_KINDS; k++) {
 		g_autofree char *key = sent_key(rate_kinds[k], m->from->addr);
@@ -225,8 +225,9 @@ static void done(Batch *b, MailJob *j)
 		b->uidvalidity = j->src.uidvalidity;
 		g_array_append_val(b->seen, s);
 	}
-	count_sent(b, &j->plan);
-	b->bytes += j->len;
+	if (b->defer) /* else its rows are written, and the facts count them */
+		count_sent(b, &j->plan);
+	b->bytes += job_bytes(j);
 	g_ptr_array_add(b->jobs, j);
 }
 
@@ -244,6 +245,10 @@ static int failed(Batch *b, MailJob *j, int rc, bool dup, const DmError *why, Dm
 	if (rc == DM_ETEMP || (!dup && (!b->fallback || j->fallback))) {
 		dm_error_set(err, rc, "%s", why->msg);
 		job_free(j);
+		if (rc == DM_ETEMP)
+			b->dropped++; /* not this mail's fault: taken again next time */
+		else
+			b->failed++;
 		return rc;
 	}
 	if (!dup) {
@@ -301,6 +306,7 @@ int batch_add(Batch *b, MailJob *j, DmError *err)
 		rc = finish(b, err);
 	if (rc) {
 		job_free(j);
+		b->dropped++;
 		return rc;
 	}
 	return take(b, j, err);
@@ -352,8 +358,10 @@ static int commit_now(Batch *b, DmError *err)
 }
 
 /* The batch's common rows failed and nothing is kept: take its mails in
- * again, each with all its rows under its own savepoint. */
-static int one_by_one(Batch *b, DmError *err)
+ * again, each with all its rows under its own savepoint, and commit.
+ * Returns the error of a mail that failed for good (the mails before it
+ * are committed all the same); *commit_rc is the commit's. */
+static int one_by_one(Batch *b, DmError *err, int *commit_rc, DmError *commit_err)
 {
 	GPtrArray *jobs = b->jobs;
 	b->jobs = g_ptr_array_new_with_free_func((GDestroyNotify)job_free);
@@ -367,6 +375,7 @@ static int one_by_one(Batch *b, DmError *err)
 		jobs->pdata[i] = NULL;
 		if (rc) {
 			job_free(j);
+			b->dropped++;
 			continue;
 		}
 		job_reset(j);
@@ -375,15 +384,11 @@ static int one_by_one(Batch *b, DmError *err)
 			rc = finish(b, err);
 	}
 	g_ptr_array_free(jobs, TRUE);
-	int crc = 0;
-	if (rc != DM_ETEMP && b->open) {
-		DmError ce = {0};
-		crc = commit_now(b, &ce);
-		if (rc == 0 && crc)
-			dm_error_set(err, crc, "%s", ce.msg);
-	}
+	*commit_rc = rc == DM_ETEMP || !b->open ? DM_ETEMP : commit_now(b, commit_err);
+	if (*commit_rc && commit_err->msg[0] == '\0')
+		dm_error_set(commit_err, *commit_rc, "%s", err->msg);
 	b->defer = true;
-	return rc ? rc : crc;
+	return rc;
 }
 
 int batch_commit(Batch *b, GArray *out, DmError *err)
@@ -392,6 +397,8 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 		return 0;
 	int rc = finish(b, err);
 	if (rc == DM_ETEMP) {
+		b->dropped += b->jobs->len; /* lost with the connection */
+		g_ptr_array_set_size(b->jobs, 0);
 		batch_rollback(b);
 		return rc;
 	}
@@ -403,10 +410,21 @@ int batch_commit(Batch *b, GArray *out, DmError *err)
 			 "one",
 			 b->jobs->len, ce.msg);
 		dm_error_clear(&ce);
-		crc = one_by_one(b, &ce);
+		DmError me = {0};
+		int mrc = one_by_one(b, &me, &crc, &ce);
+		if (crc == 0) {
+			/* committed, up to a mail that failed for good */
+			log_done(b, out);
+			forget(b);
+			if (rc == 0 && mrc)
+				rc = dm_error_set(err, mrc, "%s", me.msg);
+			return rc;
+		}
 	}
 	if (crc) {
 		log_warn("%u mail(s) not stored: %s", b->jobs->len, ce.msg);
+		b->dropped += b->jobs->len; /* nothing of them was kept */
+		g_ptr_array_set_size(b->jobs, 0);
 		batch_rollback(b);
 		if (rc == 0)
 			dm_error_set(err, crc, "%s", ce.msg);

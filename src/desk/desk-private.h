@@ -55,6 +55,8 @@ MailJob *job_new(unsigned char *raw, size_t len, const MailSource *src);
 void job_free(MailJob *j);
 /* Forget the facts and the plan (to try the job again). */
 void job_reset(MailJob *j);
+/* The bytes the job holds: raw, parsed and rendered. */
+size_t job_bytes(const MailJob *j);
 /* "INBOX uid 4" or "pipe", for log lines. */
 void job_where(const MailJob *j, char *buf, size_t size);
 
@@ -121,7 +123,9 @@ typedef struct {
 	GHashTable *sent;   /* "kind\nrcpt" -> automatic replies queued by the batch */
 	int64_t mailbox_id; /* where the mails of the batch came from */
 	uint32_t uidvalidity;
-	GArray *seen; /* of SeenUid: the mailbox's UIDs done in this batch */
+	GArray *seen;   /* of SeenUid: the mailbox's UIDs done in this batch */
+	size_t failed;  /* mails given up for good (the caller counts and resets) */
+	size_t dropped; /* mails taken but not kept, to be taken again (likewise) */
 	IngestTiming *timing;
 } Batch;
 

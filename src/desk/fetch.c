@@ -58,6 +58,12 @@ void fetched_free(Fetched *f)
 	g_free(f);
 }
 
+/* What a fetched mail holds in memory, parsed: about twice its bytes. */
+static size_t held_bytes(const Fetched *f)
+{
+	return 2 * f->len + f->head_len;
+}
+
 static Fetched *fetch_one(Fetcher *fe, uint32_t uid)
 {
 	Fetched *f = g_new0(Fetched, 1);
@@ -101,7 +107,7 @@ static gpointer run(gpointer arg)
 		g_mutex_lock(&fe->lock);
 		fe->busy = false;
 		g_queue_push_tail(&fe->ready, f);
-		fe->ready_bytes += f->len + f->head_len;
+		fe->ready_bytes += held_bytes(f);
 		/* after a failure the desk stops the pass: fetch no further */
 		if (f->rc != 0 && f->rc != DM_EPERM && f->rc != DM_ENOTFOUND)
 			while (!g_queue_is_empty(&fe->todo))
@@ -162,7 +168,7 @@ Fetched *fetcher_next(Fetcher *fe)
 		g_cond_wait(&fe->cond, &fe->lock);
 	Fetched *f = g_queue_pop_head(&fe->ready);
 	if (f) {
-		fe->ready_bytes -= f->len + f->head_len;
+		fe->ready_bytes -= held_bytes(f);
 		g_cond_broadcast(&fe->cond);
 	}
 	g_mutex_unlock(&fe->lock);

@@ -55,3 +55,19 @@ void job_parse(Desk *desk, MailJob *j, IngestTiming *t)
 	if (t)
 		t->parse += (double)(now_us() - t0) / G_USEC_PER_SEC;
 }
+
+size_t job_bytes(const MailJob *j)
+{
+	size_t n = j->len;
+	if (j->mail) {
+		n += strlen(j->mail->text) + (j->mail->html ? strlen(j->mail->html) : 0);
+		for (size_t i = 0; i < j->mail->n_attachments; i++)
+			n += j->mail->attachments[i].size;
+	}
+	for (guint i = 0; j->plan.mails && i < j->plan.mails->len; i++) {
+		const PlanMail *pm = &g_array_index(j->plan.mails, PlanMail, i);
+		n += pm->wire_len + (pm->text ? strlen(pm->text) : 0) +
+		     (pm->html ? strlen(pm->html) : 0);
+	}
+	return n;
+}

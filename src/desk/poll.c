@@ -60,21 +60,31 @@ static int mark(Pass *ps, GArray *uids, DmError *err)
 			       &e);
 	if (ps->fetch)
 		fetcher_resume(ps->fetch);
-	if (rc != 0 && rc != DM_ENOTFOUND)
+	if (rc != 0 && rc != DM_ENOTFOUND) {
+		/* they stay unmarked in mailbox_seen: the next poll repairs them,
+		 * and this one goes on */
 		log_warn("uids %u..%u: could not mark on the server (the next poll retries): %s",
 			 v[0], v[uids->len - 1], e.msg);
-	else
+		rc = 0;
+	} else {
 		rc = store_mailbox_marked(ps->desk->db, ps->mbid, ps->uidvalidity, v, uids->len,
 					  err);
+	}
 	ps->t.mark += secs_since(t0);
 	return rc == DM_ETEMP ? rc : 0;
 }
 
-/* Commit the batch, count its mails and mark them on the server. */
+/* Commit the batch, count its mails and mark them on the server.  Mails a
+ * failed commit lost are no longer counted as fetched: the next pass takes
+ * them again. */
 static int commit(Pass *ps, DmError *err)
 {
+	Batch *b = &ps->batch;
 	g_array_set_size(ps->done, 0);
-	int rc = batch_commit(&ps->batch, ps->done, err);
+	int rc = batch_commit(b, ps->done, err);
+	ps->st->fetched -= MIN(ps->st->fetched, b->dropped);
+	ps->st->failed += b->failed;
+	b->failed = b->dropped = 0;
 	if (ps->done->len)
 		dm_failpoint("batch-committed"); /* committed, not yet marked */
 	GArray *uids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -190,10 +200,7 @@ static int take(Pass *ps, Fetched *f, DmError *err)
 		j->parse_err = f->parse_err;
 		memcpy(j->sha256, f->sha256, sizeof j->sha256);
 	}
-	rc = batch_add(&ps->batch, j, err);
-	if (rc)
-		ps->st->failed++;
-	return rc;
+	return batch_add(&ps->batch, j, err);
 }
 
 static void log_timing(const Pass *ps, int64_t started)
@@ -299,15 +306,13 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 	if (rc == 0)
 		rc = take_new(&ps, last, uidnext, err);
 	/* what was taken in is committed and marked even when the pass stops
-	 * on an error, unless the database itself is gone */
-	if (rc == DM_ETEMP) {
-		batch_rollback(&ps.batch);
-	} else {
-		DmError ce = {0};
-		int crc = commit(&ps, &ce);
-		if (rc == 0 && crc)
-			rc = dm_error_set(err, crc, "%s", ce.msg);
-	}
+	 * on an error (the IMAP server's, or a mail's); when the database
+	 * itself is gone the commit fails and the batch is taken in again by
+	 * the next pass */
+	DmError ce = {0};
+	int crc = commit(&ps, &ce);
+	if (rc == 0 && crc)
+		rc = dm_error_set(err, crc, "%s", ce.msg);
 	batch_clear(&ps.batch);
 	g_array_free(ps.done, TRUE);
 	store_mailbox_unlock(desk->db, ps.mbid);

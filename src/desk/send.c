@@ -55,6 +55,8 @@ static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err
 		if (rc == 0 && t.id) {
 			plan_delivery_failed(&t, &staff, o->id, o->kind, o->rcpt, why, author, body,
 					     cfg, &p);
+			for (guint i = 0; i < p.notes->len; i++)
+				log_notice("%s", (const char *)p.notes->pdata[i]);
 			rc = render_plan(desk, &p, err);
 		}
 	}

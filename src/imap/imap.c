@@ -352,18 +352,21 @@ static bool take_range(SearchReply *r, uint32_t a, uint32_t b)
 	return true;
 }
 
-/* "* SEARCH 2 3 4" after "* SEARCH"; a trailing "(MODSEQ n)" is ignored. */
+/* "* SEARCH 2 3 4" after "* SEARCH"; a trailing "(MODSEQ n)" is ignored,
+ * and so are runs of spaces (a server may end the line with one). */
 static bool parse_search(const char *p, SearchReply *r)
 {
-	while (*p == ' ') {
-		p++;
-		if (*p == '(')
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0' || *p == '(')
 			return true;
 		uint32_t u;
 		if (!parse_u32(&p, &u) || !take_range(r, u, u))
 			return false;
+		if (*p != ' ' && *p != '\0')
+			return false;
 	}
-	return *p == '\0';
 }
 
 /* A sequence set "5,7,9:12" (RFC 4731 ALL). */

@@ -263,6 +263,14 @@ int db_wait(Db *db, char constraint_r[64], DmError *err)
 	int first = 0;
 	if (constraint_r)
 		constraint_r[0] = '\0';
+	/* the server sends nothing back before a sync: make sure one follows
+	 * the last statement (a send may have failed before its own) */
+	guint len = db->pending->len;
+	if (len && g_array_index(db->pending, Pending, len - 1).kind != PEND_SYNC &&
+	    db_sync(db, NULL) != 0) {
+		forget_session(db);
+		return dm_error_set(err, DM_ETEMP, "database: %s", PQerrorMessage(db->conn));
+	}
 	for (guint i = 0; i < db->pending->len; i++) {
 		Pending *p = &g_array_index(db->pending, Pending, i);
 		PGresult *r = PQgetResult(db->conn);

@@ -494,99 +494,141 @@ static int send_quarantine(Db *db, const Plan *const *plans, size_t n_plans, DmE
 	return rc;
 }
 
+/* The columns of outgoing_sql, gathered for one statement. */
+enum {
+	KEY,
+	KIND,
+	TICKET,
+	RCPT,
+	AUTO,
+	SUBJECT,
+	MSGID,
+	RAW,
+	AUTHOR,
+	STAFF,
+	FROM_NAME,
+	IRT,
+	REFS,
+	BODY,
+	HTML,
+	INTERNAL,
+	NCOLS
+};
+enum { A_MAIL, A_SHA, A_FN, A_CT, A_SIZE, ACOLS };
+/* a statement is sent once it holds this many bytes of mail, so that no
+ * parameter, and no copy of it in libpq's buffer, grows with the batch */
+#define MAIL_CHUNK_BYTES (4 * 1024 * 1024)
+
+typedef struct {
+	BinArray col[NCOLS], acol[ACOLS], row_ids;
+	int n;
+	size_t bytes;
+} MailChunk;
+
+static void chunk_init(MailChunk *c)
+{
+	static const unsigned oids[NCOLS] = {
+		OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT, OID_BOOL, OID_TEXT, OID_TEXT, OID_BYTEA,
+		OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_BOOL};
+	static const unsigned aoids[ACOLS] = {OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8};
+	for (int i = 0; i < NCOLS; i++)
+		bin_array_init(&c->col[i], oids[i]);
+	for (int i = 0; i < ACOLS; i++)
+		bin_array_init(&c->acol[i], aoids[i]);
+	bin_array_init(&c->row_ids, OID_INT8);
+	c->n = 0;
+	c->bytes = 0;
+}
+
+static void chunk_add(MailChunk *c, const PlanMail *pm, int64_t row_id)
+{
+	g_assert(pm->wire != NULL); /* the desk renders before it applies */
+	g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
+	g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
+	BinArray *col = c->col;
+	bin_array_text(&col[KEY], pm->event_key);
+	bin_array_text(&col[KIND], pm->kind);
+	bin_array_i64(&col[TICKET], pm->ticket_id, true);
+	bin_array_text(&col[RCPT], rcpt);
+	bin_array_bool(&col[AUTO], pm->automatic);
+	bin_array_text(&col[SUBJECT], pm->subject);
+	bin_array_text(&col[MSGID], pm->message_id);
+	bin_array_add(&col[RAW], pm->wire, (int)pm->wire_len);
+	bin_array_text(&col[AUTHOR], pm->staff_id ? "staff" : "system");
+	bin_array_i64(&col[STAFF], pm->staff_id, true);
+	bin_array_text(&col[FROM_NAME], pm->from_display);
+	bin_array_text(&col[IRT], pm->in_reply_to);
+	bin_array_text(&col[REFS], refs);
+	bin_array_text(&col[BODY], pm->text);
+	bin_array_text(&col[HTML], pm->html);
+	bin_array_bool(&col[INTERNAL], pm->internal);
+	bin_array_i64(&c->row_ids, row_id, true);
+	c->n++;
+	c->bytes += pm->wire_len + strlen(pm->text) + (pm->html ? strlen(pm->html) : 0);
+	for (size_t a = 0; a < pm->n_attachments; a++) {
+		const MailAttachment *at = pm->attachments[a];
+		bin_array_i32(&c->acol[A_MAIL], c->n);
+		bin_array_text(&c->acol[A_SHA], at->sha256);
+		bin_array_text(&c->acol[A_FN], at->filename);
+		bin_array_text(&c->acol[A_CT],
+			       at->content_type ? at->content_type : "application/octet-stream");
+		bin_array_i64(&c->acol[A_SIZE], (int64_t)at->size, false);
+	}
+}
+
+/* Send the chunk's statement (if it has mail) and start it anew. */
+static int chunk_flush(Db *db, MailChunk *c, const char *desk_address, DmError *err)
+{
+	enum { TOTAL = NCOLS + 1 + ACOLS + 1 };
+	const char *v[TOTAL];
+	int lens[TOTAL], fmts[TOTAL];
+	char *bufs[TOTAL];
+	int n = c->n;
+	finish_params(c->col, NCOLS, v, lens, fmts, bufs);
+	bufs[NCOLS] = NULL;
+	v[NCOLS] = desk_address;
+	lens[NCOLS] = 0;
+	fmts[NCOLS] = 0;
+	finish_params(c->acol, ACOLS, v + NCOLS + 1, lens + NCOLS + 1, fmts + NCOLS + 1,
+		      bufs + NCOLS + 1);
+	finish_params(&c->row_ids, 1, v + TOTAL - 1, lens + TOTAL - 1, fmts + TOTAL - 1,
+		      bufs + TOTAL - 1);
+	int rc = n ? db_send(db, outgoing_sql, TOTAL, v, lens, fmts, false, NULL, err) : 0;
+	for (int i = 0; i < TOTAL; i++)
+		g_free(bufs[i]);
+	chunk_init(c);
+	return rc;
+}
+
 /* The outgoing mail of the plans, in order.  A mail about a ticket gets the
  * next message id its plan reserved, so the conversation shows it right
  * after the mail that caused it. */
 static int send_mails(Db *db, const Plan *const *plans, size_t n_plans, DmError *err)
 {
-	enum {
-		KEY,
-		KIND,
-		TICKET,
-		RCPT,
-		AUTO,
-		SUBJECT,
-		MSGID,
-		RAW,
-		AUTHOR,
-		STAFF,
-		FROM_NAME,
-		IRT,
-		REFS,
-		BODY,
-		HTML,
-		INTERNAL,
-		NCOLS
-	};
-	static const unsigned oids[NCOLS] = {
-		OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT, OID_BOOL, OID_TEXT, OID_TEXT, OID_BYTEA,
-		OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_BOOL};
-	enum { A_MAIL, A_SHA, A_FN, A_CT, A_SIZE, ACOLS };
-	static const unsigned aoids[ACOLS] = {OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8};
-	BinArray col[NCOLS], acol[ACOLS], row_ids;
-	for (int c = 0; c < NCOLS; c++)
-		bin_array_init(&col[c], oids[c]);
-	for (int c = 0; c < ACOLS; c++)
-		bin_array_init(&acol[c], aoids[c]);
-	bin_array_init(&row_ids, OID_INT8);
-	int n = 0;
-	for (size_t k = 0; k < n_plans; k++) {
+	MailChunk c;
+	chunk_init(&c);
+	int rc = 0;
+	for (size_t k = 0; k < n_plans && rc == 0; k++) {
 		const Plan *p = plans[k];
 		size_t next_id = 0;
-		for (guint i = 0; i < p->mails->len; i++) {
+		for (guint i = 0; i < p->mails->len && rc == 0; i++) {
 			const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
-			g_assert(pm->wire != NULL); /* the desk renders before it applies */
-			g_autofree char *rcpt = g_ascii_strdown(pm->to_addr, -1);
-			g_autofree char *refs = pg_array(pm->refs, pm->n_refs);
-			bin_array_text(&col[KEY], pm->event_key);
-			bin_array_text(&col[KIND], pm->kind);
-			bin_array_i64(&col[TICKET], pm->ticket_id, true);
-			bin_array_text(&col[RCPT], rcpt);
-			bin_array_bool(&col[AUTO], pm->automatic);
-			bin_array_text(&col[SUBJECT], pm->subject);
-			bin_array_text(&col[MSGID], pm->message_id);
-			bin_array_add(&col[RAW], pm->wire, (int)pm->wire_len);
-			bin_array_text(&col[AUTHOR], pm->staff_id ? "staff" : "system");
-			bin_array_i64(&col[STAFF], pm->staff_id, true);
-			bin_array_text(&col[FROM_NAME], pm->from_display);
-			bin_array_text(&col[IRT], pm->in_reply_to);
-			bin_array_text(&col[REFS], refs);
-			bin_array_text(&col[BODY], pm->text);
-			bin_array_text(&col[HTML], pm->html);
-			bin_array_bool(&col[INTERNAL], pm->internal);
-			/* NULL: the sequence gives one (more mail than ids reserved) */
+			/* 0: the sequence gives one (more mail than ids reserved) */
 			int64_t id =
 				pm->ticket_id && next_id < p->n_out_ids ? p->out_ids[next_id++] : 0;
-			bin_array_i64(&row_ids, id, true);
-			n++;
-			for (size_t a = 0; a < pm->n_attachments; a++) {
-				const MailAttachment *at = pm->attachments[a];
-				bin_array_i32(&acol[A_MAIL], n);
-				bin_array_text(&acol[A_SHA], at->sha256);
-				bin_array_text(&acol[A_FN], at->filename);
-				bin_array_text(&acol[A_CT], at->content_type
-								    ? at->content_type
-								    : "application/octet-stream");
-				bin_array_i64(&acol[A_SIZE], (int64_t)at->size, false);
-			}
+			chunk_add(&c, pm, id);
+			if (c.bytes >= MAIL_CHUNK_BYTES)
+				rc = chunk_flush(db, &c, plans[0]->desk_address, err);
 		}
 	}
-	enum { TOTAL = NCOLS + 1 + ACOLS + 1 };
-	const char *v[TOTAL];
-	int lens[TOTAL], fmts[TOTAL];
-	char *bufs[TOTAL];
-	finish_params(col, NCOLS, v, lens, fmts, bufs);
-	bufs[NCOLS] = NULL;
-	v[NCOLS] = plans[0]->desk_address;
-	lens[NCOLS] = 0;
-	fmts[NCOLS] = 0;
-	finish_params(acol, ACOLS, v + NCOLS + 1, lens + NCOLS + 1, fmts + NCOLS + 1,
-		      bufs + NCOLS + 1);
-	finish_params(&row_ids, 1, v + TOTAL - 1, lens + TOTAL - 1, fmts + TOTAL - 1,
-		      bufs + TOTAL - 1);
-	int rc = n ? db_send(db, outgoing_sql, TOTAL, v, lens, fmts, false, NULL, err) : 0;
-	for (int c = 0; c < TOTAL; c++)
-		g_free(bufs[c]);
+	if (rc == 0 && c.n)
+		rc = chunk_flush(db, &c, plans[0]->desk_address, err);
+	/* what is left unsent: an empty (or, after an error, an unsent) chunk */
+	for (int i = 0; i < NCOLS; i++)
+		g_byte_array_free(c.col[i].buf, TRUE);
+	for (int i = 0; i < ACOLS; i++)
+		g_byte_array_free(c.acol[i].buf, TRUE);
+	g_byte_array_free(c.row_ids.buf, TRUE);
 	return rc;
 }
 

@@ -1,0 +1,91 @@
+#!/bin/bash
+# failures.sh - the IMAP server failing in the middle of a pass, and a batch
+# whose common rows PostgreSQL refuses: what was taken in before is kept,
+# nothing is doubled, the limits on automatic replies still count right.
+# The IMAP failures come from tests/lib/imap_proxy.py, a proxy in front of
+# the test Dovecot that cuts the connection on a given command.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/servers.sh"
+. "$here/../lib/mail.sh"
+dm_servers_start
+W=$DM_TEST_DIR/work
+mkdir -p "$W"
+# deskmail always talks to Dovecot through the proxy, on one port (the
+# mailbox's state is kept by its URL); proxy REGEX restarts it cutting on
+# REGEX ("^$" for never)
+PROXY_PORT=$(dm_free_port)
+PROXY_PID=
+proxy() {
+	[ -n "$PROXY_PID" ] && dm_kill_pid "$PROXY_PID"
+	"$DM_PYTHON" "$DM_LIB_DIR/imap_proxy.py" "$PROXY_PORT" "$DM_IMAP_PORT" "$1" 2>>"$W/proxy.log" &
+	PROXY_PID=$!
+	dm_wait_for 10 dm_port_open "$PROXY_PORT"
+}
+trap '[ -n "$PROXY_PID" ] && dm_kill_pid "$PROXY_PID"; dm_servers_stop' EXIT
+DM_IMAP_URL="imap://127.0.0.1:$PROXY_PORT/INBOX" dm_write_conf
+proxy '^$' 
+dm_fixture
+count() { dm_psql -c "select count(*) from $1"; }
+
+# 1. a mail whose fetch always fails: the mails before it in the pass are
+# committed and marked, the pass exits 75, and taking it again doubles
+# nothing
+dm_mail "$W/1" 'alice@acme.example' 'Request one' 'one'
+dm_mail "$W/2" 'carol@globex.example' 'Request two' 'two'
+dm_mail "$W/3" 'alice@acme.example' 'Request three' 'three'
+dm_mail "$W/4" 'carol@globex.example' 'Cannot be fetched' 'four'
+dm_deliver "$W/1" "$W/2" "$W/3" "$W/4"
+proxy 'UID FETCH 4 '
+out=$(dm poll 2>"$W/p1.log"); rc=$?
+assert_eq 75 "$rc" "a fetch the server cuts every time: poll exits 75"
+assert_eq "fetched 3: 3 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$out" "the three mails before it are counted as taken in"
+assert_eq 3 "$(count ticket)" "and their tickets are committed"
+assert_eq 3 "$(dm_psql -c 'select last_uid from mailbox')" "the checkpoint is past them"
+assert_eq 3 "$(dm_psql -c 'select count(*) from mailbox_seen where marked')" "they are marked on the server"
+dm poll >/dev/null 2>&1
+assert_eq 3 "$(count ticket)" "a second pass doubles nothing"
+assert_eq 3 "$(count inbound)" "every mail stored once"
+proxy '^$'
+assert_eq "fetched 1: 1 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$(dm poll 2>/dev/null)" "once the server delivers it, the fourth is taken in"
+
+# 2. marks that always fail: the pass goes on and exits 0, new mail keeps
+# coming in, the marks stay to be repaired
+proxy 'UID STORE'
+dm_mail "$W/5" 'alice@acme.example' 'Request five' 'five'
+dm_deliver "$W/5"
+out=$(dm poll 2>"$W/p2.log"); rc=$?
+assert_eq 0 "$rc" "marks that fail do not fail the pass"
+assert_contains "$(cat "$W/p2.log")" "could not mark on the server" "the failed mark is logged"
+dm_mail "$W/6" 'carol@globex.example' 'Request six' 'six'
+dm_deliver "$W/6"
+out=$(dm poll 2>/dev/null); rc=$?
+assert_eq 0 "$rc" "nor the next pass, which tries the marks again"
+assert_eq "fetched 1: 1 new ticket(s), 0 repl(ies), 0 quarantined, 0 duplicate(s)" "$out" "and still takes new mail in"
+assert_eq 2 "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "both stay unmarked"
+proxy '^$'
+dm poll >/dev/null 2>&1
+assert_eq 0 "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "the server back, the marks are repaired"
+
+# 3. a batch taken in again one by one (an address PostgreSQL's lower-case
+# check refuses): the hourly limit of notices counts each notice once
+dm_mail "$W/x1" 'x@stranger.example' 'help 1' 'one'
+dm_mail "$W/x2" 'x@stranger.example' 'help 2' 'two'
+dm_mail "$W/x3" 'x@stranger.example' 'help 3' 'three'
+dm_mail "$W/x4" 'ÉVE@stranger.example' 'Odd address' 'four'
+dm_deliver "$W/x1" "$W/x2" "$W/x3" "$W/x4"
+dm poll >/dev/null 2>"$W/p3.log"
+assert_contains "$(cat "$W/p3.log")" "taking them in one by one" "the batch was taken in one by one"
+assert_eq 3 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'x@stranger.example'")" "three notices for three mails: the limit of 3 an hour is not reached"
+assert_eq 0 "$(dm_psql -c "select count(*) from event where kind = 'auto-reply-suppressed'")" "nothing suppressed"
+# ... and the same in one normal batch, and the fourth of the hour suppressed
+dm_mail "$W/y1" 'y@stranger.example' 'help 1' 'one'
+dm_mail "$W/y2" 'y@stranger.example' 'help 2' 'two'
+dm_mail "$W/y3" 'y@stranger.example' 'help 3' 'three'
+dm_mail "$W/y4" 'y@stranger.example' 'help 4' 'four'
+dm_deliver "$W/y1" "$W/y2" "$W/y3" "$W/y4"
+dm poll >/dev/null 2>&1
+assert_eq 3 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'y@stranger.example'")" "in one batch the fourth notice of the hour is not queued"
+assert_eq 1 "$(dm_psql -c "select count(*) from event where kind = 'auto-reply-suppressed' and detail = 'y@stranger.example'")" "and its suppression is an event"
+assert_eq 4 "$(dm_psql -c "select count(*) from quarantine where from_addr = 'y@stranger.example'")" "every mail is still kept"
+dm_done
