@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glib.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,12 @@ static bool is_one_of(const char *cmd, const char *const *list)
 
 int main(int argc, char **argv)
 {
+	/* Mail can be megabytes, and two threads handle it (desk/fetch.c):
+	 * buffers over 512 KiB are mapped and given back to the system when
+	 * freed, rather than kept in glibc's arenas (whose threshold otherwise
+	 * grows with the largest buffer freed), so memory follows what is in
+	 * hand, not what once was. */
+	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
 	const char *cfg_opt = NULL;
 	int verbose = 0, c;
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},

@@ -33,7 +33,7 @@
  * other session overflow to pg_subtrans, which slows everyone. */
 #define BATCH_MAX_US (100 * 1000)
 #define BATCH_MAX_MAILS 60
-#define BATCH_MAX_BYTES (16 * 1024 * 1024)
+#define BATCH_MAX_BYTES (8 * 1024 * 1024)
 
 static double secs_since(int64_t t0)
 {

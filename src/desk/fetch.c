@@ -28,7 +28,7 @@
 
 /* mails fetched ahead at most, and bytes of them */
 #define FETCH_AHEAD 64
-#define FETCH_AHEAD_BYTES (8 * 1024 * 1024)
+#define FETCH_AHEAD_BYTES (4 * 1024 * 1024)
 /* the header of a message over imap.max_message_bytes is kept up to this */
 #define HEADER_MAX_BYTES (256 * 1024)
 

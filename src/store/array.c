@@ -11,9 +11,15 @@
 
 #include "store-private.h"
 
+/* The header: ndim, flags, element type, dimension, lower bound. */
+#define HEADER_BYTES 20
+
 void bin_array_init(BinArray *a, unsigned elem_oid)
 {
 	a->buf = g_byte_array_new();
+	/* room for the header, written by bin_array_finish, so that the
+	 * elements (raw mail, megabytes) are never copied again */
+	g_byte_array_set_size(a->buf, HEADER_BYTES);
 	a->elem_oid = elem_oid;
 	a->n = 0;
 	a->has_null = false;
@@ -64,23 +70,29 @@ void bin_array_bool(BinArray *a, bool v)
 	bin_array_add(a, &b, 1);
 }
 
+static void set32(guint8 *at, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(at, &v, 4);
+}
+
 char *bin_array_finish(BinArray *a, int *len_r)
 {
-	GByteArray *out = g_byte_array_sized_new(a->buf->len + 20);
-	if (a->n == 0) {
-		put32(out, 0); /* no dimensions: the empty array */
-		put32(out, 0);
-		put32(out, a->elem_oid);
-	} else {
-		put32(out, 1);
-		put32(out, a->has_null ? 1 : 0);
-		put32(out, a->elem_oid);
-		put32(out, (uint32_t)a->n);
-		put32(out, 1); /* lower bound */
-		g_byte_array_append(out, a->buf->data, a->buf->len);
-	}
-	g_byte_array_free(a->buf, TRUE);
+	GByteArray *b = a->buf;
 	a->buf = NULL;
-	*len_r = (int)out->len;
-	return (char *)g_byte_array_free(out, FALSE);
+	if (a->n == 0) {
+		/* no dimensions: the empty array, 12 bytes */
+		set32(b->data, 0);
+		set32(b->data + 4, 0);
+		set32(b->data + 8, a->elem_oid);
+		g_byte_array_set_size(b, 12);
+	} else {
+		set32(b->data, 1);
+		set32(b->data + 4, a->has_null ? 1 : 0);
+		set32(b->data + 8, a->elem_oid);
+		set32(b->data + 12, (uint32_t)a->n);
+		set32(b->data + 16, 1); /* lower bound */
+	}
+	*len_r = (int)b->len;
+	return (char *)g_byte_array_free(b, FALSE);
 }
