@@ -67,14 +67,17 @@ proxy '^$'
 dm poll >/dev/null 2>&1
 assert_eq 0 "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "the server back, the marks are repaired"
 
-# 3. a batch taken in again one by one (an address PostgreSQL's lower-case
-# check refuses): the hourly limit of notices counts each notice once
+# 3. a batch taken in again one by one (a constraint the test adds refuses
+# an outgoing subject with "Poison" at the commit): the hourly limit of
+# notices counts each notice once
+dm_psql -c "ALTER TABLE outbox ADD CONSTRAINT test_no_poison CHECK (subject NOT LIKE '%Poison%')" >/dev/null
 dm_mail "$W/x1" 'x@stranger.example' 'help 1' 'one'
 dm_mail "$W/x2" 'x@stranger.example' 'help 2' 'two'
 dm_mail "$W/x3" 'x@stranger.example' 'help 3' 'three'
-dm_mail "$W/x4" 'ÉVE@stranger.example' 'Odd address' 'four'
+dm_mail "$W/x4" 'eve@stranger.example' 'Poison pill' 'four'
 dm_deliver "$W/x1" "$W/x2" "$W/x3" "$W/x4"
 dm poll >/dev/null 2>"$W/p3.log"
+dm_psql -c "ALTER TABLE outbox DROP CONSTRAINT test_no_poison" >/dev/null
 assert_contains "$(cat "$W/p3.log")" "taking them in one by one" "the batch was taken in one by one"
 assert_eq 3 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'x@stranger.example'")" "three notices for three mails: the limit of 3 an hour is not reached"
 assert_eq 0 "$(dm_psql -c "select count(*) from event where kind = 'auto-reply-suppressed'")" "nothing suppressed"
