@@ -14,7 +14,7 @@
 
 typedef struct {
 	char *name; /* display name, may be NULL */
-	char *addr; /* addr-spec, lower-cased; never NULL */
+	char *addr; /* addr-spec, lower-cased (Unicode rules); never NULL */
 } MailAddr;
 
 typedef struct {

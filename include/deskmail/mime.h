@@ -21,6 +21,13 @@ typedef struct {
 	size_t max_headers;    /* header fields at top level (default 1000) */
 	size_t max_addresses;  /* To+Cc addresses kept (default 500) */
 	size_t max_references; /* References ids kept, newest kept (default 100) */
+	/* Values that are stored in indexed or checked columns, or copied into
+	 * the mail we send, are bounded here, whatever the sender wrote: */
+	size_t max_id_bytes;      /* a longer Message-ID, In-Reply-To or References
+				     id is taken as absent (default 250) */
+	size_t max_address_bytes; /* a longer address is taken as absent (320) */
+	size_t max_subject_bytes; /* a longer subject is cut, ending in "…" (1000) */
+	size_t max_name_bytes;    /* likewise display names (200) */
 } MimeLimits;
 
 void mime_limits_default(MimeLimits *lim);

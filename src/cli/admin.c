@@ -95,7 +95,7 @@ static int contact_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError
 		const char *name = cli_opt(argc, argv, "--name");
 		if (client == NULL || email == NULL)
 			return usage(err, "contact add CLIENT EMAIL [--name NAME]");
-		g_autofree char *addr = g_ascii_strdown(email, -1);
+		g_autofree char *addr = g_utf8_strdown(email, -1);
 		g_strstrip(addr);
 		if (!dm_addr_valid(addr))
 			return dm_error_set(err, DM_EPERM, "'%s' is not an e-mail address", email);
@@ -175,7 +175,7 @@ static int staff_cmd(Db *db, int argc, char **argv, DmError *err)
 		int64_t l = 1;
 		if (line && dm_parse_i64(line, 1, 3, &l) != 0)
 			return dm_error_set(err, DM_EPERM, "--line must be 1, 2 or 3");
-		g_autofree char *addr = g_ascii_strdown(email, -1);
+		g_autofree char *addr = g_utf8_strdown(email, -1);
 		g_strstrip(addr);
 		if (!dm_addr_valid(addr))
 			return dm_error_set(err, DM_EPERM, "'%s' is not an e-mail address", email);

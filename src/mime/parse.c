@@ -84,6 +84,10 @@ void mime_limits_default(MimeLimits *lim)
 	lim->max_headers = 1000;
 	lim->max_addresses = 500;
 	lim->max_references = 100;
+	lim->max_id_bytes = 250;
+	lim->max_address_bytes = 320;
+	lim->max_subject_bytes = 1000;
+	lim->max_name_bytes = 200;
 }
 
 /* ---- text helpers ------------------------------------------------------ */
@@ -275,6 +279,28 @@ static char *clean_line(const char *s)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	return u;
+}
+
+/* s cut to at most max bytes at a character boundary, ending in "…" when
+ * cut (s is valid UTF-8; returned in place). */
+static char *cap_text(char *s, size_t max)
+{
+	if (s == NULL || strlen(s) <= max || max < 4)
+		return s;
+	const char *end = g_utf8_find_prev_char(s, s + max - 3 + 1);
+	size_t keep = end ? (size_t)(end - s) : 0;
+	memcpy(s + keep, "\xe2\x80\xa6", 4); /* "…" and the NUL */
+	return s;
+}
+
+/* An id longer than max is no id: NULL (id is freed). */
+static char *cap_id(char *id, size_t max)
+{
+	if (id && strlen(id) > max) {
+		g_free(id);
+		return NULL;
+	}
+	return id;
 }
 
 /* As clean_line, but NULL for NULL, empty or all-blank input. */
@@ -482,7 +508,8 @@ static void fill_attachment(MailAttachment *a, const Leaf *l, size_t n)
 
 /* ---- addresses --------------------------------------------------------- */
 
-static void collect_addrs(InternetAddressList *list, GArray *out, size_t depth)
+static void collect_addrs(InternetAddressList *list, GArray *out, size_t depth,
+			  const MimeLimits *lim)
 {
 	int n = list ? internet_address_list_length(list) : 0;
 	for (int i = 0; i < n; i++) {
@@ -492,17 +519,19 @@ static void collect_addrs(InternetAddressList *list, GArray *out, size_t depth)
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			const char *addr =
 				internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-			char *a = clean_opt(addr);
-			if (a == NULL)
+			g_autofree char *a = clean_opt(addr);
+			if (a == NULL || strlen(a) > lim->max_address_bytes)
 				continue;
-			for (char *p = a; *p; p++)
-				*p = g_ascii_tolower(*p);
-			MailAddr ma = {clean_opt(internet_address_get_name(ia)), a};
+			/* the store compares lower-cased addresses, and checks that
+			 * they are: lower-case all of it, non-ASCII letters too */
+			MailAddr ma = {cap_text(clean_opt(internet_address_get_name(ia)),
+						lim->max_name_bytes),
+				       g_utf8_strdown(a, -1)};
 			g_array_append_val(out, ma);
 		} else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 4) {
 			collect_addrs(
 				internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out,
-				depth + 1);
+				depth + 1, lim);
 		}
 	}
 }
@@ -762,12 +791,12 @@ static GPtrArray *bracket_ids(const char *v)
 static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, const MimeLimits *lim,
 			DmError *err)
 {
-	m->subject = clean_line(g_mime_message_get_subject(msg));
+	m->subject = cap_text(clean_line(g_mime_message_get_subject(msg)), lim->max_subject_bytes);
 	if (m->subject == NULL)
 		m->subject = g_strdup("");
 
 	GArray *from = g_array_new(FALSE, TRUE, sizeof(MailAddr));
-	collect_addrs(g_mime_message_get_from(msg), from, 0);
+	collect_addrs(g_mime_message_get_from(msg), from, 0, lim);
 	if (from->len > 0) {
 		m->from = g_new(MailAddr, 1);
 		m->from[0] = g_array_index(from, MailAddr, 0);
@@ -780,8 +809,8 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 
 	GArray *to = g_array_new(FALSE, TRUE, sizeof(MailAddr));
 	GArray *cc = g_array_new(FALSE, TRUE, sizeof(MailAddr));
-	collect_addrs(g_mime_message_get_to(msg), to, 0);
-	collect_addrs(g_mime_message_get_cc(msg), cc, 0);
+	collect_addrs(g_mime_message_get_to(msg), to, 0, lim);
+	collect_addrs(g_mime_message_get_cc(msg), cc, 0, lim);
 	m->to = addrs_take(to, &m->n_to);
 	m->cc = addrs_take(cc, &m->n_cc);
 	if (m->n_to + m->n_cc > lim->max_addresses)
@@ -789,7 +818,7 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 				    "%zu To/Cc addresses, more than the limit of %zu",
 				    m->n_to + m->n_cc, lim->max_addresses);
 
-	m->message_id = clean_opt(g_mime_message_get_message_id(msg));
+	m->message_id = cap_id(clean_opt(g_mime_message_get_message_id(msg)), lim->max_id_bytes);
 	const char *v = hdr(msg, "In-Reply-To");
 	if (v) {
 		GPtrArray *ids = bracket_ids(v);
@@ -797,6 +826,7 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 			m->in_reply_to = g_strdup(g_ptr_array_index(ids, 0));
 		else
 			m->in_reply_to = decoded_id(v);
+		m->in_reply_to = cap_id(m->in_reply_to, lim->max_id_bytes);
 		g_ptr_array_free(ids, TRUE);
 	}
 	v = hdr(msg, "References");
@@ -819,6 +849,10 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 		} else {
 			g_ptr_array_free(scan, TRUE);
 		}
+		/* ids over the size cap are no ids */
+		for (guint i = ids->len; i > 0; i--)
+			if (strlen(g_ptr_array_index(ids, i - 1)) > lim->max_id_bytes)
+				g_ptr_array_remove_index(ids, i - 1);
 		/* newest kept: drop the oldest beyond max_references */
 		if (ids->len > lim->max_references)
 			g_ptr_array_remove_range(ids, 0, ids->len - (guint)lim->max_references);

@@ -91,4 +91,19 @@ dm poll >/dev/null 2>&1
 assert_eq 3 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'y@stranger.example'")" "in one batch the fourth notice of the hour is not queued"
 assert_eq 1 "$(dm_psql -c "select count(*) from event where kind = 'auto-reply-suppressed' and detail = 'y@stranger.example'")" "and its suppression is an event"
 assert_eq 4 "$(dm_psql -c "select count(*) from quarantine where from_addr = 'y@stranger.example'")" "every mail is still kept"
+# 4. values no mailer writes (a Message-ID of 3,000 characters, which a
+# btree index cannot hold; an address with an upper-case non-ASCII letter,
+# which the outbox's lower-case check refused): the mail is taken in like
+# any other and the mails behind it too
+long=$(head -c 3000 /dev/zero | tr '\0' 'x')
+dm_mail "$W/l1" 'alice@acme.example' 'Long id' 'a very long Message-ID' "Message-ID: <$long@client.example>"
+dm_mail "$W/l2" 'ÉVE@Stranger.Example' 'Accented stranger' 'hello'
+dm_mail "$W/l3" 'carol@globex.example' 'After the long id' 'next'
+dm_deliver "$W/l1" "$W/l2" "$W/l3"
+out=$(dm poll 2>"$W/p4.log"); rc=$?
+assert_eq 0 "$rc" "poll exits 0"
+assert_eq "fetched 3: 2 new ticket(s), 0 repl(ies), 1 quarantined, 0 duplicate(s)" "$out" "all three taken in"
+assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Long id'")" "the long-id mail opened its ticket"
+assert_eq "" "$(dm_psql -c "select coalesce(message_id, '') from inbound i join message m on m.inbound_id = i.id join ticket t on t.id = m.ticket_id where t.subject = 'Long id'")" "its Message-ID is taken as absent"
+assert_eq 1 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'éve@stranger.example'")" "the accented stranger is lower-cased and gets the notice"
 dm_done

@@ -716,6 +716,60 @@ static void check_html(const char *html, const char *want)
 	g_free(t);
 }
 
+/* Values that reach indexed or checked columns, or our own mail, are
+ * bounded whatever the sender wrote. */
+static void test_value_caps(void)
+{
+	g_autofree char *long_id = g_strnfill(3000, 'x');
+	g_autofree char *long_subject = NULL;
+	GString *subj = g_string_new(NULL);
+	while (subj->len < 5000)
+		g_string_append(subj, "Grüße ☃ ");
+	long_subject = g_string_free(subj, FALSE);
+	g_autofree char *long_local = g_strnfill(400, 'a');
+	g_autofree char *mail =
+		g_strdup_printf("From: =?utf-8?q?=C3=89ve?= <\xc3\x89VE@Stranger.Example>\r\n"
+				"To: support@desk.example, %s@long.example\r\n"
+				"Subject: %s\r\n"
+				"Message-ID: <%s@long.example>\r\n"
+				"In-Reply-To: <%s@long.example>\r\n"
+				"References: <a@x.example> <%s@long.example> <b@x.example>\r\n"
+				"\r\nbody\r\n",
+				long_local, long_subject, long_id, long_id, long_id);
+	Mail *m = NULL;
+	DmError e = {0};
+	g_assert_cmpint(parse_buf(mail, strlen(mail), NULL, &m, &e), ==, 0);
+	/* an id no mailer would write is no id, in every header */
+	g_assert_null(m->message_id);
+	g_assert_null(m->in_reply_to);
+	g_assert_cmpuint(m->n_references, ==, 2);
+	g_assert_cmpstr(m->references[0], ==, "a@x.example");
+	g_assert_cmpstr(m->references[1], ==, "b@x.example");
+	/* the subject is cut at a character, valid, and says so */
+	g_assert_cmpuint(strlen(m->subject), <=, 1000);
+	g_assert_cmpuint(strlen(m->subject), >=, 990);
+	g_assert_true(g_utf8_validate(m->subject, -1, NULL));
+	g_assert_true(g_str_has_suffix(m->subject, "…"));
+	/* addresses lower-cased as PostgreSQL's lower() does, non-ASCII too */
+	g_assert_nonnull(m->from);
+	g_assert_cmpstr(m->from->addr, ==, "éve@stranger.example");
+	/* an address over 320 bytes is no address */
+	g_assert_cmpuint(m->n_to, ==, 1);
+	g_assert_cmpstr(m->to[0].addr, ==, "support@desk.example");
+	mail_free(m);
+
+	/* a display name is cut like the subject */
+	g_autofree char *long_name = g_strnfill(1000, 'N');
+	g_autofree char *mail2 =
+		g_strdup_printf("From: %s <n@x.example>\r\nSubject: s\r\n\r\nbody\r\n", long_name);
+	m = NULL;
+	g_assert_cmpint(parse_buf(mail2, strlen(mail2), NULL, &m, &e), ==, 0);
+	g_assert_nonnull(m->from);
+	g_assert_cmpuint(strlen(m->from->name), <=, 200);
+	g_assert_true(g_str_has_suffix(m->from->name, "…"));
+	mail_free(m);
+}
+
 static void test_html_to_text(void)
 {
 	check_html("<html><head><title>T</title><style>p{color:red}</style></head>"
@@ -805,6 +859,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mime/parse/not-a-message", test_not_a_message);
 	g_test_add_func("/mime/parse/long-filename", test_long_filename);
 	g_test_add_func("/mime/parse/limits", test_limits);
+	g_test_add_func("/mime/parse/value-caps", test_value_caps);
 	g_test_add_func("/mime/html/to-text", test_html_to_text);
 	g_test_add_func("/mime/utf8/fallback", test_to_utf8);
 	int rc = g_test_run();
