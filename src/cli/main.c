@@ -142,14 +142,13 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 		return dm_error_set(err, DM_EPERM, "empty message");
 	}
 	MailSource src = {.source = "pipe"};
-	g_autofree char *why = NULL;
 	if (total > len) {
-		why = g_strdup_printf(
-			"message of %zu bytes is over the limit of %zu bytes; only the "
-			"first %zu bytes are kept",
-			total, max, len);
-		src.truncated = true;
-		src.truncated_reason = why;
+		/* refused outright, as an MTA refuses it: never cut and stored */
+		g_free(raw);
+		return dm_error_set(err, DM_EPERM,
+				    "message of %zu bytes is over the limit of %zu bytes "
+				    "(imap.max_message_bytes): not taken",
+				    total, max);
 	}
 	IngestResult res;
 	rc = desk_ingest(desk, (unsigned char *)raw, len, &src, &res, err);

@@ -14,9 +14,9 @@
  *
  * A mail whose rows fail is undone alone (its savepoint) and tried once
  * more: as a duplicate when another process stored the same bytes
- * meanwhile, else (with `fallback`, as poll has it) quarantined with the
- * reason, so that one bad mail never blocks a mailbox or rolls back its
- * neighbours.  Should the batch's common rows fail at the commit, nothing
+ * meanwhile, else (with `fallback`) quarantined with the reason, raw bytes
+ * and nothing parsed from them, so that one bad mail never blocks a
+ * mailbox, is lost, or rolls back its neighbours.  Should the batch's common rows fail at the commit, nothing
  * is kept and its mails are taken in again one by one, each with all its
  * rows under its own savepoint.  The log line of each mail is written
  * after the commit, when it is true. */
@@ -253,12 +253,16 @@ static int failed(Batch *b, MailJob *j, int rc, bool dup, const DmError *why, Dm
 	}
 	if (!dup) {
 		/* a bug or a value the database refused: keep the mail in
-		 * quarantine with the reason instead of blocking the mailbox */
+		 * quarantine with the reason instead of blocking the mailbox or
+		 * losing it; its raw bytes only, since anything parsed from it
+		 * may be what failed */
 		g_free(j->why);
 		j->why = g_strdup_printf("could not be stored: %s", why->msg);
 		j->src.truncated = true;
 		j->src.truncated_reason = j->why;
 		j->fallback = true;
+		mail_free(j->mail);
+		j->mail = NULL;
 	}
 	job_reset(j);
 	DmError e = {0};

@@ -1,8 +1,9 @@
 /* ingest.c - one mail handed in by an MTA (`deskmail ingest`): a batch of
  * one.  Parse, gather the facts, plan, render, apply, commit; the same
- * path as poll's, without its fallback: a mail that cannot be stored makes
- * the command fail, so the MTA keeps it (EX_TEMPFAIL when the database is
- * down, to be retried). */
+ * path as poll's.  A mail whose effects cannot be stored is kept in
+ * quarantine with the reason, as poll keeps it; only when the database is
+ * down (DM_ETEMP, EX_TEMPFAIL for the MTA to retry) or refuses even that is
+ * nothing stored. */
 #include <string.h>
 
 #include "desk-private.h"
@@ -21,7 +22,7 @@ int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const MailSour
 		g_strlcpy(res->message_id, j->mail->message_id, sizeof res->message_id);
 
 	Batch b;
-	batch_init(&b, desk, false, &timing);
+	batch_init(&b, desk, true, &timing);
 	GArray *done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
 	rc = batch_add(&b, j, err);
 	if (rc == 0)

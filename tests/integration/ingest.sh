@@ -115,12 +115,16 @@ assert_contains "$(dm quarantine list --json | jq -r '.[-1].reason')" "unreadabl
 dm ingest "$W/empty" >/dev/null 2>&1; rc=$?
 assert_eq "65" "$rc" "empty input is a data error (EX_DATAERR)"
 
-# 10. over the size cap: kept (head) in quarantine with the reason
+# 10. over the size cap: refused outright with exit 65 and a message, as an
+# MTA refuses it (it bounces it); nothing is cut and stored
 dm_write_conf
 sed -i 's/poll_interval = 1;/poll_interval = 1; max_message_bytes = 2048;/' "$DM_CONF"
 dm_mail "$W/big" 'alice@acme.example' 'Huge' "$(head -c 6000 /dev/zero | tr '\0' 'a')"
-assert_eq "quarantined" "$(dm ingest "$W/big")" "an over-cap message is quarantined"
-assert_contains "$(dm quarantine list --json | jq -r '.[-1].reason')" "over the limit" "over-cap reason"
+before=$(dm_psql -c 'select count(*) from inbound')
+out=$(dm ingest "$W/big" 2>&1); rc=$?
+assert_eq 65 "$rc" "an over-cap message is refused (EX_DATAERR)"
+assert_contains "$out" "over the limit of 2048 bytes" "and stderr says why"
+assert_eq "$before" "$(dm_psql -c 'select count(*) from inbound')" "nothing of it is stored"
 dm_write_conf
 
 # 11. stdin works like a file
@@ -156,4 +160,19 @@ assert_eq "6" "$(dm_psql -c "select count(*) from outbox where kind = 'ack' and 
 assert_eq "7" "$(dm_psql -c "select count(*) from ticket where subject like 'Busy day%'")" "every request is still a ticket"
 assert_true "the suppression is an audit event" test "$(dm_psql -c "select count(*) from event where kind = 'auto-reply-suppressed' and detail = 'carol@globex.example'")" -ge 1
 dm_write_conf
+# 13. a mail whose effects cannot be stored (a constraint the test adds
+# refuses its ticket): kept in quarantine with the reason, raw bytes only,
+# and the MTA is told it is taken (exit 0)
+dm_psql -c "ALTER TABLE ticket ADD CONSTRAINT test_no_poison CHECK (subject NOT LIKE '%Poison%')" >/dev/null
+dm_mail "$W/poison" 'alice@acme.example' 'Poison pill' 'This cannot become a ticket.'
+out=$(dm ingest "$W/poison" 2>"$W/poison.err"); rc=$?
+dm_psql -c "ALTER TABLE ticket DROP CONSTRAINT test_no_poison" >/dev/null
+assert_eq 0 "$rc" "a mail that cannot be stored is still taken (exit 0)"
+assert_eq "quarantined" "$out" "as quarantined"
+q=$(dm quarantine list --json | jq -c '.[-1]')
+assert_contains "$(jq -r .reason <<<"$q")" "could not be stored" "with the reason"
+assert_eq "null" "$(jq -r .from <<<"$q")" "and nothing parsed from it (it may be what failed)"
+assert_contains "$(dm_psql -c "select convert_from(i.raw, 'UTF8') from inbound i join quarantine q on q.inbound_id = i.id order by q.id desc limit 1")" "This cannot become a ticket." "its raw bytes are kept"
+assert_contains "$(cat "$W/poison.err")" "not stored" "the first failure is logged"
+
 dm_done
