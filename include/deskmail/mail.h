@@ -55,6 +55,11 @@ typedef struct {
 	size_t n_attachments;
 
 	size_t n_parse_warnings; /* GMime warnings seen (malformed input) */
+
+	/* hex SHA-256 of the bytes after the header: the same mail delivered
+	 * twice has the same, whatever headers the servers on its way added;
+	 * a different mail reusing a Message-ID has another */
+	char content_sha256[65];
 } Mail;
 
 #endif

@@ -16,10 +16,9 @@
  * more: as a duplicate when another process stored the same bytes
  * meanwhile, else (with `fallback`) quarantined with the reason, raw bytes
  * and nothing parsed from them, so that one bad mail never blocks a
- * mailbox, is lost, or rolls back its neighbours.  Should the batch's common rows fail at the commit, nothing
- * is kept and its mails are taken in again one by one, each with all its
- * rows under its own savepoint.  The log line of each mail is written
- * after the commit, when it is true. */
+ * mailbox, is lost, or rolls back its neighbours.  Should the batch's common rows fail at the
+ * commit, nothing is kept and its mails are taken in again one by one, each with all its rows under
+ * its own savepoint.  The log line of each mail is written after the commit, when it is true. */
 #include <stdio.h>
 #include <string.h>
 

@@ -942,6 +942,21 @@ static int fill_body(Mail *m, GMimeMessage *msg, const MimeLimits *lim, DmError 
 	return rc;
 }
 
+/* Where the body starts: after the first empty line (CRLF or LF), or at
+ * the end when there is none. */
+static size_t body_offset(const unsigned char *raw, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (raw[i] != '\n')
+			continue;
+		if (raw[i + 1] == '\n')
+			return i + 2;
+		if (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
 int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail **mail_r,
 	       DmError *err)
 {
@@ -990,6 +1005,10 @@ int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail
 	rc = fill_headers(m, msg, po, lim, err);
 	if (rc == 0)
 		rc = fill_body(m, msg, lim, err);
+	if (rc == 0) {
+		size_t body = body_offset(raw + skip, len - skip);
+		dm_sha256_hex(raw + skip + body, len - skip - body, m->content_sha256);
+	}
 out:
 	if (msg)
 		g_object_unref(msg);

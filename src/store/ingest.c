@@ -10,11 +10,11 @@
  * rows fail is rolled back to its own savepoint, so it never takes its
  * neighbours in the batch with it.
  *
- * Duplicates: the facts say when the same bytes, or the same Message-ID
- * from the same sender, were stored before.  The unique index on the
- * inbound bytes stays the last word: when another process stores the same
- * bytes first, the insert fails with that constraint and the caller is told
- * it was a duplicate. */
+ * Duplicates: the facts say when the same bytes, or the same Message-ID and
+ * content from the same sender, were stored before.  Two unique indexes on
+ * inbound stay the last word: when another process stores the same mail
+ * first, the insert fails with one of them and the caller is told it was a
+ * duplicate. */
 #include <stdio.h>
 #include <string.h>
 
@@ -117,7 +117,8 @@ static const char facts_sql[] =
 	" FROM (SELECT 1) x "
 	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1) AS bytes, "
 	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
-	"  i.from_addr IS NOT DISTINCT FROM $2 LIMIT 1) AS id) d "
+	"  i.from_addr IS NOT DISTINCT FROM $2 AND (i.content_sha IS NULL OR i.content_sha = "
+	"  $11) LIMIT 1) AS id) d "
 	"LEFT JOIN contact c ON c.email = $2 AND c.removed_at IS NULL "
 	"LEFT JOIN client cl ON cl.id = c.client_id "
 	"LEFT JOIN ticket tt ON tt.id = $4::bigint "
@@ -153,11 +154,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   i64s(c1, caps[RATE_NOTICE]),
 			   i64s(c2, caps[RATE_REFUSED]),
 			   may_open ? "t" : "f",
-			   i64s(no, n_out_ids)};
+			   i64s(no, n_out_ids),
+			   m && m->content_sha256[0] ? m->content_sha256 : NULL};
 	DbRes *r = NULL;
 	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 10, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 11, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -220,9 +222,9 @@ int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err)
 
 static const char inbound_sql[] =
 	"INSERT INTO inbound (id, sha256, message_id, from_addr, source, mailbox_id, uidvalidity, "
-	"uid, size, raw, truncated, automatic, outcome) OVERRIDING SYSTEM VALUE VALUES "
-	"($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::bigint, $9::int, $10, "
-	"$11::boolean, $12::boolean, $13)";
+	"uid, size, raw, truncated, automatic, outcome, content_sha) OVERRIDING SYSTEM VALUE "
+	"VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::bigint, $9::int, $10, "
+	"$11::boolean, $12::boolean, $13, $14)";
 
 static const char ticket_sql[] =
 	"INSERT INTO ticket (id, client_id, contact_id, subject, last_client_at, reopened_from) "
@@ -323,12 +325,13 @@ static int send_inbound(Db *db, const Plan *p, DmError *err)
 			   (const char *)p->raw,
 			   src->truncated ? "t" : "f",
 			   p->inbound_automatic ? "t" : "f",
-			   outcome_words[p->outcome]};
-	int lens[13] = {0};
-	int fmts[13] = {0};
+			   outcome_words[p->outcome],
+			   m && m->content_sha256[0] ? m->content_sha256 : NULL};
+	int lens[14] = {0};
+	int fmts[14] = {0};
 	lens[9] = (int)p->raw_len;
 	fmts[9] = 1;
-	return db_send(db, inbound_sql, 13, v, lens, fmts, false, NULL, err);
+	return db_send(db, inbound_sql, 14, v, lens, fmts, false, NULL, err);
 }
 
 static char *addr_array(const MailAddr *a, size_t n)
@@ -688,7 +691,9 @@ int store_apply_wait(Db *db, bool *duplicate_r, DmError *err)
 	int rc = db_wait(db, constraint, err);
 	if (rc == 0 || rc == DM_ETEMP)
 		return rc;
-	if (duplicate_r && strcmp(constraint, "inbound_sha256_key") == 0)
+	/* another process stored the same mail first */
+	if (duplicate_r && (strcmp(constraint, "inbound_sha256_key") == 0 ||
+			    strcmp(constraint, "inbound_sender_content_key") == 0))
 		*duplicate_r = true;
 	rollback_mail(db);
 	return rc;

@@ -175,4 +175,31 @@ assert_eq "null" "$(jq -r .from <<<"$q")" "and nothing parsed from it (it may be
 assert_contains "$(dm_psql -c "select convert_from(i.raw, 'UTF8') from inbound i join quarantine q on q.inbound_id = i.id order by q.id desc limit 1")" "This cannot become a ticket." "its raw bytes are kept"
 assert_contains "$(cat "$W/poison.err")" "not stored" "the first failure is logged"
 
+# 14. a different mail that reuses a Message-ID of the same sender is
+# another mail, stored and answered; the same mail again (other headers
+# added on the way) is still a duplicate
+dm_mail "$W/r1" 'carol@globex.example' 'First with this id' 'first body' 'Message-ID: <reused@globex.example>'
+dm_mail "$W/r2" 'carol@globex.example' 'Second with this id' 'another body' 'Message-ID: <reused@globex.example>'
+assert_contains "$(dm ingest "$W/r1")" "new ticket" "a mail with a Message-ID opens a ticket"
+assert_contains "$(dm ingest "$W/r2")" "new ticket" "a different mail reusing it is not a duplicate"
+{ printf 'Received: from relay.example by mx.example; Mon, 23 Nov 2026 10:00:00 +0000\r\n'; cat "$W/r2"; } >"$W/r2b"
+assert_eq "duplicate" "$(dm ingest "$W/r2b")" "the same mail with a header more is a duplicate"
+
+# 15. every mail handed in twice at the same moment (two MTA deliveries):
+# each is stored once and acknowledged once
+for i in $(seq 1 30); do
+	dm_mail "$W/c$i" 'carol@globex.example' "Concurrent $i" "body $i"
+done
+pids=()
+for i in $(seq 1 30); do
+	dm ingest "$W/c$i" >/dev/null 2>&1 &
+	pids+=($!)
+	dm ingest "$W/c$i" >/dev/null 2>&1 &
+	pids+=($!)
+done
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+assert_eq 0 "$bad" "every one of the sixty deliveries is taken (exit 0)"
+assert_eq 30 "$(dm_psql -c "select count(*) from ticket where subject like 'Concurrent %'")" "thirty mails delivered twice at once: thirty tickets"
+assert_eq 30 "$(dm_psql -c "select count(*) from outbox o join ticket t on t.id = o.ticket_id where t.subject like 'Concurrent %' and o.kind = 'ack'")" "and thirty acknowledgements"
 dm_done

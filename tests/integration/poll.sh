@@ -105,7 +105,8 @@ out=$(dm poll 2>"$W/odd.log")
 dm_psql -c "ALTER TABLE outbox DROP CONSTRAINT test_no_poison" >/dev/null
 assert_eq "fetched 3: 2 new ticket(s), 0 repl(ies), 1 quarantined, 0 duplicate(s)" "$out" "a batch with a row PostgreSQL refuses: every mail taken in"
 assert_contains "$(cat "$W/odd.log")" "taking them in one by one" "the batch was taken in again one by one"
-assert_contains "$(dm quarantine list --json | jq -r '.[] | select(.subject == "Poison pill") | .reason')" "could not be stored" "the refused mail is quarantined with the reason"
+assert_contains "$(dm quarantine list --json | jq -r '.[-1].reason')" "could not be stored" "the refused mail is quarantined with the reason"
+assert_contains "$(dm_psql -c "select convert_from(i.raw, 'UTF8') from inbound i join quarantine q on q.inbound_id = i.id order by q.id desc limit 1")" "Subject: Poison pill" "its raw bytes are what is kept"
 assert_eq "2" "$(dm_psql -c "select count(*) from ticket t where t.subject in ('Before the odd one', 'After the odd one') and (select count(*) from outbox o where o.ticket_id = t.id and o.kind = 'ack') = 1")" "its neighbours opened their tickets, each acknowledged once"
 assert_eq "0" "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "and all three are marked on the server"
 
