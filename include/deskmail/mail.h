@@ -44,8 +44,11 @@ typedef struct {
 	bool is_automatic;      /* never answer automatically */
 	char *automatic_reason; /* e.g. "Auto-Submitted: auto-replied"; NULL if not */
 
-	/* Authentication-Results (first one), raw value, may be NULL */
-	char *auth_results;
+	/* Authentication-Results values, topmost (added last, by the nearest
+	 * server) first; at most MimeLimits.max_auth_results, each cut at
+	 * 2000 bytes.  Who wrote each is for src/core/auth.c to decide. */
+	char **auth_results;
+	size_t n_auth_results;
 
 	char *text;          /* best text body: text/plain, else HTML as text; never NULL */
 	char *html;          /* first text/html body as UTF-8, NULL if none */

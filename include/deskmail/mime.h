@@ -28,6 +28,8 @@ typedef struct {
 	size_t max_address_bytes; /* a longer address is taken as absent (320) */
 	size_t max_subject_bytes; /* a longer subject is cut, ending in "…" (1000) */
 	size_t max_name_bytes;    /* likewise display names (200) */
+	size_t max_auth_results;  /* Authentication-Results headers kept, the
+				     topmost ones (default 20) */
 } MimeLimits;
 
 void mime_limits_default(MimeLimits *lim);

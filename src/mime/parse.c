@@ -88,6 +88,7 @@ void mime_limits_default(MimeLimits *lim)
 	lim->max_address_bytes = 320;
 	lim->max_subject_bytes = 1000;
 	lim->max_name_bytes = 200;
+	lim->max_auth_results = 20;
 }
 
 /* ---- text helpers ------------------------------------------------------ */
@@ -655,6 +656,26 @@ static char *automatic_reason(GMimeMessage *msg, const MailAddr *from)
 	return subject_reason(g_mime_message_get_subject(msg));
 }
 
+/* Every Authentication-Results header, top first (the one our own border
+ * server added comes before any the sender wrote), cleaned and capped. */
+static void auth_results(Mail *m, GMimeMessage *msg, const MimeLimits *lim)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	int n = g_mime_header_list_get_count(hl);
+	GPtrArray *out = g_ptr_array_new();
+	for (int i = 0; i < n && out->len < lim->max_auth_results; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") != 0)
+			continue;
+		const char *v = g_mime_header_get_value(h);
+		char *c = v ? cap_text(clean_opt(v), 2000) : NULL;
+		if (c)
+			g_ptr_array_add(out, c);
+	}
+	m->n_auth_results = out->len;
+	m->auth_results = (char **)g_ptr_array_free(out, out->len == 0);
+}
+
 /* ---- the parser -------------------------------------------------------- */
 
 typedef struct {
@@ -715,6 +736,8 @@ void mail_free(Mail *mail)
 		g_free(mail->references[i]);
 	g_free(mail->references);
 	g_free(mail->automatic_reason);
+	for (size_t i = 0; i < mail->n_auth_results; i++)
+		g_free(mail->auth_results[i]);
 	g_free(mail->auth_results);
 	g_free(mail->text);
 	g_free(mail->html);
@@ -865,8 +888,7 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 
 	m->automatic_reason = automatic_reason(msg, m->from);
 	m->is_automatic = m->automatic_reason != NULL;
-	v = hdr(msg, "Authentication-Results");
-	m->auth_results = clean_opt(v);
+	auth_results(m, msg, lim);
 	return 0;
 }
 

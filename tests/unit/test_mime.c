@@ -109,7 +109,8 @@ static void check_mail(const char *name, const Mail *m)
 	assert_utf8(name, m->message_id);
 	assert_utf8(name, m->in_reply_to);
 	assert_utf8(name, m->automatic_reason);
-	assert_utf8(name, m->auth_results);
+	for (size_t i = 0; i < m->n_auth_results; i++)
+		assert_utf8(name, m->auth_results[i]);
 	g_assert_true(m->is_automatic == (m->automatic_reason != NULL));
 	if (m->text_from_html)
 		g_assert_nonnull(m->html);
@@ -406,9 +407,10 @@ static void test_corpus_structure(void)
 	g_assert_false(m->text_from_html);
 	mail_free(m);
 
-	/* Authentication-Results: the first one */
+	/* Authentication-Results: every one, top first */
 	m = corpus_mail("bounceparser-warning-6.eml");
-	g_assert_true(g_str_has_prefix(m->auth_results, "mx.google.com; spf=neutral"));
+	g_assert_cmpuint(m->n_auth_results, ==, 1);
+	g_assert_true(g_str_has_prefix(m->auth_results[0], "mx.google.com; spf=neutral"));
 	mail_free(m);
 
 	/* mbox "From " envelope line */
@@ -507,8 +509,10 @@ static void test_golden_headers(void)
 	g_assert_cmpuint(m->n_references, ==, 2);
 	g_assert_cmpstr(m->references[0], ==, "root-1@desk.example");
 	g_assert_cmpstr(m->references[1], ==, "prev-2@desk.example");
-	g_assert_cmpstr(m->auth_results, ==,
+	g_assert_cmpuint(m->n_auth_results, ==, 2);
+	g_assert_cmpstr(m->auth_results[0], ==,
 			"mx.desk.example; spf=pass smtp.mailfrom=client.example");
+	g_assert_cmpstr(m->auth_results[1], ==, "other.example; dkim=fail");
 	g_assert_false(m->is_automatic); /* Auto-Submitted: no */
 	g_assert_cmpstr(m->text, ==, "Hello.\n");
 	mail_free(m);
