@@ -134,17 +134,29 @@ typedef struct {
 	size_t raw_len;
 } OutboxRow;
 
-/* Claim up to max due rows (status 'sending', a lease of lease_seconds,
- * attempts + 1), committed before any SMTP traffic.  Appends OutboxRows to
- * rows (free them with outbox_rows_clear). */
-int store_outbox_claim(Db *db, int max, int lease_seconds, GArray *rows, DmError *err);
+/* Claim up to max due rows for the pass whose token is given (status
+ * 'sending', a lease of lease_seconds, attempts + 1), committed before any
+ * SMTP traffic.  Appends OutboxRows to rows (free them with
+ * outbox_rows_clear). */
+int store_outbox_claim(Db *db, const char *token, int max, int lease_seconds, GArray *rows,
+		       DmError *err);
+/* Before the row goes on the wire: *mine_r true when it still carries the
+ * token and is 'sending' (its lease renewed) and this session now holds its
+ * lock; false when another pass has it.  The lock is freed by the outcome
+ * record (sent, outage, defer, fail) or store_outbox_unlock. */
+int store_outbox_take(Db *db, const char *token, int64_t id, int lease_seconds, bool *mine_r,
+		      DmError *err);
+int store_outbox_unlock(Db *db, int64_t id, DmError *err);
+/* Renew the lease of every row the pass still holds (a long batch). */
+int store_outbox_renew(Db *db, const char *token, int lease_seconds, DmError *err);
 void outbox_rows_clear(GArray *rows);
 /* Record a row sent.  Queued without waiting (the next call of any outbox
  * function, or store_outbox_flush, reads the outcome). */
 int store_outbox_sent(Db *db, int64_t id, DmError *err);
 int store_outbox_flush(Db *db, DmError *err);
-/* Not tried: back to pending, the attempt not counted. */
-int store_outbox_release(Db *db, int64_t id, DmError *err);
+/* Not tried: back to pending, the attempt not counted (if the pass still
+ * holds it). */
+int store_outbox_release(Db *db, const char *token, int64_t id, DmError *err);
 /* The server could not be reached: due again at once, attempt not counted. */
 int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err);
 /* A temporary failure: due again in delay_seconds. */

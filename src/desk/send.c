@@ -12,16 +12,31 @@
  * ticket and its author gets the text back (plan_delivery_failed).  A crash
  * between the SMTP server's acceptance and the 'sent' record leads to one
  * resend after the lease expires, with the same Message-ID; nothing else
- * resends. */
+ * resends.
+ *
+ * Two passes at once (two `send`s, or `run` and a `send`) never send one
+ * row twice: a pass claims rows with a token of its own and takes each row
+ * again just before it goes on the wire (store/outbox.c explains the lock
+ * that covers the mail on the wire).  The lease is long enough for one
+ * SMTP transaction to time out twice over, and a pass renews the leases of
+ * its batch while it works, so a slow server does not make them run out. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "desk-private.h"
 #include "deskmail/log.h"
 #include "deskmail/smtp.h"
 
 #define SEND_BATCH 50
-#define SEND_LEASE_SECONDS 600
+#define SEND_LEASE_MIN 600
+
+/* A lease outlasts two SMTP timeouts, and ten minutes at least. */
+static int lease_seconds(const Config *cfg)
+{
+	long l = 2L * cfg->smtp_timeout + 60;
+	return l < SEND_LEASE_MIN ? SEND_LEASE_MIN : (int)l;
+}
 
 static double secs_since(int64_t t0)
 {
@@ -62,6 +77,8 @@ static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err
 	}
 	if (rc == 0)
 		rc = store_outbox_fail(desk->db, o->id, why, t.id ? &p : NULL, err);
+	else
+		store_outbox_unlock(desk->db, o->id, NULL); /* fail() frees it otherwise */
 	plan_clear(&p);
 	ticket_fact_clear(&t);
 	staff_list_clear(&staff);
@@ -87,14 +104,20 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	SmtpClient *smtp = NULL;
 	bool stop = false;
 	int64_t started = now_us();
+	const int lease = lease_seconds(cfg);
+	char token[80];
+	g_snprintf(token, sizeof token, "%.40s:%ld:%08x%08x", g_get_host_name(), (long)getpid(),
+		   g_random_int(), g_random_int());
+	int64_t renewed = 0;
 	double t_claim = 0, t_smtp = 0, t_record = 0;
 	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
 
 	while (!stop && !desk_stopping(desk)) {
 		int64_t t0 = now_us();
 		outbox_rows_clear(rows);
-		rc = store_outbox_claim(desk->db, SEND_BATCH, SEND_LEASE_SECONDS, rows, err);
+		rc = store_outbox_claim(desk->db, token, SEND_BATCH, lease, rows, err);
 		t_claim += secs_since(t0);
+		renewed = now_us();
 		if (rc || rows->len == 0)
 			break;
 		if (smtp == NULL)
@@ -103,7 +126,24 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 			const OutboxRow *o = &g_array_index(rows, OutboxRow, i);
 			if (stop || rc || desk_stopping(desk)) {
 				/* not tried: hand it back untouched */
-				store_outbox_release(desk->db, o->id, NULL);
+				store_outbox_release(desk->db, token, o->id, NULL);
+				continue;
+			}
+			t0 = now_us();
+			if (now_us() - renewed > (int64_t)lease * G_USEC_PER_SEC / 4) {
+				rc = store_outbox_renew(desk->db, token, lease, err);
+				renewed = now_us();
+			}
+			bool mine = false;
+			if (rc == 0)
+				rc = store_outbox_take(desk->db, token, o->id, lease, &mine, err);
+			t_claim += secs_since(t0);
+			if (rc)
+				continue;
+			if (!mine) {
+				log_notice("outbox %lld: taken over by another send pass, not sent "
+					   "here",
+					   (long long)o->id);
 				continue;
 			}
 			const char *rcpts[] = {o->rcpt};

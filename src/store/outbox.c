@@ -7,7 +7,20 @@
  * the end of the pass) reads the outcome.  So a mail costs the SMTP
  * server's time and not a database round trip, and a crash still loses at
  * most the record of the mails in flight, which are sent again with the
- * same Message-ID once their lease runs out. */
+ * same Message-ID once their lease runs out.
+ *
+ * Exactly once under concurrency: a pass claims rows with a token of its
+ * own, and before each mail goes on the wire it takes the row again
+ * (store_outbox_take): the row must still carry its token and be
+ * 'sending', and the session takes an advisory lock on it that it keeps
+ * until the outcome is recorded.  A pass whose lease ran out while it was
+ * busy (a slow server) has lost those rows to the pass that claimed them
+ * next and skips them; the mail it has on the wire at that moment is
+ * protected by the lock: the other pass cannot take it until the outcome
+ * is recorded, and then it is no longer 'sending'.  A crash ends the
+ * session and so frees the lock; the lease makes the row due again.
+ * The outcome records (sent, deferred, failed) match a row by its id and
+ * 'sending' only: the lock held over the attempt is what makes it ours. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,23 +32,28 @@ static int by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int store_outbox_claim(Db *db, int max, int lease_seconds, GArray *rows, DmError *err)
+/* the advisory lock class of a row on the wire (the key is the row id) */
+#define SEND_LOCK_CLASS "7291006"
+#define SEND_LOCK_KEY "($1::bigint % 2147483647)::int"
+
+int store_outbox_claim(Db *db, const char *token, int max, int lease_seconds, GArray *rows,
+		       DmError *err)
 {
 	db_pipeline_enter(db);
 	int rc = db_wait(db, NULL, err); /* the sent records still in flight */
 	if (rc)
 		return rc;
 	char mb[24], lb[24];
-	const char *p[] = {i64s(mb, max), i64s(lb, lease_seconds)};
+	const char *p[] = {i64s(mb, max), i64s(lb, lease_seconds), token};
 	DbRes *r = NULL;
 	rc = db_send(db,
 		     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until "
-		     "= now() + make_interval(secs => $2::int) WHERE id IN (SELECT id FROM outbox "
-		     "WHERE (status = 'pending' AND next_attempt_at <= now()) OR (status = "
-		     "'sending' AND locked_until < now()) ORDER BY id LIMIT $1::int FOR UPDATE "
-		     "SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, message_id, "
-		     "ticket_id",
-		     2, p, NULL, NULL, true, &r, err);
+		     "= now() + make_interval(secs => $2::int), claim = $3 WHERE id IN (SELECT id "
+		     "FROM outbox WHERE (status = 'pending' AND next_attempt_at <= now()) OR "
+		     "(status = 'sending' AND locked_until < now()) ORDER BY id LIMIT $1::int FOR "
+		     "UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, "
+		     "message_id, ticket_id",
+		     3, p, NULL, NULL, true, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -80,6 +98,52 @@ void outbox_rows_clear(GArray *rows)
 	g_array_set_size(rows, 0);
 }
 
+int store_outbox_take(Db *db, const char *token, int64_t id, int lease_seconds, bool *mine_r,
+		      DmError *err)
+{
+	char b[24], lb[24];
+	const char *p[] = {i64s(b, id), token, i64s(lb, lease_seconds)};
+	DbRes *r = NULL;
+	*mine_r = false;
+	int rc = db_exec(db,
+			 "UPDATE outbox SET locked_until = now() + make_interval(secs => $3::int) "
+			 "WHERE id = $1::bigint AND claim = $2 AND status = 'sending' RETURNING "
+			 "pg_try_advisory_lock(" SEND_LOCK_CLASS ", " SEND_LOCK_KEY ")",
+			 3, p, &r, err);
+	if (rc == 0 && dbres_rows(r) == 1)
+		*mine_r = dbres_bool(r, 0, 0);
+	dbres_free(r);
+	return rc;
+}
+
+int store_outbox_renew(Db *db, const char *token, int lease_seconds, DmError *err)
+{
+	char lb[24];
+	const char *p[] = {token, i64s(lb, lease_seconds)};
+	return db_exec(db,
+		       "UPDATE outbox SET locked_until = now() + make_interval(secs => $2::int) "
+		       "WHERE claim = $1 AND status = 'sending'",
+		       2, p, NULL, err);
+}
+
+/* Free the row's lock: queued after the outcome's own sync, so the outcome
+ * is committed before another session can take the row. */
+static int unlock_row(Db *db, const char *id, DmError *err)
+{
+	const char *p[] = {id};
+	int rc = db_send(db, "SELECT pg_advisory_unlock(" SEND_LOCK_CLASS ", " SEND_LOCK_KEY ")", 1,
+			 p, NULL, NULL, false, NULL, err);
+	return rc ? rc : db_sync(db, err);
+}
+
+int store_outbox_unlock(Db *db, int64_t id, DmError *err)
+{
+	char b[24];
+	db_pipeline_enter(db);
+	int rc = unlock_row(db, i64s(b, id), err);
+	return rc ? rc : db_wait(db, NULL, err);
+}
+
 int store_outbox_sent(Db *db, int64_t id, DmError *err)
 {
 	db_pipeline_enter(db);
@@ -87,9 +151,12 @@ int store_outbox_sent(Db *db, int64_t id, DmError *err)
 	const char *p[] = {i64s(b, id)};
 	int rc = db_send(db,
 			 "UPDATE outbox SET status = 'sent', sent_at = now(), locked_until = NULL, "
-			 "last_error = NULL WHERE id = $1::bigint",
+			 "last_error = NULL, claim = NULL WHERE id = $1::bigint AND status = "
+			 "'sending'",
 			 1, p, NULL, NULL, false, NULL, err);
-	return rc ? rc : db_sync(db, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	return rc ? rc : unlock_row(db, p[0], err);
 }
 
 int store_outbox_flush(Db *db, DmError *err)
@@ -99,38 +166,42 @@ int store_outbox_flush(Db *db, DmError *err)
 	return rc;
 }
 
-int store_outbox_release(Db *db, int64_t id, DmError *err)
+int store_outbox_release(Db *db, const char *token, int64_t id, DmError *err)
 {
 	char b[24];
-	const char *p[] = {i64s(b, id)};
+	const char *p[] = {i64s(b, id), token};
 	return db_exec(
 		db,
 		"UPDATE outbox SET status = 'pending', attempts = attempts - 1, locked_until "
-		"= NULL WHERE id = $1::bigint",
-		1, p, NULL, err);
+		"= NULL, claim = NULL WHERE id = $1::bigint AND claim = $2 AND status = 'sending'",
+		2, p, NULL, err);
 }
 
 int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err)
 {
 	char b[24];
 	const char *p[] = {i64s(b, id), why};
-	return db_exec(db,
-		       "UPDATE outbox SET status = 'pending', locked_until = NULL, attempts = "
-		       "attempts - 1, last_error = $2, next_attempt_at = now() WHERE id = "
-		       "$1::bigint",
-		       2, p, NULL, err);
+	int rc = db_exec(db,
+			 "UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
+			 "attempts = attempts - 1, last_error = $2, next_attempt_at = now() WHERE "
+			 "id = $1::bigint AND status = 'sending'",
+			 2, p, NULL, err);
+	store_outbox_unlock(db, id, NULL);
+	return rc;
 }
 
 int store_outbox_defer(Db *db, int64_t id, const char *why, int64_t delay_seconds, DmError *err)
 {
 	char b[24], d[24];
 	const char *p[] = {i64s(b, id), why, i64s(d, delay_seconds)};
-	return db_exec(
-		db,
-		"UPDATE outbox SET status = 'pending', locked_until = NULL, last_error = $2, "
-		"next_attempt_at = now() + make_interval(secs => $3::int) WHERE id = "
-		"$1::bigint",
-		3, p, NULL, err);
+	int rc =
+		db_exec(db,
+			"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
+			"last_error = $2, next_attempt_at = now() + make_interval(secs => $3::int) "
+			"WHERE id = $1::bigint AND status = 'sending'",
+			3, p, NULL, err);
+	store_outbox_unlock(db, id, NULL);
+	return rc;
 }
 
 int store_outbox_failure_facts(Db *db, const OutboxRow *row, TicketFact *t, int64_t *author_r,
@@ -163,13 +234,15 @@ int store_outbox_fail(Db *db, int64_t id, const char *why, const Plan *p, DmErro
 	if (rc == 0)
 		rc = db_exec(
 			db,
-			"UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = "
-			"$2 WHERE id = $1::bigint",
+			"UPDATE outbox SET status = 'failed', locked_until = NULL, claim = NULL, "
+			"last_error = $2 WHERE id = $1::bigint AND status = 'sending'",
 			2, v, NULL, err);
 	if (rc == 0 && p)
 		rc = store_apply_plan_now(db, p, err);
 	if (rc == 0)
-		return db_commit(db, err);
-	db_rollback(db);
+		rc = db_commit(db, err);
+	else
+		db_rollback(db);
+	store_outbox_unlock(db, id, NULL);
 	return rc;
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # outbox.sh - outgoing mail on a real SMTP server: the server down then up,
-# backoff, permanent failures, and headers that never carry input CR/LF.
+# backoff, permanent failures, headers that never carry input CR/LF, and
+# two send passes at once with leases run out (each mail sent once).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/servers.sh"
@@ -83,4 +84,26 @@ dm send >/dev/null
 f=$(grep -l '^To: bob@acme.example' "$DM_SMTP_OUT"/*.eml | tail -n1)
 assert_true "non-ASCII subject is sent as encoded words" grep -q '^Subject:.*=?' "$f"
 assert_true "the mail is 7-bit" bash -c "! LC_ALL=C grep -qP '[\x80-\xff]' '$f'"
+
+# two send passes at once on a slow server, and the first one's leases run
+# out while it works: every mail is sent exactly once
+dm_smtp_stop
+dm_smtp_start --delay 0.3
+dm_psql -c "INSERT INTO outbox (event_key, kind, mail_from, rcpt, subject, message_id, raw) SELECT 'race-' || g, kind, mail_from, rcpt, subject, 'race-' || g || '@desk.example', convert_to(replace(convert_from(raw, 'UTF8'), message_id, 'race-' || g || '@desk.example'), 'UTF8') FROM outbox, generate_series(1, 20) g WHERE id = (SELECT min(id) FROM outbox)" >/dev/null
+before=$(dm_smtp_count)
+dm send >"$W/race1.out" 2>"$W/race1.log" &
+p1=$!
+sent_some() { [ "$(dm_smtp_count)" -ge $((before + 3)) ]; }
+dm_wait_for 30 sent_some
+dm_psql -c "UPDATE outbox SET locked_until = now() - interval '1 second' WHERE status = 'sending'" >/dev/null
+dm send >"$W/race2.out" 2>"$W/race2.log" &
+p2=$!
+wait "$p1"; rc1=$?
+wait "$p2"; rc2=$?
+assert_eq "0 0" "$rc1 $rc2" "both passes exit 0"
+assert_eq 20 "$(grep -l '^Message-ID: <race-' "$DM_SMTP_OUT"/*.eml | wc -l)" "twenty mails, each received once"
+assert_eq 20 "$(grep -h '^Message-ID: <race-' "$DM_SMTP_OUT"/*.eml | sort -u | wc -l)" "all twenty different"
+assert_eq "20" "$(dm_psql -c "select count(*) from outbox where event_key like 'race-%' and status = 'sent' and claim is null")" "all recorded as sent"
+assert_contains "$(cat "$W/race1.log")" "taken over by another send pass" "the first pass left the rows taken over to the second"
+assert_eq "0" "$(dm_psql -c "select count(*) from pg_locks where locktype = 'advisory'")" "no row lock is left behind"
 dm_done

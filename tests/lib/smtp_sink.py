@@ -6,8 +6,10 @@ after dot-unstuffing) and OUT/N.env (first line MAIL FROM, then one line
 per RCPT), written atomically (tmp + rename) so a test never reads half a
 file.  Numbering continues after a restart with the same OUT.
 --reject-rcpt REGEX answers 550 to matching recipients, --tempfail-rcpt
-REGEX answers 451.
+REGEX answers 451, --delay SECONDS waits that long before answering DATA
+(a slow server).
 """
+import asyncio
 import argparse
 import os
 import re
@@ -18,8 +20,9 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, out, reject, tempfail):
+    def __init__(self, out, reject, tempfail, delay=0.0):
         self.out = out
+        self.delay = delay
         self.reject = re.compile(reject) if reject else None
         self.tempfail = re.compile(tempfail) if tempfail else None
         self.lock = threading.Lock()
@@ -35,6 +38,8 @@ class Sink:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.n += 1
             n = self.n
@@ -55,9 +60,10 @@ def main():
     ap.add_argument("--pidfile")
     ap.add_argument("--reject-rcpt")
     ap.add_argument("--tempfail-rcpt")
+    ap.add_argument("--delay", type=float, default=0.0)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    ctl = Controller(Sink(a.out, a.reject_rcpt, a.tempfail_rcpt), hostname="127.0.0.1",
+    ctl = Controller(Sink(a.out, a.reject_rcpt, a.tempfail_rcpt, a.delay), hostname="127.0.0.1",
                      port=a.port, data_size_limit=64 * 1024 * 1024)
     ctl.start()
     if a.pidfile:
