@@ -64,6 +64,14 @@ typedef struct {
 	char *desk_domain;                  /* for Message-IDs; default: domain of address */
 	int desk_max_auto_replies_per_hour; /* notices per recipient, default 3 */
 	int desk_max_acks_per_hour;         /* acknowledgements per contact, 0 = no limit */
+	int desk_max_automatic_per_hour;    /* automatic mail of all kinds to one address
+					       an hour, staff notifications excepted
+					       (default 20, 0 = no limit) */
+	int desk_max_automatic_per_ticket;  /* automatic mail to one address about one
+					       ticket an hour, notifications included
+					       (default 10, 0 = no limit) */
+	int desk_repeat_window;             /* minutes: the same subject and text again
+					       from one sender is automatic (default 60, 0 = off) */
 	int desk_reopen_days;               /* default 14 */
 	int64_t desk_attachment_max_bytes;  /* per attachment, default 10 MiB */
 	int64_t desk_message_attachments_max_bytes; /* per message, default 25 MiB */

@@ -63,6 +63,16 @@ typedef struct {
 	 * twice has the same, whatever headers the servers on its way added;
 	 * a different mail reusing a Message-ID has another */
 	char content_sha256[65];
+
+	/* X-Loop header values, lower-cased, joined by ", " (at most 1000
+	 * bytes), NULL if none: our own address there means the mail is ours
+	 * coming back */
+	char *x_loop;
+
+	/* hex SHA-256 of the subject and the text, with white space collapsed:
+	 * the same words again from the same sender (an autoresponder without
+	 * headers answering every mail) have the same */
+	char repeat_key[65];
 } Mail;
 
 #endif

@@ -85,6 +85,7 @@ typedef enum {
 	RATE_ACK = 0,
 	RATE_NOTICE,  /* quarantine-notice */
 	RATE_REFUSED, /* attachment-refused */
+	RATE_ANY,     /* automatic mail of every kind (desk.max_automatic_per_hour) */
 	RATE_KINDS
 } RateKind;
 
@@ -108,11 +109,24 @@ typedef struct {
 	int64_t token_client_id;
 	int64_t ref_ticket_id; /* found by In-Reply-To/References */
 	int64_t ref_client_id;
-	TicketFact ticket; /* the token's ticket if it exists, else the ref's */
+	TicketFact ticket; /* the token's ticket if it exists, else the ref's,
+			      else the repeated mail's */
 
 	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender, up to
 					   the caps of plan_rate_caps */
-	const StaffList *staff;         /* borrowed */
+
+	/* the same subject and text from the same sender within
+	 * desk.repeat_window: the earlier mail and the ticket it went to */
+	int64_t repeat_inbound_id;
+	int64_t repeat_ticket_id;
+	int64_t repeat_client_id;
+
+	/* mail we sent about the ticket (below) in the last hour, relays
+	 * excepted, per recipient */
+	char **ticket_sent_rcpt;
+	int *ticket_sent_n;
+	size_t n_ticket_sent;
+	const StaffList *staff; /* borrowed */
 } MailFacts;
 
 void mail_facts_clear(MailFacts *f);
@@ -270,6 +284,13 @@ typedef struct {
 	const char *outcome_text;
 
 	GStringChunk *strings; /* owns what the planner wrote */
+
+	/* the loop limits: the facts of the mail being planned (borrowed; NULL
+	 * outside plan_mail), and the mail as the planner took it when it found
+	 * it automatic by its facts (a copy, its strings borrowed) */
+	const MailFacts *facts;
+	Mail mail_as_automatic;
+	int max_automatic_per_hour, max_automatic_per_ticket; /* from the desk config */
 } Plan;
 
 void plan_init(Plan *p);

@@ -82,6 +82,10 @@ void mail_facts_clear(MailFacts *f)
 	g_free(f->contact_name);
 	client_fact_clear(&f->contact_client);
 	ticket_fact_clear(&f->ticket);
+	for (size_t i = 0; i < f->n_ticket_sent; i++)
+		g_free(f->ticket_sent_rcpt[i]);
+	g_free(f->ticket_sent_rcpt);
+	g_free(f->ticket_sent_n);
 	memset(f, 0, sizeof *f);
 }
 
@@ -336,6 +340,28 @@ void plan_rate_caps(const Config *cfg, int caps[RATE_KINDS])
 	caps[RATE_ACK] = cfg->desk_max_acks_per_hour > 0 ? cfg->desk_max_acks_per_hour : 0;
 	caps[RATE_NOTICE] = MAX(cfg->desk_max_auto_replies_per_hour, 0);
 	caps[RATE_REFUSED] = MAX(cfg->desk_max_auto_replies_per_hour, 0);
+	caps[RATE_ANY] = MAX(cfg->desk_max_automatic_per_hour, 0);
+}
+
+/* Whether mail to rcpt about ticket tid has reached
+ * desk.max_automatic_per_ticket in the last hour (relays not counted),
+ * with what this plan already sends. */
+static bool over_ticket_limit(const Plan *p, int64_t tid, const char *rcpt)
+{
+	const MailFacts *f = p->facts;
+	if (p->max_automatic_per_ticket <= 0 || f == NULL || tid == 0 || f->ticket.id != tid)
+		return false;
+	int n = 0;
+	for (size_t i = 0; i < f->n_ticket_sent; i++)
+		if (strcmp(f->ticket_sent_rcpt[i], rcpt) == 0)
+			n += f->ticket_sent_n[i];
+	for (guint i = 0; i < p->mails->len; i++) {
+		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
+		if (pm->ticket_id == tid && strcmp(pm->to_addr, rcpt) == 0 &&
+		    strcmp(pm->kind, "relay") != 0)
+			n++;
+	}
+	return n >= p->max_automatic_per_ticket;
 }
 
 void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tpl,
@@ -344,9 +370,18 @@ void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tp
 {
 	const char *rcpt = m->from->addr;
 	int sent = f->sent_last_hour[rate];
-	if (max_per_hour >= 0 && sent >= max_per_hour) {
-		plan_note(p, "automatic %s to %s suppressed: %d or more in the last hour", kind,
-			  rcpt, sent);
+	const char *why = NULL;
+	if (max_per_hour >= 0 && sent >= max_per_hour)
+		why = psf(p, "%d or more %s in the last hour", sent, kind);
+	else if (p->max_automatic_per_hour > 0 &&
+		 f->sent_last_hour[RATE_ANY] >= p->max_automatic_per_hour)
+		why = psf(p, "%d or more automatic mails in the last hour",
+			  f->sent_last_hour[RATE_ANY]);
+	else if (ticket_id && over_ticket_limit(p, ticket_id, rcpt))
+		why = psf(p, "%d or more mails about ticket #%lld in the last hour",
+			  p->max_automatic_per_ticket, (long long)ticket_id);
+	if (why) {
+		plan_note(p, "automatic %s to %s suppressed: %s", kind, rcpt, why);
 		plan_event(p, ticket_id, "auto-reply-suppressed", "deskmail", NULL, NULL, NULL,
 			   rcpt);
 		return;
@@ -444,6 +479,17 @@ void plan_notify_staff(Plan *p, const TicketFact *t, const PlanVars *view, const
 
 	for (guint i = 0; i < to->len; i++) {
 		const StaffFact *s = to->pdata[i];
+		if (over_ticket_limit(p, t->id, s->email)) {
+			/* a loop through the desk (two autoresponders answering each
+			 * other through a ticket) ends here */
+			plan_note(p,
+				  "%s to %s suppressed: %d or more mails about ticket #%lld in "
+				  "the last hour",
+				  n->kind, s->email, p->max_automatic_per_ticket, (long long)t->id);
+			plan_event(p, t->id, "notification-suppressed", "deskmail", NULL, NULL,
+				   NULL, s->email);
+			continue;
+		}
 		PlanMail *pm = plan_add_mail(p);
 		pm->kind = n->kind;
 		pm->event_key = psf(p, "%s:staff:%lld", n->key, (long long)s->id);

@@ -23,14 +23,42 @@
 #include "deskmail/util.h"
 #include "plan-private.h"
 
-/* Automatic mail, or our own address (never answered by us). */
-static bool treat_as_automatic(const Mail *m, const Config *cfg)
+/* Why mail that carries no automatic marker of its own is automatic all the
+ * same: it is from our own address, it is our own mail coming back (our
+ * X-Loop), or it repeats, word for word, what the sender wrote lately (an
+ * autoresponder without headers answering each of our mails).  NULL when
+ * none of these.  The returned text is static or in p (when p is NULL, a
+ * generic text). */
+static const char *loop_reason(const Mail *m, const MailFacts *f, const Config *cfg, Plan *p)
 {
-	if (m == NULL)
-		return false;
-	if (m->is_automatic)
-		return true;
-	return m->from && g_ascii_strcasecmp(m->from->addr, cfg->desk_address) == 0;
+	if (m == NULL || m->is_automatic)
+		return NULL;
+	if (m->from && g_ascii_strcasecmp(m->from->addr, cfg->desk_address) == 0)
+		return "From: our own address";
+	if (m->x_loop) {
+		g_autofree char *ours = g_ascii_strdown(cfg->desk_address, -1);
+		size_t n = strlen(ours);
+		for (const char *s = strstr(m->x_loop, ours); s; s = strstr(s + 1, ours)) {
+			bool start = s == m->x_loop || !g_ascii_isalnum(s[-1]);
+			bool end = !g_ascii_isalnum(s[n]) && s[n] != '.' && s[n] != '-';
+			if (start && end)
+				return "X-Loop: our own mail came back";
+		}
+	}
+	if (f && f->repeat_inbound_id)
+		return p ? psf(p,
+			       "repeated mail: the same subject and text as inbound #%lld, "
+			       "within %d minutes",
+			       (long long)f->repeat_inbound_id, cfg->desk_repeat_window)
+			 : "repeated mail";
+	return NULL;
+}
+
+/* Automatic mail (by its own markers or by loop_reason): never answered by
+ * us, opens no ticket, wakes nobody. */
+static bool treat_as_automatic(const Mail *m, const MailFacts *f, const Config *cfg)
+{
+	return m && (m->is_automatic || loop_reason(m, f, cfg, NULL) != NULL);
 }
 
 static bool is_duplicate(const Mail *m, const MailFacts *f)
@@ -55,15 +83,26 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 			.ref_ticket_id = f->ref_ticket_id,
 			.ticket_client_id =
 				f->token_ticket_exists ? f->token_client_id : f->ref_client_id,
-			.automatic = treat_as_automatic(m, cfg),
+			.automatic = treat_as_automatic(m, f, cfg),
 			.ticket_closed_expired = closed_expired,
 		};
+		/* a repeat of a mail that went to a ticket goes to that ticket
+		 * too (as automatic mail: kept, nobody woken) */
+		if (!rf.token_ticket_exists && !rf.ref_ticket_id && f->repeat_ticket_id) {
+			rf.ref_ticket_id = f->repeat_ticket_id;
+			rf.ticket_client_id = f->repeat_client_id;
+		}
 		/* a staff address is staff even if it is also somebody's contact */
 		for (size_t i = 0; m->from && f->staff && i < f->staff->n; i++)
 			if (f->staff->v[i].active &&
 			    strcmp(f->staff->v[i].email, m->from->addr) == 0)
 				rf.sender_is_staff = true;
 		route_decide(&rf, d);
+		const char *why =
+			m->is_automatic ? m->automatic_reason : loop_reason(m, f, cfg, NULL);
+		if (d->kind == ROUTE_QUARANTINE && rf.automatic && !d->refused_ticket && why)
+			snprintf(d->reason, sizeof d->reason,
+				 "automatic mail that refers to no ticket (%.150s)", why);
 	} else {
 		memset(d, 0, sizeof *d);
 		d->kind = ROUTE_QUARANTINE;
@@ -80,7 +119,7 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 
 bool plan_may_open_ticket(const Mail *m, const MailSource *src, const Config *cfg)
 {
-	return m && m->from && !treat_as_automatic(m, cfg) && !src->truncated;
+	return m && m->from && !treat_as_automatic(m, NULL, cfg) && !src->truncated;
 }
 
 bool plan_opens_ticket(const Mail *m, const MailFacts *f, const MailSource *src, const Config *cfg)
@@ -279,6 +318,18 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 		p->outcome_text = "duplicate";
 		return;
 	}
+	p->facts = f;
+	p->max_automatic_per_hour = cfg->desk_max_automatic_per_hour;
+	p->max_automatic_per_ticket = cfg->desk_max_automatic_per_ticket;
+	const char *why = loop_reason(m, f, cfg, p);
+	if (why) {
+		/* from here on the mail is automatic mail, like any other */
+		p->mail_as_automatic = *m;
+		p->mail_as_automatic.is_automatic = true;
+		p->mail_as_automatic.automatic_reason = (char *)why;
+		m = p->mail = &p->mail_as_automatic;
+		plan_note(p, "%s", why);
+	}
 	RouteDecision d;
 	decide(m, parse_error, f, src, cfg, &d);
 	p->inbound_id = f->inbound_id;
@@ -301,7 +352,7 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 		break;
 	}
 	case ROUTE_QUARANTINE:
-		quarantine(p, m, f, &d, treat_as_automatic(m, cfg), cfg);
+		quarantine(p, m, f, &d, treat_as_automatic(m, f, cfg), cfg);
 		p->outcome_text = "quarantined";
 		break;
 	}

@@ -110,8 +110,9 @@ static const char *msgid_of(const MailJob *j)
 
 /* ---- automatic replies queued by the batch, not yet written ---- */
 
-static const char *const rate_kinds[RATE_KINDS] = {"ack", "quarantine-notice",
-						   "attachment-refused"};
+/* "*": every automatic kind (RATE_ANY) */
+static const char *const rate_kinds[RATE_KINDS] = {"ack", "quarantine-notice", "attachment-refused",
+						   "*"};
 
 static char *sent_key(const char *kind, const char *rcpt)
 {
@@ -124,9 +125,11 @@ static void count_sent(Batch *b, const Plan *p)
 		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
 		if (!pm->automatic)
 			continue;
-		char *key = sent_key(pm->kind, pm->to_addr);
-		gpointer n = g_hash_table_lookup(b->sent, key);
-		g_hash_table_insert(b->sent, key, GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+		for (int any = 0; any < 2; any++) {
+			char *key = sent_key(any ? "*" : pm->kind, pm->to_addr);
+			gpointer n = g_hash_table_lookup(b->sent, key);
+			g_hash_table_insert(b->sent, key, GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+		}
 	}
 }
 
@@ -158,7 +161,7 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	int n_active = 0;
 	for (size_t i = 0; i < b->staff.n; i++)
 		n_active += b->staff.v[i].active;
-	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps,
+	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps, d->cfg->desk_repeat_window,
 				  plan_may_open_ticket(j->mail, &j->src, d->cfg), n_active + 4,
 				  &j->facts, err);
 	if (rc == 0) {

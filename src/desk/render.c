@@ -42,7 +42,9 @@ static int render_one(Desk *desk, PlanMail *pm, DmError *err)
 					   .size = a->size,
 					   .sha256 = a->sha256};
 	}
-	const char *extra[] = {"X-Deskmail-Ticket", tb};
+	/* X-Loop on everything we send: mail that comes back with it is ours
+	 * (plan_mail.c takes it as automatic) */
+	const char *extra[] = {"X-Loop", cfg->desk_address, "X-Deskmail-Ticket", tb};
 	OutMail m = {
 		.from_name = pm->from_display,
 		.from_addr = cfg->desk_address,
@@ -56,7 +58,7 @@ static int render_one(Desk *desk, PlanMail *pm, DmError *err)
 		.n_references = pm->n_refs,
 		.auto_submitted = pm->automatic ? "auto-replied" : pm->auto_header,
 		.extra_headers = extra,
-		.n_extra_headers = pm->ticket_id ? 1 : 0,
+		.n_extra_headers = pm->ticket_id ? 2 : 1,
 		.text = pm->text,
 		.html = pm->html,
 		.attachments = files,

@@ -676,6 +676,57 @@ static void auth_results(Mail *m, GMimeMessage *msg, const MimeLimits *lim)
 	m->auth_results = (char **)g_ptr_array_free(out, out->len == 0);
 }
 
+/* Every X-Loop value, lower-cased and joined; NULL if none. */
+static char *x_loop(GMimeMessage *msg)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	int n = g_mime_header_list_get_count(hl);
+	GString *out = NULL;
+	for (int i = 0; i < n && (out == NULL || out->len < 1000); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "X-Loop") != 0)
+			continue;
+		const char *v = g_mime_header_get_value(h);
+		g_autofree char *c = v ? clean_opt(v) : NULL;
+		if (c == NULL)
+			continue;
+		g_autofree char *low = g_utf8_strdown(c, -1);
+		if (out == NULL)
+			out = g_string_new(NULL);
+		else
+			g_string_append(out, ", ");
+		g_string_append(out, low);
+	}
+	return out ? cap_text(g_string_free(out, FALSE), 1000) : NULL;
+}
+
+/* The repeat key: subject and text, each as its words joined by one
+ * space (so line breaks and trailing blanks make no difference). */
+static void repeat_key(Mail *m)
+{
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	const char *parts[] = {m->subject, m->text};
+	for (int k = 0; k < 2; k++) {
+		bool first = true;
+		for (const char *s = parts[k]; *s;) {
+			while (*s && g_ascii_isspace(*s))
+				s++;
+			const char *w = s;
+			while (*s && !g_ascii_isspace(*s))
+				s++;
+			if (s == w)
+				break;
+			if (!first)
+				g_checksum_update(ck, (const guchar *)" ", 1);
+			g_checksum_update(ck, (const guchar *)w, s - w);
+			first = false;
+		}
+		g_checksum_update(ck, (const guchar *)"\n", 1);
+	}
+	g_strlcpy(m->repeat_key, g_checksum_get_string(ck), sizeof m->repeat_key);
+	g_checksum_free(ck);
+}
+
 /* ---- the parser -------------------------------------------------------- */
 
 typedef struct {
@@ -736,6 +787,7 @@ void mail_free(Mail *mail)
 		g_free(mail->references[i]);
 	g_free(mail->references);
 	g_free(mail->automatic_reason);
+	g_free(mail->x_loop);
 	for (size_t i = 0; i < mail->n_auth_results; i++)
 		g_free(mail->auth_results[i]);
 	g_free(mail->auth_results);
@@ -889,6 +941,7 @@ static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, cons
 	m->automatic_reason = automatic_reason(msg, m->from);
 	m->is_automatic = m->automatic_reason != NULL;
 	auth_results(m, msg, lim);
+	m->x_loop = x_loop(msg);
 	return 0;
 }
 
@@ -1030,6 +1083,7 @@ int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail
 	if (rc == 0) {
 		size_t body = body_offset(raw + skip, len - skip);
 		dm_sha256_hex(raw + skip + body, len - skip - body, m->content_sha256);
+		repeat_key(m);
 	}
 out:
 	if (msg)

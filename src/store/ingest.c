@@ -112,8 +112,17 @@ static const char facts_sql[] =
 	 * automatic ($9), not a duplicate.  Only a hint, to save a round trip:
 	 * the planner decides, and the desk reserves a number itself when this
 	 * gave none (a client's reply to a ticket closed too long ago). */
-	"CASE WHEN $9::boolean AND c.id IS NOT NULL AND tt.id IS NULL AND rt.id IS NULL AND NOT "
-	"  d.bytes AND d.id IS NULL THEN nextval('ticket_id_seq'::regclass) END"
+	"CASE WHEN $9::boolean AND c.id IS NOT NULL AND tt.id IS NULL AND rt.id IS NULL AND "
+	"  rp.id IS NULL AND NOT d.bytes AND d.id IS NULL THEN "
+	"  nextval('ticket_id_seq'::regclass) END, "
+	/* loops: automatic mail of every kind to the sender, the same words
+	 * from the sender lately, the mail sent about the ticket lately */
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
+	"  o.created_at > now() - interval '1 hour' LIMIT $12::int) s), "
+	"rp.id, rp.ticket_id, rp.client_id, "
+	"(SELECT string_agg(z.rcpt || chr(30) || z.n, chr(31)) FROM (SELECT o.rcpt, count(*) AS n "
+	"  FROM outbox o WHERE o.ticket_id = t.id AND o.kind <> 'relay' AND o.created_at > now() "
+	"  - interval '1 hour' GROUP BY o.rcpt) z)"
 	" FROM (SELECT 1) x "
 	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1) AS bytes, "
 	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
@@ -128,10 +137,35 @@ static const char facts_sql[] =
 	"LEFT JOIN LATERAL (SELECT t.id, t.client_id FROM message mm JOIN ticket t ON t.id = "
 	"  mm.ticket_id WHERE mm.id = (SELECT max(m2.id) FROM unnest($5::text[]) AS r(mid) "
 	"  JOIN message m2 ON m2.message_id = r.mid)) rt ON true "
-	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id)" TICKET_FACT_JOINS;
+	"LEFT JOIN LATERAL (SELECT i.id, mm.ticket_id, tk.client_id FROM inbound i LEFT JOIN "
+	"  message mm ON mm.inbound_id = i.id LEFT JOIN ticket tk ON tk.id = mm.ticket_id WHERE "
+	"  $14::int > 0 AND $13::text IS NOT NULL AND i.from_addr = $2 AND i.repeat_key = $13 "
+	"  AND i.received_at > now() - make_interval(mins => $14::int) ORDER BY i.id DESC "
+	"  LIMIT 1) rp ON true "
+	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id, rp.ticket_id)" TICKET_FACT_JOINS;
+
+/* "rcpt RS n US rcpt RS n ..." -> the per-recipient counts */
+static void read_ticket_sent(const char *v, MailFacts *f)
+{
+	if (v == NULL || *v == '\0')
+		return;
+	gchar **items = g_strsplit(v, "\x1f", 1000);
+	guint n = g_strv_length(items);
+	f->ticket_sent_rcpt = g_new0(char *, n);
+	f->ticket_sent_n = g_new0(int, n);
+	for (guint i = 0; i < n; i++) {
+		char *rs = strchr(items[i], '\x1e');
+		int64_t k = 0;
+		if (rs == NULL || dm_parse_i64(rs + 1, 0, INT_MAX, &k) != 0)
+			continue;
+		f->ticket_sent_rcpt[f->n_ticket_sent] = g_strndup(items[i], rs - items[i]);
+		f->ticket_sent_n[f->n_ticket_sent++] = (int)k;
+	}
+	g_strfreev(items);
+}
 
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
-		     bool may_open, int n_out_ids, MailFacts *f, DmError *err)
+		     int repeat_window, bool may_open, int n_out_ids, MailFacts *f, DmError *err)
 {
 	g_assert(!db_pending(db)); /* the previous mail's outcome was read */
 	memset(f, 0, sizeof *f);
@@ -143,7 +177,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	for (size_t i = m ? m->n_references : 0; i > 0 && n < MAX_LOOKUP_REFS; i--)
 		ids[n++] = m->references[i - 1];
 	g_autofree char *arr = pg_array(ids, n);
-	char tb[24], c0[24], c1[24], c2[24], no[24];
+	char tb[24], c0[24], c1[24], c2[24], c3[24], no[24], rw[24];
 	int64_t token = m ? route_subject_token(m->subject) : 0;
 	const char *p[] = {sha256,
 			   m && m->from ? m->from->addr : NULL,
@@ -155,11 +189,14 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   i64s(c2, caps[RATE_REFUSED]),
 			   may_open ? "t" : "f",
 			   i64s(no, n_out_ids),
-			   m && m->content_sha256[0] ? m->content_sha256 : NULL};
+			   m && m->content_sha256[0] ? m->content_sha256 : NULL,
+			   i64s(c3, caps[RATE_ANY]),
+			   m && m->repeat_key[0] ? m->repeat_key : NULL,
+			   i64s(rw, repeat_window)};
 	DbRes *r = NULL;
 	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 11, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 14, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -203,7 +240,13 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->sent_last_hour[RATE_NOTICE] = (int)dbres_i64(r, 0, 17, 0);
 	f->sent_last_hour[RATE_REFUSED] = (int)dbres_i64(r, 0, 18, 0);
 	read_ticket_fact(r, 0, 19, &f->ticket);
-	f->new_ticket_id = dbres_i64(r, 0, 19 + TICKET_FACT_NCOLS, 0);
+	int c = 19 + TICKET_FACT_NCOLS;
+	f->new_ticket_id = dbres_i64(r, 0, c, 0);
+	f->sent_last_hour[RATE_ANY] = (int)dbres_i64(r, 0, c + 1, 0);
+	f->repeat_inbound_id = dbres_i64(r, 0, c + 2, 0);
+	f->repeat_ticket_id = dbres_i64(r, 0, c + 3, 0);
+	f->repeat_client_id = dbres_i64(r, 0, c + 4, 0);
+	read_ticket_sent(dbres_get(r, 0, c + 5), f);
 	dbres_free(r);
 	return 0;
 }
@@ -222,9 +265,9 @@ int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err)
 
 static const char inbound_sql[] =
 	"INSERT INTO inbound (id, sha256, message_id, from_addr, source, mailbox_id, uidvalidity, "
-	"uid, size, raw, truncated, automatic, outcome, content_sha) OVERRIDING SYSTEM VALUE "
-	"VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::bigint, $9::int, $10, "
-	"$11::boolean, $12::boolean, $13, $14)";
+	"uid, size, raw, truncated, automatic, outcome, content_sha, repeat_key) OVERRIDING "
+	"SYSTEM VALUE VALUES ($1::bigint, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::bigint, "
+	"$9::int, $10, $11::boolean, $12::boolean, $13, $14, $15)";
 
 static const char ticket_sql[] =
 	"INSERT INTO ticket (id, client_id, contact_id, subject, last_client_at, reopened_from) "
@@ -326,12 +369,13 @@ static int send_inbound(Db *db, const Plan *p, DmError *err)
 			   src->truncated ? "t" : "f",
 			   p->inbound_automatic ? "t" : "f",
 			   outcome_words[p->outcome],
-			   m && m->content_sha256[0] ? m->content_sha256 : NULL};
-	int lens[14] = {0};
-	int fmts[14] = {0};
+			   m && m->content_sha256[0] ? m->content_sha256 : NULL,
+			   m && m->repeat_key[0] ? m->repeat_key : NULL};
+	int lens[15] = {0};
+	int fmts[15] = {0};
 	lens[9] = (int)p->raw_len;
 	fmts[9] = 1;
-	return db_send(db, inbound_sql, 14, v, lens, fmts, false, NULL, err);
+	return db_send(db, inbound_sql, 15, v, lens, fmts, false, NULL, err);
 }
 
 static char *addr_array(const MailAddr *a, size_t n)

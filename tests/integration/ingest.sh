@@ -187,6 +187,7 @@ assert_eq "duplicate" "$(dm ingest "$W/r2b")" "the same mail with a header more 
 
 # 15. every mail handed in twice at the same moment (two MTA deliveries):
 # each is stored once and acknowledged once
+DM_DESK_EXTRA="max_automatic_per_hour = 0;" dm_write_conf
 for i in $(seq 1 30); do
 	dm_mail "$W/c$i" 'carol@globex.example' "Concurrent $i" "body $i"
 done

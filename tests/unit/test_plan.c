@@ -32,6 +32,9 @@ static void setup_config(void)
 	cfg.desk_domain = "agency.example";
 	cfg.desk_max_auto_replies_per_hour = 3;
 	cfg.desk_max_acks_per_hour = 0;
+	cfg.desk_max_automatic_per_hour = 20;
+	cfg.desk_max_automatic_per_ticket = 10;
+	cfg.desk_repeat_window = 60;
 	cfg.desk_reopen_days = 14;
 	cfg.desk_attachment_max_bytes = 1000;
 	cfg.desk_message_attachments_max_bytes = 1500;
@@ -317,8 +320,114 @@ static void test_automatic_and_own_address(void)
 	run(&c);
 	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
 	g_assert_true(c.p.quarantine_automatic);
-	g_assert_false(c.p.inbound_automatic);
+	g_assert_true(c.p.inbound_automatic);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (From: our own address)");
 	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+}
+
+/* Loops without RFC 3834 markers: our X-Loop coming back, the same words
+ * again from one sender, and the per-recipient limits. */
+static void test_loops(void)
+{
+	/* our X-Loop: automatic (a contact's mail that would open a ticket) */
+	Case c = {.m = mail(&from_alice, "Fwd: Your request", "see below")};
+	c.m->x_loop = "other@list.example, support@agency.example";
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	g_assert_true(c.p.inbound_automatic);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (X-Loop: our own mail came "
+			"back)");
+	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+
+	/* someone else's X-Loop that only looks like ours is not ours */
+	c = (Case){.m = mail(&from_alice, "Help", "please")};
+	c.m->x_loop = "support@agency.example.evil.example, xsupport@agency.example";
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	CHECK_LIST(mails_of, &c.p,
+		   "notify-new@sam@agency.example,notify-new@jo@agency.example,"
+		   "ack@alice@acme.example");
+	done(&c);
+
+	/* the same words again, lately: automatic, and joins the ticket the
+	 * first one opened (kept, nobody told, no acknowledgement) */
+	c = (Case){.m = mail(&from_alice, "I am away", "Back on Monday.")};
+	facts_alice(&c.f);
+	c.f.repeat_inbound_id = 499;
+	c.f.repeat_ticket_id = 7;
+	c.f.repeat_client_id = 10;
+	ticket7(&c.f, "open");
+	c.f.token_ticket_exists = false; /* no [#7] in the subject */
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_REPLY);
+	g_assert_cmpint(c.p.ticket_id, ==, 7);
+	g_assert_true(c.p.inbound_automatic);
+	CHECK_LIST(mails_of, &c.p, "");
+	CHECK_LIST(events_of, &c.p, "client-reply");
+	done(&c);
+
+	/* ... and when the first went nowhere: quarantine, saying why */
+	c = (Case){.m = mail(&from_alice, "I am away", "Back on Monday.")};
+	facts_alice(&c.f);
+	c.f.repeat_inbound_id = 499;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (repeated mail: the same "
+			"subject and text as inbound #499, within 60 minutes)");
+	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+
+	/* a staff member's repeat on a ticket: a note, not relayed */
+	MailAddr sam = {"Sam Senior", "sam@agency.example"};
+	c = (Case){.m = mail(&sam, "Re: [#7] The client replied", "I am on leave.")};
+	facts_alice(&c.f);
+	c.f.contact_id = 0;
+	c.f.contact_client = (ClientFact){0};
+	ticket7(&c.f, "open");
+	c.f.repeat_inbound_id = 498;
+	c.f.repeat_ticket_id = 7;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_REPLY);
+	CHECK_LIST(mails_of, &c.p, "");
+	g_assert_true(c.p.message_internal);
+	done(&c);
+
+	/* every kind of automatic mail to one address: the hourly limit */
+	c = (Case){.m = mail(&from_alice, "Tenth request today", "x")};
+	facts_alice(&c.f);
+	c.f.sent_last_hour[RATE_ANY] = 20;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	CHECK_LIST(mails_of, &c.p, "notify-new@sam@agency.example,notify-new@jo@agency.example");
+	CHECK_LIST(events_of, &c.p, "ticket-created:status:->open,auto-reply-suppressed");
+	done(&c);
+	c = (Case){.m = mail(&from_alice, "Under the limit", "x")};
+	facts_alice(&c.f);
+	c.f.sent_last_hour[RATE_ANY] = 19;
+	run(&c);
+	g_assert_nonnull(mail_of(&c.p, "ack"));
+	done(&c);
+
+	/* mail about one ticket to one address: notifications too */
+	char *rcpt[] = {"sam@agency.example", "jo@agency.example"};
+	int n[] = {10, 9};
+	c = (Case){.m = mail(&from_alice, "Re: [#7] Checkout", "still")};
+	facts_alice(&c.f);
+	ticket7(&c.f, "open");
+	c.f.ticket_sent_rcpt = rcpt;
+	c.f.ticket_sent_n = n;
+	c.f.n_ticket_sent = 2;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_REPLY);
+	CHECK_LIST(mails_of, &c.p, "notify-reply@jo@agency.example");
+	CHECK_LIST(events_of, &c.p, "client-reply,notification-suppressed");
 	done(&c);
 }
 
@@ -723,6 +832,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/stranger", test_stranger);
 	g_test_add_func("/plan/other-clients-contact", test_other_clients_contact);
 	g_test_add_func("/plan/automatic-and-own-address", test_automatic_and_own_address);
+	g_test_add_func("/plan/loops", test_loops);
 	g_test_add_func("/plan/unreadable-truncated-duplicate",
 			test_unreadable_truncated_duplicate);
 	g_test_add_func("/plan/client-reply", test_client_reply);
