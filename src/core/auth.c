@@ -33,12 +33,13 @@
 #include <string.h>
 
 #include "deskmail/auth.h"
+#include "deskmail/config.h"
 
-/* Config stores the requirement as an int with these values (config.h: the
- * config layer may not include core headers). */
-G_STATIC_ASSERT(AUTH_REQUIRE_NONE == 0);
-G_STATIC_ASSERT(AUTH_REQUIRE_ALIGNED == 1);
-G_STATIC_ASSERT(AUTH_REQUIRE_DMARC == 2);
+/* Config stores auth.require and auth.staff_require as ints (the config
+ * layer may not include core headers); they are AuthRequire values. */
+G_STATIC_ASSERT((int)AUTH_REQUIRE_NONE == CFG_AUTH_NONE);
+G_STATIC_ASSERT((int)AUTH_REQUIRE_ALIGNED == CFG_AUTH_ALIGNED);
+G_STATIC_ASSERT((int)AUTH_REQUIRE_DMARC == CFG_AUTH_DMARC);
 
 /* Longer method or result names are not ones we know. */
 #define AUTH_KEYWORD_MAX 32
