@@ -25,6 +25,15 @@ typedef struct {
 	int hours_per_month;      /* 0 = none */
 } CfgPlan;
 
+/* auth.require and auth.staff_require: the values of AuthRequire
+ * (deskmail/auth.h, which src/core/auth.c checks at compile time), kept
+ * here as ints because the config layer may not include core headers. */
+enum {
+	CFG_AUTH_NONE = 0,    /* "none": every From address is believed */
+	CFG_AUTH_ALIGNED = 1, /* "aligned": dmarc, or a dkim/spf pass aligned with From */
+	CFG_AUTH_DMARC = 2,   /* "dmarc": dmarc=pass for the From domain */
+};
+
 typedef struct {
 	char *path; /* the file read (as given) */
 	char *dir;  /* its folder, for relative paths */
@@ -82,9 +91,23 @@ typedef struct {
 	char *log_level; /* default "info" */
 	bool log_syslog; /* default false */
 
+	/* auth: which From addresses to believe (src/core/auth.c) */
+	bool auth_configured;   /* the auth group is present */
+	char *auth_trusted_id;  /* trusted_authserv_id: our border server's
+				   authserv-id; NULL = none (then both
+				   requirements are CFG_AUTH_NONE) */
+	int auth_require;       /* CFG_AUTH_*: for client contacts; default none */
+	int auth_staff_require; /* CFG_AUTH_*: for staff; default auth_require */
+
 	/* plans */
 	CfgPlan *plans;
 	size_t n_plans;
+
+	/* What is allowed but unwise (no auth group, ...): one line each, for
+	 * `deskmail check-config` to print; they do not make cfg_load fail.
+	 * NULL-terminated; NULL when there are none. */
+	char **warnings;
+	size_t n_warnings;
 } Config;
 
 /* Read and validate `path`.  On failure returns DM_ECONFIG with "file:line:

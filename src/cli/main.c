@@ -284,6 +284,9 @@ int main(int argc, char **argv)
 		dm_log_use_syslog("deskmail");
 
 	if (strcmp(cmd, "check-config") == 0) {
+		/* allowed but unwise: said, without failing */
+		for (size_t i = 0; i < cfg->n_warnings; i++)
+			fprintf(stderr, "deskmail: warning: %s\n", cfg->warnings[i]);
 		rc = desk_check_templates(cfg, &err);
 		if (rc == 0) {
 			cfg_dump(cfg);

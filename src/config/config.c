@@ -46,6 +46,7 @@ typedef enum {
 	T_INT,   /* stored as int */
 	T_INT64, /* stored as int64_t */
 	T_BOOL,
+	T_WORD, /* a string, one of .words, stored as its index (int) */
 } SetType;
 
 enum {
@@ -69,6 +70,8 @@ typedef struct {
 	int64_t min, max;    /* T_INT/T_INT64 bounds */
 	size_t offset;       /* into Config (or CfgPlan for the plan table) */
 	StrCheck check;
+	const char *const *words; /* T_WORD: the choices, NULL-terminated;
+				   * def_int is an index, or -1 (set later) */
 } Setting;
 
 typedef struct {
@@ -161,6 +164,22 @@ static const char *check_mailbox(const char *v)
 	return NULL;
 }
 
+/* An authserv-id as RFC 8601 allows it unquoted (an RFC 2045 token), which
+ * is what servers write: in practice a host name. */
+static const char *check_authserv_id(const char *v)
+{
+	if (*v == '\0' || strlen(v) > 255)
+		return "must be the authserv-id your border server writes in "
+		       "Authentication-Results (e.g. \"mx.agency.example\")";
+	for (const char *p = v; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || strchr("()<>@,;:\\\"/[]?=", c) != NULL)
+			return "must be an authserv-id: a host name or other word without "
+			       "spaces or ()<>@,;:\\\"/[]?=";
+	}
+	return NULL;
+}
+
 /* ---------- the tables ---------- */
 
 #define S_(n, fl, def, field, chk)                                                                 \
@@ -238,10 +257,27 @@ static const Setting log_settings[] = {
 	B_("syslog", 0, log_syslog),
 };
 
+/* The words of auth.require and auth.staff_require, at their CFG_AUTH_*
+ * index. */
+static const char *const auth_words[] = {"none", "aligned", "dmarc", NULL};
+G_STATIC_ASSERT(CFG_AUTH_NONE == 0 && CFG_AUTH_ALIGNED == 1 && CFG_AUTH_DMARC == 2);
+
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(Config, field)                                                  \
+	}
+static const Setting auth_settings[] = {
+	S_("trusted_authserv_id", 0, NULL, auth_trusted_id, check_authserv_id),
+	W_("require", CFG_AUTH_NONE, auth_words, auth_require),
+	W_("staff_require", -1, auth_words, auth_staff_require), /* -1: as require */
+};
+
 #undef S_
 #undef I_
 #undef L_
 #undef B_
+#undef W_
 
 /* Plan members land in a CfgPlan; hours are capped far above any contract so
  * that working-time arithmetic in seconds cannot overflow. */
@@ -281,7 +317,7 @@ typedef struct {
 static const Group groups[] = {
 	G_("database", true, database_settings), G_("imap", true, imap_settings),
 	G_("smtp", true, smtp_settings),         G_("desk", true, desk_settings),
-	G_("log", false, log_settings),
+	G_("log", false, log_settings),          G_("auth", false, auth_settings),
 };
 #undef G_
 
@@ -328,8 +364,22 @@ static const char *type_word(SetType t)
 		return "an integer";
 	case T_BOOL:
 		return "true or false";
+	case T_WORD:
+		return "a string";
 	}
 	return "?";
+}
+
+/* "\"a\", \"b\" or \"c\"" */
+static char *word_choices(const char *const *words)
+{
+	GString *s = g_string_new(NULL);
+	for (size_t i = 0; words[i] != NULL; i++) {
+		if (i > 0)
+			g_string_append(s, words[i + 1] != NULL ? ", " : " or ");
+		g_string_append_printf(s, "\"%s\"", words[i]);
+	}
+	return g_string_free(s, FALSE);
 }
 
 /* ---------- the generic loader ---------- */
@@ -437,6 +487,7 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 				}
 				break;
 			case T_INT:
+			case T_WORD:
 				*(int *)field = (int)st->def_int;
 				break;
 			case T_INT64:
@@ -453,6 +504,7 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 		bool ok = false;
 		switch (st->type) {
 		case T_STRING:
+		case T_WORD:
 			ok = t == CONFIG_TYPE_STRING;
 			break;
 		case T_INT:
@@ -493,6 +545,19 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 		case T_BOOL:
 			*(bool *)field = config_setting_get_bool(s) != 0;
 			break;
+		case T_WORD: {
+			const char *v = config_setting_get_string(s);
+			int found = -1;
+			for (int w = 0; v != NULL && st->words[w] != NULL && found < 0; w++)
+				if (strcmp(v, st->words[w]) == 0)
+					found = w;
+			if (found < 0) {
+				g_autofree char *choices = word_choices(st->words);
+				return cfg_fail(ctx, s, "setting '%s': must be %s", full, choices);
+			}
+			*(int *)field = found;
+			break;
+		}
 		}
 	}
 	return 0;
@@ -539,6 +604,46 @@ static int load_plans(const LoadCtx *ctx, const config_setting_t *plans, Config 
 	return 0;
 }
 
+static void cfg_warn(Config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void cfg_warn(Config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cfg->warnings = g_renew(char *, cfg->warnings, cfg->n_warnings + 2);
+	cfg->warnings[cfg->n_warnings++] = g_strdup_vprintf(fmt, ap);
+	cfg->warnings[cfg->n_warnings] = NULL;
+	va_end(ap);
+}
+
+/* The auth group: staff_require defaults to require, and a requirement
+ * needs a trusted server, whose results alone count. */
+static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
+{
+	config_setting_t *auth = config_setting_get_member(root, "auth");
+	cfg->auth_configured = auth != NULL;
+	if (cfg->auth_staff_require < 0)
+		cfg->auth_staff_require = cfg->auth_require;
+	static const char *const names[] = {"require", "staff_require"};
+	const int values[] = {cfg->auth_require, cfg->auth_staff_require};
+	for (size_t i = 0; i < G_N_ELEMENTS(names) && cfg->auth_trusted_id == NULL; i++) {
+		if (values[i] == CFG_AUTH_NONE)
+			continue;
+		/* require comes first: a staff_require taken from it is not
+		 * reached */
+		config_setting_t *s = config_setting_get_member(auth, names[i]);
+		return cfg_fail(ctx, s,
+				"setting 'auth.%s': \"%s\" needs auth.trusted_authserv_id, the "
+				"authserv-id of your border server's Authentication-Results "
+				"(only its results count)",
+				names[i], auth_words[values[i]]);
+	}
+	if (!cfg->auth_configured)
+		cfg_warn(cfg, "no auth group: anyone can write as a client contact or as staff "
+			      "(set auth.require)");
+	return 0;
+}
+
 /* Cross-setting checks and derived values. */
 static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 {
@@ -560,6 +665,10 @@ static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 				"setting 'smtp.retry_max': must not be below smtp.retry_base (%d)",
 				cfg->smtp_retry_base);
 	}
+
+	int rc = finish_auth(ctx, root, cfg);
+	if (rc < 0)
+		return rc;
 
 	char *abs = g_canonicalize_filename(cfg->desk_templates, ctx->dir);
 	g_free(cfg->desk_templates);
@@ -637,7 +746,7 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 		if (!known) {
 			rc = cfg_fail(&ctx, e,
 				      "setting '%s': unknown (groups are database, imap, smtp, "
-				      "desk, log, plans)",
+				      "desk, log, auth, plans)",
 				      name ? name : "?");
 			goto out;
 		}
@@ -688,6 +797,7 @@ void cfg_free(Config *cfg)
 		free_fields(plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
 	}
 	g_free(cfg->plans);
+	g_strfreev(cfg->warnings);
 	g_free(cfg->path);
 	g_free(cfg->dir);
 	g_free(cfg);
@@ -747,6 +857,11 @@ static void dump_group(const char *prefix, const Setting *table, size_t n, const
 		case T_BOOL:
 			puts(*(const bool *)field ? "true" : "false");
 			break;
+		case T_WORD: {
+			int v = *(const int *)field;
+			printf("\"%s\"\n", v >= 0 ? st->words[v] : "?");
+			break;
+		}
 		}
 	}
 }

@@ -15,6 +15,22 @@ assert_eq 0 "$rc" "check-config accepts the test configuration"
 assert_contains "$out" "OK" "check-config says OK"
 assert_contains "$out" "imap.poll_interval = 1" "check-config prints effective settings"
 assert_true "check-config does not print the password" bash -c "! grep -q secret <<<'$out'"
+# no auth group: a warning on stderr, and still OK
+err=$(dm check-config 2>&1 >/dev/null); rc=$?
+assert_eq 0 "$rc" "check-config passes without an auth group"
+assert_contains "$err" "deskmail: warning: no auth group: anyone can write as a client contact or as staff (set auth.require)" \
+	"check-config warns that without an auth group anyone can write as a contact or staff"
+cp "$DM_CONF" "$W/auth.conf"
+printf 'auth = { trusted_authserv_id = "mx.agency.example"; require = "aligned"; };\n' >>"$W/auth.conf"
+out=$("$DESKMAIL" -c "$W/auth.conf" check-config 2>"$W/auth.err"); rc=$?
+assert_eq 0 "$rc" "check-config accepts an auth group"
+assert_eq "" "$(cat "$W/auth.err")" "and does not warn then"
+assert_contains "$out" 'auth.staff_require = "aligned"' "check-config prints the effective staff requirement"
+cp "$DM_CONF" "$W/auth-bad.conf"
+printf 'auth = { require = "dmarc"; };\n' >>"$W/auth-bad.conf"
+out=$("$DESKMAIL" -c "$W/auth-bad.conf" check-config 2>&1); rc=$?
+assert_eq 78 "$rc" "a requirement without a trusted authserv-id is a configuration error"
+assert_contains "$out" "auth-bad.conf:$(wc -l <"$W/auth-bad.conf"): setting 'auth.require'" "naming the file and line"
 cp "$DM_CONF" "$W/bad.conf"
 printf "imap_typo = 1;\n" >>"$W/bad.conf"
 badline=$(wc -l <"$W/bad.conf")

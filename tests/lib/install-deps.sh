@@ -9,6 +9,7 @@ pkgs=(
 	libpq-dev                                      # PostgreSQL client
 	libconfig-dev                                  # configuration files
 	libxml2-dev                                    # HTML to text
+	libpsl-dev                                     # Public Suffix List (DMARC alignment), built into libpsl5
 	postgresql dovecot-imapd python3-aiosmtpd      # real servers for the tests and demo
 	curl jq time ca-certificates                   # test tools: an independent IMAP client, JSON, peak memory
 	clang-format                                   # the committed .clang-format, checked by the tests

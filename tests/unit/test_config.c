@@ -122,6 +122,18 @@ static void test_minimal(void)
 	g_assert_cmpstr(cfg->log_level, ==, "info");
 	g_assert_false(cfg->log_syslog);
 
+	/* no auth group: every From address is believed, and check-config
+	 * says so */
+	g_assert_false(cfg->auth_configured);
+	g_assert_null(cfg->auth_trusted_id);
+	g_assert_cmpint(cfg->auth_require, ==, CFG_AUTH_NONE);
+	g_assert_cmpint(cfg->auth_staff_require, ==, CFG_AUTH_NONE);
+	g_assert_cmpuint(cfg->n_warnings, ==, 1);
+	g_assert_cmpstr(cfg->warnings[0], ==,
+			"no auth group: anyone can write as a client contact or as staff "
+			"(set auth.require)");
+	g_assert_null(cfg->warnings[1]);
+
 	g_assert_cmpuint(cfg->n_plans, ==, 2);
 	const CfgPlan *silver = cfg_plan(cfg, "silver");
 	g_assert_nonnull(silver);
@@ -170,7 +182,40 @@ static void test_dump(void)
 	g_test_trap_assert_stdout("*\ndesk.domain = \"agency.example\"\n*");
 	g_test_trap_assert_stdout("*\nlog.level = \"info\"\n*");
 	g_test_trap_assert_stdout("*\nplans.hosting.priority = \"normal\"\n*");
+	g_test_trap_assert_stdout("*\nauth.trusted_authserv_id = (unset)\n*");
+	g_test_trap_assert_stdout("*\nauth.require = \"none\"\n*");
+	g_test_trap_assert_stdout("*\nauth.staff_require = \"none\"\n*");
 	g_test_trap_assert_stdout_unmatched("*secret*");
+}
+
+/* The auth group dumped: staff_require shows the requirement it took from
+ * require. */
+static void test_dump_auth(void)
+{
+	if (g_test_subprocess()) {
+		tmp_setup();
+		g_autofree char *text =
+			g_strconcat(minimal_conf,
+				    "auth = { trusted_authserv_id = \"mx.agency.example\"; require "
+				    "= \"aligned\"; };\n",
+				    NULL);
+		g_autofree char *path = write_file("deskmail.conf", text);
+		Config *cfg = NULL;
+		DmError err = {0};
+		int rc = cfg_load(path, &cfg, &err);
+		if (rc != 0)
+			g_printerr("%s\n", err.msg);
+		g_assert_cmpint(rc, ==, 0);
+		cfg_dump(cfg);
+		cfg_free(cfg);
+		tmp_teardown();
+		return;
+	}
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
+	g_test_trap_assert_stdout("*\nauth.trusted_authserv_id = \"mx.agency.example\"\n*");
+	g_test_trap_assert_stdout("*\nauth.require = \"aligned\"\n*");
+	g_test_trap_assert_stdout("*\nauth.staff_require = \"aligned\"\n*");
 }
 
 /* ---------- the shipped example ---------- */
@@ -225,6 +270,12 @@ static void test_shipped(void)
 	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
 	g_assert_cmpstr(cfg->log_level, ==, "info");
+	/* the example sets sender verification up, so check-config is quiet */
+	g_assert_true(cfg->auth_configured);
+	g_assert_cmpstr(cfg->auth_trusted_id, ==, "mx.agency.example");
+	g_assert_cmpint(cfg->auth_require, ==, CFG_AUTH_ALIGNED);
+	g_assert_cmpint(cfg->auth_staff_require, ==, CFG_AUTH_DMARC);
+	g_assert_cmpuint(cfg->n_warnings, ==, 0);
 	cfg_free(cfg);
 }
 
@@ -349,6 +400,37 @@ static const BadCase bad_cases[] = {
 	{"missing database group",
 	 "database = {\n\tconninfo = \"host=127.0.0.1 dbname=deskmail\";\n\t@DB@\n};", "\n\n\n",
 	 NULL, NULL, 0, "setting 'database': required group is missing"},
+	{"auth not a group", NULL, NULL, "@TOP@", "auth = \"dmarc\";", 29,
+	 "setting 'auth': must be a group"},
+	{"unknown key in auth", NULL, NULL, "@TOP@", "auth = { requires = \"dmarc\"; };", 29,
+	 "setting 'auth.requires': unknown setting"},
+	{"unknown requirement", NULL, NULL, "@TOP@",
+	 "auth = { trusted_authserv_id = \"mx.agency.example\"; require = \"strict\"; };", 29,
+	 "setting 'auth.require': must be \"none\", \"aligned\" or \"dmarc\""},
+	{"requirement words are lower-case", NULL, NULL, "@TOP@",
+	 "auth = { trusted_authserv_id = \"mx.agency.example\"; staff_require = \"DMARC\"; };", 29,
+	 "setting 'auth.staff_require': must be \"none\", \"aligned\" or \"dmarc\""},
+	{"requirement as a number", NULL, NULL, "@TOP@",
+	 "auth = { trusted_authserv_id = \"mx.agency.example\"; require = 2; };", 29,
+	 "setting 'auth.require': must be a string"},
+	{"require without a trusted server", NULL, NULL, "@TOP@",
+	 "auth = { require = \"dmarc\"; };", 29,
+	 "setting 'auth.require': \"dmarc\" needs auth.trusted_authserv_id"},
+	{"the error names the requirement's line", NULL, NULL, "@TOP@",
+	 "auth = {\n\tstaff_require = \"none\";\n\trequire = \"aligned\";\n};", 31,
+	 "setting 'auth.require': \"aligned\" needs"},
+	{"staff_require without a trusted server", NULL, NULL, "@TOP@",
+	 "auth = { require = \"none\"; staff_require = \"aligned\"; };", 29,
+	 "setting 'auth.staff_require': \"aligned\" needs auth.trusted_authserv_id"},
+	{"empty authserv-id", NULL, NULL, "@TOP@",
+	 "auth = { trusted_authserv_id = \"\"; require = \"dmarc\"; };", 29,
+	 "setting 'auth.trusted_authserv_id': must be the authserv-id"},
+	{"authserv-id with a space", NULL, NULL, "@TOP@",
+	 "auth = { trusted_authserv_id = \"mx agency\"; };", 29,
+	 "setting 'auth.trusted_authserv_id': must be an authserv-id"},
+	{"authserv-id with a ';'", NULL, NULL, "@TOP@",
+	 "auth = { trusted_authserv_id = \"mx;dmarc=pass\"; };", 29,
+	 "setting 'auth.trusted_authserv_id': must be an authserv-id"},
 	{"empty conninfo", "\tconninfo = \"host=127.0.0.1 dbname=deskmail\";", "\tconninfo = \"\";",
 	 NULL, NULL, 2, "setting 'database.conninfo': must not be empty"},
 };
@@ -532,6 +614,45 @@ static void test_all_settings(void)
 	tmp_teardown();
 }
 
+static void test_auth(void)
+{
+	tmp_setup();
+	static const struct {
+		const char *group;
+		const char *trusted;
+		int require, staff;
+	} cases[] = {
+		{"auth = { trusted_authserv_id = \"mx.agency.example\"; require = \"dmarc\"; };",
+		 "mx.agency.example", CFG_AUTH_DMARC, CFG_AUTH_DMARC},
+		{"auth = { trusted_authserv_id = \"MX.Agency.Example\"; require = \"aligned\"; "
+		 "staff_require = \"dmarc\"; };",
+		 "MX.Agency.Example", CFG_AUTH_ALIGNED, CFG_AUTH_DMARC},
+		{"auth = { trusted_authserv_id = \"mx.agency.example\"; require = \"dmarc\"; "
+		 "staff_require = \"none\"; };",
+		 "mx.agency.example", CFG_AUTH_DMARC, CFG_AUTH_NONE},
+		{"auth = { trusted_authserv_id = \"mx.agency.example\"; staff_require = "
+		 "\"aligned\"; };",
+		 "mx.agency.example", CFG_AUTH_NONE, CFG_AUTH_ALIGNED},
+		/* present but all none: a choice, so no warning */
+		{"auth = { };", NULL, CFG_AUTH_NONE, CFG_AUTH_NONE},
+		{"auth = { require = \"none\"; trusted_authserv_id = \"mx\"; };", "mx",
+		 CFG_AUTH_NONE, CFG_AUTH_NONE},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = with("@TOP@", cases[i].group);
+		Config *cfg = load_text(text);
+		g_test_message("%s", cases[i].group);
+		g_assert_true(cfg->auth_configured);
+		g_assert_cmpstr(cfg->auth_trusted_id, ==, cases[i].trusted);
+		g_assert_cmpint(cfg->auth_require, ==, cases[i].require);
+		g_assert_cmpint(cfg->auth_staff_require, ==, cases[i].staff);
+		g_assert_cmpuint(cfg->n_warnings, ==, 0);
+		g_assert_null(cfg->warnings);
+		cfg_free(cfg);
+	}
+	tmp_teardown();
+}
+
 /* @include is resolved against the config file's folder, not the CWD, and
  * errors in an included file name that file. */
 static void test_include(void)
@@ -692,6 +813,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/minimal", test_minimal);
 	g_test_add_func("/config/dump", test_dump);
+	g_test_add_func("/config/dump-auth", test_dump_auth);
 	g_test_add_func("/config/shipped", test_shipped);
 	g_test_add_func("/config/base-ok", test_base_ok);
 	for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
@@ -702,6 +824,7 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/config/int64", test_int64);
 	g_test_add_func("/config/all-settings", test_all_settings);
+	g_test_add_func("/config/auth", test_auth);
 	g_test_add_func("/config/include", test_include);
 	g_test_add_func("/config/password-file", test_password_file);
 	g_test_add_func("/config/templates-path", test_templates_path);
