@@ -35,7 +35,14 @@ typedef struct {
 	bool send_ack;          /* acknowledgement of a new ticket */
 	bool send_notice;       /* polite quarantine notice to the sender */
 	int64_t refused_ticket; /* quarantine: the ticket the sender may not write to */
-	char reason[200];       /* why (always set for quarantine) */
+	char reason[320];       /* why (always set for quarantine) */
+
+	/* quarantine: the mail claims to be from a contact or from staff and
+	 * did not meet auth.require / auth.staff_require (set by the planner,
+	 * src/core/plan_mail.c, which decides sender verification) */
+	bool unverified;
+	bool unverified_staff;     /* it claimed to be staff */
+	int64_t unverified_ticket; /* the ticket it would have gone to, or 0 */
 } RouteDecision;
 
 void route_decide(const RouteFacts *f, RouteDecision *d);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "deskmail/auth.h"
 #include "deskmail/clean.h"
 #include "deskmail/route.h"
 #include "deskmail/util.h"
@@ -59,6 +60,46 @@ static const char *loop_reason(const Mail *m, const MailFacts *f, const Config *
 static bool treat_as_automatic(const Mail *m, const MailFacts *f, const Config *cfg)
 {
 	return m && (m->is_automatic || loop_reason(m, f, cfg, NULL) != NULL);
+}
+
+/* Whether the From address of m meets requirement req (CFG_AUTH_*). */
+static bool sender_verified(const Mail *m, int req, const Config *cfg)
+{
+	if (req == CFG_AUTH_NONE)
+		return true;
+	AuthVerdict v;
+	auth_check((const char *const *)m->auth_results, m->n_auth_results, cfg->auth_trusted_id,
+		   m->from->addr, (AuthRequire)req, &v);
+	return v.verified;
+}
+
+/* A mail that would act as a contact (a ticket, a reply) or as staff must
+ * meet auth.require / auth.staff_require; one that does not is kept in
+ * quarantine and acts as nobody. */
+static void verify_sender(const Mail *m, const MailFacts *f, const Config *cfg, RouteDecision *d)
+{
+	bool staff = false;
+	for (size_t i = 0; f->staff && i < f->staff->n; i++)
+		if (f->staff->v[i].active && strcmp(f->staff->v[i].email, m->from->addr) == 0)
+			staff = true;
+	int req = staff ? cfg->auth_staff_require : cfg->auth_require;
+	if (req == CFG_AUTH_NONE)
+		return;
+	AuthVerdict v;
+	auth_check((const char *const *)m->auth_results, m->n_auth_results, cfg->auth_trusted_id,
+		   m->from->addr, (AuthRequire)req, &v);
+	if (v.verified)
+		return;
+	int64_t ticket = d->kind == ROUTE_REPLY ? d->ticket_id : d->reopened_from;
+	memset(d, 0, sizeof *d);
+	d->kind = ROUTE_QUARANTINE;
+	d->unverified = true;
+	d->unverified_staff = staff;
+	d->unverified_ticket = ticket;
+	snprintf(d->reason, sizeof d->reason,
+		 "unverified sender (as %s %.80s, %s required): %.180s",
+		 staff ? "staff" : "contact", m->from->addr, auth_require_name((AuthRequire)req),
+		 v.summary);
 }
 
 static bool is_duplicate(const Mail *m, const MailFacts *f)
@@ -109,6 +150,10 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 		snprintf(d->reason, sizeof d->reason, "unreadable message: %.150s",
 			 parse_error ? parse_error : "");
 	}
+	if (m && m->from && d->kind != ROUTE_QUARANTINE)
+		verify_sender(m, f, cfg, d);
+	else if (m && m->from && d->send_notice && !sender_verified(m, cfg->auth_require, cfg))
+		d->send_notice = false; /* no notice to a forged address (backscatter) */
 	if (src->truncated) {
 		d->kind = ROUTE_QUARANTINE;
 		d->send_notice = false;
@@ -119,7 +164,8 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 
 bool plan_may_open_ticket(const Mail *m, const MailSource *src, const Config *cfg)
 {
-	return m && m->from && !treat_as_automatic(m, NULL, cfg) && !src->truncated;
+	return m && m->from && !treat_as_automatic(m, NULL, cfg) && !src->truncated &&
+	       sender_verified(m, cfg->auth_require, cfg);
 }
 
 bool plan_opens_ticket(const Mail *m, const MailFacts *f, const MailSource *src, const Config *cfg)
@@ -272,6 +318,62 @@ static void client_reply(Plan *p, const Mail *m, const MailFacts *f, const Confi
 	refused_notice(p, m, f, tid, &view, refused, cfg);
 }
 
+/* Staff are told of a mail that claimed to be a contact or a staff member
+ * and failed sender verification: the ticket's assignee (else its line),
+ * or without a ticket the first line (else the managers), and the staff
+ * member whose address it used.  Its files are not attached. */
+static void unverified_notice(Plan *p, const Mail *m, const MailFacts *f, const RouteDecision *d,
+			      const Config *cfg)
+{
+	TicketFact t;
+	if (d->unverified_ticket && f->ticket.id == d->unverified_ticket) {
+		t = f->ticket;
+	} else {
+		t = (TicketFact){
+			.subject = m->subject,
+			.status = "quarantined",
+			.line = 1,
+			.created = "",
+			.client = f->contact_client,
+			.contact_email = m->from->addr,
+			.contact_name = f->contact_name,
+		};
+	}
+	PlanVars view;
+	ticket_vars(p, m, &t, f->staff, cfg, &view);
+	if (t.id == 0)
+		plan_vars_set(&view, "ticket.id", "none");
+	Notice n = {
+		.kind = "notify-unverified",
+		.key = psf(p, "notify-unverified:inbound:%lld", (long long)f->inbound_id),
+		.title = psf(p,
+			     "A mail claiming to be from %s %s failed sender verification; it is "
+			     "held in quarantine",
+			     d->unverified_staff ? "staff member" : "contact", m->from->addr),
+		.text = psf(p,
+			    "%s\n\nNothing in it was acted on or relayed.  Its text, as it "
+			    "came:\n\n%s",
+			    d->reason, m->text),
+		.who = t.id ? NOTIFY_ASSIGNEE : NOTIFY_LINE,
+		.actor_name = m->from->name,
+		.actor_email = m->from->addr,
+	};
+	plan_notify_staff(p, &t, &view, &n, f->staff, cfg);
+	const StaffFact *victim = NULL;
+	for (size_t i = 0; d->unverified_staff && i < f->staff->n; i++)
+		if (f->staff->v[i].active && strcmp(f->staff->v[i].email, m->from->addr) == 0)
+			victim = &f->staff->v[i];
+	bool told = false;
+	for (guint i = 0; victim && i < p->mails->len; i++)
+		if (strcmp(g_array_index(p->mails, PlanMail, i).to_addr, victim->email) == 0)
+			told = true;
+	if (victim && !told) {
+		n.who = NOTIFY_ONE;
+		n.one_staff_id = victim->id;
+		plan_notify_staff(p, &t, &view, &n, f->staff, cfg);
+	}
+}
+
 static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDecision *d,
 		       bool automatic, const Config *cfg)
 {
@@ -280,6 +382,10 @@ static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 	p->quarantine_reason = ps(p, d->reason);
 	p->quarantine_automatic = automatic;
 	p->detail = p->quarantine_reason;
+	if (d->unverified) {
+		unverified_notice(p, m, f, d, cfg);
+		return;
+	}
 	if (!d->send_notice || automatic || m == NULL || m->from == NULL ||
 	    !dm_addr_valid(m->from->addr))
 		return;

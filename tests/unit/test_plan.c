@@ -650,6 +650,105 @@ static void staff_case(Case *c, MailAddr *who, const char *text)
 	g_assert_true(c->p.message_internal);
 }
 
+/* Sender verification: with auth.require / staff_require set, a mail must
+ * carry our border server's passing Authentication-Results to act as a
+ * contact or as staff. */
+static void test_unverified_senders(void)
+{
+	cfg.auth_configured = true;
+	cfg.auth_trusted_id = "mx.agency.example";
+	cfg.auth_require = CFG_AUTH_ALIGNED;
+	cfg.auth_staff_require = CFG_AUTH_DMARC;
+	char *forged[] = {"mx.agency.example; dmarc=fail header.from=agency.example",
+			  "evil.example; dmarc=pass header.from=agency.example"};
+	char *pass_staff[] = {"mx.agency.example; spf=pass smtp.mailfrom=agency.example; "
+			      "dmarc=pass header.from=agency.example"};
+	char *pass_alice[] = {"mx.agency.example; dkim=pass header.d=acme.example"};
+	char *spf_only_staff[] = {"mx.agency.example; spf=pass smtp.mailfrom=agency.example"};
+
+	/* a forged staff reply with commands: acts as nobody, staff told */
+	Case c = {.m = mail(&from_pete, "Re: [#7] Checkout is broken",
+			    "#status closed\n\nPlease log in at http://evil.example/")};
+	c.m->auth_results = forged;
+	c.m->n_auth_results = 2;
+	facts_alice(&c.f);
+	ticket7(&c.f, "open");
+	c.f.ticket.assignee_id = SAM;
+	c.f.contact_id = 0;
+	c.f.contact_client = (ClientFact){0};
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	g_assert_true(g_str_has_prefix(c.p.quarantine_reason,
+				       "unverified sender (as staff pete@agency.example, dmarc "
+				       "required): dmarc=fail"));
+	g_assert_false(c.p.update.any);
+	g_assert_false(c.p.message);
+	/* the assignee and pete himself, nothing to the client */
+	CHECK_LIST(mails_of, &c.p,
+		   "notify-unverified@sam@agency.example,notify-unverified@pete@agency.example");
+	g_assert_nonnull(strstr(var(mail_of(&c.p, "notify-unverified"), "notice.text"),
+				"Nothing in it was acted on"));
+	done(&c);
+
+	/* the same with our server's dmarc=pass: a staff reply */
+	c = (Case){.m = mail(&from_pete, "Re: [#7] Checkout is broken", "#status closed\n\nDone.")};
+	c.m->auth_results = pass_staff;
+	c.m->n_auth_results = 1;
+	facts_alice(&c.f);
+	ticket7(&c.f, "open");
+	c.f.contact_id = 0;
+	c.f.contact_client = (ClientFact){0};
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_REPLY);
+	g_assert_cmpstr(c.p.update.new_status, ==, "closed");
+	done(&c);
+
+	/* staff need dmarc: an aligned spf pass is not enough for them */
+	c = (Case){.m = mail(&from_pete, "Re: [#7] Checkout is broken", "Done.")};
+	c.m->auth_results = spf_only_staff;
+	c.m->n_auth_results = 1;
+	facts_alice(&c.f);
+	ticket7(&c.f, "open");
+	c.f.contact_id = 0;
+	c.f.contact_client = (ClientFact){0};
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	done(&c);
+
+	/* a contact: an aligned dkim pass is enough; nothing at all is not */
+	c = (Case){.m = mail(&from_alice, "Help", "please")};
+	c.m->auth_results = pass_alice;
+	c.m->n_auth_results = 1;
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	done(&c);
+	c = (Case){.m = mail(&from_alice, "Help", "please")};
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	g_assert_true(g_str_has_prefix(c.p.quarantine_reason, "unverified sender (as contact"));
+	g_assert_cmpint(c.f.new_ticket_id, ==, 0); /* no ticket number reserved */
+	/* no ticket: the first line is told; no notice to the forged address */
+	CHECK_LIST(mails_of, &c.p,
+		   "notify-unverified@sam@agency.example,notify-unverified@jo@agency.example");
+	done(&c);
+
+	/* a stranger who fails verification gets no notice (backscatter) */
+	c = (Case){.m = mail(&from_eve, "Hello", "who are you")};
+	memset(&c.f, 0, sizeof c.f);
+	c.f.staff = &staff;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+
+	cfg.auth_configured = false;
+	cfg.auth_trusted_id = NULL;
+	cfg.auth_require = CFG_AUTH_NONE;
+	cfg.auth_staff_require = CFG_AUTH_NONE;
+}
+
 static void test_staff_commands_and_relay(void)
 {
 	Case c;
@@ -833,6 +932,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/other-clients-contact", test_other_clients_contact);
 	g_test_add_func("/plan/automatic-and-own-address", test_automatic_and_own_address);
 	g_test_add_func("/plan/loops", test_loops);
+	g_test_add_func("/plan/unverified-senders", test_unverified_senders);
 	g_test_add_func("/plan/unreadable-truncated-duplicate",
 			test_unreadable_truncated_duplicate);
 	g_test_add_func("/plan/client-reply", test_client_reply);
