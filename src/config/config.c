@@ -95,18 +95,86 @@ static bool url_has(const char *v, const char *scheme)
 	return strncmp(v, scheme, n) == 0 && v[n] != '\0' && v[n] != '/';
 }
 
+/* The host of scheme://HOST[:PORT][/?#...] (IPv6 in brackets, kept), by
+ * hand: config/ does not link curl.  This only refuses; where the host
+ * decides something (loopback), imap/ and smtp/ decide again with curl's
+ * own URL parser before they connect.  *host_r is g_free'd and *rest_r
+ * points at what follows the authority.  False when the authority is not
+ * host[:port] with a port of 1..65535. */
+static bool url_host(const char *v, char **host_r, const char **rest_r)
+{
+	const char *p = strstr(v, "://");
+	if (p == NULL)
+		return false;
+	p += 3;
+	const char *end = p + strcspn(p, "/?#");
+	const char *after;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', (size_t)(end - p));
+		if (close == NULL)
+			return false;
+		after = close + 1;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		after = colon ? colon : end;
+	}
+	if (after == p)
+		return false;
+	if (after < end) {
+		int64_t port;
+		g_autofree char *digits = g_strndup(after + 1, (gsize)(end - after - 1));
+		if (*after != ':' || !g_ascii_isdigit(digits[0]) ||
+		    dm_parse_i64(digits, 1, 65535, &port) < 0)
+			return false;
+	}
+	*host_r = g_strndup(p, (gsize)(after - p));
+	*rest_r = end;
+	return true;
+}
+
+/* What imap.url and smtp.url have in common: no spaces, no user
+ * information (a password there would be logged and stored with the URL;
+ * any '@' is refused, so that a password holding '/' cannot hide it), and
+ * host[:port].  The message names the settings the credentials belong in. */
+static const char *check_url_common(const char *v, bool imap)
+{
+	if (strchr(v, ' ') != NULL)
+		return "must not contain spaces";
+	if (strchr(v, '@') != NULL)
+		return imap ? "must not hold a user name or password: put the user name in "
+			      "imap.username and the password in imap.password_file, not in the "
+			      "URL (a '@' in a mailbox name is written %40)"
+			    : "must not hold a user name or password: put the user name in "
+			      "smtp.username and the password in smtp.password_file, not in the "
+			      "URL";
+	g_autofree char *host = NULL;
+	const char *rest;
+	if (!url_host(v, &host, &rest))
+		return "must have a host and, if any, a port of 1 to 65535 (scheme://host[:port])";
+	return NULL;
+}
+
 static const char *check_imap_url(const char *v)
 {
-	if (url_has(v, "imap://") || url_has(v, "imaps://"))
-		return NULL;
-	return "must be imap://host[:port]/MAILBOX or imaps://host[:port]/MAILBOX";
+	if (!url_has(v, "imap://") && !url_has(v, "imaps://"))
+		return "must be imap://host[:port]/MAILBOX or imaps://host[:port]/MAILBOX";
+	return check_url_common(v, true);
 }
 
 static const char *check_smtp_url(const char *v)
 {
-	if (url_has(v, "smtp://") || url_has(v, "smtps://"))
-		return NULL;
-	return "must be smtp://host[:port] or smtps://host[:port]";
+	if (!url_has(v, "smtp://") && !url_has(v, "smtps://"))
+		return "must be smtp://host[:port] or smtps://host[:port]";
+	const char *why = check_url_common(v, false);
+	if (why != NULL)
+		return why;
+	g_autofree char *host = NULL;
+	const char *rest = NULL;
+	url_host(v, &host, &rest);
+	if (*rest != '\0' && strcmp(rest, "/") != 0)
+		return "must be smtp://host[:port] or smtps://host[:port], without a path or "
+		       "query (the EHLO name is smtp.helo)";
+	return NULL;
 }
 
 static const char *check_addr(const char *v)

@@ -382,6 +382,74 @@ static const BadCase bad_cases[] = {
 	 NULL, 6, "setting 'imap.url': must be imap://"},
 	{"bad smtp url", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp:/x\";", NULL, NULL,
 	 12, "setting 'smtp.url': must be smtp://"},
+	{"imap url with user and password", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://support:s3cret@127.0.0.1:1143/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with a user", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://support@127.0.0.1:1143/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with a password holding a slash", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imaps://support:s3c/ret@mail.example/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with login options", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://;AUTH=PLAIN@127.0.0.1/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with an at sign in the mailbox", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1/s3cret@x\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"smtp url with user and password", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://desk:s3cret@mail.example:587\";", NULL, NULL, 12,
+	 "put the user name in smtp.username and the password in smtp.password_file, not in the "
+	 "URL"},
+	{"smtps url with a user", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtps://desk@mail.example\";", NULL, NULL, 12,
+	 "put the user name in smtp.username and the password in smtp.password_file, not in the "
+	 "URL"},
+	{"smtp url with a password holding a slash", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://desk:s3c/ret@mail.example\";", NULL, NULL, 12,
+	 "put the user name in smtp.username and the password in smtp.password_file, not in the "
+	 "URL"},
+	{"smtp url with a path", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:2525/desk.example\";", NULL, NULL, 12,
+	 "without a path or query (the EHLO name is smtp.helo)"},
+	{"smtp url with a query", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:2525?x=1\";", NULL, NULL, 12,
+	 "without a path or query (the EHLO name is smtp.helo)"},
+	{"smtp url with a fragment", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:2525#x\";", NULL, NULL, 12,
+	 "without a path or query (the EHLO name is smtp.helo)"},
+	{"smtp port zero", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp://127.0.0.1:0\";",
+	 NULL, NULL, 12, "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp port too big", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:65536\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp port not a number", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:smtp\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp port signed", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:+25\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp empty port", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp://127.0.0.1:\";",
+	 NULL, NULL, 12, "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp unclosed bracket", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://[::1:25\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp junk after bracket", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://[::1]x\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"imap empty port", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1:/INBOX\";", NULL, NULL, 6,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"imap port too big", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1:99999/INBOX\";", NULL, NULL, 6,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"imap url with a space", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1 /INBOX\";", NULL, NULL, 6, "must not contain spaces"},
 	{"bad mark flag", NULL, NULL, "@IMAP@", "mark_flag = \"a b\";", 9,
 	 "setting 'imap.mark_flag': must be an IMAP flag"},
 	{"empty move_to", NULL, NULL, "@IMAP@", "move_to = \"\";", 9,
@@ -480,6 +548,8 @@ static void test_bad(gconstpointer data)
 	g_assert_true(g_str_has_prefix(err.msg, where));
 	if (c->msg != NULL)
 		g_assert_nonnull(strstr(err.msg, c->msg));
+	/* no message repeats a password (the URL cases hold one) */
+	g_assert_null(strstr(err.msg, "s3c"));
 	tmp_teardown();
 }
 
@@ -648,6 +718,35 @@ static void test_auth(void)
 		g_assert_cmpint(cfg->auth_staff_require, ==, cases[i].staff);
 		g_assert_cmpuint(cfg->n_warnings, ==, 0);
 		g_assert_null(cfg->warnings);
+		cfg_free(cfg);
+	}
+	tmp_teardown();
+}
+
+/* URLs that load: no user information, host[:port] (a trailing "/" on
+ * smtp.url is fine, '@' in a mailbox is written %40). */
+static void test_urls(void)
+{
+	static const struct {
+		const char *imap_url, *smtp_url;
+	} cases[] = {
+		{"imap://127.0.0.1/INBOX", "smtp://127.0.0.1:2525/"},
+		{"imaps://mail.example/Support%40agency", "smtps://mail.example"},
+		{"imaps://[2001:db8::1]:993/INBOX", "smtp://[2001:db8::1]:587"},
+		{"imap://mail.example", "smtp://mail.example:587"},
+		{"imap://LOCALHOST:143/INBOX", "smtp://[::1]:2525"},
+	};
+	tmp_setup();
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("%s %s", cases[i].imap_url, cases[i].smtp_url);
+		g_autofree char *imap = g_strdup_printf("\turl = \"%s\";", cases[i].imap_url);
+		g_autofree char *smtp = g_strdup_printf("\turl = \"%s\";", cases[i].smtp_url);
+		BadCase c = {.from = "\turl = \"smtp://127.0.0.1:2525\";", .to = smtp};
+		g_autofree char *text = build_conf(&c);
+		text = replace1(text, "\turl = \"imap://127.0.0.1:1143/INBOX\";", imap);
+		Config *cfg = load_text(text);
+		g_assert_cmpstr(cfg->imap_url, ==, cases[i].imap_url);
+		g_assert_cmpstr(cfg->smtp_url, ==, cases[i].smtp_url);
 		cfg_free(cfg);
 	}
 	tmp_teardown();
@@ -825,6 +924,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/int64", test_int64);
 	g_test_add_func("/config/all-settings", test_all_settings);
 	g_test_add_func("/config/auth", test_auth);
+	g_test_add_func("/config/urls", test_urls);
 	g_test_add_func("/config/include", test_include);
 	g_test_add_func("/config/password-file", test_password_file);
 	g_test_add_func("/config/templates-path", test_templates_path);
