@@ -177,6 +177,13 @@ static const char *check_smtp_url(const char *v)
 	return NULL;
 }
 
+static const char *check_starttls(const char *v)
+{
+	if (strcmp(v, "try") == 0 || strcmp(v, "require") == 0 || strcmp(v, "never") == 0)
+		return NULL;
+	return "must be \"try\", \"require\" or \"never\"";
+}
+
 static const char *check_addr(const char *v)
 {
 	return dm_addr_valid(v) ? NULL : "must be a bare e-mail address (local@domain)";
@@ -295,6 +302,7 @@ static const Setting smtp_settings[] = {
 	S_("password", F_SECRET | F_RAW, NULL, smtp_password, NULL),
 	S_("password_file", F_SECRET_FILE, NULL, smtp_password, check_nonempty),
 	S_("helo", 0, NULL, smtp_helo, check_domain),
+	S_("starttls", 0, "try", smtp_starttls, check_starttls),
 	B_("tls_verify", 1, smtp_tls_verify),
 	S_("ca_file", 0, NULL, smtp_ca_file, check_nonempty),
 	I_("timeout", 60, 1, 3600, smtp_timeout),
@@ -726,6 +734,25 @@ static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 		if (s == NULL)
 			s = config_setting_get_member(smtp, "password_file");
 		return cfg_fail(ctx, s, "setting 'smtp.password': needs smtp.username");
+	}
+	if (strcmp(cfg->smtp_starttls, "never") == 0) {
+		config_setting_t *s = config_setting_get_member(smtp, "starttls");
+		g_autofree char *host = NULL;
+		const char *rest;
+		if (g_str_has_prefix(cfg->smtp_url, "smtps://"))
+			return cfg_fail(ctx, s,
+					"setting 'smtp.starttls': \"never\" contradicts smtps:// "
+					"(TLS from the first byte); use smtp:// or leave it unset");
+		/* an early, conservative refusal: smtp/ checks again with curl's
+		 * URL parser and will not log in in clear to a host that is not
+		 * loopback, whatever this says */
+		if (cfg->smtp_username != NULL &&
+		    !(url_host(cfg->smtp_url, &host, &rest) && dm_host_is_loopback(host)))
+			return cfg_fail(
+				ctx, s,
+				"setting 'smtp.starttls': \"never\" would send smtp.username "
+				"and its password in clear to a host that is not loopback; use "
+				"\"try\" or \"require\", or smtps://");
 	}
 	if (cfg->smtp_retry_max < cfg->smtp_retry_base) {
 		config_setting_t *s = config_setting_get_member(smtp, "retry_max");

@@ -99,6 +99,7 @@ static void test_minimal(void)
 	g_assert_null(cfg->smtp_username);
 	g_assert_null(cfg->smtp_password);
 	g_assert_null(cfg->smtp_helo);
+	g_assert_cmpstr(cfg->smtp_starttls, ==, "try");
 	g_assert_true(cfg->smtp_tls_verify);
 	g_assert_null(cfg->smtp_ca_file);
 	g_assert_cmpint(cfg->smtp_timeout, ==, 60);
@@ -179,6 +180,7 @@ static void test_dump(void)
 	g_test_trap_assert_stdout("*\nimap.tls_verify = true\n*");
 	g_test_trap_assert_stdout("*\nimap.move_to = (unset)\n*");
 	g_test_trap_assert_stdout("*\nsmtp.password = (unset)\n*");
+	g_test_trap_assert_stdout("*\nsmtp.starttls = \"try\"\n*");
 	g_test_trap_assert_stdout("*\ndesk.domain = \"agency.example\"\n*");
 	g_test_trap_assert_stdout("*\nlog.level = \"info\"\n*");
 	g_test_trap_assert_stdout("*\nplans.hosting.priority = \"normal\"\n*");
@@ -269,6 +271,7 @@ static void test_shipped(void)
 	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10485760);
 	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
+	g_assert_cmpstr(cfg->smtp_starttls, ==, "try");
 	g_assert_cmpstr(cfg->log_level, ==, "info");
 	/* the example sets sender verification up, so check-config is quiet */
 	g_assert_true(cfg->auth_configured);
@@ -450,6 +453,41 @@ static const BadCase bad_cases[] = {
 	 "must have a host and, if any, a port of 1 to 65535"},
 	{"imap url with a space", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
 	 "\turl = \"imap://127.0.0.1 /INBOX\";", NULL, NULL, 6, "must not contain spaces"},
+	{"bad starttls", NULL, NULL, "@SMTP@", "starttls = \"yes\";", 13,
+	 "setting 'smtp.starttls': must be \"try\", \"require\" or \"never\""},
+	{"starttls never with smtps", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtps://mail.example\";", "@SMTP@", "starttls = \"never\";", 13,
+	 "\"never\" contradicts smtps://"},
+	{"never with credentials to a remote host", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://mail.example:587\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to localhost.example", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://localhost.example:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to 127.0.0.1.evil", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1.evil.example:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to localhost dot", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://localhost.:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to v4-mapped", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://[::ffff:127.0.0.1]:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to hex loopback", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://0x7f.1:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
 	{"bad mark flag", NULL, NULL, "@IMAP@", "mark_flag = \"a b\";", 9,
 	 "setting 'imap.mark_flag': must be an IMAP flag"},
 	{"empty move_to", NULL, NULL, "@IMAP@", "move_to = \"\";", 9,
@@ -630,12 +668,14 @@ static void test_all_settings(void)
 
 	g_autofree char *t2 = with("@SMTP@", "username = \"u\"; password = \"p\"; "
 					     "helo = \"desk.example\"; max_attempts = 3; "
+					     "starttls = \"require\"; "
 					     "retry_base = 10; retry_max = 10; "
 					     "tls_verify = false;");
 	cfg = load_text(t2);
 	g_assert_cmpstr(cfg->smtp_username, ==, "u");
 	g_assert_cmpstr(cfg->smtp_password, ==, "p");
 	g_assert_cmpstr(cfg->smtp_helo, ==, "desk.example");
+	g_assert_cmpstr(cfg->smtp_starttls, ==, "require");
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 3);
 	g_assert_cmpint(cfg->smtp_retry_base, ==, 10);
 	g_assert_cmpint(cfg->smtp_retry_max, ==, 10);
@@ -723,30 +763,48 @@ static void test_auth(void)
 	tmp_teardown();
 }
 
-/* URLs that load: no user information, host[:port] (a trailing "/" on
- * smtp.url is fine, '@' in a mailbox is written %40). */
+/* URLs and TLS choices that load: no user information, host[:port] (a
+ * trailing "/" on smtp.url is fine), and starttls = "never" with
+ * credentials only to a host that is loopback by address. */
 static void test_urls(void)
 {
 	static const struct {
-		const char *imap_url, *smtp_url;
+		const char *imap_url, *smtp_url, *smtp_extra, *starttls;
 	} cases[] = {
-		{"imap://127.0.0.1/INBOX", "smtp://127.0.0.1:2525/"},
-		{"imaps://mail.example/Support%40agency", "smtps://mail.example"},
-		{"imaps://[2001:db8::1]:993/INBOX", "smtp://[2001:db8::1]:587"},
-		{"imap://mail.example", "smtp://mail.example:587"},
-		{"imap://LOCALHOST:143/INBOX", "smtp://[::1]:2525"},
+		{"imap://127.0.0.1/INBOX", "smtp://127.0.0.1:2525/", "", "try"},
+		{"imaps://mail.example/Support%40agency", "smtps://mail.example", "", "try"},
+		{"imaps://[2001:db8::1]:993/INBOX", "smtp://[2001:db8::1]:587",
+		 "starttls = \"require\"; username = \"desk\"; password = \"p\";", "require"},
+		{"imap://mail.example", "smtp://mail.example:587",
+		 "username = \"desk\"; password = \"p\";", "try"},
+		{"imap://mail.example", "smtp://mail.example:25", "starttls = \"never\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://127.0.0.1:2525",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://127.3.2.1",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://LOCALHOST:2525/",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://[::1]:2525",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtps://mail.example",
+		 "starttls = \"require\"; username = \"desk\"; password = \"p\";", "require"},
 	};
 	tmp_setup();
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_test_message("%s %s", cases[i].imap_url, cases[i].smtp_url);
+		g_test_message("%s %s %s", cases[i].imap_url, cases[i].smtp_url,
+			       cases[i].smtp_extra);
 		g_autofree char *imap = g_strdup_printf("\turl = \"%s\";", cases[i].imap_url);
 		g_autofree char *smtp = g_strdup_printf("\turl = \"%s\";", cases[i].smtp_url);
-		BadCase c = {.from = "\turl = \"smtp://127.0.0.1:2525\";", .to = smtp};
+		BadCase c = {.from = "\turl = \"smtp://127.0.0.1:2525\";",
+			     .to = smtp,
+			     .tag = "@SMTP@",
+			     .insert = cases[i].smtp_extra};
 		g_autofree char *text = build_conf(&c);
 		text = replace1(text, "\turl = \"imap://127.0.0.1:1143/INBOX\";", imap);
 		Config *cfg = load_text(text);
 		g_assert_cmpstr(cfg->imap_url, ==, cases[i].imap_url);
 		g_assert_cmpstr(cfg->smtp_url, ==, cases[i].smtp_url);
+		g_assert_cmpstr(cfg->smtp_starttls, ==, cases[i].starttls);
 		cfg_free(cfg);
 	}
 	tmp_teardown();
