@@ -58,7 +58,7 @@ typedef struct {
 	char *smtp_url;      /* smtp[s]://host[:port], no path, never user information */
 	char *smtp_username; /* NULL = no AUTH */
 	char *smtp_password;
-	char *smtp_helo;     /* EHLO name; NULL = curl's default, gethostname() */
+	char *smtp_helo;     /* EHLO name; NULL = the host name, gethostname() */
 	char *smtp_starttls; /* smtp:// only: "try" (default), "require", "never" */
 	bool smtp_tls_verify;
 	char *smtp_ca_file;

@@ -19,8 +19,9 @@ typedef enum {
 typedef struct {
 	const char *url;  /* smtp[s]://host[:port]; a path, query or user information is
 			   * dropped: the EHLO name is `helo`, credentials are below */
-	const char *helo; /* EHLO name; NULL = curl's default, this machine's
-			   * gethostname() ("localhost" if that fails) */
+	const char *helo; /* EHLO name; NULL = this machine's host name, whole
+			   * (g_get_host_name(): gethostname(), "localhost" if
+			   * unknown) */
 	SmtpStarttls starttls;
 	const char *username; /* NULL = no AUTH */
 	const char *password;

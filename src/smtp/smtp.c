@@ -12,9 +12,11 @@
  * when offered by default, required with "require" or whenever a password
  * would otherwise cross a network, never with "never".  The URL is read
  * once, by curl's own parser: its host decides loopback, its path is
- * replaced by the EHLO name (curl sends the path as the EHLO name, or
- * gethostname() when it is empty), user information is dropped, and
- * messages show scheme://host:port only. */
+ * replaced by the EHLO name (curl sends the path as the EHLO name), user
+ * information is dropped, and messages show scheme://host:port only.
+ * Without smtp.helo the EHLO name is the host name whole: on an empty path
+ * curl would send gethostname() cut at the first dot, which is never the
+ * fully qualified name RFC 5321 asks for, even on a host named so. */
 #include <curl/curl.h>
 #include <glib.h>
 #include <stdio.h>
@@ -135,15 +137,15 @@ SmtpTls smtp_tls_mode(const SmtpParams *p)
 }
 
 /* curl's URL for `url`: user information, query and fragment dropped, the
- * path set to "/" and the EHLO name (curl's default when helo is NULL);
- * and scheme://host[:port] for messages.  A URL curl cannot parse is kept
+ * path set to "/" and the EHLO name (the host name when helo is NULL); and
+ * scheme://host[:port] for messages.  A URL curl cannot parse is kept
  * as it is (curl then fails on it without connecting) and shown only if
  * it holds no '@'. */
 static void url_split(const char *url, const char *helo, char **url_r, char **shown_r)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *clean = NULL;
-	g_autofree char *path = g_strconcat("/", helo ? helo : "", NULL);
+	g_autofree char *path = g_strconcat("/", helo ? helo : g_get_host_name(), NULL);
 	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
 	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&

@@ -95,7 +95,17 @@ queue
 assert_eq "sent 1, deferred 0, failed 0" "$(dm send 2>/dev/null)" "starttls try, not offered: delivered"
 assert_eq "no" "$(session_field tls)" "in clear"
 host=$("$DM_PYTHON" -c 'import socket; print(socket.gethostname())')
-assert_eq "$host" "$(session_field ehlo)" "without smtp.helo the EHLO name is the host name (gethostname, curl's default)"
+assert_eq "$host" "$(session_field ehlo)" "without smtp.helo the EHLO name is the host name (gethostname, whole)"
+# a host named with dots (in a UTS namespace of its own): sent whole, not
+# cut at the first dot as libcurl's own default would
+if unshare --uts true 2>/dev/null; then
+	queue
+	unshare --uts bash -c 'hostname desk1.transport.example && exec "$@"' _ \
+		"$DESKMAIL" -c "$DM_CONF" send >/dev/null 2>&1
+	assert_eq "desk1.transport.example" "$(session_field ehlo)" "a dotted host name is the EHLO name whole"
+else
+	dm_ok "a dotted host name is the EHLO name whole # SKIP unshare --uts not available"
+fi
 before=$(dm_smtp_count)
 conf "starttls = \"require\";"
 queue
