@@ -42,7 +42,7 @@ typedef struct {
 	char *db_conninfo;
 
 	/* imap */
-	char *imap_url; /* imap[s]://host[:port]/MAILBOX */
+	char *imap_url; /* imap[s]://host[:port]/MAILBOX, never user information */
 	char *imap_username;
 	char *imap_password;    /* from password or password_file; may be "" */
 	int imap_poll_interval; /* seconds, default 30 */
@@ -55,10 +55,11 @@ typedef struct {
 	int imap_batch;                 /* max messages per poll pass, default 500 */
 
 	/* smtp */
-	char *smtp_url;
+	char *smtp_url;      /* smtp[s]://host[:port], no path, never user information */
 	char *smtp_username; /* NULL = no AUTH */
 	char *smtp_password;
-	char *smtp_helo; /* NULL = curl default */
+	char *smtp_helo;     /* EHLO name; NULL = the host name, gethostname() */
+	char *smtp_starttls; /* smtp:// only: "try" (default), "require", "never" */
 	bool smtp_tls_verify;
 	char *smtp_ca_file;
 	int smtp_timeout;      /* seconds, default 60 */

@@ -36,7 +36,17 @@ typedef struct ImapSession ImapSession;
 int imap_global_init(void);
 void imap_global_cleanup(void);
 
-/* No network traffic until the first call.  Strings are copied. */
+/* True when curl would connect to this machine's loopback for `url`: its
+ * own URL parser takes the host out (so "imap://localhost@evil/" is
+ * "evil" and "imap://0x7f.1/" is 127.0.0.1, as curl connects), and
+ * dm_host_is_loopback() judges it.  False for NULL or a URL curl cannot
+ * parse.  A session on an imap:// URL that is not loopback requires
+ * STARTTLS; only loopback may be spoken to in clear. */
+bool imap_url_is_loopback(const char *url);
+
+/* No network traffic until the first call.  Strings are copied; a
+ * user name, password or login options in the URL are dropped (the
+ * credentials are username and password only). */
 ImapSession *imap_session_new(const ImapParams *p);
 void imap_session_free(ImapSession *s);
 

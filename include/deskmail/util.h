@@ -42,6 +42,19 @@ void dm_sha256_hex(const void *data, size_t len, char out[65]);
 /* true if s is a plausible bare addr-spec (local@domain, no spaces/brackets). */
 bool dm_addr_valid(const char *s);
 
+/* True when `host` (a URL's host part, as a URL parser returns it) is this
+ * machine's loopback by its address, not by its look: "localhost" exactly
+ * (any case), a dotted-decimal IPv4 address in 127.0.0.0/8 (four decimal
+ * parts, no leading zeros), or the IPv6 loopback "[::1]" (any spelling of
+ * ::1, with or without brackets).  Everything else is false, and so are
+ * forms that are loopback to some resolvers and not to others: a trailing
+ * dot ("localhost." goes to DNS: glibc's files backend does not match it,
+ * and curl 7.88 answers only "localhost" itself without a lookup), short or
+ * hex IPv4 ("127.1", "0x7f.1": pass what curl's URL parser made of them,
+ * which is dotted decimal), "127.0.0.1." and the IPv4-mapped
+ * "[::ffff:127.0.0.1]".  NULL is false. */
+bool dm_host_is_loopback(const char *host);
+
 /* A named point where a crash test may stop the process: with
  * DESKMAIL_FAILPOINTS="name:N[,name:N...]" the Nth arrival kills it with
  * SIGKILL.  Costs one comparison when the variable is unset. */

@@ -95,18 +95,93 @@ static bool url_has(const char *v, const char *scheme)
 	return strncmp(v, scheme, n) == 0 && v[n] != '\0' && v[n] != '/';
 }
 
+/* The host of scheme://HOST[:PORT][/?#...] (IPv6 in brackets, kept), by
+ * hand: config/ does not link curl.  This only refuses; where the host
+ * decides something (loopback), imap/ and smtp/ decide again with curl's
+ * own URL parser before they connect.  *host_r is g_free'd and *rest_r
+ * points at what follows the authority.  False when the authority is not
+ * host[:port] with a port of 1..65535. */
+static bool url_host(const char *v, char **host_r, const char **rest_r)
+{
+	const char *p = strstr(v, "://");
+	if (p == NULL)
+		return false;
+	p += 3;
+	const char *end = p + strcspn(p, "/?#");
+	const char *after;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', (size_t)(end - p));
+		if (close == NULL)
+			return false;
+		after = close + 1;
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		after = colon ? colon : end;
+	}
+	if (after == p)
+		return false;
+	if (after < end) {
+		int64_t port;
+		g_autofree char *digits = g_strndup(after + 1, (gsize)(end - after - 1));
+		if (*after != ':' || !g_ascii_isdigit(digits[0]) ||
+		    dm_parse_i64(digits, 1, 65535, &port) < 0)
+			return false;
+	}
+	*host_r = g_strndup(p, (gsize)(after - p));
+	*rest_r = end;
+	return true;
+}
+
+/* What imap.url and smtp.url have in common: no spaces, no user
+ * information (a password there would be logged and stored with the URL;
+ * any '@' is refused, so that a password holding '/' cannot hide it), and
+ * host[:port].  The message names the settings the credentials belong in. */
+static const char *check_url_common(const char *v, bool imap)
+{
+	if (strchr(v, ' ') != NULL)
+		return "must not contain spaces";
+	if (strchr(v, '@') != NULL)
+		return imap ? "must not hold a user name or password: put the user name in "
+			      "imap.username and the password in imap.password_file, not in the "
+			      "URL (a '@' in a mailbox name is written %40)"
+			    : "must not hold a user name or password: put the user name in "
+			      "smtp.username and the password in smtp.password_file, not in the "
+			      "URL";
+	g_autofree char *host = NULL;
+	const char *rest;
+	if (!url_host(v, &host, &rest))
+		return "must have a host and, if any, a port of 1 to 65535 (scheme://host[:port])";
+	return NULL;
+}
+
 static const char *check_imap_url(const char *v)
 {
-	if (url_has(v, "imap://") || url_has(v, "imaps://"))
-		return NULL;
-	return "must be imap://host[:port]/MAILBOX or imaps://host[:port]/MAILBOX";
+	if (!url_has(v, "imap://") && !url_has(v, "imaps://"))
+		return "must be imap://host[:port]/MAILBOX or imaps://host[:port]/MAILBOX";
+	return check_url_common(v, true);
 }
 
 static const char *check_smtp_url(const char *v)
 {
-	if (url_has(v, "smtp://") || url_has(v, "smtps://"))
+	if (!url_has(v, "smtp://") && !url_has(v, "smtps://"))
+		return "must be smtp://host[:port] or smtps://host[:port]";
+	const char *why = check_url_common(v, false);
+	if (why != NULL)
+		return why;
+	g_autofree char *host = NULL;
+	const char *rest = NULL;
+	url_host(v, &host, &rest);
+	if (*rest != '\0' && strcmp(rest, "/") != 0)
+		return "must be smtp://host[:port] or smtps://host[:port], without a path or "
+		       "query (the EHLO name is smtp.helo)";
+	return NULL;
+}
+
+static const char *check_starttls(const char *v)
+{
+	if (strcmp(v, "try") == 0 || strcmp(v, "require") == 0 || strcmp(v, "never") == 0)
 		return NULL;
-	return "must be smtp://host[:port] or smtps://host[:port]";
+	return "must be \"try\", \"require\" or \"never\"";
 }
 
 static const char *check_addr(const char *v)
@@ -227,6 +302,7 @@ static const Setting smtp_settings[] = {
 	S_("password", F_SECRET | F_RAW, NULL, smtp_password, NULL),
 	S_("password_file", F_SECRET_FILE, NULL, smtp_password, check_nonempty),
 	S_("helo", 0, NULL, smtp_helo, check_domain),
+	S_("starttls", 0, "try", smtp_starttls, check_starttls),
 	B_("tls_verify", 1, smtp_tls_verify),
 	S_("ca_file", 0, NULL, smtp_ca_file, check_nonempty),
 	I_("timeout", 60, 1, 3600, smtp_timeout),
@@ -658,6 +734,25 @@ static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 		if (s == NULL)
 			s = config_setting_get_member(smtp, "password_file");
 		return cfg_fail(ctx, s, "setting 'smtp.password': needs smtp.username");
+	}
+	if (strcmp(cfg->smtp_starttls, "never") == 0) {
+		config_setting_t *s = config_setting_get_member(smtp, "starttls");
+		g_autofree char *host = NULL;
+		const char *rest;
+		if (g_str_has_prefix(cfg->smtp_url, "smtps://"))
+			return cfg_fail(ctx, s,
+					"setting 'smtp.starttls': \"never\" contradicts smtps:// "
+					"(TLS from the first byte); use smtp:// or leave it unset");
+		/* an early, conservative refusal: smtp/ checks again with curl's
+		 * URL parser and will not log in in clear to a host that is not
+		 * loopback, whatever this says */
+		if (cfg->smtp_username != NULL &&
+		    !(url_host(cfg->smtp_url, &host, &rest) && dm_host_is_loopback(host)))
+			return cfg_fail(
+				ctx, s,
+				"setting 'smtp.starttls': \"never\" would send smtp.username "
+				"and its password in clear to a host that is not loopback; use "
+				"\"try\" or \"require\", or smtps://");
 	}
 	if (cfg->smtp_retry_max < cfg->smtp_retry_base) {
 		config_setting_t *s = config_setting_get_member(smtp, "retry_max");

@@ -92,6 +92,8 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	memset(st, 0, sizeof *st);
 	SmtpParams sp = {
 		.url = cfg->smtp_url,
+		.helo = cfg->smtp_helo,
+		.starttls = smtp_starttls_parse(cfg->smtp_starttls), /* checked by config */
 		.username = cfg->smtp_username,
 		.password = cfg->smtp_password,
 		.tls_verify = cfg->smtp_tls_verify,

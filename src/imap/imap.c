@@ -10,7 +10,9 @@
  * %25; one retry when a reused connection turns out to be dead.  The
  * server's error text is taken from the last tagged reply seen by the
  * header callback, since curl reports none for IMAP.  It does not IDLE:
- * deskmail polls. */
+ * deskmail polls.  Plain imap:// is spoken in clear to loopback only, judged
+ * by address from curl's own reading of the URL; anywhere else curl must
+ * get STARTTLS or fail. */
 #include <curl/curl.h>
 #include <glib.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 
 #include "deskmail/imap.h"
 #include "deskmail/log.h"
+#include "deskmail/util.h"
 #define IMAP_BUFFER_SIZE (512L * 1024)
 /* curl 7.88 (pingpong.c) cuts a server line to 40 bytes when a read of
  * more than half the buffer holds no line end, and fails on longer lines:
@@ -88,26 +91,61 @@ size_t imap_request_count(const ImapSession *s)
 	return s ? s->requests : 0;
 }
 
-static bool is_loopback(const char *url)
+bool imap_url_is_loopback(const char *url)
 {
-	const char *p = strstr(url, "://");
-	p = p ? p + 3 : url;
-	return g_str_has_prefix(p, "127.") || g_str_has_prefix(p, "localhost") ||
-	       g_str_has_prefix(p, "[::1]");
+	/* curl's own URL parser, the one curl_easy_perform() uses, so that no
+	 * second parser can read another host out of the same URL
+	 * ("localhost@evil", "127.0.0.1.evil.example") */
+	CURLU *u = curl_url();
+	char *host = NULL;
+	bool lo = u != NULL && url != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		  dm_host_is_loopback(host);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return lo;
+}
+
+/* `url` without "user:password@" or ";options@": credentials come from
+ * ImapParams only, never from the URL (the configuration refuses them
+ * there; this keeps them off the wire if one slips through).  g_free. */
+static char *without_userinfo(const char *url)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *pass = NULL, *opts = NULL, *clean = NULL;
+	char *out = NULL;
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_USER, &user, 0);
+		curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
+		curl_url_get(u, CURLUPART_OPTIONS, &opts, 0);
+		if ((user || pass || opts) &&
+		    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+		    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+		    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+		    curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK)
+			out = g_strdup(clean);
+	}
+	curl_free(user);
+	curl_free(pass);
+	curl_free(opts);
+	curl_free(clean);
+	curl_url_cleanup(u);
+	return out ? out : g_strdup(url);
 }
 
 ImapSession *imap_session_new(const ImapParams *p)
 {
 	ImapSession *s = g_new0(ImapSession, 1);
-	const char *scheme_end = strstr(p->url, "://");
+	g_autofree char *url = without_userinfo(p->url);
+	const char *scheme_end = strstr(url, "://");
 	const char *path = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
 	if (path == NULL || path[1] == '\0') {
-		s->server_url = g_strconcat(p->url, path ? "" : "/", NULL);
+		s->server_url = g_strconcat(url, path ? "" : "/", NULL);
 		s->mailbox_url = g_strconcat(s->server_url, "INBOX", NULL);
 		s->mailbox = g_strdup("INBOX");
 	} else {
-		s->server_url = g_strndup(p->url, (gsize)(path - p->url + 1));
-		s->mailbox_url = g_strdup(p->url);
+		s->server_url = g_strndup(url, (gsize)(path - url + 1));
+		s->mailbox_url = g_strdup(url);
 		char *dec = g_uri_unescape_string(path + 1, NULL);
 		s->mailbox = dec ? dec : g_strdup(path + 1);
 	}
@@ -162,8 +200,9 @@ static void setup(ImapSession *s)
 	if (s->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
 	/* imap:// to anything but loopback must use STARTTLS: never send the
-	 * password in clear over a network */
-	if (g_str_has_prefix(s->server_url, "imap://") && !is_loopback(s->server_url))
+	 * password in clear over a network.  Loopback is decided by address
+	 * (imap_url_is_loopback), not by how the host name begins. */
+	if (g_str_has_prefix(s->server_url, "imap://") && !imap_url_is_loopback(s->server_url))
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 }
 

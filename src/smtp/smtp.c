@@ -6,7 +6,17 @@
  * because it would turn CRLF into CR CR LF.  Recipients are all-or-nothing
  * per message (ALLLOWFAILS off): a refused recipient fails the whole send,
  * and the outbox keeps one recipient per row anyway.  curl's result is
- * translated here, once: 5xx -> DM_EPERM, everything else -> DM_ETEMP. */
+ * translated here, once: 5xx -> DM_EPERM, everything else -> DM_ETEMP.
+ *
+ * TLS (smtp_tls_mode): smtps:// from the first byte; on smtp:// STARTTLS
+ * when offered by default, required with "require" or whenever a password
+ * would otherwise cross a network, never with "never".  The URL is read
+ * once, by curl's own parser: its host decides loopback, its path is
+ * replaced by the EHLO name (curl sends the path as the EHLO name), user
+ * information is dropped, and messages show scheme://host:port only.
+ * Without smtp.helo the EHLO name is the host name whole: on an empty path
+ * curl would send gethostname() cut at the first dot, which is never the
+ * fully qualified name RFC 5321 asks for, even on a host named so. */
 #include <curl/curl.h>
 #include <glib.h>
 #include <stdio.h>
@@ -16,9 +26,13 @@
 #include "deskmail/log.h"
 #include "deskmail/smtp.h"
 #include "deskmail/util.h"
+
 struct SmtpClient {
 	CURL *h;
-	char *url, *username, *password, *ca_file;
+	char *url;   /* what curl gets: no user information, path = "/" EHLO name */
+	char *shown; /* scheme://host[:port], for messages */
+	char *username, *password, *ca_file;
+	SmtpTls tls;
 	bool tls_verify;
 	long timeout;
 	char errbuf[CURL_ERROR_SIZE];
@@ -66,10 +80,102 @@ void smtp_global_cleanup(void)
 	curl_global_cleanup();
 }
 
+int smtp_starttls_parse(const char *name)
+{
+	if (name == NULL || strcmp(name, "try") == 0)
+		return SMTP_STARTTLS_TRY;
+	if (strcmp(name, "require") == 0)
+		return SMTP_STARTTLS_REQUIRE;
+	if (strcmp(name, "never") == 0)
+		return SMTP_STARTTLS_NEVER;
+	return -1;
+}
+
+/* The parts of `url` that decide something, as curl's URL parser reads
+ * them (the parser curl_easy_perform uses, so no second one can disagree
+ * about the host).  False, with the outputs untouched, when curl cannot
+ * parse it. */
+static bool url_facts(const char *url, bool *implicit_r, bool *loopback_r)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = u != NULL && url != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+	if (ok) {
+		*implicit_r = g_ascii_strcasecmp(scheme, "smtps") == 0;
+		*loopback_r = dm_host_is_loopback(host);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+bool smtp_url_is_loopback(const char *url)
+{
+	bool implicit = false, loopback = false;
+	return url_facts(url, &implicit, &loopback) && loopback;
+}
+
+SmtpTls smtp_tls_mode(const SmtpParams *p)
+{
+	bool implicit = false, loopback = false;
+	url_facts(p->url, &implicit, &loopback);
+	if (implicit)
+		return SMTP_TLS_IMPLICIT;
+	bool login_in_clear_risk = p->username != NULL && !loopback;
+	switch (p->starttls) {
+	case SMTP_STARTTLS_REQUIRE:
+		return SMTP_TLS_REQUIRED;
+	case SMTP_STARTTLS_NEVER:
+		return login_in_clear_risk ? SMTP_TLS_REFUSE : SMTP_TLS_NONE;
+	case SMTP_STARTTLS_TRY:
+		break;
+	}
+	return login_in_clear_risk ? SMTP_TLS_REQUIRED : SMTP_TLS_TRY;
+}
+
+/* curl's URL for `url`: user information, query and fragment dropped, the
+ * path set to "/" and the EHLO name (the host name when helo is NULL); and
+ * scheme://host[:port] for messages.  A URL curl cannot parse is kept
+ * as it is (curl then fails on it without connecting) and shown only if
+ * it holds no '@'. */
+static void url_split(const char *url, const char *helo, char **url_r, char **shown_r)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *clean = NULL;
+	g_autofree char *path = g_strconcat("/", helo ? helo : g_get_host_name(), NULL);
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PATH, path, CURLU_URLENCODE) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_PORT, &port, 0); /* none unless given */
+		*url_r = g_strdup(clean);
+		*shown_r = g_strdup_printf("%s://%s%s%s", scheme, host, port ? ":" : "",
+					   port ? port : "");
+	} else {
+		*url_r = g_strdup(url);
+		*shown_r = g_strdup(strchr(url, '@') ? "(SMTP URL not shown)" : url);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(clean);
+	curl_url_cleanup(u);
+}
+
 SmtpClient *smtp_client_new(const SmtpParams *p)
 {
 	SmtpClient *c = g_new0(SmtpClient, 1);
-	c->url = g_strdup(p->url);
+	url_split(p->url, p->helo, &c->url, &c->shown);
+	c->tls = smtp_tls_mode(p);
 	c->username = g_strdup(p->username);
 	c->password = g_strdup(p->password);
 	c->ca_file = g_strdup(p->ca_file);
@@ -90,6 +196,7 @@ void smtp_client_free(SmtpClient *c)
 	if (c->h)
 		curl_easy_cleanup(c->h); /* sends QUIT */
 	g_free(c->url);
+	g_free(c->shown);
 	g_free(c->username);
 	g_free(c->password);
 	g_free(c->ca_file);
@@ -118,10 +225,19 @@ static void setup(SmtpClient *c)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
 	if (c->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	if (strncmp(c->url, "smtps://", 8) != 0 && c->username)
-		/* never send a password in clear: require STARTTLS when
-		 * authenticating on a plain smtp:// URL */
+	switch (c->tls) {
+	case SMTP_TLS_TRY:
+		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+		break;
+	case SMTP_TLS_REQUIRED:
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		break;
+	case SMTP_TLS_NONE:
+	case SMTP_TLS_IMPLICIT: /* smtps://: TLS before the greeting */
+	case SMTP_TLS_REFUSE:   /* never gets here */
+		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+		break;
+	}
 	if (c->username) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
@@ -138,6 +254,12 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 			return dm_error_set(err, DM_EPERM, "invalid recipient address");
 	if (mail_from && *mail_from && !dm_addr_valid(mail_from))
 		return dm_error_set(err, DM_EPERM, "invalid sender address");
+	c->unreachable = false;
+	if (c->tls == SMTP_TLS_REFUSE)
+		return dm_error_set(err, DM_ECONFIG,
+				    "SMTP %s: refusing to log in without TLS to a host that is not "
+				    "loopback (STARTTLS is off)",
+				    c->shown);
 	setup(c);
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n_rcpts; i++)
@@ -149,7 +271,6 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 
 	CURLcode rc = CURLE_OK;
-	c->unreachable = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		Source src = {data, len, 0};
 		curl_easy_setopt(c->h, CURLOPT_READDATA, &src);
@@ -183,6 +304,6 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	/* a broken connection must not be reused */
 	curl_easy_cleanup(c->h);
 	c->h = NULL;
-	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->url, curl_easy_strerror(rc),
+	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
 			    why[0] ? ": " : "", why);
 }

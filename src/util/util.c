@@ -1,5 +1,8 @@
-/* util.c - number parsing, whole-file reads, header-safe strings, hashing.
- * Numbers from input are parsed here only (no atoi anywhere). */
+/* util.c - number parsing, whole-file reads, header-safe strings, hashing,
+ * and whether a host is loopback (the one definition that imap/, smtp/ and
+ * config/ share).  Numbers from input are parsed here only (no atoi
+ * anywhere). */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +114,29 @@ bool dm_addr_valid(const char *s)
 		    *p == ';' || *p == '"' || *p == '\\' || *p == 0x7f)
 			return false;
 	return true;
+}
+
+bool dm_host_is_loopback(const char *host)
+{
+	if (host == NULL)
+		return false;
+	if (g_ascii_strcasecmp(host, "localhost") == 0)
+		return true;
+	/* inet_pton takes only the strict forms: for AF_INET four decimal
+	 * parts without leading zeros (never inet_aton's "127.1" or "0x7f.1",
+	 * nor a trailing dot or text), for AF_INET6 no zone and no brackets */
+	struct in_addr a4;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		host = buf;
+	}
+	struct in6_addr a6;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 char *dm_lf_newlines(char *s)

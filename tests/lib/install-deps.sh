@@ -12,6 +12,7 @@ pkgs=(
 	libpsl-dev                                     # Public Suffix List (DMARC alignment), built into libpsl5
 	postgresql dovecot-imapd python3-aiosmtpd      # real servers for the tests and demo
 	curl jq time ca-certificates                   # test tools: an independent IMAP client, JSON, peak memory
+	openssl                                        # test certificates for STARTTLS (transport.sh)
 	clang-format                                   # the committed .clang-format, checked by the tests
 )
 missing=()

@@ -1,7 +1,8 @@
 # servers.sh - real servers for deskmail's integration tests, on loopback:
 # PostgreSQL 15 (initdb into a temp folder, run as an unprivileged user),
 # Dovecot (its own configuration, plain auth on a free port) and an SMTP
-# server (tests/lib/smtp_sink.py, aiosmtpd) that stores what it receives.
+# server (tests/lib/smtp_sink.py, aiosmtpd) that stores what it receives,
+# with the session's TLS, EHLO name and login beside each mail.
 # Each is started here, remembered by PID and stopped by PID.  Also the
 # small TAP assertion helpers the tests share.
 #
@@ -206,7 +207,7 @@ PY
 
 # ---- SMTP ----
 
-dm_smtp_start() { # [--reject-rcpt REGEX] [--tempfail-rcpt REGEX]
+dm_smtp_start() { # [--reject-rcpt REGEX] [--tempfail-rcpt REGEX] [--delay SECONDS] [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
 	"$DM_PYTHON" "$DM_LIB_DIR/smtp_sink.py" --port "$DM_SMTP_PORT" --out "$DM_SMTP_OUT" "$@" \
 		>>"$DM_TEST_DIR/smtp.log" 2>&1 &
 	DM_SMTP_PID=$!
@@ -260,12 +261,13 @@ dm_servers_stop() {
 }
 
 # dm_write_conf [EXTRA]: the deskmail configuration for these servers;
-# EXTRA adds top-level settings, $DM_DESK_EXTRA adds settings to desk { }.
+# EXTRA adds top-level settings, $DM_DESK_EXTRA adds settings to desk { },
+# $DM_SMTP_EXTRA to smtp { }.
 dm_write_conf() {
 	cat >"$DM_CONF" <<CONF
 database = { conninfo = "$DM_CONNINFO"; };
 imap = { url = "$DM_IMAP_URL"; username = "support"; password = "secret"; poll_interval = 1; };
-smtp = { url = "$DM_SMTP_URL"; retry_base = 1; };
+smtp = { url = "$DM_SMTP_URL"; retry_base = 1; ${DM_SMTP_EXTRA:-} };
 desk = { name = "Example Agency Support"; address = "support@agency.example"; templates = "$DM_REPO_DIR/conf/templates"; ${DM_DESK_EXTRA:-} };
 plans = { silver = { first_response_hours = 4; resolution_hours = 48; max_contacts = 2; }; hosting = { }; };
 ${1:-}

@@ -99,6 +99,7 @@ static void test_minimal(void)
 	g_assert_null(cfg->smtp_username);
 	g_assert_null(cfg->smtp_password);
 	g_assert_null(cfg->smtp_helo);
+	g_assert_cmpstr(cfg->smtp_starttls, ==, "try");
 	g_assert_true(cfg->smtp_tls_verify);
 	g_assert_null(cfg->smtp_ca_file);
 	g_assert_cmpint(cfg->smtp_timeout, ==, 60);
@@ -179,6 +180,7 @@ static void test_dump(void)
 	g_test_trap_assert_stdout("*\nimap.tls_verify = true\n*");
 	g_test_trap_assert_stdout("*\nimap.move_to = (unset)\n*");
 	g_test_trap_assert_stdout("*\nsmtp.password = (unset)\n*");
+	g_test_trap_assert_stdout("*\nsmtp.starttls = \"try\"\n*");
 	g_test_trap_assert_stdout("*\ndesk.domain = \"agency.example\"\n*");
 	g_test_trap_assert_stdout("*\nlog.level = \"info\"\n*");
 	g_test_trap_assert_stdout("*\nplans.hosting.priority = \"normal\"\n*");
@@ -269,6 +271,7 @@ static void test_shipped(void)
 	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10485760);
 	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
+	g_assert_cmpstr(cfg->smtp_starttls, ==, "try");
 	g_assert_cmpstr(cfg->log_level, ==, "info");
 	/* the example sets sender verification up, so check-config is quiet */
 	g_assert_true(cfg->auth_configured);
@@ -382,6 +385,109 @@ static const BadCase bad_cases[] = {
 	 NULL, 6, "setting 'imap.url': must be imap://"},
 	{"bad smtp url", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp:/x\";", NULL, NULL,
 	 12, "setting 'smtp.url': must be smtp://"},
+	{"imap url with user and password", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://support:s3cret@127.0.0.1:1143/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with a user", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://support@127.0.0.1:1143/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with a password holding a slash", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imaps://support:s3c/ret@mail.example/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with login options", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://;AUTH=PLAIN@127.0.0.1/INBOX\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"imap url with an at sign in the mailbox", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1/s3cret@x\";", NULL, NULL, 6,
+	 "put the user name in imap.username and the password in imap.password_file, not in the "
+	 "URL"},
+	{"smtp url with user and password", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://desk:s3cret@mail.example:587\";", NULL, NULL, 12,
+	 "put the user name in smtp.username and the password in smtp.password_file, not in the "
+	 "URL"},
+	{"smtps url with a user", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtps://desk@mail.example\";", NULL, NULL, 12,
+	 "put the user name in smtp.username and the password in smtp.password_file, not in the "
+	 "URL"},
+	{"smtp url with a password holding a slash", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://desk:s3c/ret@mail.example\";", NULL, NULL, 12,
+	 "put the user name in smtp.username and the password in smtp.password_file, not in the "
+	 "URL"},
+	{"smtp url with a path", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:2525/desk.example\";", NULL, NULL, 12,
+	 "without a path or query (the EHLO name is smtp.helo)"},
+	{"smtp url with a query", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:2525?x=1\";", NULL, NULL, 12,
+	 "without a path or query (the EHLO name is smtp.helo)"},
+	{"smtp url with a fragment", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:2525#x\";", NULL, NULL, 12,
+	 "without a path or query (the EHLO name is smtp.helo)"},
+	{"smtp port zero", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp://127.0.0.1:0\";",
+	 NULL, NULL, 12, "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp port too big", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:65536\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp port not a number", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:smtp\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp port signed", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1:+25\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp empty port", "\turl = \"smtp://127.0.0.1:2525\";", "\turl = \"smtp://127.0.0.1:\";",
+	 NULL, NULL, 12, "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp unclosed bracket", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://[::1:25\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"smtp junk after bracket", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://[::1]x\";", NULL, NULL, 12,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"imap empty port", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1:/INBOX\";", NULL, NULL, 6,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"imap port too big", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1:99999/INBOX\";", NULL, NULL, 6,
+	 "must have a host and, if any, a port of 1 to 65535"},
+	{"imap url with a space", "\turl = \"imap://127.0.0.1:1143/INBOX\";",
+	 "\turl = \"imap://127.0.0.1 /INBOX\";", NULL, NULL, 6, "must not contain spaces"},
+	{"bad starttls", NULL, NULL, "@SMTP@", "starttls = \"yes\";", 13,
+	 "setting 'smtp.starttls': must be \"try\", \"require\" or \"never\""},
+	{"starttls never with smtps", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtps://mail.example\";", "@SMTP@", "starttls = \"never\";", 13,
+	 "\"never\" contradicts smtps://"},
+	{"never with credentials to a remote host", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://mail.example:587\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to localhost.example", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://localhost.example:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to 127.0.0.1.evil", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://127.0.0.1.evil.example:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to localhost dot", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://localhost.:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to v4-mapped", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://[::ffff:127.0.0.1]:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
+	{"never with credentials to hex loopback", "\turl = \"smtp://127.0.0.1:2525\";",
+	 "\turl = \"smtp://0x7f.1:25\";", "@SMTP@",
+	 "starttls = \"never\"; username = \"desk\"; password = \"s3cret\";", 13,
+	 "\"never\" would send smtp.username and its password in clear to a host that is not "
+	 "loopback"},
 	{"bad mark flag", NULL, NULL, "@IMAP@", "mark_flag = \"a b\";", 9,
 	 "setting 'imap.mark_flag': must be an IMAP flag"},
 	{"empty move_to", NULL, NULL, "@IMAP@", "move_to = \"\";", 9,
@@ -480,6 +586,8 @@ static void test_bad(gconstpointer data)
 	g_assert_true(g_str_has_prefix(err.msg, where));
 	if (c->msg != NULL)
 		g_assert_nonnull(strstr(err.msg, c->msg));
+	/* no message repeats a password (the URL cases hold one) */
+	g_assert_null(strstr(err.msg, "s3c"));
 	tmp_teardown();
 }
 
@@ -560,12 +668,14 @@ static void test_all_settings(void)
 
 	g_autofree char *t2 = with("@SMTP@", "username = \"u\"; password = \"p\"; "
 					     "helo = \"desk.example\"; max_attempts = 3; "
+					     "starttls = \"require\"; "
 					     "retry_base = 10; retry_max = 10; "
 					     "tls_verify = false;");
 	cfg = load_text(t2);
 	g_assert_cmpstr(cfg->smtp_username, ==, "u");
 	g_assert_cmpstr(cfg->smtp_password, ==, "p");
 	g_assert_cmpstr(cfg->smtp_helo, ==, "desk.example");
+	g_assert_cmpstr(cfg->smtp_starttls, ==, "require");
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 3);
 	g_assert_cmpint(cfg->smtp_retry_base, ==, 10);
 	g_assert_cmpint(cfg->smtp_retry_max, ==, 10);
@@ -648,6 +758,53 @@ static void test_auth(void)
 		g_assert_cmpint(cfg->auth_staff_require, ==, cases[i].staff);
 		g_assert_cmpuint(cfg->n_warnings, ==, 0);
 		g_assert_null(cfg->warnings);
+		cfg_free(cfg);
+	}
+	tmp_teardown();
+}
+
+/* URLs and TLS choices that load: no user information, host[:port] (a
+ * trailing "/" on smtp.url is fine), and starttls = "never" with
+ * credentials only to a host that is loopback by address. */
+static void test_urls(void)
+{
+	static const struct {
+		const char *imap_url, *smtp_url, *smtp_extra, *starttls;
+	} cases[] = {
+		{"imap://127.0.0.1/INBOX", "smtp://127.0.0.1:2525/", "", "try"},
+		{"imaps://mail.example/Support%40agency", "smtps://mail.example", "", "try"},
+		{"imaps://[2001:db8::1]:993/INBOX", "smtp://[2001:db8::1]:587",
+		 "starttls = \"require\"; username = \"desk\"; password = \"p\";", "require"},
+		{"imap://mail.example", "smtp://mail.example:587",
+		 "username = \"desk\"; password = \"p\";", "try"},
+		{"imap://mail.example", "smtp://mail.example:25", "starttls = \"never\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://127.0.0.1:2525",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://127.3.2.1",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://LOCALHOST:2525/",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtp://[::1]:2525",
+		 "starttls = \"never\"; username = \"desk\"; password = \"p\";", "never"},
+		{"imap://127.0.0.1/INBOX", "smtps://mail.example",
+		 "starttls = \"require\"; username = \"desk\"; password = \"p\";", "require"},
+	};
+	tmp_setup();
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("%s %s %s", cases[i].imap_url, cases[i].smtp_url,
+			       cases[i].smtp_extra);
+		g_autofree char *imap = g_strdup_printf("\turl = \"%s\";", cases[i].imap_url);
+		g_autofree char *smtp = g_strdup_printf("\turl = \"%s\";", cases[i].smtp_url);
+		BadCase c = {.from = "\turl = \"smtp://127.0.0.1:2525\";",
+			     .to = smtp,
+			     .tag = "@SMTP@",
+			     .insert = cases[i].smtp_extra};
+		g_autofree char *text = build_conf(&c);
+		text = replace1(text, "\turl = \"imap://127.0.0.1:1143/INBOX\";", imap);
+		Config *cfg = load_text(text);
+		g_assert_cmpstr(cfg->imap_url, ==, cases[i].imap_url);
+		g_assert_cmpstr(cfg->smtp_url, ==, cases[i].smtp_url);
+		g_assert_cmpstr(cfg->smtp_starttls, ==, cases[i].starttls);
 		cfg_free(cfg);
 	}
 	tmp_teardown();
@@ -825,6 +982,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/int64", test_int64);
 	g_test_add_func("/config/all-settings", test_all_settings);
 	g_test_add_func("/config/auth", test_auth);
+	g_test_add_func("/config/urls", test_urls);
 	g_test_add_func("/config/include", test_include);
 	g_test_add_func("/config/password-file", test_password_file);
 	g_test_add_func("/config/templates-path", test_templates_path);

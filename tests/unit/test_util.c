@@ -1,4 +1,5 @@
-/* test_util.c - number parsing, header-safe strings, addresses, errors. */
+/* test_util.c - number parsing, header-safe strings, addresses, errors,
+ * loopback hosts. */
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +46,80 @@ static void test_addr(void)
 	g_assert_false(dm_addr_valid("a@b\r\nRCPT TO:<x@y>"));
 	g_assert_false(dm_addr_valid(""));
 	g_assert_false(dm_addr_valid(NULL));
+}
+
+/* Hosts as a URL parser hands them over (curl's CURLUPART_HOST keeps the
+ * brackets of an IPv6 literal).  Only an address that is loopback for
+ * certain counts; anything a resolver could send elsewhere does not. */
+static void test_loopback(void)
+{
+	static const struct {
+		const char *host;
+		bool loopback;
+	} cases[] = {
+		{"localhost", true},
+		{"LOCALHOST", true},
+		{"LocalHost", true},
+		{"127.0.0.1", true},
+		{"127.0.0.2", true},
+		{"127.255.255.254", true},
+		{"[::1]", true},
+		{"::1", true},
+		{"[0:0:0:0:0:0:0:1]", true},
+		{"[0000::0001]", true},
+		/* look-alikes */
+		{"localhost.example", false},
+		{"localhost.", false}, /* goes to DNS (see util.h) */
+		{"localhostx", false},
+		{"xlocalhost", false},
+		{"local host", false},
+		{"127.0.0.1.evil.example", false},
+		{"127.0.0.1.", false},
+		{"127.0.0.1 ", false},
+		{" 127.0.0.1", false},
+		{"127.0.0.1:143", false},
+		{"127.0.0.1/x", false},
+		{"127.0.0.1\\@evil", false},
+		{"localhost@evil", false},
+		{"evil@localhost", false},
+		{"user@127.0.0.1", false},
+		{"128.0.0.1", false},
+		{"126.255.255.255", false},
+		{"1.127.0.0", false},
+		{"10.0.0.1", false},
+		{"0.0.0.0", false},
+		/* numeric forms only some parsers read as 127.0.0.1 */
+		{"0x7f.1", false},
+		{"0x7f000001", false},
+		{"2130706433", false},
+		{"127.1", false},
+		{"0177.0.0.1", false},
+		{"127.000.000.001", false},
+		{"127.0.0.256", false},
+		/* IPv6 that is not ::1 */
+		{"[::ffff:127.0.0.1]", false},
+		{"::ffff:127.0.0.1", false},
+		{"[::]", false},
+		{"[::2]", false},
+		{"[fe80::1]", false},
+		{"[::1", false},
+		{"::1]", false},
+		{"[[::1]]", false},
+		{"[::1%25lo]", false},
+		{"[::1]:143", false},
+		{"", false},
+		{"[]", false},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("%s", cases[i].host);
+		g_assert_cmpint(dm_host_is_loopback(cases[i].host), ==, cases[i].loopback);
+	}
+	g_assert_false(dm_host_is_loopback(NULL));
+	g_autofree char *long_host = g_strnfill(300, '1');
+	g_assert_false(dm_host_is_loopback(long_host));
+	long_host[0] = '[';
+	long_host[299] = ']';
+	g_assert_false(dm_host_is_loopback(long_host));
 }
 
 static void test_error_first_wins(void)
@@ -111,6 +186,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/util/lf-newlines", test_lf_newlines);
 	g_test_add_func("/util/addr", test_addr);
 	g_test_add_func("/util/error", test_error_first_wins);
+	g_test_add_func("/util/loopback", test_loopback);
 	g_test_add_func("/util/sha256", test_sha);
 	g_test_add_func("/util/read-cap", test_read_fd_cap);
 	return g_test_run();
