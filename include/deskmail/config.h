@@ -77,6 +77,9 @@ typedef struct {
 	int desk_max_automatic_per_hour;    /* automatic mail of all kinds to one address
 					       an hour, staff notifications excepted
 					       (default 20, 0 = no limit) */
+	int desk_max_notices_per_hour;      /* quarantine notices to anyone an hour
+					       (default 30, 0 = no limit); each
+					       address gets one a day at most */
 	int desk_max_automatic_per_ticket;  /* automatic mail to one address about one
 					       ticket an hour, notifications included
 					       (default 10, 0 = no limit) */

@@ -83,10 +83,12 @@ typedef struct {
 /* Kinds of automatic reply counted per recipient for the hourly limits. */
 typedef enum {
 	RATE_ACK = 0,
-	RATE_NOTICE,  /* quarantine-notice */
+	RATE_NOTICE,  /* quarantine-notice: counted over a day, one allowed */
 	RATE_REFUSED, /* attachment-refused */
 	RATE_ANY,     /* automatic mail of every kind (desk.max_automatic_per_hour) */
-	RATE_KINDS
+	RATE_KINDS,
+	RATE_NOTICE_ALL = RATE_KINDS, /* caps[] only: notices to anyone an hour */
+	RATE_CAPS
 } RateKind;
 
 typedef struct {
@@ -115,6 +117,8 @@ typedef struct {
 	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender, up to
 					   the caps of plan_rate_caps */
 
+	int notices_last_hour; /* quarantine notices to anyone, up to the cap */
+
 	/* the same subject and text from the same sender within
 	 * desk.repeat_window: the earlier mail and the ticket it went to */
 	int64_t repeat_inbound_id;
@@ -133,7 +137,7 @@ void mail_facts_clear(MailFacts *f);
 
 /* How far the store must count each kind of automatic mail to the sender
  * for the planner to apply the hourly limits of cfg (0: not at all). */
-void plan_rate_caps(const Config *cfg, int caps[RATE_KINDS]);
+void plan_rate_caps(const Config *cfg, int caps[RATE_CAPS]);
 void ticket_fact_clear(TicketFact *t);
 
 /* Where a mail came from. */

@@ -83,7 +83,7 @@ int store_staff_load(Db *db, StaffList *l, DmError *err);
  * (f->out_ids).  Opens the
  * mail's savepoint first.  On failure the savepoint is rolled back and f is
  * empty. */
-int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
+int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_CAPS],
 		     int repeat_window, bool may_open, int n_out_ids, MailFacts *f, DmError *err);
 /* A new ticket number, from the ticket sequence (when the facts gave none). */
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);

@@ -319,6 +319,7 @@ static const Setting desk_settings[] = {
 	I_("max_auto_replies_per_hour", 3, 0, 1000, desk_max_auto_replies_per_hour),
 	I_("max_acks_per_hour", 0, 0, 100000, desk_max_acks_per_hour),
 	I_("max_automatic_per_hour", 20, 0, 100000, desk_max_automatic_per_hour),
+	I_("max_notices_per_hour", 30, 0, 100000, desk_max_notices_per_hour),
 	I_("max_automatic_per_ticket", 10, 0, 100000, desk_max_automatic_per_ticket),
 	I_("repeat_window", 60, 0, 525600, desk_repeat_window),
 	I_("reopen_days", 14, 0, 3650, desk_reopen_days),

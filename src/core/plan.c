@@ -334,13 +334,14 @@ void plan_message(Plan *p, const Mail *m, const MailFacts *f, int64_t contact_id
 
 /* ---- automatic replies ------------------------------------------------------- */
 
-void plan_rate_caps(const Config *cfg, int caps[RATE_KINDS])
+void plan_rate_caps(const Config *cfg, int caps[RATE_CAPS])
 {
 	/* acknowledgements are limited only when max_acks_per_hour is set */
 	caps[RATE_ACK] = cfg->desk_max_acks_per_hour > 0 ? cfg->desk_max_acks_per_hour : 0;
-	caps[RATE_NOTICE] = MAX(cfg->desk_max_auto_replies_per_hour, 0);
+	caps[RATE_NOTICE] = 1; /* a day */
 	caps[RATE_REFUSED] = MAX(cfg->desk_max_auto_replies_per_hour, 0);
 	caps[RATE_ANY] = MAX(cfg->desk_max_automatic_per_hour, 0);
+	caps[RATE_NOTICE_ALL] = MAX(cfg->desk_max_notices_per_hour, 0);
 }
 
 /* Whether mail to rcpt about ticket tid has reached
@@ -372,7 +373,8 @@ void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tp
 	int sent = f->sent_last_hour[rate];
 	const char *why = NULL;
 	if (max_per_hour >= 0 && sent >= max_per_hour)
-		why = psf(p, "%d or more %s in the last hour", sent, kind);
+		why = psf(p, "%d or more %s in the last %s", sent, kind,
+			  rate == RATE_NOTICE ? "day" : "hour");
 	else if (p->max_automatic_per_hour > 0 &&
 		 f->sent_last_hour[RATE_ANY] >= p->max_automatic_per_hour)
 		why = psf(p, "%d or more automatic mails in the last hour",
@@ -392,7 +394,8 @@ void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tp
 	pm->tpl = tpl;
 	pm->vars = *v;
 	pm->ticket_id = ticket_id;
-	pm->to_name = m->from->name;
+	/* a stranger's display name is not repeated to the address */
+	pm->to_name = tpl == TPL_QUARANTINE ? NULL : m->from->name;
 	pm->to_addr = rcpt;
 	pm->in_reply_to = m->message_id;
 	pm->n_refs = reply_refs(m, pm->refs, 20);

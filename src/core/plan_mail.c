@@ -389,8 +389,21 @@ static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 	if (!d->send_notice || automatic || m == NULL || m->from == NULL ||
 	    !dm_addr_valid(m->from->addr))
 		return;
+	if (cfg->desk_max_notices_per_hour > 0 &&
+	    f->notices_last_hour >= cfg->desk_max_notices_per_hour) {
+		plan_note(p,
+			  "quarantine notice to %s suppressed: %d or more notices in the last hour",
+			  m->from->addr, f->notices_last_hour);
+		plan_event(p, 0, "auto-reply-suppressed", "deskmail", NULL, NULL, NULL,
+			   m->from->addr);
+		return;
+	}
+	/* nothing the sender wrote is repeated to the address in From, which
+	 * may be someone else's (the sender's subject, text and name would
+	 * turn the notice into their spam) */
 	PlanVars v;
-	mail_vars(m, cfg, &v);
+	mail_vars(NULL, cfg, &v);
+	plan_vars_set(&v, "sender.email", m->from->addr);
 	plan_vars_set(&v, "reason", p->quarantine_reason);
 	/* why, in words for the sender */
 	plan_vars_set(&v, "notice.text",
@@ -404,8 +417,7 @@ static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 				    "clients",
 				    m->from->addr));
 	plan_auto_reply(p, m, f, TPL_QUARANTINE, &v, "quarantine-notice",
-			psf(p, "notice:inbound:%lld", (long long)f->inbound_id), 0,
-			cfg->desk_max_auto_replies_per_hour, RATE_NOTICE);
+			psf(p, "notice:inbound:%lld", (long long)f->inbound_id), 0, 1, RATE_NOTICE);
 }
 
 void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const MailSource *src,

@@ -125,8 +125,13 @@ static void count_sent(Batch *b, const Plan *p)
 		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
 		if (!pm->automatic)
 			continue;
-		for (int any = 0; any < 2; any++) {
-			char *key = sent_key(any ? "*" : pm->kind, pm->to_addr);
+		/* by kind and by "*" (every kind) per recipient, and notices to
+		 * anyone (recipient "") */
+		for (int any = 0; any < 3; any++) {
+			if (any == 2 && strcmp(pm->kind, "quarantine-notice") != 0)
+				break;
+			char *key =
+				sent_key(any == 1 ? "*" : pm->kind, any == 2 ? "" : pm->to_addr);
 			gpointer n = g_hash_table_lookup(b->sent, key);
 			g_hash_table_insert(b->sent, key, GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
 		}
@@ -135,7 +140,7 @@ static void count_sent(Batch *b, const Plan *p)
 
 /* The facts count what was written; add what this batch queued to the
  * sender, up to the same caps. */
-static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_KINDS])
+static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_CAPS])
 {
 	if (!b->defer || m == NULL || m->from == NULL || g_hash_table_size(b->sent) == 0)
 		return;
@@ -144,6 +149,8 @@ static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_
 		int n = GPOINTER_TO_INT(g_hash_table_lookup(b->sent, key));
 		f->sent_last_hour[k] = MIN(f->sent_last_hour[k] + n, caps[k]);
 	}
+	g_autofree char *all = sent_key("quarantine-notice", "");
+	f->notices_last_hour += GPOINTER_TO_INT(g_hash_table_lookup(b->sent, all));
 }
 
 /* ---- one mail ---- */
@@ -154,7 +161,7 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	Desk *d = b->desk;
 	IngestTiming *t = b->timing;
 	int64_t t0 = now_us();
-	int caps[RATE_KINDS];
+	int caps[RATE_CAPS];
 	plan_rate_caps(d->cfg, caps);
 	/* message ids for what the mail can cause: at most one per active
 	 * staff member and four more (ack, refusal, relay, command errors) */

@@ -101,8 +101,9 @@ static const char facts_sql[] =
 	"tt.id, tt.client_id, rt.id, rt.client_id, "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
 	"  o.kind = 'ack' AND o.created_at > now() - interval '1 hour' LIMIT $6::int) s), "
+	/* a stranger's notice: at most one a day per address */
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
-	"  o.kind = 'quarantine-notice' AND o.created_at > now() - interval '1 hour' "
+	"  o.kind = 'quarantine-notice' AND o.created_at > now() - interval '1 day' "
 	"  LIMIT $7::int) s), "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
 	"  o.kind = 'attachment-refused' AND o.created_at > now() - interval '1 hour' "
@@ -120,6 +121,9 @@ static const char facts_sql[] =
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
 	"  o.created_at > now() - interval '1 hour' LIMIT $12::int) s), "
 	"rp.id, rp.ticket_id, rp.client_id, "
+	/* notices to anyone in the last hour, for desk.max_notices_per_hour */
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.kind = "
+	"  'quarantine-notice' AND o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
 	"(SELECT string_agg(z.rcpt || chr(30) || z.n, chr(31)) FROM (SELECT o.rcpt, count(*) AS n "
 	"  FROM outbox o WHERE o.ticket_id = t.id AND o.kind <> 'relay' AND o.created_at > now() "
 	"  - interval '1 hour' GROUP BY o.rcpt) z)"
@@ -164,7 +168,7 @@ static void read_ticket_sent(const char *v, MailFacts *f)
 	g_strfreev(items);
 }
 
-int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_KINDS],
+int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_CAPS],
 		     int repeat_window, bool may_open, int n_out_ids, MailFacts *f, DmError *err)
 {
 	g_assert(!db_pending(db)); /* the previous mail's outcome was read */
@@ -177,7 +181,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	for (size_t i = m ? m->n_references : 0; i > 0 && n < MAX_LOOKUP_REFS; i--)
 		ids[n++] = m->references[i - 1];
 	g_autofree char *arr = pg_array(ids, n);
-	char tb[24], c0[24], c1[24], c2[24], c3[24], no[24], rw[24];
+	char tb[24], c0[24], c1[24], c2[24], c3[24], c4[24], no[24], rw[24];
 	int64_t token = m ? route_subject_token(m->subject) : 0;
 	const char *p[] = {sha256,
 			   m && m->from ? m->from->addr : NULL,
@@ -192,11 +196,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   m && m->content_sha256[0] ? m->content_sha256 : NULL,
 			   i64s(c3, caps[RATE_ANY]),
 			   m && m->repeat_key[0] ? m->repeat_key : NULL,
-			   i64s(rw, repeat_window)};
+			   i64s(rw, repeat_window),
+			   i64s(c4, caps[RATE_NOTICE_ALL])};
 	DbRes *r = NULL;
 	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 14, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 15, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -246,7 +251,8 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->repeat_inbound_id = dbres_i64(r, 0, c + 2, 0);
 	f->repeat_ticket_id = dbres_i64(r, 0, c + 3, 0);
 	f->repeat_client_id = dbres_i64(r, 0, c + 4, 0);
-	read_ticket_sent(dbres_get(r, 0, c + 5), f);
+	f->notices_last_hour = (int)dbres_i64(r, 0, c + 5, 0);
+	read_ticket_sent(dbres_get(r, 0, c + 6), f);
 	dbres_free(r);
 	return 0;
 }

@@ -97,13 +97,24 @@ before=$(dm_smtp_count)
 dm send >/dev/null
 assert_eq "$before" "$(dm_smtp_count)" "no automatic answer to automatic mail"
 
-# 8. a stranger writing many times gets at most a few notices an hour
+# 8. a stranger writing many times gets one notice a day, and it repeats
+# nothing they wrote (a forged From would make it their spam)
 for i in $(seq 1 14); do
-	dm_mail "$W/loop$i" 'loopy@stranger.example' "Attempt $i" "try $i"
+	dm_mail "$W/loop$i" "Buy Pills <loopy@stranger.example>" "Cheap pills $i at http://spam.example" "try $i"
 	dm ingest "$W/loop$i" >/dev/null
 done
-assert_eq "3" "$(dm_psql -c "select count(*) from outbox where rcpt='loopy@stranger.example'")" "notices are rate-limited per sender (3 an hour by default)"
+assert_eq "1" "$(dm_psql -c "select count(*) from outbox where rcpt='loopy@stranger.example'")" "one notice a day per sender"
 assert_eq "14" "$(dm_psql -c "select count(*) from quarantine where from_addr='loopy@stranger.example'")" "every mail is still kept"
+dm_psql -c "select convert_from(raw, 'UTF8') from outbox where rcpt='loopy@stranger.example'" >"$W/loopy.notice"
+assert_true "the notice repeats neither the subject nor the name" bash -c "! grep -qiE 'pills|spam.example' '$W/loopy.notice'"
+# the desk's hourly cap of notices to anyone
+DM_DESK_EXTRA="max_notices_per_hour = 3;" dm_write_conf
+for i in $(seq 1 6); do
+	dm_mail "$W/many$i" "many$i@stranger.example" "Hello $i" "hi"
+	dm ingest "$W/many$i" >/dev/null
+done
+assert_eq 3 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and created_at > now() - interval '1 hour'")" "max_notices_per_hour caps notices to anyone"
+dm_write_conf
 
 # 9. garbage is kept in quarantine with a reason, not dropped
 printf '\x00\x01\x02 not a mail at all' >"$W/garbage"

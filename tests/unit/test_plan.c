@@ -264,17 +264,40 @@ static void test_stranger(void)
 	g_assert_cmpstr(var(q, "notice.text"), ==,
 			"eve@stranger.example is not one of the named contacts we hold for our "
 			"clients");
+	/* nothing the sender wrote goes back to the address in From */
+	g_assert_cmpstr(var(q, "message.subject"), ==, "");
+	g_assert_cmpstr(var(q, "message.text"), ==, "");
+	g_assert_cmpstr(var(q, "sender.name"), ==, "");
+	g_assert_null(q->to_name);
 	done(&c);
 
-	/* the fourth in an hour: kept, not answered */
+	/* the second in a day: kept, not answered */
 	c = (Case){.m = mail(&from_eve, "Again", "x")};
 	memset(&c.f, 0, sizeof c.f);
 	c.f.staff = &staff;
-	c.f.sent_last_hour[RATE_NOTICE] = 3;
+	c.f.sent_last_hour[RATE_NOTICE] = 1;
 	run(&c);
 	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
 	CHECK_LIST(mails_of, &c.p, "");
 	CHECK_LIST(events_of, &c.p, "auto-reply-suppressed");
+	done(&c);
+
+	/* the desk's hourly cap of notices to anyone */
+	cfg.desk_max_notices_per_hour = 30;
+	c = (Case){.m = mail(&from_eve, "First today", "x")};
+	memset(&c.f, 0, sizeof c.f);
+	c.f.staff = &staff;
+	c.f.notices_last_hour = 30;
+	run(&c);
+	CHECK_LIST(mails_of, &c.p, "");
+	CHECK_LIST(events_of, &c.p, "auto-reply-suppressed");
+	done(&c);
+	c = (Case){.m = mail(&from_eve, "First today", "x")};
+	memset(&c.f, 0, sizeof c.f);
+	c.f.staff = &staff;
+	c.f.notices_last_hour = 29;
+	run(&c);
+	CHECK_LIST(mails_of, &c.p, "quarantine-notice@eve@stranger.example");
 	done(&c);
 }
 
