@@ -11,6 +11,17 @@ const char *ps(Plan *p, const char *s);
 /* printf into a string owned by the plan. */
 const char *psf(Plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Texts copied into the mail we send are capped: a notification shows at
+ * most PLAN_MAX_NOTICE_TEXT bytes of the text (the whole is on the ticket),
+ * a relay at most PLAN_MAX_RELAY_TEXT, lists we make (command errors,
+ * refused files) PLAN_MAX_LIST_TEXT.  s itself when it is short enough,
+ * else its head (cut at a character) and a line saying how much is left
+ * out, in p. */
+#define PLAN_MAX_NOTICE_TEXT (64 * 1024)
+#define PLAN_MAX_RELAY_TEXT (1024 * 1024)
+#define PLAN_MAX_LIST_TEXT (16 * 1024)
+const char *plan_cap_text(Plan *p, const char *s, size_t max);
+
 /* Append an audit event; strings are borrowed (copy with ps first when
  * they do not outlive the plan). */
 void plan_event(Plan *p, int64_t ticket_id, const char *kind, const char *actor, const char *field,

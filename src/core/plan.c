@@ -160,6 +160,16 @@ const char *psf(Plan *p, const char *fmt, ...)
 	return r;
 }
 
+const char *plan_cap_text(Plan *p, const char *s, size_t max)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (len <= max)
+		return s;
+	const char *end = g_utf8_find_prev_char(s, s + max + 1);
+	size_t keep = end ? (size_t)(end - s) : 0;
+	return psf(p, "%.*s\n[... %zu more bytes not shown here]", (int)keep, s, len - keep);
+}
+
 void plan_event(Plan *p, int64_t ticket_id, const char *kind, const char *actor, const char *field,
 		const char *before, const char *after, const char *detail)
 {
@@ -228,7 +238,7 @@ void mail_vars(const Mail *m, const Config *cfg, PlanVars *v)
 	plan_vars_set(v, "desk.address", cfg->desk_address);
 	if (m) {
 		plan_vars_set(v, "message.subject", m->subject);
-		plan_vars_set(v, "message.text", m->text);
+		plan_vars_set(v, "message.text", m->text); /* capped where it is used */
 		if (m->from) {
 			plan_vars_set(v, "sender.email", m->from->addr);
 			plan_vars_set(v, "sender.name",
@@ -475,7 +485,9 @@ void plan_notify_staff(Plan *p, const TicketFact *t, const PlanVars *view, const
 
 	PlanVars v = *view;
 	plan_vars_set(&v, "notice.title", n->title);
-	plan_vars_set(&v, "notice.text", n->text && *n->text ? n->text : "(no text)");
+	plan_vars_set(&v, "notice.text",
+		      n->text && *n->text ? plan_cap_text(p, n->text, PLAN_MAX_NOTICE_TEXT)
+					  : "(no text)");
 	plan_vars_set(&v, "actor.name", n->actor_name ? n->actor_name : n->actor_email);
 	plan_vars_set(&v, "actor.email", n->actor_email);
 	plan_vars_set(&v, "attachments", attachment_lines(p, n->m));

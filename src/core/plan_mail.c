@@ -193,7 +193,7 @@ static void refused_notice(Plan *p, const Mail *m, const MailFacts *f, int64_t t
 	if (refused == NULL || m->is_automatic)
 		return;
 	PlanVars v = *view;
-	plan_vars_set(&v, "refused", refused);
+	plan_vars_set(&v, "refused", plan_cap_text(p, refused, PLAN_MAX_LIST_TEXT));
 	plan_auto_reply(p, m, f, TPL_ATTACHMENT_REFUSED, &v, "attachment-refused",
 			psf(p, "attachment-refused:inbound:%lld", (long long)f->inbound_id),
 			ticket_id, cfg->desk_max_auto_replies_per_hour, RATE_REFUSED);

@@ -305,7 +305,7 @@ static void relay(Work *w, const PlanVars *view, const char *text)
 	pm->event_key = psf(p, "relay:message:%lld", (long long)w->f->message_id);
 	pm->tpl = TPL_RELAY;
 	pm->vars = *view;
-	plan_vars_set(&pm->vars, "message.text", text);
+	plan_vars_set(&pm->vars, "message.text", plan_cap_text(p, text, PLAN_MAX_RELAY_TEXT));
 	plan_vars_set(&pm->vars, "actor.name", w->who->name);
 	plan_vars_set(&pm->vars, "actor.email", w->who->email);
 	plan_vars_set(&pm->vars, "recipient.name", w->t.contact_name ? w->t.contact_name : to);
@@ -333,7 +333,8 @@ static void command_error_mail(Work *w, const PlanVars *view)
 	pm->event_key = psf(w->p, "command-error:message:%lld", (long long)w->f->message_id);
 	pm->tpl = TPL_COMMAND_ERROR;
 	pm->vars = *view;
-	plan_vars_set(&pm->vars, "errors", ps(w->p, w->errors->str));
+	plan_vars_set(&pm->vars, "errors",
+		      plan_cap_text(w->p, ps(w->p, w->errors->str), PLAN_MAX_LIST_TEXT));
 	plan_vars_set(&pm->vars, "recipient.name", w->who->name);
 	pm->ticket_id = w->t.id;
 	pm->to_name = w->who->name;

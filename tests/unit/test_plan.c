@@ -772,6 +772,28 @@ static void test_unverified_senders(void)
 	cfg.auth_staff_require = CFG_AUTH_NONE;
 }
 
+/* Texts copied into outgoing mail are capped, at a character boundary. */
+static void test_text_caps(void)
+{
+	GString *big = g_string_new(NULL);
+	while (big->len < 200 * 1024)
+		g_string_append(big, "Ünïcödé text "); /* multi-byte characters */
+	Case c = {.m = mail(&from_alice, "Re: [#7] Checkout", big->str)};
+	facts_alice(&c.f);
+	ticket7(&c.f, "open");
+	c.f.ticket.assignee_id = SAM;
+	run(&c);
+	const PlanMail *n = mail_of(&c.p, "notify-reply");
+	const char *t = var(n, "notice.text");
+	g_assert_cmpuint(strlen(t), <, 64 * 1024 + 100);
+	g_assert_true(g_utf8_validate(t, -1, NULL));
+	g_assert_nonnull(strstr(t, "more bytes not shown here]"));
+	/* the message row keeps the whole text */
+	g_assert_cmpuint(strlen(c.p.message_body), >=, 200 * 1024);
+	done(&c);
+	g_string_free(big, TRUE);
+}
+
 static void test_staff_commands_and_relay(void)
 {
 	Case c;
@@ -956,6 +978,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/automatic-and-own-address", test_automatic_and_own_address);
 	g_test_add_func("/plan/loops", test_loops);
 	g_test_add_func("/plan/unverified-senders", test_unverified_senders);
+	g_test_add_func("/plan/text-caps", test_text_caps);
 	g_test_add_func("/plan/unreadable-truncated-duplicate",
 			test_unreadable_truncated_duplicate);
 	g_test_add_func("/plan/client-reply", test_client_reply);
