@@ -14,6 +14,7 @@
 #include "deskmail/config.h"
 #include "deskmail/err.h"
 #include "deskmail/plan.h"
+#include "deskmail/store.h"
 
 typedef struct Desk Desk;
 
@@ -36,6 +37,7 @@ typedef enum {
 	INGEST_REPLY,
 	INGEST_QUARANTINE,
 	INGEST_DUPLICATE,
+	INGEST_SET_ASIDE, /* not stored even raw: left on the server, set aside */
 } IngestOutcome;
 
 typedef struct {
@@ -58,12 +60,31 @@ int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const MailSour
 
 typedef struct {
 	size_t fetched, tickets, replies, quarantined, duplicates, failed;
+	size_t set_aside; /* not stored even raw: left on the server, flagged */
 } PollStats;
 
 /* One pass over the IMAP mailbox, incremental by UID, in batches committed
  * together (about 100 ms of work each), each mail marked on the server
  * after its batch's commit.  Logs a "poll timing:" line at info level. */
 int desk_poll(Desk *desk, PollStats *st, DmError *err);
+
+/* ---- the quarantine, worked by staff (quarantine.c) ---- */
+
+/* Run quarantine entry id through again: a held mail from its stored
+ * bytes, a set-aside one fetched from the server.  accept: as if its sender
+ * were authorised (contact, when not NULL, names a named contact whose
+ * client the sender is first added to).  by: who decided (recorded).  A
+ * retry that is still a quarantine case leaves the entry held with its new
+ * reason (res->outcome INGEST_QUARANTINE). */
+int desk_quarantine_redo(Desk *desk, int64_t id, bool accept, const char *contact, const char *by,
+			 IngestResult *res, DmError *err);
+/* Add addr as a named contact of client_id, as `contact add` does (not a
+ * contact of another client, within the plan's max_contacts), with an
+ * audit event naming actor. */
+int desk_contact_add(const Config *cfg, Db *db, int64_t client_id, const char *addr,
+		     const char *name, const char *actor, DmError *err);
+/* The desk's database (for the commands that only read or drop). */
+Db *desk_db(Desk *desk);
 
 /* ---- sending ---- */
 

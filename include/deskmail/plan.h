@@ -149,6 +149,16 @@ typedef struct {
 	uint32_t uid;
 	bool truncated; /* quarantine whatever it is (over a cap, or unstorable) */
 	const char *truncated_reason;
+
+	/* staff working the quarantine (`deskmail quarantine accept|retry`):
+	 * the mail is quarantine row redo_quarantine_id, already stored as
+	 * inbound row redo_inbound_id (0: set aside, never stored), and runs
+	 * through again; accepted: as if authorised (its sender believed, not
+	 * taken for automatic mail).  redo_by: who decided. */
+	int64_t redo_quarantine_id;
+	int64_t redo_inbound_id;
+	bool accepted;
+	const char *redo_by;
 } MailSource;
 
 /* ---- the plan --------------------------------------------------------------- */
@@ -278,6 +288,12 @@ typedef struct {
 	const char *quarantine_reason;
 	bool quarantine_automatic;
 
+	/* a quarantine row decided (src->redo_quarantine_id): its new status
+	 * ("accepted", "retried", or "held" when it is quarantined again, then
+	 * with its new reason) and what came of it */
+	int64_t decided_quarantine_id;
+	const char *decided_status, *decided_by, *decision, *decided_reason;
+
 	GArray *events;   /* of PlanEvent, in order */
 	GArray *mails;    /* of PlanMail, in order */
 	GPtrArray *notes; /* lines for the desk's log (notice level); borrowed strings */
@@ -293,7 +309,7 @@ typedef struct {
 	 * outside plan_mail), and the mail as the planner took it when it found
 	 * it automatic by its facts (a copy, its strings borrowed) */
 	const MailFacts *facts;
-	Mail mail_as_automatic;
+	Mail mail_as_automatic; /* or, for an accepted mail, as not automatic */
 	int max_automatic_per_hour, max_automatic_per_ticket; /* from the desk config */
 } Plan;
 

@@ -54,11 +54,19 @@ int store_schema_version(Db *db, int *version_r, DmError *err);
  * A mail whose apply fails is rolled back to its savepoint alone. */
 int store_batch_begin(Db *db, DmError *err);
 /* A UID of an IMAP mailbox whose mail is written (inbound_id 0: none, a
- * duplicate). */
+ * duplicate or set aside).  A set-aside UID is not to be marked as done on
+ * the server (it is flagged apart), so it is recorded as marked. */
 typedef struct {
 	uint32_t uid;
 	int64_t inbound_id;
+	bool set_aside;
 } SeenUid;
+
+/* A mail that could not be stored even raw: recorded as set aside in the
+ * quarantine (where it lies on the server, and why), under a savepoint of
+ * its own in the batch's transaction.  Returns the quarantine id. */
+int store_set_aside(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid, size_t size,
+		    const char *reason, int64_t *id_r, DmError *err);
 
 /* Write the rows the batch's plans left for the end (defer), the batch's
  * IMAP UIDs as done (to be marked on the server) with the checkpoint past
@@ -83,8 +91,11 @@ int store_staff_load(Db *db, StaffList *l, DmError *err);
  * (f->out_ids).  Opens the
  * mail's savepoint first.  On failure the savepoint is rolled back and f is
  * empty. */
+/* redo_inbound_id: the mail is that inbound row, run through again (not a
+ * repeat of itself); 0 normally. */
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_CAPS],
-		     int repeat_window, bool may_open, int n_out_ids, MailFacts *f, DmError *err);
+		     int repeat_window, int64_t redo_inbound_id, bool may_open, int n_out_ids,
+		     MailFacts *f, DmError *err);
 /* A new ticket number, from the ticket sequence (when the facts gave none). */
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
 /* Queue the rows of the plan (its mail rendered) and release the mail's
@@ -205,6 +216,32 @@ int store_ticket_list(Db *db, const char *status, const char *client, bool json,
 /* DM_ENOTFOUND when there is no such ticket. */
 int store_ticket_show(Db *db, int64_t id, bool json, GPtrArray *lines, DmError *err);
 int store_quarantine_list(Db *db, const char *status, bool json, GPtrArray *lines, DmError *err);
+
+/* ---- working the quarantine (quarantine.c) ---- */
+
+typedef struct {
+	int64_t id;
+	char *status; /* held, accepted, dropped, set-aside, retried */
+	char *from_addr, *reason;
+	int64_t inbound_id; /* 0: set aside, never stored */
+	unsigned char *raw; /* the stored bytes (NUL-terminated), or NULL */
+	size_t raw_len;
+	bool truncated;               /* raw is not the mail itself (a note) */
+	int64_t mailbox_id;           /* set aside: where it lies */
+	uint32_t uidvalidity, uid;    /* (0: not known) */
+	char *mailbox_url;            /* that mailbox's URL, or NULL */
+	uint32_t mailbox_uidvalidity; /* the mailbox's UIDVALIDITY now */
+} QuarantineRow;
+
+int store_quarantine_get(Db *db, int64_t id, QuarantineRow *q, DmError *err);
+void quarantine_row_clear(QuarantineRow *q);
+/* Drop a held (or set-aside) entry, recording who; DM_EPERM if it is not
+ * held any more. */
+int store_quarantine_drop(Db *db, int64_t id, const char *by, DmError *err);
+/* One entry with its decision and the start of its raw bytes (escaped). */
+int store_quarantine_show(Db *db, int64_t id, bool json, GPtrArray *lines, DmError *err);
+/* The client whose named contact email is; DM_ENOTFOUND if none. */
+int store_contact_client(Db *db, const char *email, int64_t *client_id_r, DmError *err);
 /* A stored attachment's bytes (g_free).  DM_ENOTFOUND when there is none,
  * or it was refused (why in err). */
 int store_attachment_get(Db *db, int64_t id, unsigned char **data_r, size_t *len_r, DmError *err);

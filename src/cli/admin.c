@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "deskmail/command.h"
+#include "deskmail/desk.h"
 #include "deskmail/util.h"
 
 static int usage(DmError *err, const char *text)
@@ -103,26 +104,10 @@ static int contact_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError
 		int rc = store_client_find(db, client, &cid, err);
 		if (rc)
 			return rc;
-		g_autofree char *cname = NULL, *plan_name = NULL, *other = NULL;
-		int64_t count = 0;
-		rc = store_contact_check(db, cid, addr, &cname, &plan_name, &count, &other, err);
-		if (rc)
-			return rc;
-		const CfgPlan *plan = cfg_plan(cfg, plan_name);
-		if (other)
-			return dm_error_set(err, DM_EPERM, "%s is already a contact of client '%s'",
-					    addr, other);
-		if (plan && plan->max_contacts > 0 && count >= plan->max_contacts)
-			return dm_error_set(
-				err, DM_EPERM,
-				"client '%s' has %lld contact(s); plan %s allows at most %d", cname,
-				(long long)count, plan->name, plan->max_contacts);
-		rc = store_contact_add(db, cid, addr, name, err);
-		if (rc)
-			return rc;
-		printf("contact %s added to client %s\n", addr, cname);
-		return store_event_add(db, 0, "contact-added", "operator", "contact", NULL, addr,
-				       cname, err);
+		rc = desk_contact_add(cfg, db, cid, addr, name, "operator", err);
+		if (rc == 0)
+			printf("contact %s added to client %s\n", addr, client);
+		return rc;
 	}
 	if (strcmp(sub, "remove") == 0) {
 		const char *client = cli_pos(argc, argv, 0), *email = cli_pos(argc, argv, 1);

@@ -23,5 +23,9 @@ void cli_print_lines(GPtrArray *lines);
 int admin_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
 /* `deskmail ticket|quarantine|attachment ...` (report.c) */
 int report_main(Db *db, int argc, char **argv, DmError *err);
+/* `deskmail quarantine show|accept|drop|retry ID ...` (quarantine.c);
+ * argv[0] is "quarantine" */
+typedef struct Desk Desk;
+int quarantine_main(Desk *desk, int argc, char **argv, DmError *err);
 
 #endif

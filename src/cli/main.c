@@ -49,7 +49,11 @@ static void usage(FILE *f)
 	      "  contact add CLIENT EMAIL [--name NAME] | remove CLIENT EMAIL | list [CLIENT]\n"
 	      "  staff add EMAIL --name NAME --role ROLE [--line 1|2|3] | list\n"
 	      "  ticket list [--status S] [--client C] [--json] | show N [--json]\n"
-	      "  quarantine list [--json]\n"
+	      "  quarantine list [--status S] [--json]\n"
+	      "  quarantine show ID [--json]\n"
+	      "  quarantine accept ID [--contact EMAIL] [--by WHO]\n"
+	      "  quarantine drop ID [--by WHO]\n"
+	      "  quarantine retry ID [--by WHO]\n"
 	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
 	      "\n"
 	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n",
@@ -153,6 +157,13 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 	IngestResult res;
 	rc = desk_ingest(desk, (unsigned char *)raw, len, &src, &res, err);
 	g_free(raw);
+	if (rc && rc != DM_ETEMP)
+		/* not stored at all, not even raw in quarantine: the MTA keeps
+		 * the mail and tries again (EX_TEMPFAIL), nothing is lost */
+		rc = dm_error_set(err, DM_ETEMP,
+				  "not stored, not even in quarantine (%s); "
+				  "leaving it to the MTA to retry",
+				  err->msg);
 	if (rc == 0 && res.ticket_id)
 		printf("%s #%lld\n", ingest_outcome_name(res.outcome), (long long)res.ticket_id);
 	else if (rc == 0)
@@ -172,12 +183,17 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		rc = desk_poll(desk, &st, err);
 		if (st.fetched || st.failed)
 			log_info("poll: %zu fetched: %zu new ticket(s), %zu repl(ies), %zu "
-				 "quarantined, %zu duplicate(s), %zu failed",
+				 "quarantined, %zu duplicate(s), %zu set aside, %zu failed",
 				 st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates,
-				 st.failed);
+				 st.set_aside, st.failed);
 		printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
-		       "duplicate(s)\n",
+		       "duplicate(s)",
 		       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
+		if (st.set_aside)
+			printf(", %zu set aside", st.set_aside);
+		printf("\n");
+	} else if (strcmp(cmd, "quarantine") == 0) {
+		rc = quarantine_main(desk, argc, argv, err);
 	} else if (strcmp(cmd, "ingest") == 0) {
 		rc = cmd_ingest(cfg, desk, argc > 1 ? argv[1] : NULL, err);
 	} else if (strcmp(cmd, "send") == 0) {
@@ -299,7 +315,10 @@ int main(int argc, char **argv)
 	static const char *const desk_cmds[] = {"poll", "ingest", "send", "run", NULL};
 	static const char *const store_cmds[] = {"migrate", "client",     "contact",    "staff",
 						 "ticket",  "quarantine", "attachment", NULL};
-	if (is_one_of(cmd, desk_cmds)) {
+	/* quarantine list is a report; its other commands work with mail */
+	bool quarantine_work =
+		strcmp(cmd, "quarantine") == 0 && cargc > 1 && strcmp(cargv[1], "list") != 0;
+	if (is_one_of(cmd, desk_cmds) || quarantine_work) {
 		mime_global_init();
 		if (imap_global_init() != 0 || smtp_global_init() != 0) {
 			fprintf(stderr, "deskmail: cannot set up libcurl\n");

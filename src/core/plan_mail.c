@@ -102,9 +102,11 @@ static void verify_sender(const Mail *m, const MailFacts *f, const Config *cfg, 
 		 v.summary);
 }
 
-static bool is_duplicate(const Mail *m, const MailFacts *f)
+static bool is_duplicate(const Mail *m, const MailFacts *f, const MailSource *src)
 {
-	return (m && f->dup_inbound_id) || f->dup_bytes;
+	/* a quarantined mail run through again is not a duplicate of itself */
+	return (m && f->dup_inbound_id && f->dup_inbound_id != src->redo_inbound_id) ||
+	       f->dup_bytes;
 }
 
 static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
@@ -124,7 +126,7 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 			.ref_ticket_id = f->ref_ticket_id,
 			.ticket_client_id =
 				f->token_ticket_exists ? f->token_client_id : f->ref_client_id,
-			.automatic = treat_as_automatic(m, f, cfg),
+			.automatic = !src->accepted && treat_as_automatic(m, f, cfg),
 			.ticket_closed_expired = closed_expired,
 		};
 		/* a repeat of a mail that went to a ticket goes to that ticket
@@ -150,7 +152,7 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 		snprintf(d->reason, sizeof d->reason, "unreadable message: %.150s",
 			 parse_error ? parse_error : "");
 	}
-	if (m && m->from && d->kind != ROUTE_QUARANTINE)
+	if (m && m->from && d->kind != ROUTE_QUARANTINE && !src->accepted)
 		verify_sender(m, f, cfg, d);
 	else if (m && m->from && d->send_notice && !sender_verified(m, cfg->auth_require, cfg))
 		d->send_notice = false; /* no notice to a forged address (backscatter) */
@@ -164,13 +166,15 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 
 bool plan_may_open_ticket(const Mail *m, const MailSource *src, const Config *cfg)
 {
+	if (src->accepted)
+		return m && m->from && !src->truncated;
 	return m && m->from && !treat_as_automatic(m, NULL, cfg) && !src->truncated &&
 	       sender_verified(m, cfg->auth_require, cfg);
 }
 
 bool plan_opens_ticket(const Mail *m, const MailFacts *f, const MailSource *src, const Config *cfg)
 {
-	if (is_duplicate(m, f))
+	if (is_duplicate(m, f, src))
 		return false;
 	RouteDecision d;
 	decide(m, NULL, f, src, cfg, &d);
@@ -420,6 +424,38 @@ static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 			psf(p, "notice:inbound:%lld", (long long)f->inbound_id), 0, 1, RATE_NOTICE);
 }
 
+/* The quarantine row src->redo_quarantine_id, decided: what came of it,
+ * and an audit event on the ticket it went to. */
+static void decided(Plan *p, const MailSource *src, const RouteDecision *d)
+{
+	const char *by = src->redo_by ? src->redo_by : "operator";
+	p->decided_quarantine_id = src->redo_quarantine_id;
+	p->decided_by = by;
+	const char *what = src->accepted ? "accepted" : "retried";
+	switch (p->outcome) {
+	case PLAN_TICKET:
+		p->decision = psf(p, "%s: new ticket #%lld", what, (long long)p->ticket_id);
+		break;
+	case PLAN_REPLY:
+		p->decision = psf(p, "%s: reply to ticket #%lld", what, (long long)p->ticket_id);
+		break;
+	case PLAN_DUPLICATE:
+		p->decision = psf(p, "%s: a duplicate of inbound #%lld", what,
+				  (long long)p->dup_inbound_id);
+		break;
+	default:
+		p->decision = psf(p, "%s: still quarantined", what);
+		break;
+	}
+	p->decided_status = p->outcome == PLAN_QUARANTINE ? "held" : what;
+	p->decided_reason = p->outcome == PLAN_QUARANTINE ? ps(p, d->reason) : NULL;
+	if (p->ticket_id && p->outcome != PLAN_DUPLICATE)
+		plan_event(p, p->ticket_id,
+			   src->accepted ? "quarantine-accepted" : "quarantine-retried", by, NULL,
+			   NULL, NULL,
+			   psf(p, "quarantine #%lld", (long long)src->redo_quarantine_id));
+}
+
 void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const MailSource *src,
 	       const MailFacts *f, const Config *cfg, Plan *p)
 {
@@ -430,16 +466,27 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 	p->n_out_ids = f->n_out_ids;
 	p->src = src;
 	p->mail = m;
-	if (is_duplicate(m, f)) {
+	if (is_duplicate(m, f, src)) {
 		p->outcome = PLAN_DUPLICATE;
 		p->dup_inbound_id = m && f->dup_inbound_id ? f->dup_inbound_id : 0;
 		p->outcome_text = "duplicate";
+		if (src->redo_quarantine_id) {
+			RouteDecision none = {0};
+			decided(p, src, &none);
+		}
 		return;
 	}
 	p->facts = f;
 	p->max_automatic_per_hour = cfg->desk_max_automatic_per_hour;
 	p->max_automatic_per_ticket = cfg->desk_max_automatic_per_ticket;
-	const char *why = loop_reason(m, f, cfg, p);
+	const char *why = src->accepted ? NULL : loop_reason(m, f, cfg, p);
+	if (m && src->accepted && m->is_automatic) {
+		/* staff accepted it: it is taken as a person's mail */
+		p->mail_as_automatic = *m;
+		p->mail_as_automatic.is_automatic = false;
+		p->mail_as_automatic.automatic_reason = NULL;
+		m = p->mail = &p->mail_as_automatic;
+	}
 	if (why) {
 		/* from here on the mail is automatic mail, like any other */
 		p->mail_as_automatic = *m;
@@ -450,7 +497,7 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 	}
 	RouteDecision d;
 	decide(m, parse_error, f, src, cfg, &d);
-	p->inbound_id = f->inbound_id;
+	p->inbound_id = src->redo_inbound_id ? src->redo_inbound_id : f->inbound_id;
 	p->inbound_automatic = m && m->is_automatic;
 	switch (d.kind) {
 	case ROUTE_NEW_TICKET:
@@ -470,8 +517,17 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 		break;
 	}
 	case ROUTE_QUARANTINE:
-		quarantine(p, m, f, &d, treat_as_automatic(m, f, cfg), cfg);
+		if (src->redo_quarantine_id) {
+			/* still a quarantine case: the row stays, with its new
+			 * reason, and nobody is told again */
+			p->outcome = PLAN_QUARANTINE;
+			p->detail = ps(p, d.reason);
+		} else {
+			quarantine(p, m, f, &d, treat_as_automatic(m, f, cfg), cfg);
+		}
 		p->outcome_text = "quarantined";
 		break;
 	}
+	if (src->redo_quarantine_id)
+		decided(p, src, &d);
 }

@@ -168,9 +168,12 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	int n_active = 0;
 	for (size_t i = 0; i < b->staff.n; i++)
 		n_active += b->staff.v[i].active;
-	int rc = store_mail_facts(d->db, j->mail, j->sha256, caps, d->cfg->desk_repeat_window,
-				  plan_may_open_ticket(j->mail, &j->src, d->cfg), n_active + 4,
-				  &j->facts, err);
+	/* a quarantined mail run through again is not a duplicate of its own
+	 * bytes */
+	const char *sha = j->src.redo_inbound_id ? NULL : j->sha256;
+	int rc = store_mail_facts(
+		d->db, j->mail, sha, caps, d->cfg->desk_repeat_window, j->src.redo_inbound_id,
+		plan_may_open_ticket(j->mail, &j->src, d->cfg), n_active + 4, &j->facts, err);
 	if (rc == 0) {
 		j->facts.staff = &b->staff;
 		add_sent(b, j->mail, &j->facts, caps);
@@ -242,6 +245,39 @@ static void done(Batch *b, MailJob *j)
 
 static int finish(Batch *b, DmError *err);
 
+/* Not even the raw bytes of j could be stored: its UID is recorded as set
+ * aside (in quarantine, without the bytes, saying where it lies and why),
+ * the checkpoint goes past it and the mailbox goes on; the poll flags it on
+ * the server instead of marking it done, and `quarantine retry` fetches it
+ * again. */
+static int set_aside(Batch *b, MailJob *j, const DmError *why, DmError *err)
+{
+	char where[160];
+	job_where(j, where, sizeof where);
+	int64_t qid = 0;
+	DmError e = {0};
+	int rc = store_set_aside(b->desk->db, j->src.mailbox_id, j->src.uidvalidity, j->src.uid,
+				 j->len, why->msg, &qid, &e);
+	if (rc) {
+		dm_error_set(err, rc, "%s: could not be stored, nor set aside: %s (%s)", where,
+			     why->msg, e.msg);
+		job_free(j);
+		b->failed++;
+		return rc;
+	}
+	log_err("%s <%s>: set aside as quarantine #%lld, left on the server: %s", where,
+		msgid_of(j), (long long)qid, why->msg);
+	job_reset(j);
+	j->set_aside = qid;
+	SeenUid s = {j->src.uid, 0, true};
+	b->mailbox_id = j->src.mailbox_id;
+	b->uidvalidity = j->src.uidvalidity;
+	g_array_append_val(b->seen, s);
+	b->bytes += job_bytes(j);
+	g_ptr_array_add(b->jobs, j);
+	return 0;
+}
+
 /* j failed and was undone.  Try once more, at once: as a duplicate when the
  * same bytes were stored meanwhile, else with fallback as quarantine with
  * the reason.  Otherwise the error is the batch's. */
@@ -251,6 +287,19 @@ static int failed(Batch *b, MailJob *j, int rc, bool dup, const DmError *why, Dm
 	job_where(j, where, sizeof where);
 	if (!dup)
 		log_warn("%s <%s>: not stored: %s", where, msgid_of(j), why->msg);
+	if (rc != DM_ETEMP && !dup && b->fallback && j->fallback && j->src.mailbox_id)
+		return set_aside(b, j, why, err);
+	if (!dup && b->fallback && j->fallback) {
+		/* a pipe's mail not stored even raw: the MTA keeps it and
+		 * tries again (EX_TEMPFAIL), nothing is lost */
+		dm_error_set(err, DM_ETEMP,
+			     "not stored, not even in quarantine (%s); leaving it to the MTA to "
+			     "retry",
+			     why->msg);
+		job_free(j);
+		b->failed++;
+		return DM_ETEMP;
+	}
 	if (rc == DM_ETEMP || (!dup && (!b->fallback || j->fallback))) {
 		dm_error_set(err, rc, "%s", why->msg);
 		job_free(j);
@@ -337,11 +386,14 @@ static void log_done(const Batch *b, GArray *out)
 		job_where(j, d.where, sizeof d.where);
 		g_strlcpy(d.from, j->mail && j->mail->from ? j->mail->from->addr : "(none)",
 			  sizeof d.from);
-		d.res.outcome = outcome_of(p->outcome);
+		d.res.outcome = j->set_aside ? INGEST_SET_ASIDE : outcome_of(p->outcome);
 		d.res.ticket_id = p->outcome == PLAN_DUPLICATE ? 0 : p->ticket_id;
 		d.res.inbound_id = p->outcome == PLAN_DUPLICATE ? p->dup_inbound_id : p->inbound_id;
 		g_strlcpy(d.res.message_id, msgid_of(j), sizeof d.res.message_id);
 		g_strlcpy(d.res.detail, p->detail ? p->detail : "", sizeof d.res.detail);
+		if (j->set_aside)
+			snprintf(d.res.detail, sizeof d.res.detail, "quarantine #%lld",
+				 (long long)j->set_aside);
 		char tk[32] = "";
 		if (d.res.ticket_id)
 			snprintf(tk, sizeof tk, " #%lld", (long long)d.res.ticket_id);

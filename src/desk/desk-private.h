@@ -22,6 +22,9 @@ struct Desk {
 	ImapSession *imap;           /* owned, opened by the first poll */
 };
 
+/* The IMAP session of the configured mailbox, opened on first use. */
+ImapSession *desk_imap(Desk *desk);
+
 static inline bool desk_stopping(const Desk *d)
 {
 	return d->stop && *d->stop;
@@ -47,7 +50,8 @@ typedef struct {
 	DmError parse_err;
 	MailFacts facts;
 	Plan plan;
-	bool fallback; /* this is already the second try, as quarantine */
+	bool fallback;     /* this is already the second try, as quarantine */
+	int64_t set_aside; /* not stored even raw: its set-aside quarantine id */
 } MailJob;
 
 /* Takes raw (g_malloc'd).  Strings of src are borrowed. */

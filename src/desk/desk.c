@@ -100,6 +100,11 @@ void desk_set_stop(Desk *desk, volatile sig_atomic_t *stop)
 	desk->stop = stop;
 }
 
+Db *desk_db(Desk *desk)
+{
+	return desk->db;
+}
+
 const char *ingest_outcome_name(IngestOutcome o)
 {
 	switch (o) {
@@ -111,6 +116,8 @@ const char *ingest_outcome_name(IngestOutcome o)
 		return "quarantined";
 	case INGEST_DUPLICATE:
 		return "duplicate";
+	case INGEST_SET_ASIDE:
+		return "set aside";
 	}
 	return "?";
 }

@@ -23,6 +23,7 @@ void job_reset(MailJob *j)
 	plan_clear(&j->plan);
 	plan_init(&j->plan);
 	mail_facts_clear(&j->facts);
+	j->set_aside = 0;
 }
 
 void job_free(MailJob *j)

@@ -74,6 +74,24 @@ static int mark(Pass *ps, GArray *uids, DmError *err)
 	return rc == DM_ETEMP ? rc : 0;
 }
 
+/* Set-aside UIDs stay where they are, flagged $DeskmailSetAside so that
+ * people looking at the mailbox see them (best effort: the quarantine row
+ * is the record). */
+static void flag_set_aside(Pass *ps, GArray *uids)
+{
+	if (uids->len == 0)
+		return;
+	DmError e = {0};
+	if (ps->fetch)
+		fetcher_pause(ps->fetch);
+	int rc = imap_mark_set(ps->desk->imap, (const uint32_t *)(void *)uids->data, uids->len,
+			       "$DeskmailSetAside", NULL, &e);
+	if (ps->fetch)
+		fetcher_resume(ps->fetch);
+	if (rc)
+		log_warn("could not flag set-aside mail on the server: %s", e.msg);
+}
+
 /* Commit the batch, count its mails and mark them on the server.  Mails a
  * failed commit lost are no longer counted as fetched: the next pass takes
  * them again. */
@@ -88,6 +106,7 @@ static int commit(Pass *ps, DmError *err)
 	if (ps->done->len)
 		dm_failpoint("batch-committed"); /* committed, not yet marked */
 	GArray *uids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GArray *aside = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	for (guint i = 0; i < ps->done->len; i++) {
 		const BatchDone *d = &g_array_index(ps->done, BatchDone, i);
 		switch (d->res.outcome) {
@@ -103,9 +122,15 @@ static int commit(Pass *ps, DmError *err)
 		case INGEST_DUPLICATE:
 			ps->st->duplicates++;
 			break;
+		case INGEST_SET_ASIDE:
+			ps->st->set_aside++;
+			g_array_append_val(aside, d->uid);
+			continue;
 		}
 		g_array_append_val(uids, d->uid);
 	}
+	flag_set_aside(ps, aside);
+	g_array_free(aside, TRUE);
 	/* what was committed is marked even when the batch ended on an error */
 	DmError me = {0};
 	int mrc = mark(ps, uids, &me);
@@ -278,15 +303,7 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 		log_notice("another deskmail is polling %s; skipping this pass", cfg->imap_url);
 		return 0;
 	}
-	if (desk->imap == NULL) {
-		ImapParams ip = {.url = cfg->imap_url,
-				 .username = cfg->imap_username,
-				 .password = cfg->imap_password,
-				 .tls_verify = cfg->imap_tls_verify,
-				 .ca_file = cfg->imap_ca_file,
-				 .timeout = cfg->imap_timeout};
-		desk->imap = imap_session_new(&ip);
-	}
+	desk_imap(desk);
 	batch_init(&ps.batch, desk, true, &ps.t);
 	ps.done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
 

@@ -144,6 +144,7 @@ static const char facts_sql[] =
 	"LEFT JOIN LATERAL (SELECT i.id, mm.ticket_id, tk.client_id FROM inbound i LEFT JOIN "
 	"  message mm ON mm.inbound_id = i.id LEFT JOIN ticket tk ON tk.id = mm.ticket_id WHERE "
 	"  $14::int > 0 AND $13::text IS NOT NULL AND i.from_addr = $2 AND i.repeat_key = $13 "
+	"  AND i.id IS DISTINCT FROM $16::bigint "
 	"  AND i.received_at > now() - make_interval(mins => $14::int) ORDER BY i.id DESC "
 	"  LIMIT 1) rp ON true "
 	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id, rp.ticket_id)" TICKET_FACT_JOINS;
@@ -169,7 +170,8 @@ static void read_ticket_sent(const char *v, MailFacts *f)
 }
 
 int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[RATE_CAPS],
-		     int repeat_window, bool may_open, int n_out_ids, MailFacts *f, DmError *err)
+		     int repeat_window, int64_t redo_inbound_id, bool may_open, int n_out_ids,
+		     MailFacts *f, DmError *err)
 {
 	g_assert(!db_pending(db)); /* the previous mail's outcome was read */
 	memset(f, 0, sizeof *f);
@@ -181,7 +183,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	for (size_t i = m ? m->n_references : 0; i > 0 && n < MAX_LOOKUP_REFS; i--)
 		ids[n++] = m->references[i - 1];
 	g_autofree char *arr = pg_array(ids, n);
-	char tb[24], c0[24], c1[24], c2[24], c3[24], c4[24], no[24], rw[24];
+	char tb[24], c0[24], c1[24], c2[24], c3[24], c4[24], no[24], rw[24], rb[24];
 	int64_t token = m ? route_subject_token(m->subject) : 0;
 	const char *p[] = {sha256,
 			   m && m->from ? m->from->addr : NULL,
@@ -197,11 +199,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   i64s(c3, caps[RATE_ANY]),
 			   m && m->repeat_key[0] ? m->repeat_key : NULL,
 			   i64s(rw, repeat_window),
-			   i64s(c4, caps[RATE_NOTICE_ALL])};
+			   i64s(c4, caps[RATE_NOTICE_ALL]),
+			   i64n(rb, redo_inbound_id)};
 	DbRes *r = NULL;
 	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 15, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 16, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -688,11 +691,48 @@ static int send_mails(Db *db, const Plan *const *plans, size_t n_plans, DmError 
 /* The rows of a plan that later mails of the batch read back (their facts):
  * inbound, ticket, the incoming message and the ticket's changes, queued in
  * an order the foreign keys accept. */
+/* A quarantined mail run through again is its inbound row already: only
+ * what came of it changes. */
+static int send_inbound_again(Db *db, const Plan *p, DmError *err)
+{
+	char ib[24];
+	const char *v[] = {i64s(ib, p->inbound_id), outcome_words[p->outcome],
+			   p->inbound_automatic ? "t" : "f"};
+	return db_send(db,
+		       "UPDATE inbound SET outcome = $2, automatic = $3::boolean WHERE id = "
+		       "$1::bigint",
+		       3, v, NULL, NULL, false, NULL, err);
+}
+
+/* The quarantine row staff decided on (accept, retry). */
+static int send_decision(Db *db, const Plan *p, DmError *err)
+{
+	char qb[24], ib[24];
+	/* a set-aside mail stored now: the row holds its bytes from here on */
+	bool stored = !p->src->redo_inbound_id && p->outcome != PLAN_DUPLICATE;
+	const char *v[] = {i64s(qb, p->decided_quarantine_id),
+			   p->decided_status,
+			   p->decided_by,
+			   p->decision,
+			   p->decided_reason,
+			   stored ? i64s(ib, p->inbound_id) : NULL};
+	return db_send(db,
+		       "UPDATE quarantine SET status = $2, decided_by_name = $3, decided_by = "
+		       "(SELECT s.id FROM staff s WHERE s.email = lower($3)), decided_at = now(), "
+		       "decision = $4, reason = COALESCE($5, reason), inbound_id = "
+		       "COALESCE(inbound_id, $6::bigint) WHERE id = $1::bigint",
+		       6, v, NULL, NULL, false, NULL, err);
+}
+
 static int send_own_rows(Db *db, const Plan *p, DmError *err)
 {
 	int rc = 0;
-	if (p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_NONE)
+	if (p->src && p->src->redo_inbound_id) {
+		if (p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_QUARANTINE)
+			rc = send_inbound_again(db, p, err);
+	} else if (rc == 0 && p->outcome != PLAN_DUPLICATE && p->outcome != PLAN_NONE) {
 		rc = send_inbound(db, p, err);
+	}
 	if (rc == 0 && p->new_ticket) {
 		char tb[24], cb[24], kb[24], rb[24];
 		const char *v[] = {i64s(tb, p->ticket_id), i64s(cb, p->new_client_id),
@@ -704,6 +744,8 @@ static int send_own_rows(Db *db, const Plan *p, DmError *err)
 		rc = send_message(db, p, err);
 	if (rc == 0 && p->update.any)
 		rc = send_update(db, p, err);
+	if (rc == 0 && p->decided_quarantine_id)
+		rc = send_decision(db, p, err);
 	return rc;
 }
 
@@ -773,31 +815,67 @@ int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 static int send_seen(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const SeenUid *seen,
 		     size_t n_seen, DmError *err)
 {
-	BinArray uids, ids;
+	BinArray uids, ids, marked;
 	bin_array_init(&uids, OID_INT8);
 	bin_array_init(&ids, OID_INT8);
+	bin_array_init(&marked, OID_BOOL);
 	uint32_t last = 0;
 	for (size_t i = 0; i < n_seen; i++) {
 		bin_array_i64(&uids, seen[i].uid, false);
 		bin_array_i64(&ids, seen[i].inbound_id, true);
+		bin_array_bool(&marked, seen[i].set_aside);
 		last = MAX(last, seen[i].uid);
 	}
 	char mb[24], uv[24], lu[24];
-	const char *v[5] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), NULL, NULL,
-			    i64s(lu, last)};
-	int lens[5] = {0}, fmts[5] = {0, 0, 1, 1, 0};
+	const char *v[6] = {
+		i64s(mb, mailbox_id), i64s(uv, uidvalidity), NULL, NULL, i64s(lu, last), NULL};
+	int lens[6] = {0}, fmts[6] = {0, 0, 1, 1, 0, 1};
 	char *bu = bin_array_finish(&uids, &lens[2]), *bi = bin_array_finish(&ids, &lens[3]);
+	char *bm = bin_array_finish(&marked, &lens[5]);
 	v[2] = bu;
 	v[3] = bi;
+	v[5] = bm;
 	int rc = db_send(db,
 			 "WITH s AS (INSERT INTO mailbox_seen (mailbox_id, uidvalidity, uid, "
-			 "inbound_id) SELECT $1::bigint, $2::bigint, x.u, x.i FROM "
-			 "unnest($3::bigint[], $4::bigint[]) AS x(u, i) ON CONFLICT DO NOTHING) "
+			 "inbound_id, marked) SELECT $1::bigint, $2::bigint, x.u, x.i, x.m FROM "
+			 "unnest($3::bigint[], $4::bigint[], $6::boolean[]) AS x(u, i, m) ON "
+			 "CONFLICT DO NOTHING) "
 			 "UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
 			 "= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-			 5, v, lens, fmts, false, NULL, err);
+			 6, v, lens, fmts, false, NULL, err);
 	g_free(bu);
 	g_free(bi);
+	g_free(bm);
+	return rc;
+}
+
+int store_set_aside(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid, size_t size,
+		    const char *reason, int64_t *id_r, DmError *err)
+{
+	char mb[24], uv[24], ub[24], sz[24];
+	g_autofree char *why = g_strdup_printf("set aside (%s bytes, left on the server): %s",
+					       i64s(sz, (int64_t)size), reason ? reason : "");
+	const char *v[] = {i64s(mb, mailbox_id), i64s(uv, uidvalidity), i64s(ub, uid), why};
+	DbRes *r = NULL;
+	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
+	if (rc == 0)
+		rc = db_send(
+			db,
+			"INSERT INTO quarantine (mailbox_id, uidvalidity, uid, reason, status) "
+			"VALUES ($1::bigint, $2::bigint, $3::bigint, $4, 'set-aside') "
+			"RETURNING id",
+			4, v, NULL, NULL, false, &r, err);
+	if (rc == 0)
+		rc = db_send(db, RELEASE, 0, NULL, NULL, NULL, false, NULL, err);
+	if (rc == 0)
+		rc = db_sync(db, err);
+	if (rc == 0)
+		rc = db_wait(db, NULL, err);
+	if (rc == 0 && dbres_rows(r) == 1)
+		*id_r = dbres_i64(r, 0, 0, 0);
+	dbres_free(r);
+	if (rc && rc != DM_ETEMP)
+		rollback_mail(db);
 	return rc;
 }
 

@@ -179,11 +179,14 @@ int store_quarantine_list(Db *db, const char *status, bool json, GPtrArray *line
 			"q.from_addr, 'from_name', q.from_name, 'subject', q.subject, "
 			"'reason', q.reason, 'automatic', q.automatic, 'status', q.status, "
 			"'received_at', q.received_at, 'size', i.size, 'message_id', "
-			"i.message_id) ORDER BY q.id), '[]') FROM quarantine q JOIN inbound i "
-			"ON i.id = q.inbound_id WHERE ($1::text IS NULL OR q.status = $1)",
+			"i.message_id, 'uid', q.uid, 'uidvalidity', q.uidvalidity, "
+			"'decided_by', q.decided_by_name, 'decided_at', q.decided_at, "
+			"'decision', q.decision) ORDER BY q.id), '[]') FROM quarantine q LEFT "
+			"JOIN inbound i ON i.id = q.inbound_id WHERE ($1::text IS NULL OR "
+			"q.status = $1)",
 			1, p, lines, NULL, err);
 	return lines_of(db,
-			"SELECT format('%s\t%s\t%s\t%s\t%s', q.id, q.received_at, "
+			"SELECT format('%s\t%s\t%s\t%s\t%s\t%s', q.id, q.received_at, q.status, "
 			"COALESCE(q.from_addr, '-'), q.reason, q.subject) FROM quarantine q WHERE "
 			"($1::text IS NULL OR q.status = $1) ORDER BY q.id",
 			1, p, lines, NULL, err);

@@ -1,0 +1,208 @@
+/* quarantine.c - staff working the quarantine (`deskmail quarantine
+ * accept|retry|drop`).
+ *
+ * Accepting or retrying runs the mail through the ingest path again, the
+ * same batch of one as `ingest`: a held mail from its stored bytes (its
+ * inbound row stays and records the new outcome), a set-aside mail fetched
+ * again from the server by UID.  Accepting takes it as if its sender were
+ * authorised: verification and automatic-mail rules do not stop it, and
+ * with --contact its sender is first made a named contact of that
+ * contact's client.  The decision (who, when, what came of it) is written
+ * with the mail's rows, in one transaction.  A retry that is still a
+ * quarantine case leaves the entry held, with its new reason. */
+#include <string.h>
+
+#include "desk-private.h"
+#include "deskmail/log.h"
+#include "deskmail/util.h"
+
+int desk_contact_add(const Config *cfg, Db *db, int64_t client_id, const char *addr,
+		     const char *name, const char *actor, DmError *err)
+{
+	g_autofree char *cname = NULL, *plan_name = NULL, *other = NULL;
+	int64_t count = 0;
+	int rc = store_contact_check(db, client_id, addr, &cname, &plan_name, &count, &other, err);
+	if (rc)
+		return rc;
+	const CfgPlan *plan = cfg_plan(cfg, plan_name);
+	if (other)
+		return dm_error_set(err, DM_EPERM, "%s is already a contact of client '%s'", addr,
+				    other);
+	if (plan && plan->max_contacts > 0 && count >= plan->max_contacts)
+		return dm_error_set(err, DM_EPERM,
+				    "client '%s' has %lld contact(s); plan %s allows at most %d",
+				    cname, (long long)count, plan->name, plan->max_contacts);
+	rc = store_contact_add(db, client_id, addr, name, err);
+	return rc ? rc
+		  : store_event_add(db, 0, "contact-added", actor, "contact", NULL, addr, cname,
+				    err);
+}
+
+ImapSession *desk_imap(Desk *desk)
+{
+	const Config *cfg = desk->cfg;
+	if (desk->imap == NULL) {
+		ImapParams ip = {.url = cfg->imap_url,
+				 .username = cfg->imap_username,
+				 .password = cfg->imap_password,
+				 .tls_verify = cfg->imap_tls_verify,
+				 .ca_file = cfg->imap_ca_file,
+				 .timeout = cfg->imap_timeout};
+		desk->imap = imap_session_new(&ip);
+	}
+	return desk->imap;
+}
+
+/* The mail of entry q: its stored bytes, or fetched again from the server
+ * when it was set aside. */
+static int mail_of(Desk *desk, const QuarantineRow *q, unsigned char **raw_r, size_t *len_r,
+		   DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	if (q->inbound_id) {
+		if (q->truncated && q->raw &&
+		    strstr((const char *)q->raw, "X-Deskmail-Left-On-Server:") != NULL)
+			return dm_error_set(err, DM_EPERM,
+					    "quarantine entry %lld holds only the header of a mail "
+					    "left on the server (over imap.max_message_bytes): it "
+					    "cannot be taken in from here",
+					    (long long)q->id);
+		*raw_r = g_memdup2(q->raw ? q->raw : (const unsigned char *)"", q->raw_len + 1);
+		*len_r = q->raw_len;
+		return 0;
+	}
+	if (q->mailbox_url == NULL || strcmp(q->mailbox_url, cfg->imap_url) != 0)
+		return dm_error_set(err, DM_EPERM,
+				    "quarantine entry %lld lies in mailbox %s, not the configured "
+				    "imap.url",
+				    (long long)q->id,
+				    q->mailbox_url ? q->mailbox_url : "(unknown)");
+	if (q->mailbox_uidvalidity != q->uidvalidity)
+		return dm_error_set(
+			err, DM_EPERM,
+			"quarantine entry %lld: the mailbox was renumbered (UIDVALIDITY "
+			"%u, now %u); find the mail by hand",
+			(long long)q->id, q->uidvalidity, q->mailbox_uidvalidity);
+	int rc = imap_fetch(desk_imap(desk), q->uidvalidity, q->uid,
+			    (size_t)cfg->imap_max_message_bytes, raw_r, len_r, err);
+	if (rc == DM_ENOTFOUND)
+		return dm_error_set(err, rc,
+				    "quarantine entry %lld: uid %u is gone from the mailbox",
+				    (long long)q->id, q->uid);
+	return rc;
+}
+
+/* For accept: the sender must be a named contact or staff, or be made a
+ * contact of --contact's client. */
+static int authorise(Desk *desk, const Mail *m, const char *contact, const char *by, DmError *err)
+{
+	if (m == NULL || m->from == NULL)
+		return dm_error_set(err, DM_EPERM, "the mail has no readable From address");
+	int64_t own = 0, target = 0;
+	DmError e = {0};
+	int rc = store_contact_client(desk->db, m->from->addr, &own, &e);
+	if (rc && rc != DM_ENOTFOUND)
+		return dm_error_set(err, rc, "%s", e.msg);
+	if (contact) {
+		rc = store_contact_client(desk->db, contact, &target, err);
+		if (rc)
+			return rc == DM_ENOTFOUND ? dm_error_set(err, DM_EPERM,
+								 "--contact %s is not a named "
+								 "contact",
+								 contact)
+						  : rc;
+		if (own && own != target)
+			return dm_error_set(err, DM_EPERM,
+					    "%s is a named contact of another client than %s's",
+					    m->from->addr, contact);
+		if (own == 0)
+			return desk_contact_add(desk->cfg, desk->db, target, m->from->addr,
+						m->from->name, by, err);
+		return 0;
+	}
+	if (own)
+		return 0;
+	StaffList staff = {0};
+	rc = store_staff_load(desk->db, &staff, err);
+	bool is_staff = false;
+	for (size_t i = 0; rc == 0 && i < staff.n; i++)
+		if (staff.v[i].active && strcmp(staff.v[i].email, m->from->addr) == 0)
+			is_staff = true;
+	staff_list_clear(&staff);
+	if (rc == 0 && !is_staff)
+		rc = dm_error_set(err, DM_EPERM,
+				  "%s is not a named contact: name the client's contact it "
+				  "belongs with, --contact EMAIL",
+				  m->from->addr);
+	return rc;
+}
+
+int desk_quarantine_redo(Desk *desk, int64_t id, bool accept, const char *contact, const char *by,
+			 IngestResult *res, DmError *err)
+{
+	memset(res, 0, sizeof *res);
+	int rc = store_ensure(desk->db, NULL, err);
+	if (rc)
+		return rc;
+	QuarantineRow q;
+	rc = store_quarantine_get(desk->db, id, &q, err);
+	if (rc)
+		return rc;
+	if (strcmp(q.status, "held") != 0 && strcmp(q.status, "set-aside") != 0) {
+		rc = dm_error_set(err, DM_EPERM, "quarantine entry %lld is %s already",
+				  (long long)id, q.status);
+		quarantine_row_clear(&q);
+		return rc;
+	}
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	rc = mail_of(desk, &q, &raw, &len, err);
+	if (rc) {
+		quarantine_row_clear(&q);
+		return rc;
+	}
+	MailSource src = {.source = q.inbound_id ? "pipe" : "imap",
+			  .mailbox_id = q.inbound_id ? 0 : q.mailbox_id,
+			  .mailbox = "quarantine",
+			  .uidvalidity = q.uidvalidity,
+			  .uid = q.uid,
+			  .redo_quarantine_id = id,
+			  .redo_inbound_id = q.inbound_id,
+			  .accepted = accept,
+			  .redo_by = by};
+	IngestTiming timing = {0};
+	MailJob *j = job_new(raw, len, &src);
+	job_parse(desk, j, &timing);
+	if (j->mail && j->mail->message_id)
+		g_strlcpy(res->message_id, j->mail->message_id, sizeof res->message_id);
+	if (accept)
+		rc = authorise(desk, j->mail, contact, by, err);
+	if (rc) {
+		job_free(j);
+		quarantine_row_clear(&q);
+		return rc;
+	}
+	/* no fallback: what fails is said to the person who asked */
+	Batch b;
+	batch_init(&b, desk, false, &timing);
+	GArray *done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
+	rc = batch_add(&b, j, err);
+	if (rc == 0)
+		rc = batch_commit(&b, done, err);
+	if (rc == 0 && done->len == 1)
+		*res = g_array_index(done, BatchDone, 0).res;
+	batch_clear(&b);
+	g_array_free(done, TRUE);
+	/* a set-aside mail taken in: marked on the server as any other */
+	if (rc == 0 && !q.inbound_id && res->outcome != INGEST_QUARANTINE) {
+		const Config *cfg = desk->cfg;
+		DmError me = {0};
+		uint32_t uid = q.uid;
+		if (imap_mark_set(desk_imap(desk), &uid, 1, cfg->imap_mark_flag, cfg->imap_move_to,
+				  &me) != 0)
+			log_warn("uid %u: taken in, but could not be marked on the server: %s", uid,
+				 me.msg);
+	}
+	quarantine_row_clear(&q);
+	return rc;
+}
