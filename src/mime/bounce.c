@@ -745,14 +745,16 @@ static size_t notice_len(const char *s, size_t len)
 	return len;
 }
 
-static bool is_addr_char(char c)
+/* A character of an address: ASCII atext and dots (letters, digits, dots
+ * and hyphens in the domain), or a non-ASCII letter or digit (an
+ * internationalised address; not the quotes around it). */
+static bool addr_char(gunichar c, bool domain)
 {
-	return g_ascii_isalnum(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c));
-}
-
-static bool is_domain_char(char c)
-{
-	return g_ascii_isalnum(c) || c == '.' || c == '-';
+	if (c >= 0x80)
+		return c < 0x110000 && g_unichar_isalnum(c);
+	if (g_ascii_isalnum((char)c) || c == '.' || c == '-')
+		return true;
+	return !domain && c != 0 && strchr("!#$%&'*+/=?^_`{|}~", (int)c) != NULL;
 }
 
 static bool is_own(const Mail *m, const char *a)
@@ -777,10 +779,19 @@ static char *notice_addr(const Mail *m, const char *s, size_t len, const MimeLim
 	for (const char *at = memchr(s, '@', len); at && seen < MAX_ADDR_CANDIDATES;
 	     at = at + 1 < end ? memchr(at + 1, '@', (size_t)(end - at - 1)) : NULL) {
 		const char *a = at, *b = at + 1;
-		while (a > s && is_addr_char(a[-1]))
-			a--;
-		while (b < end && is_domain_char(*b))
-			b++;
+		while (a > s) {
+			const char *prev = g_utf8_find_prev_char(s, a);
+			if (prev == NULL ||
+			    !addr_char(g_utf8_get_char_validated(prev, a - prev), false))
+				break;
+			a = prev;
+		}
+		while (b < end) {
+			gunichar c = g_utf8_get_char_validated(b, end - b);
+			if (!addr_char(c, true))
+				break;
+			b = g_utf8_next_char(b);
+		}
 		while (b > at + 1 && (b[-1] == '.' || b[-1] == '-'))
 			b--;
 		while (a < at && a[0] == '.')
