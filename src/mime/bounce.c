@@ -1003,10 +1003,13 @@ void mime_bounce_fill(Mail *m, GMimeMessage *msg, const MimeLimits *lim)
 		id = id_of(d.orig_id, lim);
 	if (id == NULL)
 		id = id_line(text, tlen, false, lim);
+	/* parse.c's ids may hold C1 controls: cleaned as ours */
 	if (id == NULL && m->in_reply_to)
-		id = g_strdup(m->in_reply_to);
-	if (id == NULL && m->n_references > 0)
-		id = g_strdup(m->references[m->n_references - 1]);
+		id = id_clean(m->in_reply_to, strlen(m->in_reply_to), lim);
+	if (id == NULL && m->n_references > 0) {
+		const char *last = m->references[m->n_references - 1];
+		id = id_clean(last, strlen(last), lim);
+	}
 
 	char *rcpt = g_steal_pointer(&d.rcpt);
 	if (rcpt == NULL) {

@@ -589,6 +589,18 @@ static void test_returned(void)
 	g_assert_cmpstr(m->bounce_message_id, ==, "b@desk.example");
 	mail_free(m);
 
+	/* the fallback ids are cleaned as ours: a C1 control (U+0085, which
+	 * the header cleaning lets through) makes no id (fuzzer find) */
+	m = parse_report("In-Reply-To: <a\xc2\x85"
+			 "b@desk.example>\n",
+			 "Final-Recipient: rfc822; x@example.org\n"
+			 "Action: failed\n"
+			 "Status: 5.0.0\n",
+			 "text/plain", "nothing returned");
+	g_assert_true(m->is_bounce);
+	g_assert_null(m->bounce_message_id);
+	mail_free(m);
+
 	/* a returned id over max_id_bytes is no id */
 	g_autofree char *local = g_strnfill(300, 'x');
 	g_autofree char *longret = g_strdup_printf(
