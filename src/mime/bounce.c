@@ -239,15 +239,11 @@ static char *find_code(const char *s, size_t len, const char *classes, const cha
 	return NULL;
 }
 
-/* A Status field's value -> "5.1.1", or NULL if it does not start with one. */
+/* A Status field's value ("5.1.1", "5.1.1 (bad mailbox)", "550 5.1.1") ->
+ * its code, or NULL if it holds none. */
 static char *status_of(const char *v)
 {
-	if (v == NULL)
-		return NULL;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	size_t n = code_at(v, v + strlen(v), v, "245");
-	return n ? g_strndup(v, n) : NULL;
+	return v ? find_code(v, strlen(v), "245", NULL) : NULL;
 }
 
 /* SMTP reply codes that servers give for refused mail. */
@@ -714,6 +710,7 @@ static const char *const copy_phrases[] = {
 	"header of the original message",
 	"headers of the original message",
 	"original mail info",
+	"unsent message follows",
 	"message headers follow",
 	NULL,
 };

@@ -243,6 +243,9 @@ static const Expect data_bounces[] = {
 	{"bounce-sendmail.eml", true, "dm.1718355903.2b3c4d5e6f7a8b9c0005@desk.example",
 	 "grace@partner.example", "5.1.1", "550 5.1.1 <grace@partner.example>... User unknown",
 	 "Sendmail, two failed recipients, text/rfc822-headers with a folded Message-ID"},
+	{"bounce-sendmail-text.eml", true, "dm.1718980866.8e9f0a1b2c3d4e5f000a@desk.example",
+	 "kurt@oldco.example", NULL, "550 <kurt@oldco.example>... User unknown",
+	 "old text-only Sendmail, \"----- Unsent message follows -----\"; no status code"},
 	{"bounce-gmail-text.eml", true, "dm.1718615498.7d8e9f0a1b2c3d4e0007@desk.example",
 	 "ivan@nowhere.example", "5.1.1", "Recipient address rejected: User unknown",
 	 "Gmail's old text notice, \"----- Original message -----\""},
@@ -529,6 +532,15 @@ static void test_recipients(void)
 	g_assert_cmpstr(m->bounce_recipient, ==, "weird.case@example.org");
 	g_assert_cmpstr(m->bounce_status, ==, "5.2.2");
 	g_assert_null(m->bounce_diagnostic);
+	mail_free(m);
+
+	/* a Status with the SMTP code first */
+	m = parse_report("",
+			 "Final-Recipient: rfc822; x@example.org\n"
+			 "Action: failed\n"
+			 "Status: 550 5.7.1 (relaying denied)\n",
+			 "message/rfc822", returned_ack);
+	g_assert_cmpstr(m->bounce_status, ==, "5.7.1");
 	mail_free(m);
 
 	/* a bad Status: the code is taken from the diagnostic */
