@@ -178,9 +178,9 @@ static char *addr_of(const char *v, const MimeLimits *lim)
 	const char *gt = lt ? strchr(lt, '>') : NULL;
 	g_autofree char *raw =
 		lt && gt ? g_strndup(lt + 1, (gsize)(gt - lt - 1)) : g_strstrip(g_strdup(v));
-	g_strstrip(raw);
-	g_autofree char *u = mime_to_utf8(raw, strlen(raw));
-	if (!dm_addr_valid(u) || strlen(u) > lim->max_address_bytes)
+	/* one_line makes any control a space, which no address has */
+	g_autofree char *u = one_line(raw, strlen(raw));
+	if (u == NULL || !dm_addr_valid(u) || strlen(u) > lim->max_address_bytes)
 		return NULL;
 	return g_utf8_strdown(u, -1);
 }

@@ -720,6 +720,19 @@ static void test_text_bounce(void)
 	g_assert_null(m->bounce_status);
 	mail_free(m);
 
+	/* a C1 control in an address makes no address (fuzzer find) */
+	m = parse_str("Return-Path: <>\n"
+		      "From: MAILER-DAEMON@mx.example.net\n"
+		      "X-Failed-Recipients: bob@gone.\xc2\x95"
+		      "example\n"
+		      "Subject: Mail delivery failed: returning message to sender\n"
+		      "\n"
+		      "This is a permanent error.\n");
+	check_bounce("c1", m);
+	g_assert_true(m->is_bounce);
+	g_assert_null(m->bounce_recipient);
+	mail_free(m);
+
 	/* controls, 8-bit bytes and a very long reply in the diagnostic */
 	GString *s = g_string_new("Return-Path: <>\n"
 				  "From: MAILER-DAEMON@mx.example.net\n"
