@@ -25,9 +25,10 @@
  *   XWall's xdelivery-status) and the first returned message among the first
  *   64 parts, 4 levels deep, never inside the returned message itself.
  * - RFC 3464: the delivery-status text in blank-line separated groups (blank
- *   lines first and last are fine); a group with Action, Final-Recipient or
- *   Original-Recipient is a recipient's.  The first recipient whose Action is
- *   failed (or, without Action, whose Status is 5.x.x) makes the bounce;
+ *   lines first and last are fine, at most 200 groups); a group with an
+ *   Action or a Status code tells a recipient's outcome (a Final-Recipient
+ *   alone tells none).  The first recipient whose Action is failed (or,
+ *   without Action, whose Status is 5.x.x) makes the bounce;
  *   recipients that are only delayed, delivered, relayed or expanded make it
  *   no bounce, whatever the text says.  A group that announces
  *   Content-Transfer-Encoding: base64 is followed by base64 groups (a Postfix
@@ -51,7 +52,7 @@
  * - Recipient: Original-Recipient (the address as we wrote it), else
  *   Final-Recipient, else X-Failed-Recipients, else the first address in the
  *   notice that is not the bounce's own From/To/Cc nor a mailer daemon's.
- *   Status: the Status field, else the first 4.x.x or 5.x.x code in the
+ *   Status: the code in the Status field, else the first 4.x.x or 5.x.x in the
  *   diagnostic, else in the notice.  Diagnostic: Diagnostic-Code without its
  *   type ("smtp;"), else the notice's line with that status code or an SMTP
  *   reply code, else the line that names the recipient.
