@@ -44,6 +44,21 @@ typedef struct {
 	bool is_automatic;      /* never answer automatically */
 	char *automatic_reason; /* e.g. "Auto-Submitted: auto-replied"; NULL if not */
 
+	/* delivery status notification (a bounce): set when the mail reports
+	 * that a mail could not be delivered (Action: failed, or a
+	 * non-standard failure notice); a delay warning is not a bounce.  A
+	 * bounce is also is_automatic.  The strings are NULL when it is not a
+	 * bounce, and any of them may be NULL in one.  The recipient is the
+	 * address as the bounced mail named it (Original-Recipient), else the
+	 * Final-Recipient; the diagnostic is the Diagnostic-Code or the
+	 * server's text, one line of at most 500 bytes.  src/mime/bounce.c
+	 * says where each comes from. */
+	bool is_bounce;
+	char *bounce_message_id; /* Message-ID of the returned mail, without <>, or NULL */
+	char *bounce_recipient;  /* recipient that failed, lower-case addr-spec, or NULL */
+	char *bounce_status;     /* e.g. "5.1.1", or NULL */
+	char *bounce_diagnostic; /* e.g. "550 5.1.1 <a@b>: User unknown", or NULL */
+
 	/* Authentication-Results values, topmost (added last, by the nearest
 	 * server) first; at most MimeLimits.max_auth_results, each cut at
 	 * 2000 bytes.  Who wrote each is for src/core/auth.c to decide. */

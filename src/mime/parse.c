@@ -49,6 +49,7 @@
  *   List-Unsubscribe; X-Autoreply or X-Autorespond; a short list of subject
  *   prefixes that only autoresponders write ("Automatic reply:", Lotus
  *   Notes' "AUTO: ... out of the office").
+ * - Bounces (delivery status notifications): bounce.c, after the body.
  * - Not a message (DM_EPERM "not an e-mail message"): empty input, GMime
  *   finds no header, or none of From, Sender, To, Cc, Subject, Date,
  *   Message-ID, Received, Return-Path, In-Reply-To, Reply-To, MIME-Version is
@@ -61,6 +62,7 @@
 #include <libxml/parser.h>
 #include <string.h>
 
+#include "bounce.h"
 #include "deskmail/mime.h"
 #include "deskmail/util.h"
 
@@ -788,6 +790,10 @@ void mail_free(Mail *mail)
 	g_free(mail->references);
 	g_free(mail->automatic_reason);
 	g_free(mail->x_loop);
+	g_free(mail->bounce_message_id);
+	g_free(mail->bounce_recipient);
+	g_free(mail->bounce_status);
+	g_free(mail->bounce_diagnostic);
 	for (size_t i = 0; i < mail->n_auth_results; i++)
 		g_free(mail->auth_results[i]);
 	g_free(mail->auth_results);
@@ -1080,6 +1086,8 @@ int mime_parse(const unsigned char *raw, size_t len, const MimeLimits *lim, Mail
 	rc = fill_headers(m, msg, po, lim, err);
 	if (rc == 0)
 		rc = fill_body(m, msg, lim, err);
+	if (rc == 0)
+		mime_bounce_fill(m, msg, lim); /* bounce.c: reads headers and body */
 	if (rc == 0) {
 		size_t body = body_offset(raw + skip, len - skip);
 		dm_sha256_hex(raw + skip + body, len - skip - body, m->content_sha256);

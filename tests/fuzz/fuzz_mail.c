@@ -5,7 +5,8 @@
  * folders given on the command line, each whole and cut short at eight
  * points (mail broken off in transit), so the corpus runs through it in
  * every test run, under the sanitizers too.  Exit status 0 unless a file
- * cannot be read; a crash or a sanitizer report is the failure. */
+ * cannot be read; a crash, a sanitizer report or a broken promise of
+ * mail.h (UTF-8 text, clean bounce strings) is the failure. */
 #include <glib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,20 @@
 #include "deskmail/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A bounce string: NULL, or non-empty valid UTF-8 without control
+ * characters (mail.h). */
+static void check_bounce_string(const char *s, size_t max)
+{
+	if (s == NULL)
+		return;
+	g_assert(*s != '\0' && strlen(s) <= max);
+	g_assert(g_utf8_validate(s, -1, NULL));
+	for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		g_assert(c >= 0x20 && !(c >= 0x7f && c < 0xa0));
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,6 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	g_assert(g_utf8_validate(m->text, -1, NULL));
 	g_assert(g_utf8_validate(m->subject, -1, NULL));
+	check_bounce_string(m->bounce_message_id, lim.max_id_bytes);
+	check_bounce_string(m->bounce_recipient, lim.max_address_bytes);
+	check_bounce_string(m->bounce_status, 16);
+	check_bounce_string(m->bounce_diagnostic, 500);
+	g_assert(m->is_bounce || (m->bounce_message_id == NULL && m->bounce_recipient == NULL &&
+				  m->bounce_status == NULL && m->bounce_diagnostic == NULL));
+	g_assert(!m->is_bounce || m->is_automatic);
 	char *clean = clean_reply_text(m->text);
 	g_assert(g_utf8_validate(clean, -1, NULL));
 	CommandSet cs;
