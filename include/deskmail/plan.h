@@ -111,8 +111,8 @@ typedef struct {
 	int64_t token_client_id;
 	int64_t ref_ticket_id; /* found by In-Reply-To/References */
 	int64_t ref_client_id;
-	TicketFact ticket; /* the token's ticket if it exists, else the ref's,
-			      else the repeated mail's */
+	TicketFact ticket; /* the bounced mail's ticket, else the token's if it
+			      exists, else the ref's, else the repeated mail's */
 
 	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender, up to
 					   the caps of plan_rate_caps */
@@ -124,6 +124,14 @@ typedef struct {
 	int64_t repeat_inbound_id;
 	int64_t repeat_ticket_id;
 	int64_t repeat_client_id;
+
+	/* a bounce: the outbox row of ours it reports (0: none found), what it
+	 * was, its ticket, and for a relay its author and text */
+	int64_t bounce_outbox_id;
+	char *bounce_kind, *bounce_rcpt;
+	int64_t bounce_ticket_id;
+	int64_t bounce_author_id;
+	char *bounce_body;
 
 	/* mail we sent about the ticket (below) in the last hour, relays
 	 * excepted, per recipient */
@@ -291,6 +299,8 @@ typedef struct {
 	/* a quarantine row decided (src->redo_quarantine_id): its new status
 	 * ("accepted", "retried", or "held" when it is quarantined again, then
 	 * with its new reason) and what came of it */
+	int64_t bounce_outbox_id; /* mark this outbox row bounced ... */
+	const char *bounce_error; /* ... with this as its last_error */
 	int64_t decided_quarantine_id;
 	const char *decided_status, *decided_by, *decision, *decided_reason;
 

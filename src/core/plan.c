@@ -82,6 +82,9 @@ void mail_facts_clear(MailFacts *f)
 	g_free(f->contact_name);
 	client_fact_clear(&f->contact_client);
 	ticket_fact_clear(&f->ticket);
+	g_free(f->bounce_kind);
+	g_free(f->bounce_rcpt);
+	g_free(f->bounce_body);
 	for (size_t i = 0; i < f->n_ticket_sent; i++)
 		g_free(f->ticket_sent_rcpt[i]);
 	g_free(f->ticket_sent_rcpt);

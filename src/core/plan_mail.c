@@ -424,6 +424,80 @@ static void quarantine(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 			psf(p, "notice:inbound:%lld", (long long)f->inbound_id), 0, 1, RATE_NOTICE);
 }
 
+/* A delivery status notification.  One that reports mail of ours marks its
+ * outbox row bounced; about a ticket it is kept there (an internal,
+ * automatic message), the ticket gets an event and the relay's author (or
+ * for other mail the assignee, else the line) is told.  Nothing answers a
+ * bounce.  One we cannot match, or about no ticket, is quarantined with
+ * the reason "bounce". */
+static void plan_bounce(Plan *p, const Mail *m, const MailFacts *f, const Config *cfg)
+{
+	p->inbound_id = f->inbound_id;
+	p->inbound_automatic = true;
+	const char *status = m->bounce_status ? m->bounce_status : "";
+	const char *diag = m->bounce_diagnostic ? m->bounce_diagnostic : "";
+	const char *what = *status || *diag
+				   ? psf(p, "%s%s%s", status, *status && *diag ? " " : "", diag)
+				   : "no diagnostic given";
+	if (f->bounce_outbox_id == 0 || f->bounce_ticket_id == 0 ||
+	    f->ticket.id != f->bounce_ticket_id) {
+		p->outcome = PLAN_QUARANTINE;
+		p->outcome_text = "quarantined";
+		p->quarantine = true;
+		p->quarantine_automatic = true;
+		if (f->bounce_outbox_id) {
+			/* ours, about no ticket (a notice to a stranger) */
+			p->bounce_outbox_id = f->bounce_outbox_id;
+			p->bounce_error = psf(p, "bounced: %s", what);
+			p->quarantine_reason = psf(p, "bounce: our %s to %s: %s", f->bounce_kind,
+						   f->bounce_rcpt, what);
+		} else {
+			p->quarantine_reason = "bounce";
+		}
+		p->detail = m->bounce_message_id ? psf(p, "%s; the mail that bounced: <%s>",
+						       p->quarantine_reason, m->bounce_message_id)
+						 : p->quarantine_reason;
+		return;
+	}
+	int64_t tid = f->bounce_ticket_id;
+	const char *rcpt = f->bounce_rcpt;
+	const char *about = psf(p, "%s to %s: %s", f->bounce_kind, rcpt, what);
+	p->outcome = PLAN_REPLY;
+	p->outcome_text = "bounce";
+	p->ticket_id = tid;
+	p->detail = psf(p, "bounce of %s", about);
+	p->bounce_outbox_id = f->bounce_outbox_id;
+	p->bounce_error = psf(p, "bounced: %s", what);
+	plan_message(p, m, f, 0, 0, true, NULL, NULL, cfg);
+	plan_event(p, tid, "delivery-bounced", "deskmail", NULL, NULL, NULL, about);
+	if (g_str_has_prefix(f->bounce_kind, "notify-")) {
+		/* a staff address that bounces: said in the log and the event,
+		 * not by more mail that would bounce the same way */
+		plan_note(p, "ticket #%lld: our %s bounced", (long long)tid, about);
+		return;
+	}
+	PlanVars view;
+	ticket_vars(p, m, &f->ticket, f->staff, cfg, &view);
+	bool relay = strcmp(f->bounce_kind, "relay") == 0 && f->bounce_author_id && f->bounce_body;
+	Notice n = {
+		.kind = "notify-bounced",
+		.key = psf(p, "notify-bounced:outbox:%lld", (long long)f->bounce_outbox_id),
+		.title =
+			relay ? psf(p, "Your reply could not be delivered to %s", rcpt)
+			      : psf(p, "Our %s to %s could not be delivered", f->bounce_kind, rcpt),
+		.text = relay ? psf(p,
+				    "The mail server said: %s\n\nYour text, not received by the "
+				    "client:\n\n%s",
+				    what, f->bounce_body)
+			      : psf(p, "The mail server said: %s", what),
+		.who = relay ? NOTIFY_ONE : NOTIFY_ASSIGNEE,
+		.one_staff_id = f->bounce_author_id,
+		.actor_name = cfg->desk_name,
+		.actor_email = cfg->desk_address,
+	};
+	plan_notify_staff(p, &f->ticket, &view, &n, f->staff, cfg);
+}
+
 /* The quarantine row src->redo_quarantine_id, decided: what came of it,
  * and an audit event on the ticket it went to. */
 static void decided(Plan *p, const MailSource *src, const RouteDecision *d)
@@ -479,6 +553,13 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 	p->facts = f;
 	p->max_automatic_per_hour = cfg->desk_max_automatic_per_hour;
 	p->max_automatic_per_ticket = cfg->desk_max_automatic_per_ticket;
+	/* a bounce of ours, or one from a mail system (a named contact's or a
+	 * staff member's own report is routed as their automatic mail) */
+	if (m && m->is_bounce && !src->redo_quarantine_id && !src->truncated &&
+	    (f->bounce_outbox_id || (!f->contact_id && !sender_staff(m, f)))) {
+		plan_bounce(p, m, f, cfg);
+		return;
+	}
 	const char *why = src->accepted ? NULL : loop_reason(m, f, cfg, p);
 	if (m && src->accepted && m->is_automatic) {
 		/* staff accepted it: it is taken as a person's mail */

@@ -126,7 +126,9 @@ static const char facts_sql[] =
 	"  'quarantine-notice' AND o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
 	"(SELECT string_agg(z.rcpt || chr(30) || z.n, chr(31)) FROM (SELECT o.rcpt, count(*) AS n "
 	"  FROM outbox o WHERE o.ticket_id = t.id AND o.kind <> 'relay' AND o.created_at > now() "
-	"  - interval '1 hour' GROUP BY o.rcpt) z)"
+	"  - interval '1 hour' GROUP BY o.rcpt) z), "
+	/* a bounce: the mail of ours it reports */
+	"bo.id, bo.kind, bo.rcpt, bo.ticket_id, bo.author, bo.body"
 	" FROM (SELECT 1) x "
 	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1) AS bytes, "
 	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
@@ -147,7 +149,13 @@ static const char facts_sql[] =
 	"  AND i.id IS DISTINCT FROM $16::bigint "
 	"  AND i.received_at > now() - make_interval(mins => $14::int) ORDER BY i.id DESC "
 	"  LIMIT 1) rp ON true "
-	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id, rp.ticket_id)" TICKET_FACT_JOINS;
+	"LEFT JOIN LATERAL (SELECT o.id, o.kind, o.rcpt, o.ticket_id, a.staff_id AS author, "
+	"  a.body FROM outbox o LEFT JOIN LATERAL (SELECT mm.staff_id, mm.body FROM message mm "
+	"  WHERE mm.message_id = o.message_id AND mm.direction = 'out' AND mm.staff_id IS NOT "
+	"  NULL LIMIT 1) a ON true WHERE $17::text IS NOT NULL AND o.message_id = $17 LIMIT 1) "
+	"  bo ON true "
+	"LEFT JOIN ticket t ON t.id = COALESCE(bo.ticket_id, tt.id, rt.id, "
+	"rp.ticket_id)" TICKET_FACT_JOINS;
 
 /* "rcpt RS n US rcpt RS n ..." -> the per-recipient counts */
 static void read_ticket_sent(const char *v, MailFacts *f)
@@ -200,11 +208,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 			   m && m->repeat_key[0] ? m->repeat_key : NULL,
 			   i64s(rw, repeat_window),
 			   i64s(c4, caps[RATE_NOTICE_ALL]),
-			   i64n(rb, redo_inbound_id)};
+			   i64n(rb, redo_inbound_id),
+			   m && m->is_bounce ? m->bounce_message_id : NULL};
 	DbRes *r = NULL;
 	int rc = db_send(db, SAVEPOINT, 0, NULL, NULL, NULL, false, NULL, err);
 	if (rc == 0)
-		rc = db_send(db, facts_sql, 16, p, NULL, NULL, false, &r, err);
+		rc = db_send(db, facts_sql, 17, p, NULL, NULL, false, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -256,6 +265,12 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->repeat_client_id = dbres_i64(r, 0, c + 4, 0);
 	f->notices_last_hour = (int)dbres_i64(r, 0, c + 5, 0);
 	read_ticket_sent(dbres_get(r, 0, c + 6), f);
+	f->bounce_outbox_id = dbres_i64(r, 0, c + 7, 0);
+	f->bounce_kind = dbres_dup(r, 0, c + 8);
+	f->bounce_rcpt = dbres_dup(r, 0, c + 9);
+	f->bounce_ticket_id = dbres_i64(r, 0, c + 10, 0);
+	f->bounce_author_id = dbres_i64(r, 0, c + 11, 0);
+	f->bounce_body = dbres_dup(r, 0, c + 12);
 	dbres_free(r);
 	return 0;
 }
@@ -407,7 +422,9 @@ static int send_message(Db *db, const Plan *p, DmError *err)
 	const char *v[] = {i64s(mb, p->message_id),
 			   i64s(tb, p->ticket_id),
 			   i64s(ib, p->inbound_id),
-			   p->author_staff_id ? "staff" : "contact",
+			   p->author_staff_id     ? "staff"
+			   : p->author_contact_id ? "contact"
+						  : "system",
 			   i64n(cb, p->author_contact_id),
 			   i64n(sb, p->author_staff_id),
 			   m->from->addr,
@@ -746,6 +763,15 @@ static int send_own_rows(Db *db, const Plan *p, DmError *err)
 		rc = send_update(db, p, err);
 	if (rc == 0 && p->decided_quarantine_id)
 		rc = send_decision(db, p, err);
+	if (rc == 0 && p->bounce_outbox_id) {
+		char ob[24];
+		const char *v[] = {i64s(ob, p->bounce_outbox_id), p->bounce_error};
+		rc = db_send(
+			db,
+			"UPDATE outbox SET status = 'bounced', last_error = $2, locked_until = "
+			"NULL, claim = NULL WHERE id = $1::bigint",
+			2, v, NULL, NULL, false, NULL, err);
+	}
 	return rc;
 }
 

@@ -772,6 +772,70 @@ static void test_unverified_senders(void)
 	cfg.auth_staff_require = CFG_AUTH_NONE;
 }
 
+/* Bounces: matched to our mail, or quarantined as "bounce"; never
+ * answered; a staff address that bounces is not written to again. */
+static void test_bounces(void)
+{
+	MailAddr daemon = {NULL, "mailer-daemon@mx.acme.example"};
+	Case c = {.m = mail(&daemon, "Undelivered Mail Returned to Sender", "sorry")};
+	c.m->is_bounce = c.m->is_automatic = true;
+	c.m->bounce_message_id = "dm.1.x@agency.example";
+	c.m->bounce_status = "5.1.1";
+	memset(&c.f, 0, sizeof c.f);
+	c.f.staff = &staff;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_QUARANTINE);
+	g_assert_cmpstr(c.p.quarantine_reason, ==, "bounce");
+	g_assert_cmpint(c.p.bounce_outbox_id, ==, 0);
+	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+
+	/* our acknowledgement on ticket 7 bounced: the line is told */
+	c = (Case){.m = mail(&daemon, "Undelivered Mail Returned to Sender", "sorry")};
+	c.m->is_bounce = c.m->is_automatic = true;
+	c.m->bounce_message_id = "dm.1.x@agency.example";
+	c.m->bounce_status = "5.1.1";
+	c.m->bounce_diagnostic = "550 user unknown";
+	facts_alice(&c.f);
+	c.f.contact_id = 0;
+	ticket7(&c.f, "open");
+	c.f.bounce_outbox_id = 55;
+	c.f.bounce_kind = g_strdup("ack");
+	c.f.bounce_rcpt = g_strdup("alice@acme.example");
+	c.f.bounce_ticket_id = 7;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_REPLY);
+	g_assert_cmpint(c.p.ticket_id, ==, 7);
+	g_assert_cmpint(c.p.bounce_outbox_id, ==, 55);
+	g_assert_cmpstr(c.p.bounce_error, ==, "bounced: 5.1.1 550 user unknown");
+	g_assert_true(c.p.message_internal);
+	g_assert_false(c.p.update.any);
+	CHECK_LIST(events_of, &c.p, "delivery-bounced");
+	CHECK_LIST(mails_of, &c.p,
+		   "notify-bounced@sam@agency.example,notify-bounced@jo@agency.example");
+	g_free(c.f.bounce_kind);
+	g_free(c.f.bounce_rcpt);
+	done(&c);
+
+	/* a notification to staff bounced: the event only */
+	c = (Case){.m = mail(&daemon, "Undelivered", "sorry")};
+	c.m->is_bounce = c.m->is_automatic = true;
+	facts_alice(&c.f);
+	c.f.contact_id = 0;
+	ticket7(&c.f, "open");
+	c.f.bounce_outbox_id = 56;
+	c.f.bounce_kind = g_strdup("notify-reply");
+	c.f.bounce_rcpt = g_strdup("sam@agency.example");
+	c.f.bounce_ticket_id = 7;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_REPLY);
+	CHECK_LIST(events_of, &c.p, "delivery-bounced");
+	CHECK_LIST(mails_of, &c.p, "");
+	g_free(c.f.bounce_kind);
+	g_free(c.f.bounce_rcpt);
+	done(&c);
+}
+
 /* Texts copied into outgoing mail are capped, at a character boundary. */
 static void test_text_caps(void)
 {
@@ -979,6 +1043,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/loops", test_loops);
 	g_test_add_func("/plan/unverified-senders", test_unverified_senders);
 	g_test_add_func("/plan/text-caps", test_text_caps);
+	g_test_add_func("/plan/bounces", test_bounces);
 	g_test_add_func("/plan/unreadable-truncated-duplicate",
 			test_unreadable_truncated_duplicate);
 	g_test_add_func("/plan/client-reply", test_client_reply);
