@@ -85,6 +85,41 @@ dm send
 say "deskmail ticket show 1"
 dm ticket show 1
 
+# The support address is public: trust, loops, bounces and the quarantine.
+say "sender verification on: only our border server's Authentication-Results count (auth group)"
+dm_write_conf 'auth = { trusted_authserv_id = "mx.agency.example"; require = "aligned"; staff_require = "dmarc"; };'
+dm check-config | grep '^auth'
+ok_acme='Authentication-Results: mx.agency.example; dkim=pass header.d=acme.example; dmarc=pass header.from=acme.example'
+dm_mail "$W/20-forged.eml" 'Sam Senior <sam@agency.example>' 'Re: [#1] Checkout page shows an error' \
+	"#status closed
+
+Please re-enter your card details at http://pay.evil.example/" \
+	'Authentication-Results: mx.agency.example; spf=fail smtp.mailfrom=agency.example; dmarc=fail header.from=agency.example' \
+	'Authentication-Results: evil.example; dmarc=pass header.from=agency.example'
+say "a forged staff reply (dmarc=fail at our server, a pass of its own below): quarantined, ticket 1 untouched, Sam told"
+dm_deliver "$W/20-forged.eml"
+dm poll
+dm quarantine list --status held | tail -n 1
+dm_psql -c "select 'ticket 1 is ' || status from ticket where id = 1"
+say "a client's out-of-office without any header, answering every mail: the second one is taken as automatic"
+for i in 1 2; do
+	dm_mail "$W/3$i-ooo.eml" 'Bob Baker <bob@acme.example>' 'Away until Monday' 'I am out of the office until Monday.' "$ok_acme"
+	dm_deliver "$W/3$i-ooo.eml"
+	dm poll
+done
+dm send >/dev/null
+say "the acknowledgement to Bob bounces: matched, marked, the ticket's staff told, nothing answered"
+ack=$(dm_psql -c "select message_id from outbox where kind = 'ack' and rcpt = 'bob@acme.example' order by id limit 1")
+sed -e "s/dm.1718003645.9f3c2a1b7d4e6f800001@desk.example/$ack/" tests/data/bounce-postfix.eml >"$W/40-bounce.eml"
+dm_deliver "$W/40-bounce.eml"
+dm poll
+dm_psql -c "select 'outbox ' || id || ' (' || kind || ' to ' || rcpt || '): ' || status || ', ' || last_error from outbox where message_id = '$ack'"
+say "staff work the quarantine: show the stranger's mail, accept it for Globex (Carol's client)"
+q=$(dm quarantine list --json | jq -r '[.[] | select(.from == "eve@example.net")][0].id')
+dm quarantine show "$q" | head -n 7
+dm quarantine accept "$q" --contact carol@globex.example --by amy@agency.example
+dm send
+
 say "mail received by the SMTP server (127.0.0.1:$DM_SMTP_PORT)"
 for n in $(ls "$DM_SMTP_OUT" | sed -n 's/^\([0-9]*\)\.eml$/\1/p' | sort -n); do
 	f=$DM_SMTP_OUT/$n.eml
