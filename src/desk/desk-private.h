@@ -145,6 +145,10 @@ void batch_clear(Batch *b);
 /* Take one parsed job in (the batch takes ownership of j); on failure the
  * batch is rolled back entirely and the error returned. */
 int batch_add(Batch *b, MailJob *j, DmError *err);
+/* A batch of one: take j in and commit (ingest.c).  With fallback, a mail
+ * whose effects cannot be stored is kept raw in quarantine. */
+int desk_take_one(Desk *desk, MailJob *j, bool fallback, IngestTiming *timing, IngestResult *res,
+		  DmError *err);
 /* Whether the batch has worked long enough to be committed. */
 bool batch_full(const Batch *b);
 /* Commit what was added; the jobs' results are appended to done (a GArray

@@ -21,10 +21,16 @@ int desk_ingest(Desk *desk, const unsigned char *raw, size_t len, const MailSour
 	if (j->mail && j->mail->message_id)
 		g_strlcpy(res->message_id, j->mail->message_id, sizeof res->message_id);
 
+	return desk_take_one(desk, j, true, &timing, res, err);
+}
+
+int desk_take_one(Desk *desk, MailJob *j, bool fallback, IngestTiming *timing, IngestResult *res,
+		  DmError *err)
+{
 	Batch b;
-	batch_init(&b, desk, true, &timing);
+	batch_init(&b, desk, fallback, timing);
 	GArray *done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
-	rc = batch_add(&b, j, err);
+	int rc = batch_add(&b, j, err);
 	if (rc == 0)
 		rc = batch_commit(&b, done, err);
 	if (rc == 0 && done->len == 1)

@@ -183,16 +183,7 @@ int desk_quarantine_redo(Desk *desk, int64_t id, bool accept, const char *contac
 		return rc;
 	}
 	/* no fallback: what fails is said to the person who asked */
-	Batch b;
-	batch_init(&b, desk, false, &timing);
-	GArray *done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
-	rc = batch_add(&b, j, err);
-	if (rc == 0)
-		rc = batch_commit(&b, done, err);
-	if (rc == 0 && done->len == 1)
-		*res = g_array_index(done, BatchDone, 0).res;
-	batch_clear(&b);
-	g_array_free(done, TRUE);
+	rc = desk_take_one(desk, j, false, &timing, res, err);
 	/* a set-aside mail taken in: marked on the server as any other */
 	if (rc == 0 && !q.inbound_id && res->outcome != INGEST_QUARANTINE) {
 		const Config *cfg = desk->cfg;

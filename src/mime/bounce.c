@@ -71,6 +71,7 @@
 #include "bounce.h"
 #include "deskmail/mime.h"
 #include "deskmail/util.h"
+#include "mime-private.h"
 
 enum {
 	MAX_PARTS = 64,           /* MIME parts looked at */
@@ -116,18 +117,6 @@ static char *one_line(const char *s, size_t len)
 		return NULL;
 	}
 	return g_string_free(out, FALSE);
-}
-
-/* s (valid UTF-8) cut to at most max bytes at a character boundary, ending
- * in "…" when cut; in place. */
-static char *cap_text(char *s, size_t max)
-{
-	if (s == NULL || strlen(s) <= max || max < 4)
-		return s;
-	const char *end = g_utf8_find_prev_char(s, s + max - 3 + 1);
-	size_t keep = end ? (size_t)(end - s) : 0;
-	memcpy(s + keep, "\xe2\x80\xa6", 4); /* "…" and the NUL */
-	return s;
 }
 
 /* An id without <> cleaned: NULL if blank, with white space or brackets
@@ -327,7 +316,7 @@ static char *diag_of(const char *v)
 		if (type)
 			v = semi + 1;
 	}
-	return cap_text(one_line(v, strlen(v)), MAX_DIAG);
+	return mime_cap_text(one_line(v, strlen(v)), MAX_DIAG);
 }
 
 static void group_end(Dsn *d, Group *g)
@@ -841,7 +830,7 @@ static char *line_at(const char *s, const char *end, const char *pos)
 			break;
 		b = le;
 	}
-	return cap_text(one_line(a, (size_t)(b - a)), MAX_DIAG);
+	return mime_cap_text(one_line(a, (size_t)(b - a)), MAX_DIAG);
 }
 
 /* The server's words in the notice: the line with the status code, else

@@ -7,8 +7,10 @@
  * windows-1252 (Latin-1 for 0xa0..0xff), which is what unlabelled 8-bit mail
  * almost always is; NULs are dropped, since no string we store may hold one. */
 #include <glib.h>
+#include <string.h>
 
 #include "deskmail/mime.h"
+#include "mime-private.h"
 
 /* windows-1252 for 0x80..0x9f (0 = unassigned); 0xa0..0xff are Latin-1. */
 static const gunichar cp1252_c1[32] = {
@@ -42,4 +44,14 @@ char *mime_to_utf8(const char *bytes, size_t len)
 		}
 	}
 	return g_string_free(out, FALSE);
+}
+
+char *mime_cap_text(char *s, size_t max)
+{
+	if (s == NULL || strlen(s) <= max || max < 4)
+		return s;
+	const char *end = g_utf8_find_prev_char(s, s + max - 3 + 1);
+	size_t keep = end ? (size_t)(end - s) : 0;
+	memcpy(s + keep, "\xe2\x80\xa6", 4); /* "…" and the NUL */
+	return s;
 }

@@ -65,6 +65,7 @@
 #include "bounce.h"
 #include "deskmail/mime.h"
 #include "deskmail/util.h"
+#include "mime-private.h"
 
 void mime_global_init(void)
 {
@@ -282,18 +283,6 @@ static char *clean_line(const char *s)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	return u;
-}
-
-/* s cut to at most max bytes at a character boundary, ending in "…" when
- * cut (s is valid UTF-8; returned in place). */
-static char *cap_text(char *s, size_t max)
-{
-	if (s == NULL || strlen(s) <= max || max < 4)
-		return s;
-	const char *end = g_utf8_find_prev_char(s, s + max - 3 + 1);
-	size_t keep = end ? (size_t)(end - s) : 0;
-	memcpy(s + keep, "\xe2\x80\xa6", 4); /* "…" and the NUL */
-	return s;
 }
 
 /* An id longer than max is no id: NULL (id is freed). */
@@ -527,8 +516,8 @@ static void collect_addrs(InternetAddressList *list, GArray *out, size_t depth,
 				continue;
 			/* the store compares lower-cased addresses, and checks that
 			 * they are: lower-case all of it, non-ASCII letters too */
-			MailAddr ma = {cap_text(clean_opt(internet_address_get_name(ia)),
-						lim->max_name_bytes),
+			MailAddr ma = {mime_cap_text(clean_opt(internet_address_get_name(ia)),
+						     lim->max_name_bytes),
 				       g_utf8_strdown(a, -1)};
 			g_array_append_val(out, ma);
 		} else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 4) {
@@ -670,7 +659,7 @@ static void auth_results(Mail *m, GMimeMessage *msg, const MimeLimits *lim)
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") != 0)
 			continue;
 		const char *v = g_mime_header_get_value(h);
-		char *c = v ? cap_text(clean_opt(v), 2000) : NULL;
+		char *c = v ? mime_cap_text(clean_opt(v), 2000) : NULL;
 		if (c)
 			g_ptr_array_add(out, c);
 	}
@@ -699,7 +688,7 @@ static char *x_loop(GMimeMessage *msg)
 			g_string_append(out, ", ");
 		g_string_append(out, low);
 	}
-	return out ? cap_text(g_string_free(out, FALSE), 1000) : NULL;
+	return out ? mime_cap_text(g_string_free(out, FALSE), 1000) : NULL;
 }
 
 /* The repeat key: subject and text, each as its words joined by one
@@ -872,7 +861,8 @@ static GPtrArray *bracket_ids(const char *v)
 static int fill_headers(Mail *m, GMimeMessage *msg, GMimeParserOptions *po, const MimeLimits *lim,
 			DmError *err)
 {
-	m->subject = cap_text(clean_line(g_mime_message_get_subject(msg)), lim->max_subject_bytes);
+	m->subject =
+		mime_cap_text(clean_line(g_mime_message_get_subject(msg)), lim->max_subject_bytes);
 	if (m->subject == NULL)
 		m->subject = g_strdup("");
 
