@@ -716,8 +716,8 @@ static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 				names[i], auth_words[values[i]]);
 	}
 	if (!cfg->auth_configured)
-		cfg_warn(cfg, "no auth group: anyone can write as a client contact or as staff "
-			      "(set auth.require)");
+		cfg_warn(cfg, "no auth group: anyone can write as staff or as a client contact "
+			      "(set auth.require and auth.staff_require)");
 	return 0;
 }
 

@@ -18,7 +18,7 @@ assert_true "check-config does not print the password" bash -c "! grep -q secret
 # no auth group: a warning on stderr, and still OK
 err=$(dm check-config 2>&1 >/dev/null); rc=$?
 assert_eq 0 "$rc" "check-config passes without an auth group"
-assert_contains "$err" "deskmail: warning: no auth group: anyone can write as a client contact or as staff (set auth.require)" \
+assert_contains "$err" "deskmail: warning: no auth group: anyone can write as staff or as a client contact (set auth.require and auth.staff_require)" \
 	"check-config warns that without an auth group anyone can write as a contact or staff"
 cp "$DM_CONF" "$W/auth.conf"
 printf 'auth = { trusted_authserv_id = "mx.agency.example"; require = "aligned"; };\n' >>"$W/auth.conf"

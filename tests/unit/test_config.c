@@ -131,8 +131,8 @@ static void test_minimal(void)
 	g_assert_cmpint(cfg->auth_staff_require, ==, CFG_AUTH_NONE);
 	g_assert_cmpuint(cfg->n_warnings, ==, 1);
 	g_assert_cmpstr(cfg->warnings[0], ==,
-			"no auth group: anyone can write as a client contact or as staff "
-			"(set auth.require)");
+			"no auth group: anyone can write as staff or as a client contact "
+			"(set auth.require and auth.staff_require)");
 	g_assert_null(cfg->warnings[1]);
 
 	g_assert_cmpuint(cfg->n_plans, ==, 2);
