@@ -62,6 +62,14 @@ static void forget(Batch *b)
 	b->bytes = 0;
 }
 
+/* The batch is lost with the connection: nothing of it was kept, its mails
+ * (one more, the caller's, already freed) count as dropped. */
+static void lose_batch(Batch *b)
+{
+	b->dropped += b->jobs->len + (b->applied ? 1 : 0) + 1;
+	batch_rollback(b);
+}
+
 void batch_rollback(Batch *b)
 {
 	if (b->open)
@@ -287,7 +295,16 @@ static int failed(Batch *b, MailJob *j, int rc, bool dup, const DmError *why, Dm
 	job_where(j, where, sizeof where);
 	if (!dup)
 		log_warn("%s <%s>: not stored: %s", where, msgid_of(j), why->msg);
-	if (rc != DM_ETEMP && !dup && b->fallback && j->fallback && j->src.mailbox_id)
+	if (rc == DM_ETEMP) {
+		/* the database is gone (or the transaction with it): so is
+		 * everything the batch wrote; its mails are taken in again by
+		 * the next pass */
+		dm_error_set(err, rc, "%s", why->msg);
+		job_free(j);
+		lose_batch(b);
+		return rc;
+	}
+	if (!dup && b->fallback && j->fallback && j->src.mailbox_id)
 		return set_aside(b, j, why, err);
 	if (!dup && b->fallback && j->fallback) {
 		/* a pipe's mail not stored even raw: the MTA keeps it and
@@ -300,13 +317,10 @@ static int failed(Batch *b, MailJob *j, int rc, bool dup, const DmError *why, Dm
 		b->failed++;
 		return DM_ETEMP;
 	}
-	if (rc == DM_ETEMP || (!dup && (!b->fallback || j->fallback))) {
+	if (!dup && (!b->fallback || j->fallback)) {
 		dm_error_set(err, rc, "%s", why->msg);
 		job_free(j);
-		if (rc == DM_ETEMP)
-			b->dropped++; /* not this mail's fault: taken again next time */
-		else
-			b->failed++;
+		b->failed++;
 		return rc;
 	}
 	if (!dup) {
@@ -368,7 +382,10 @@ int batch_add(Batch *b, MailJob *j, DmError *err)
 		rc = finish(b, err);
 	if (rc) {
 		job_free(j);
-		b->dropped++;
+		if (rc == DM_ETEMP && b->open)
+			lose_batch(b);
+		else
+			b->dropped++;
 		return rc;
 	}
 	return take(b, j, err);

@@ -908,6 +908,11 @@ int store_set_aside(Db *db, int64_t mailbox_id, uint32_t uidvalidity, uint32_t u
 int store_batch_commit(Db *db, const Plan *const *deferred, size_t n_deferred, int64_t mailbox_id,
 		       uint32_t uidvalidity, const SeenUid *seen, size_t n_seen, DmError *err)
 {
+	if (!db_in_pipeline(db)) {
+		/* the connection was lost (and the batch's transaction with it) */
+		db_pipeline_leave(db);
+		return dm_error_set(err, DM_ETEMP, "database: the connection was lost");
+	}
 	g_assert(!db_pending(db));
 	int rc = send_tail_rows(db, deferred, n_deferred, err);
 	if (rc == 0 && mailbox_id && n_seen)

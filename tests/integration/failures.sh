@@ -106,4 +106,28 @@ assert_eq "fetched 3: 2 new ticket(s), 0 repl(ies), 1 quarantined, 0 duplicate(s
 assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Long id'")" "the long-id mail opened its ticket"
 assert_eq "" "$(dm_psql -c "select coalesce(message_id, '') from inbound i join message m on m.inbound_id = i.id join ticket t on t.id = m.ticket_id where t.subject = 'Long id'")" "its Message-ID is taken as absent"
 assert_eq 1 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'éve@stranger.example'")" "the accented stranger is lower-cased and gets the notice"
+
+# 5. the database connection killed in the middle of a poll (a PostgreSQL
+# restart, a failover): the pass ends with EX_TEMPFAIL, nothing is kept
+# half, and the next pass takes every mail in exactly once
+for i in $(seq 1 300); do
+	dm_mail "$W/k$i" 'carol@globex.example' "Killed batch $i" "body $i"
+done
+dm_deliver $(for i in $(seq 1 300); do echo "$W/k$i"; done)
+dm poll >"$W/k.out" 2>"$W/k.err" &
+p=$!
+killed=0
+for t in $(seq 1 100); do
+	n=$(dm_psql -c "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'deskmail' and pid <> pg_backend_pid()" | grep -c t)
+	[ "$n" -gt 0 ] && { killed=1; break; }
+	sleep 0.05
+done
+wait "$p"; rc=$?
+assert_eq 1 "$killed" "the poll's database connection was killed"
+assert_true "the poll ends with EX_TEMPFAIL or done, not a crash (rc=$rc)" test "$rc" -eq 75 -o "$rc" -eq 0
+assert_true "no assertion or sanitizer report" bash -c "! grep -q 'assertion\|runtime error\|AddressSanitizer' '$W/k.err'"
+for t in 1 2 3; do dm poll >/dev/null 2>&1 && break; done
+assert_eq 300 "$(dm_psql -c "select count(*) from ticket where subject like 'Killed batch %'")" "the next pass takes every mail in: 300 tickets"
+assert_eq 300 "$(dm_psql -c "select count(distinct subject) from ticket where subject like 'Killed batch %'")" "none twice"
+assert_eq 0 "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "all marked on the server"
 dm_done
