@@ -235,6 +235,10 @@ typedef struct {
 
 int store_quarantine_get(Db *db, int64_t id, QuarantineRow *q, DmError *err);
 void quarantine_row_clear(QuarantineRow *q);
+/* Inside the batch's transaction: lock entry id while it is decided;
+ * DM_EPERM when it is not held (or set aside) any more, e.g. another
+ * `quarantine accept` decided it first. */
+int store_quarantine_lock(Db *db, int64_t id, DmError *err);
 /* Drop a held (or set-aside) entry, recording who; DM_EPERM if it is not
  * held any more. */
 int store_quarantine_drop(Db *db, int64_t id, const char *by, DmError *err);

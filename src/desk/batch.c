@@ -177,11 +177,17 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	for (size_t i = 0; i < b->staff.n; i++)
 		n_active += b->staff.v[i].active;
 	/* a quarantined mail run through again is not a duplicate of its own
-	 * bytes */
+	 * bytes; its entry is locked while it is decided, so two people
+	 * deciding it at once take it in once */
 	const char *sha = j->src.redo_inbound_id ? NULL : j->sha256;
-	int rc = store_mail_facts(
-		d->db, j->mail, sha, caps, d->cfg->desk_repeat_window, j->src.redo_inbound_id,
-		plan_may_open_ticket(j->mail, &j->src, d->cfg), n_active + 4, &j->facts, err);
+	int rc = j->src.redo_quarantine_id
+			 ? store_quarantine_lock(d->db, j->src.redo_quarantine_id, err)
+			 : 0;
+	if (rc == 0)
+		rc = store_mail_facts(d->db, j->mail, sha, caps, d->cfg->desk_repeat_window,
+				      j->src.redo_inbound_id,
+				      plan_may_open_ticket(j->mail, &j->src, d->cfg), n_active + 4,
+				      &j->facts, err);
 	if (rc == 0) {
 		j->facts.staff = &b->staff;
 		add_sent(b, j->mail, &j->facts, caps);

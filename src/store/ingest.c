@@ -737,7 +737,8 @@ static int send_decision(Db *db, const Plan *p, DmError *err)
 		       "UPDATE quarantine SET status = $2, decided_by_name = $3, decided_by = "
 		       "(SELECT s.id FROM staff s WHERE s.email = lower($3)), decided_at = now(), "
 		       "decision = $4, reason = COALESCE($5, reason), inbound_id = "
-		       "COALESCE(inbound_id, $6::bigint) WHERE id = $1::bigint",
+		       "COALESCE(inbound_id, $6::bigint) WHERE id = $1::bigint AND status IN "
+		       "('held', 'set-aside')",
 		       6, v, NULL, NULL, false, NULL, err);
 }
 

@@ -58,6 +58,22 @@ int store_quarantine_get(Db *db, int64_t id, QuarantineRow *q, DmError *err)
 	return 0;
 }
 
+int store_quarantine_lock(Db *db, int64_t id, DmError *err)
+{
+	char b[24];
+	const char *p[] = {i64s(b, id)};
+	DbRes *r = NULL;
+	int rc = db_exec(
+		db,
+		"SELECT status FROM quarantine WHERE id = $1::bigint AND status IN ('held', "
+		"'set-aside') FOR UPDATE",
+		1, p, &r, err);
+	if (rc == 0 && dbres_rows(r) == 0)
+		rc = dm_error_set(err, DM_EPERM, "quarantine entry %s was decided meanwhile", b);
+	dbres_free(r);
+	return rc;
+}
+
 int store_quarantine_drop(Db *db, int64_t id, const char *by, DmError *err)
 {
 	char b[24];

@@ -51,6 +51,20 @@ out=$(dm quarantine accept "$Q" --contact carol@globex.example 2>&1); rc=$?
 assert_eq 65 "$rc" "an entry is decided once"
 assert_contains "$out" "accepted already" "and says so"
 
+# 3b. two people accepting the same entry at the same moment: one ticket
+for i in 1 2 3 4 5; do
+	dm_mail "$W/r$i" 'carol@globex.example' "Race $i" 'x' 'Auto-Submitted: auto-replied'
+	dm ingest "$W/r$i" >/dev/null
+	R=$(last_q)
+	dm quarantine accept "$R" --by one >/dev/null 2>&1 &
+	a=$!
+	dm quarantine accept "$R" --by two >/dev/null 2>&1 &
+	b=$!
+	wait "$a" "$b"
+done
+assert_eq 5 "$(dm_sql_count "ticket where subject like 'Race %'")" "five entries accepted twice at once: five tickets"
+assert_eq 5 "$(dm_sql_count "outbox o join ticket t on t.id = o.ticket_id where o.kind = 'ack' and t.subject like 'Race %'")" "five acknowledgements"
+
 # 4. drop: recorded, the bytes kept
 dm_mail "$W/s" 'spam@spam.example' 'Cheap watches' 'buy'
 dm ingest "$W/s" >/dev/null
