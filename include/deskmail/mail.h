@@ -84,9 +84,9 @@ typedef struct {
 	 * coming back */
 	char *x_loop;
 
-	/* hex SHA-256 of the subject and the text, with white space collapsed:
-	 * the same words again from the same sender (an autoresponder without
-	 * headers answering every mail) have the same */
+	/* hex SHA-256 of the subject and the text, with white space collapsed,
+	 * and the files: the same words again from the same sender (an
+	 * autoresponder without headers answering every mail) have the same */
 	char repeat_key[65];
 } Mail;
 

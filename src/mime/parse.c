@@ -692,7 +692,8 @@ static char *x_loop(GMimeMessage *msg)
 }
 
 /* The repeat key: subject and text, each as its words joined by one
- * space (so line breaks and trailing blanks make no difference). */
+ * space (so line breaks and trailing blanks make no difference), and the
+ * files' hashes. */
 static void repeat_key(Mail *m)
 {
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
@@ -714,6 +715,10 @@ static void repeat_key(Mail *m)
 		}
 		g_checksum_update(ck, (const guchar *)"\n", 1);
 	}
+	/* and the files: the same subject with another file is another mail
+	 * (a scanner's "Scan" with an empty text) */
+	for (size_t i = 0; i < m->n_attachments; i++)
+		g_checksum_update(ck, (const guchar *)m->attachments[i].sha256, 64);
 	g_strlcpy(m->repeat_key, g_checksum_get_string(ck), sizeof m->repeat_key);
 	g_checksum_free(ck);
 }

@@ -146,7 +146,7 @@ static const char facts_sql[] =
 	"LEFT JOIN LATERAL (SELECT i.id, mm.ticket_id, tk.client_id FROM inbound i LEFT JOIN "
 	"  message mm ON mm.inbound_id = i.id LEFT JOIN ticket tk ON tk.id = mm.ticket_id WHERE "
 	"  $14::int > 0 AND $13::text IS NOT NULL AND i.from_addr = $2 AND i.repeat_key = $13 "
-	"  AND i.id IS DISTINCT FROM $16::bigint "
+	"  AND i.id IS DISTINCT FROM $16::bigint AND i.outcome <> 'quarantine' "
 	"  AND i.received_at > now() - make_interval(mins => $14::int) ORDER BY i.id DESC "
 	"  LIMIT 1) rp ON true "
 	"LEFT JOIN LATERAL (SELECT o.id, o.kind, o.rcpt, o.ticket_id, a.staff_id AS author, "

@@ -94,6 +94,21 @@ for i in $(seq 1 10); do
 done
 assert_eq 10 "$(dm_sql_count "outbox o join ticket t on t.id = o.ticket_id where o.kind = 'ack' and t.subject like 'Real problem %'")" "ten real tickets, ten acknowledgements"
 
+# 5b. people are not machines: the same subject and an empty text with
+# another file each time (a scanner) is another request; a stranger who
+# is added as a contact and sends the same words again gets a ticket
+for i in 1 2 3; do
+	head -c 2000 /dev/urandom >"$W/scan$i.pdf"
+	dm_mail_att "$W/scan$i" 'bob@acme.example' 'Scan' '' "$W/scan$i.pdf:application/pdf"
+	round "$W/scan$i"
+done
+assert_eq 3 "$(dm_sql_count "ticket where subject = 'Scan'")" "three scans with other files: three tickets"
+dm_mail "$W/g1" 'gina@globex.example' 'Our VPN' 'The VPN drops every hour.'
+assert_eq quarantined "$(dm ingest "$W/g1")" "a stranger is quarantined"
+dm contact add Globex gina@globex.example >/dev/null
+dm_mail "$W/g2" 'gina@globex.example' 'Our VPN' 'The VPN drops every hour.'
+assert_contains "$(dm ingest "$W/g2")" "new ticket" "added as a contact, the same words again open a ticket"
+
 # 6. our own mail coming back (our X-Loop in it) is automatic, and every
 # mail we send carries it
 f=$(grep -l '^To: bob@acme.example' "$DM_SMTP_OUT"/*.eml | tail -n1)
