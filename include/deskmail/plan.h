@@ -111,13 +111,14 @@ typedef struct {
 	int64_t token_client_id;
 	int64_t ref_ticket_id; /* found by In-Reply-To/References */
 	int64_t ref_client_id;
-	TicketFact ticket; /* the bounced mail's ticket, else the token's if it
-			      exists, else the ref's, else the repeated mail's */
+	TicketFact ticket; /* the token's ticket if it exists, else the ref's,
+			      else the repeated mail's, else the bounced mail's */
 
 	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender, up to
 					   the caps of plan_rate_caps */
 
-	int notices_last_hour; /* quarantine notices to anyone, up to the cap */
+	int notices_last_hour;    /* quarantine notices to anyone, up to the cap */
+	int unverified_last_hour; /* notices of unverified senders to staff, ditto */
 
 	/* the same subject and text from the same sender within
 	 * desk.repeat_window: the earlier mail and the ticket it went to */

@@ -718,6 +718,8 @@ static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 	if (!cfg->auth_configured)
 		cfg_warn(cfg, "no auth group: anyone can write as staff or as a client contact "
 			      "(set auth.require and auth.staff_require)");
+	else if (cfg->auth_staff_require == CFG_AUTH_NONE)
+		cfg_warn(cfg, "auth.staff_require is \"none\": anyone can write as staff");
 	return 0;
 }
 

@@ -464,7 +464,7 @@ static const char *attachment_lines(Plan *p, const Mail *m)
 				       m->attachments[i].content_type, m->attachments[i].size);
 	if (s->len == 0)
 		g_string_append(s, "  none\n");
-	const char *r = ps(p, s->str);
+	const char *r = plan_cap_text(p, ps(p, s->str), PLAN_MAX_LIST_TEXT);
 	g_string_free(s, TRUE);
 	return r;
 }

@@ -162,6 +162,12 @@ static void decide(const Mail *m, const char *parse_error, const MailFacts *f,
 		snprintf(d->reason, sizeof d->reason, "%.190s",
 			 src->truncated_reason ? src->truncated_reason : "");
 	}
+	/* the %.Ns cuts above may split a character: the reason ends before
+	 * it (it is stored, and a byte PostgreSQL refuses would fail the
+	 * batch) */
+	const char *end = NULL;
+	if (!g_utf8_validate(d->reason, -1, &end))
+		*(char *)end = '\0';
 }
 
 bool plan_may_open_ticket(const Mail *m, const MailSource *src, const Config *cfg)
@@ -329,12 +335,28 @@ static void client_reply(Plan *p, const Mail *m, const MailFacts *f, const Confi
 static void unverified_notice(Plan *p, const Mail *m, const MailFacts *f, const RouteDecision *d,
 			      const Config *cfg)
 {
+	if (cfg->desk_max_notices_per_hour > 0 &&
+	    f->unverified_last_hour >= cfg->desk_max_notices_per_hour) {
+		/* a flood of forged mail: kept, but not each told to staff */
+		plan_note(p,
+			  "notice of an unverified sender (%s) not sent: %d or more in the last "
+			  "hour",
+			  m->from->addr, f->unverified_last_hour);
+		plan_event(p, 0, "notification-suppressed", "deskmail", NULL, NULL, NULL,
+			   m->from->addr);
+		return;
+	}
 	TicketFact t;
 	if (d->unverified_ticket && f->ticket.id == d->unverified_ticket) {
 		t = f->ticket;
 	} else {
+		/* the subject is the sender's: no [#N] of it may reach ours (a
+		 * staff reply to the notice would go to that ticket) */
+		g_autofree char *subj = g_strdup(m->subject);
+		for (char *q = strstr(subj, "[#"); q; q = strstr(q + 1, "[#"))
+			q[0] = '(';
 		t = (TicketFact){
-			.subject = m->subject,
+			.subject = (char *)ps(p, subj),
 			.status = "quarantined",
 			.line = 1,
 			.created = "",
@@ -355,9 +377,9 @@ static void unverified_notice(Plan *p, const Mail *m, const MailFacts *f, const 
 			     "held in quarantine",
 			     d->unverified_staff ? "staff member" : "contact", m->from->addr),
 		.text = psf(p,
-			    "%s\n\nNothing in it was acted on or relayed.  Its text, as it "
-			    "came:\n\n%s",
-			    d->reason, m->text),
+			    "%s\n\nNothing in it was acted on or relayed.  The start of its "
+			    "text, as it came:\n\n%s",
+			    d->reason, plan_cap_text(p, m->text, 4096)),
 		.who = t.id ? NOTIFY_ASSIGNEE : NOTIFY_LINE,
 		.actor_name = m->from->name,
 		.actor_email = m->from->addr,
@@ -555,9 +577,20 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 	p->max_automatic_per_ticket = cfg->desk_max_automatic_per_ticket;
 	/* a bounce of ours, or one from a mail system (a named contact's or a
 	 * staff member's own report is routed as their automatic mail) */
-	if (m && m->is_bounce && !src->redo_quarantine_id && !src->truncated &&
+	if (m && m->is_bounce && !src->accepted && !src->truncated &&
 	    (f->bounce_outbox_id || (!f->contact_id && !sender_staff(m, f)))) {
 		plan_bounce(p, m, f, cfg);
+		if (src->redo_quarantine_id) {
+			/* a quarantined bounce retried: its entry says what came of
+			 * it (and stays held when it is still a quarantine case) */
+			p->inbound_id = src->redo_inbound_id ? src->redo_inbound_id : p->inbound_id;
+			RouteDecision rd = {0};
+			if (p->outcome == PLAN_QUARANTINE) {
+				g_strlcpy(rd.reason, p->quarantine_reason, sizeof rd.reason);
+				p->quarantine = false;
+			}
+			decided(p, src, &rd);
+		}
 		return;
 	}
 	const char *why = src->accepted ? NULL : loop_reason(m, f, cfg, p);

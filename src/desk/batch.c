@@ -127,21 +127,32 @@ static char *sent_key(const char *kind, const char *rcpt)
 	return g_strconcat(kind, "\n", rcpt, NULL);
 }
 
+static void bump(Batch *b, char *key)
+{
+	gpointer n = g_hash_table_lookup(b->sent, key);
+	g_hash_table_insert(b->sent, key, GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+}
+
 static void count_sent(Batch *b, const Plan *p)
 {
 	for (guint i = 0; i < p->mails->len; i++) {
 		const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
-		if (!pm->automatic)
-			continue;
-		/* by kind and by "*" (every kind) per recipient, and notices to
-		 * anyone (recipient "") */
-		for (int any = 0; any < 3; any++) {
-			if (any == 2 && strcmp(pm->kind, "quarantine-notice") != 0)
-				break;
-			char *key =
-				sent_key(any == 1 ? "*" : pm->kind, any == 2 ? "" : pm->to_addr);
-			gpointer n = g_hash_table_lookup(b->sent, key);
-			g_hash_table_insert(b->sent, key, GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+		/* mail about a ticket to a recipient, relays excepted (the
+		 * per-ticket limit), as "#N" */
+		if (pm->ticket_id && strcmp(pm->kind, "relay") != 0) {
+			char t[32];
+			snprintf(t, sizeof t, "#%lld", (long long)pm->ticket_id);
+			bump(b, sent_key(t, pm->to_addr));
+		}
+		/* notices to anyone (recipient "") */
+		if (strcmp(pm->kind, "quarantine-notice") == 0 ||
+		    strcmp(pm->kind, "notify-unverified") == 0)
+			bump(b, sent_key(pm->kind, ""));
+		/* automatic replies: by kind and by "*" (every kind) per
+		 * recipient */
+		if (pm->automatic) {
+			bump(b, sent_key(pm->kind, pm->to_addr));
+			bump(b, sent_key("*", pm->to_addr));
 		}
 	}
 }
@@ -159,6 +170,33 @@ static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_
 	}
 	g_autofree char *all = sent_key("quarantine-notice", "");
 	f->notices_last_hour += GPOINTER_TO_INT(g_hash_table_lookup(b->sent, all));
+	g_autofree char *unv = sent_key("notify-unverified", "");
+	f->unverified_last_hour += GPOINTER_TO_INT(g_hash_table_lookup(b->sent, unv));
+	if (f->ticket.id == 0)
+		return;
+	/* the batch's mail about the mail's ticket, per recipient */
+	char t[32];
+	int tl = snprintf(t, sizeof t, "#%lld\n", (long long)f->ticket.id);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, b->sent);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		if (strncmp(k, t, (size_t)tl) != 0)
+			continue;
+		const char *rcpt = (const char *)k + tl;
+		size_t i = 0;
+		while (i < f->n_ticket_sent && strcmp(f->ticket_sent_rcpt[i], rcpt) != 0)
+			i++;
+		if (i == f->n_ticket_sent) {
+			f->ticket_sent_rcpt =
+				g_renew(char *, f->ticket_sent_rcpt, f->n_ticket_sent + 1);
+			f->ticket_sent_n = g_renew(int, f->ticket_sent_n, f->n_ticket_sent + 1);
+			f->ticket_sent_rcpt[i] = g_strdup(rcpt);
+			f->ticket_sent_n[i] = 0;
+			f->n_ticket_sent++;
+		}
+		f->ticket_sent_n[i] += GPOINTER_TO_INT(v);
+	}
 }
 
 /* ---- one mail ---- */

@@ -184,8 +184,9 @@ int desk_quarantine_redo(Desk *desk, int64_t id, bool accept, const char *contac
 	}
 	/* no fallback: what fails is said to the person who asked */
 	rc = desk_take_one(desk, j, false, &timing, res, err);
-	/* a set-aside mail taken in: marked on the server as any other */
-	if (rc == 0 && !q.inbound_id && res->outcome != INGEST_QUARANTINE) {
+	/* a set-aside mail now stored (whatever came of it): marked on the
+	 * server as any other */
+	if (rc == 0 && !q.inbound_id) {
 		const Config *cfg = desk->cfg;
 		DmError me = {0};
 		uint32_t uid = q.uid;

@@ -471,16 +471,18 @@ static void fill_attachment(MailAttachment *a, const Leaf *l, size_t n)
 {
 	GMimePart *part = GMIME_PART(l->obj);
 	g_autofree char *winbase = windows_path_base(l->obj);
-	a->filename = clean_filename(winbase ? winbase : g_mime_part_get_filename(part));
+	/* names and types are stored and listed in the mail we send: bounded */
+	a->filename = mime_cap_text(
+		clean_filename(winbase ? winbase : g_mime_part_get_filename(part)), 255);
 	if (a->filename == NULL)
 		a->filename = g_strdup_printf("attachment-%zu", n);
 	GMimeContentType *ct = g_mime_object_get_content_type(l->obj);
 	char *mt = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
-	a->content_type = clean_line(mt ? mt : "application/octet-stream");
+	a->content_type = mime_cap_text(clean_line(mt ? mt : "application/octet-stream"), 127);
 	g_free(mt);
 	for (char *p = a->content_type; *p; p++)
 		*p = g_ascii_tolower(*p);
-	a->content_id = clean_opt(g_mime_object_get_content_id(l->obj));
+	a->content_id = mime_cap_text(clean_opt(g_mime_object_get_content_id(l->obj)), 255);
 	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(l->obj);
 	const char *disp = cd ? g_mime_content_disposition_get_disposition(cd) : NULL;
 	if (disp)

@@ -109,9 +109,10 @@ int store_contact_add(Db *db, int64_t client_id, const char *addr, const char *n
 {
 	char cb[24];
 	const char *p[] = {i64s(cb, client_id), addr, name};
-	return db_exec(db,
-		       "INSERT INTO contact (client_id, email, name) VALUES ($1::bigint, $2, $3)",
-		       3, p, NULL, err);
+	return db_exec(
+		db,
+		"INSERT INTO contact (client_id, email, name) VALUES ($1::bigint, lower($2), $3)",
+		3, p, NULL, err);
 }
 
 int store_contact_remove(Db *db, int64_t client_id, const char *email, DmError *err)
@@ -137,7 +138,7 @@ int store_staff_add(Db *db, const char *email, const char *name, const char *rol
 	const char *p[] = {email, name, role, i64s(lb, line)};
 	DbRes *r = NULL;
 	int rc = db_exec(db,
-			 "INSERT INTO staff (email, name, role, line) VALUES ($1, $2, $3, "
+			 "INSERT INTO staff (email, name, role, line) VALUES (lower($1), $2, $3, "
 			 "$4::smallint) ON CONFLICT DO NOTHING RETURNING id",
 			 4, p, &r, err);
 	if (rc == 0)

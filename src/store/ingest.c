@@ -99,13 +99,16 @@ static const char facts_sql[] =
 	"d.bytes, d.id, "
 	"c.id, c.name, cl.id, cl.name, cl.plan, cl.account_manager_id, "
 	"tt.id, tt.client_id, rt.id, rt.client_id, "
-	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
+	"AND "
 	"  o.kind = 'ack' AND o.created_at > now() - interval '1 hour' LIMIT $6::int) s), "
 	/* a stranger's notice: at most one a day per address */
-	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
+	"AND "
 	"  o.kind = 'quarantine-notice' AND o.created_at > now() - interval '1 day' "
 	"  LIMIT $7::int) s), "
-	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
+	"AND "
 	"  o.kind = 'attachment-refused' AND o.created_at > now() - interval '1 hour' "
 	"  LIMIT $8::int) s), " TICKET_FACT_COLUMNS ", "
 	/* A ticket number when the mail will open a ticket as the planner
@@ -118,12 +121,15 @@ static const char facts_sql[] =
 	"  nextval('ticket_id_seq'::regclass) END, "
 	/* loops: automatic mail of every kind to the sender, the same words
 	 * from the sender lately, the mail sent about the ticket lately */
-	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = $2 AND "
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
+	"AND "
 	"  o.created_at > now() - interval '1 hour' LIMIT $12::int) s), "
 	"rp.id, rp.ticket_id, rp.client_id, "
 	/* notices to anyone in the last hour, for desk.max_notices_per_hour */
-	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.kind = "
-	"  'quarantine-notice' AND o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.kind = 'quarantine-notice' AND "
+	"  o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
+	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.kind = 'notify-unverified' AND "
+	"  o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
 	"(SELECT string_agg(z.rcpt || chr(30) || z.n, chr(31)) FROM (SELECT o.rcpt, count(*) AS n "
 	"  FROM outbox o WHERE o.ticket_id = t.id AND o.kind <> 'relay' AND o.created_at > now() "
 	"  - interval '1 hour' GROUP BY o.rcpt) z), "
@@ -134,7 +140,7 @@ static const char facts_sql[] =
 	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
 	"  i.from_addr IS NOT DISTINCT FROM $2 AND (i.content_sha IS NULL OR i.content_sha = "
 	"  $11) LIMIT 1) AS id) d "
-	"LEFT JOIN contact c ON c.email = $2 AND c.removed_at IS NULL "
+	"LEFT JOIN contact c ON c.email = lower($2) AND c.removed_at IS NULL "
 	"LEFT JOIN client cl ON cl.id = c.client_id "
 	"LEFT JOIN ticket tt ON tt.id = $4::bigint "
 	/* the newest message among the referenced ids, each found through
@@ -154,8 +160,8 @@ static const char facts_sql[] =
 	"  WHERE mm.message_id = o.message_id AND mm.direction = 'out' AND mm.staff_id IS NOT "
 	"  NULL LIMIT 1) a ON true WHERE $17::text IS NOT NULL AND o.message_id = $17 LIMIT 1) "
 	"  bo ON true "
-	"LEFT JOIN ticket t ON t.id = COALESCE(bo.ticket_id, tt.id, rt.id, "
-	"rp.ticket_id)" TICKET_FACT_JOINS;
+	"LEFT JOIN ticket t ON t.id = COALESCE(tt.id, rt.id, rp.ticket_id, "
+	"bo.ticket_id)" TICKET_FACT_JOINS;
 
 /* "rcpt RS n US rcpt RS n ..." -> the per-recipient counts */
 static void read_ticket_sent(const char *v, MailFacts *f)
@@ -264,13 +270,14 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->repeat_ticket_id = dbres_i64(r, 0, c + 3, 0);
 	f->repeat_client_id = dbres_i64(r, 0, c + 4, 0);
 	f->notices_last_hour = (int)dbres_i64(r, 0, c + 5, 0);
-	read_ticket_sent(dbres_get(r, 0, c + 6), f);
-	f->bounce_outbox_id = dbres_i64(r, 0, c + 7, 0);
-	f->bounce_kind = dbres_dup(r, 0, c + 8);
-	f->bounce_rcpt = dbres_dup(r, 0, c + 9);
-	f->bounce_ticket_id = dbres_i64(r, 0, c + 10, 0);
-	f->bounce_author_id = dbres_i64(r, 0, c + 11, 0);
-	f->bounce_body = dbres_dup(r, 0, c + 12);
+	f->unverified_last_hour = (int)dbres_i64(r, 0, c + 6, 0);
+	read_ticket_sent(dbres_get(r, 0, c + 7), f);
+	f->bounce_outbox_id = dbres_i64(r, 0, c + 8, 0);
+	f->bounce_kind = dbres_dup(r, 0, c + 9);
+	f->bounce_rcpt = dbres_dup(r, 0, c + 10);
+	f->bounce_ticket_id = dbres_i64(r, 0, c + 11, 0);
+	f->bounce_author_id = dbres_i64(r, 0, c + 12, 0);
+	f->bounce_body = dbres_dup(r, 0, c + 13);
 	dbres_free(r);
 	return 0;
 }
@@ -355,7 +362,8 @@ static const char outgoing_sql[] =
 	"  $23::bigint[]) WITH ORDINALITY AS x(key, kind, ticket, rcpt, automatic, subject, "
 	"  msgid, raw, author, staff, from_name, irt, refs, body, html, internal, row_id, n)), "
 	"o AS (INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
-	"  subject, message_id, raw) SELECT x.key, x.kind, x.ticket, $17, x.rcpt, x.automatic, "
+	"  subject, message_id, raw) SELECT x.key, x.kind, x.ticket, $17, lower(x.rcpt), "
+	"x.automatic, "
 	"  x.subject, x.msgid, x.raw FROM x ORDER BY x.n ON CONFLICT (event_key) DO NOTHING "
 	"  RETURNING event_key), "
 	"m AS (INSERT INTO message (id, ticket_id, direction, author_kind, staff_id, from_addr, "

@@ -105,11 +105,16 @@ int store_outbox_take(Db *db, const char *token, int64_t id, int lease_seconds, 
 	const char *p[] = {i64s(b, id), token, i64s(lb, lease_seconds)};
 	DbRes *r = NULL;
 	*mine_r = false;
-	int rc = db_exec(db,
-			 "UPDATE outbox SET locked_until = now() + make_interval(secs => $3::int) "
-			 "WHERE id = $1::bigint AND claim = $2 AND status = 'sending' RETURNING "
-			 "pg_try_advisory_lock(" SEND_LOCK_CLASS ", " SEND_LOCK_KEY ")",
-			 3, p, &r, err);
+	/* the outcomes still in flight first: an error of theirs must not hide
+	 * this statement's result (and the lock it may have taken) */
+	int rc = db_pending(db) ? db_wait(db, NULL, err) : 0;
+	if (rc)
+		return rc;
+	rc = db_exec(db,
+		     "UPDATE outbox SET locked_until = now() + make_interval(secs => $3::int) "
+		     "WHERE id = $1::bigint AND claim = $2 AND status = 'sending' RETURNING "
+		     "pg_try_advisory_lock(" SEND_LOCK_CLASS ", " SEND_LOCK_KEY ")",
+		     3, p, &r, err);
 	if (rc == 0 && dbres_rows(r) == 1)
 		*mine_r = dbres_bool(r, 0, 0);
 	dbres_free(r);

@@ -113,6 +113,12 @@ dsn_postfix "$W/b4" "never-sent-by-us@example.net" someone@acme.example
 assert_eq quarantined "$(dm ingest "$W/b4")" "an unmatched bounce is quarantined"
 assert_eq bounce "$(dm quarantine list --json | jq -r '.[-1].reason')" "with reason bounce"
 
+# 4b. a quarantined bounce retried: still a bounce, the entry stays held
+Q=$(dm quarantine list --json | jq -r '.[-1].id')
+out=$(dm quarantine retry "$Q" 2>&1); rc=$?
+assert_eq 0 "$rc" "retrying a quarantined bounce works ($out)"
+assert_eq held "$(dm quarantine show "$Q" --json | jq -r .status)" "and it stays held"
+
 # 5. the bounce of a stranger's notice: the row marked, kept in quarantine
 dm_mail "$W/e" 'eve@nowhere.example' 'Hello' 'Who are you?'
 dm ingest "$W/e" >/dev/null

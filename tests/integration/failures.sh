@@ -98,11 +98,16 @@ assert_eq 4 "$(dm_psql -c "select count(*) from quarantine where from_addr = 'y@
 long=$(head -c 3000 /dev/zero | tr '\0' 'x')
 dm_mail "$W/l1" 'alice@acme.example' 'Long id' 'a very long Message-ID' "Message-ID: <$long@client.example>"
 dm_mail "$W/l2" 'ÉVE@Stranger.Example' 'Accented stranger' 'hello'
+dm_mail "$W/l2b" 'XⅠY@Stranger.Example' 'Roman numeral stranger' 'hello'
+dm_mail "$W/l2c" 'alice@acme.example' 'Cut token' 'x' "Auto-Submitted: $(head -c 62 /dev/zero | tr '\0' a)é"
 dm_mail "$W/l3" 'carol@globex.example' 'After the long id' 'next'
-dm_deliver "$W/l1" "$W/l2" "$W/l3"
+dm_deliver "$W/l1" "$W/l2" "$W/l2b" "$W/l2c" "$W/l3"
+qmark=$(dm_psql -c "select coalesce(max(id), 0) from quarantine")
 out=$(dm poll 2>"$W/p4.log"); rc=$?
 assert_eq 0 "$rc" "poll exits 0"
-assert_eq "fetched 3: 2 new ticket(s), 0 repl(ies), 1 quarantined, 0 duplicate(s)" "$out" "all three taken in"
+assert_eq "fetched 5: 2 new ticket(s), 0 repl(ies), 3 quarantined, 0 duplicate(s)" "$out" "all five taken in"
+assert_true "in one batch, none refused at the commit" bash -c "! grep -q 'one by one' '$W/p4.log'"
+assert_eq 0 "$(dm_psql -c "select count(*) from quarantine where id > $qmark and reason like 'could not be stored%'")" "each quarantined for its own reason"
 assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Long id'")" "the long-id mail opened its ticket"
 assert_eq "" "$(dm_psql -c "select coalesce(message_id, '') from inbound i join message m on m.inbound_id = i.id join ticket t on t.id = m.ticket_id where t.subject = 'Long id'")" "its Message-ID is taken as absent"
 assert_eq 1 "$(dm_psql -c "select count(*) from outbox where kind = 'quarantine-notice' and rcpt = 'éve@stranger.example'")" "the accented stranger is lower-cased and gets the notice"

@@ -76,6 +76,21 @@ m=$(dm_sql_count "outbox where ticket_id = $T and rcpt = 'amy@agency.example'")
 assert_eq 10 "$m" "the staff member got ten mails about the ticket (desk.max_automatic_per_ticket), then none"
 assert_true "the suppression is an audit event" test "$(dm_sql_count "event where ticket_id = $T and kind = 'notification-suppressed'")" -ge 1
 
+# 3b. the same limit holds inside one poll batch: fifteen client replies to
+# one ticket fetched together
+dm_mail "$W/p0" 'alice@acme.example' 'Printer on fire' 'It smokes.'
+round "$W/p0"
+T=$(dm_psql -c "select id from ticket where subject = 'Printer on fire'")
+files=()
+for i in $(seq 1 15); do
+	dm_mail "$W/pp$i" 'alice@acme.example' "Re: [#$T] Printer on fire" "Update number $i: still smoking."
+	files+=("$W/pp$i")
+done
+dm_deliver "${files[@]}"
+dm poll >/dev/null 2>&1
+n=$(dm_sql_count "outbox where ticket_id = $T and rcpt = 'amy@agency.example'")
+assert_eq 10 "$n" "fifteen replies in one poll: ten mails to the staff member about the ticket"
+
 # 4. a contact's autoresponder with changing words that opens a new ticket
 # every round: the hourly limit of automatic mail to one address
 for i in $(seq 1 25); do

@@ -69,6 +69,21 @@ assert_eq quarantined "$(dm ingest "$W/f3")" "a pass from another server counts 
 assert_contains "$(dm quarantine list --json | jq -r '.[-1].reason')" "no Authentication-Results from mx.agency.example" "and the reason says so"
 assert_eq 0 "$(dm_sql_count "outbox where rcpt = 'alice@acme.example' and kind = 'quarantine-notice'")" "no notice goes to a forged address"
 
+# 3b. a flood of forged mail: kept, staff told at most
+# desk.max_notices_per_hour times an hour; a forged subject's [#N] never
+# reaches the notice (a reply to it would go to that ticket)
+DM_DESK_EXTRA="max_notices_per_hour = 5;" dm_write_conf "$AUTH"
+mark=$(dm_outbox_max)
+for i in $(seq 1 8); do
+	dm_mail "$W/fl$i" 'alice@acme.example' "[#$T] Invoice $i" "Pay invoice $i to http://evil.example/$i" \
+		'Authentication-Results: mx.agency.example; dmarc=fail header.from=acme.example'
+	dm ingest "$W/fl$i" >/dev/null
+done
+dm_write_conf "$AUTH"
+n=$(dm_sql_count "outbox where id > $mark and kind = 'notify-unverified'")
+assert_true "eight forged mails: staff told at most five times ($n)" test "$n" -le 5 -a "$n" -ge 1
+assert_eq 8 "$(dm_sql_count "quarantine where subject like '%Invoice %'")" "all eight kept"
+
 # 4. a stranger who fails verification gets no notice either
 dm_mail "$W/e" 'eve@stranger.example' 'Hello' 'Who are you?'
 assert_eq quarantined "$(dm ingest "$W/e")" "a stranger is quarantined"

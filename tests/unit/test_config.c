@@ -743,7 +743,7 @@ static void test_auth(void)
 		{"auth = { trusted_authserv_id = \"mx.agency.example\"; staff_require = "
 		 "\"aligned\"; };",
 		 "mx.agency.example", CFG_AUTH_NONE, CFG_AUTH_ALIGNED},
-		/* present but all none: a choice, so no warning */
+		/* present but none for staff: allowed, with a warning */
 		{"auth = { };", NULL, CFG_AUTH_NONE, CFG_AUTH_NONE},
 		{"auth = { require = \"none\"; trusted_authserv_id = \"mx\"; };", "mx",
 		 CFG_AUTH_NONE, CFG_AUTH_NONE},
@@ -756,8 +756,15 @@ static void test_auth(void)
 		g_assert_cmpstr(cfg->auth_trusted_id, ==, cases[i].trusted);
 		g_assert_cmpint(cfg->auth_require, ==, cases[i].require);
 		g_assert_cmpint(cfg->auth_staff_require, ==, cases[i].staff);
-		g_assert_cmpuint(cfg->n_warnings, ==, 0);
-		g_assert_null(cfg->warnings);
+		if (cases[i].staff == CFG_AUTH_NONE) {
+			g_assert_cmpuint(cfg->n_warnings, ==, 1);
+			g_assert_cmpstr(
+				cfg->warnings[0], ==,
+				"auth.staff_require is \"none\": anyone can write as staff");
+		} else {
+			g_assert_cmpuint(cfg->n_warnings, ==, 0);
+			g_assert_null(cfg->warnings);
+		}
 		cfg_free(cfg);
 	}
 	tmp_teardown();
