@@ -37,6 +37,16 @@ max_len=${DM_FUZZ_MAX_LEN:-65536}
 timeout=${DM_FUZZ_TIMEOUT:-10}
 corpus_src=$root/../shared/corpus
 
+# the build's own dependencies, then clang and its libFuzzer runtime
+bash tests/lib/install-deps.sh || exit 1
+if ! command -v clang >/dev/null ||
+	! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'install ok installed'; then
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends clang \
+		libclang-rt-14-dev || exit 1
+fi
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" -Dfuzz=true || exit 1
 fi
