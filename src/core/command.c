@@ -64,6 +64,29 @@ static const struct {
 	{"close", CMD_CLOSE, 0},
 };
 
+/* The length of the longest prefix of s of at most max bytes that ends
+ * between two characters.  Every text of a Command goes on as UTF-8 (into
+ * the ticket's audit, into mail to staff, to PostgreSQL, which refuses
+ * invalid UTF-8), so the fixed buffers and the "%.Ns" quotes in the errors
+ * must cut a long line of non-ASCII text between characters, never inside
+ * one, as a byte count alone does (found by tests/fuzz/fuzz_command.c). */
+static int utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n <= max)
+		return (int)n;
+	const char *end = g_utf8_find_prev_char(s, s + max + 1);
+	return end ? (int)(end - s) : 0;
+}
+
+/* g_strlcpy into dst[size], cut between characters. */
+static void utf8_copy(char *dst, const char *src, size_t size)
+{
+	int n = utf8_prefix(src, size - 1);
+	memcpy(dst, src, (size_t)n);
+	dst[n] = '\0';
+}
+
 static void list_values(GString *s, const char *const *list)
 {
 	for (int i = 0; list[i]; i++)
@@ -110,7 +133,8 @@ static void check_arg(Command *c)
 	case CMD_LINE:
 		if (!(a[0] >= '1' && a[0] <= '3' && a[1] == '\0'))
 			g_snprintf(c->error, sizeof c->error,
-				   "unknown support line '%.60s': use 1, 2 or 3", a);
+				   "unknown support line '%.*s': use 1, 2 or 3", utf8_prefix(a, 60),
+				   a);
 		return;
 	default:
 		return;
@@ -129,7 +153,8 @@ static void check_arg(Command *c)
 	g_free(low);
 	if (!command_in_list(list, c->arg)) {
 		GString *s = g_string_new(NULL);
-		g_string_append_printf(s, "unknown %s '%.40s': use one of ", what, a);
+		g_string_append_printf(s, "unknown %s '%.*s': use one of ", what,
+				       utf8_prefix(a, 40), a);
 		list_values(s, list);
 		g_strlcpy(c->error, s->str, sizeof c->error);
 		g_string_free(s, TRUE);
@@ -165,7 +190,8 @@ static int parse_line(const char *body, Command *c, const char **note_rest)
 	/* the word must end there: "#closed" is not "#close" */
 	if (*after && *after != ' ' && *after != '\t' && *after != ':') {
 		c->kind = CMD_UNKNOWN;
-		g_snprintf(c->error, sizeof c->error, "unknown command '#%.40s%.20s'", word, after);
+		g_snprintf(c->error, sizeof c->error, "unknown command '#%.40s%.*s'", word,
+			   utf8_prefix(after, 20), after);
 		return -1;
 	}
 	if (*after == ':')
@@ -176,7 +202,7 @@ static int parse_line(const char *body, Command *c, const char **note_rest)
 		*note_rest = after;
 		return mode;
 	}
-	g_strlcpy(c->arg, after, sizeof c->arg);
+	utf8_copy(c->arg, after, sizeof c->arg);
 	g_strstrip(c->arg);
 	if (mode == 1 && c->arg[0] == '\0')
 		g_snprintf(c->error, sizeof c->error, "#%s needs a value", word);
@@ -233,7 +259,7 @@ void command_parse(const char *text, CommandSet *cs)
 			break; /* the text begins here */
 		Command tmp = {0};
 		tmp.line_no = line_no;
-		g_strlcpy(tmp.line, ln, sizeof tmp.line);
+		utf8_copy(tmp.line, ln, sizeof tmp.line);
 		const char *note_rest = NULL;
 		int mode = parse_line(ln + 1, &tmp, &note_rest);
 		if (mode == 2) {

@@ -556,7 +556,11 @@ static const char *hdr(GMimeMessage *msg, const char *name)
 	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
 }
 
-/* First word of a header value, lower-case, at most 63 bytes. */
+/* First word of a header value, lower-case, at most 63 bytes, cut between
+ * characters: it goes on in automatic_reason, a string of the Mail (valid
+ * UTF-8, mail.h), and a word of 8-bit text decoded by GMime (2 bytes a
+ * character in the fallback charset) used to leave half a character
+ * (tests/data/fuzz-auto-submitted-cut-utf8.eml, found by fuzz_mail). */
 static void first_token(const char *v, char out[64])
 {
 	size_t n = 0;
@@ -564,6 +568,9 @@ static void first_token(const char *v, char out[64])
 		v++;
 	while (*v && *v != ';' && *v != ' ' && *v != '\t' && *v != '(' && n < 63)
 		out[n++] = g_ascii_tolower(*v++);
+	const char *valid_end;
+	if (!g_utf8_validate(out, (gssize)n, &valid_end))
+		n = (size_t)(valid_end - out);
 	out[n] = '\0';
 }
 
