@@ -12,17 +12,33 @@
 #include <stdint.h>
 
 #include "deskmail/err.h"
+#include "deskmail/worktime.h"
 
 #define DM_DEFAULT_CONFIG "/etc/deskmail/deskmail.conf"
 
+/* The severities, in the order of CfgPlan.severity_minutes. */
+enum { CFG_SEV_SEVERE, CFG_SEV_HIGH, CFG_SEV_MEDIUM, CFG_SEV_LOW, CFG_SEV_ENHANCEMENT, CFG_N_SEV };
+
+/* Targets are kept in minutes (the file says hours, fractions allowed:
+ * line1_hours = 7.5).  Working minutes of the plan's calendar unless the
+ * name says elapsed; 0 = no target. */
 typedef struct {
-	char *name;               /* the group name, e.g. "silver" */
-	char *description;        /* may be NULL */
-	char *priority;           /* "high", "normal", "low"; default "normal" */
-	int first_response_hours; /* working hours; 0 = no target */
-	int resolution_hours;     /* working hours; 0 = no target */
-	int max_contacts;         /* 0 = unlimited */
-	int hours_per_month;      /* 0 = none */
+	char *name;        /* the group name, e.g. "silver" */
+	char *description; /* may be NULL */
+	char *priority;    /* "high", "normal", "low"; default "normal" */
+	char *calendar;    /* a calendars member; NULL = desk.calendar */
+	int first_response_minutes;
+	int resolution_minutes;          /* when no severity is set */
+	int severity_minutes[CFG_N_SEV]; /* severity_hours; each defaults to
+					    resolution_hours, enhancement to 0 */
+	int line1_minutes;               /* working time on the 1st line */
+	int line1_max_elapsed_minutes;   /* and never more than this, elapsed */
+	int line2_minutes;
+	int line2_max_elapsed_minutes;
+	int follow_up_minutes; /* since the last response to the client */
+	int at_risk_percent;   /* default 75 */
+	int max_contacts;      /* 0 = unlimited */
+	int hours_per_month;   /* 0 = none */
 } CfgPlan;
 
 /* auth.require and auth.staff_require: the values of AuthRequire
@@ -72,6 +88,8 @@ typedef struct {
 	char *desk_address;
 	char *desk_templates;               /* absolute, resolved against dir */
 	char *desk_domain;                  /* for Message-IDs; default: domain of address */
+	char *desk_calendar;                /* the desk's calendar (staff hours, plans
+					       without one); NULL = the only one */
 	int desk_max_auto_replies_per_hour; /* notices per recipient, default 3 */
 	int desk_max_acks_per_hour;         /* acknowledgements per contact, 0 = no limit */
 	int desk_max_automatic_per_hour;    /* automatic mail of all kinds to one address
@@ -107,6 +125,13 @@ typedef struct {
 	CfgPlan *plans;
 	size_t n_plans;
 
+	/* calendars: at least one (a built-in Mon-Fri 09:00-17:00 UTC
+	 * "default" when none is configured) */
+	WtCalendar **calendars;
+	size_t n_calendars;
+	bool default_calendar;      /* the built-in one */
+	const WtCalendar *desk_cal; /* desk.calendar, or the only one */
+
 	/* What is allowed but unwise (no auth group, ...): one line each, for
 	 * `deskmail check-config` to print; they do not make cfg_load fail.
 	 * NULL-terminated; NULL when there are none. */
@@ -122,6 +147,14 @@ void cfg_free(Config *cfg);
 /* The config path to use: `opt` (from -c) if set, else $DESKMAIL_CONFIG,
  * else DM_DEFAULT_CONFIG.  Borrowed. */
 const char *cfg_default_path(const char *opt);
+
+/* Borrowed; NULL if there is no such calendar (or name is NULL). */
+const WtCalendar *cfg_calendar(const Config *cfg, const char *name);
+
+/* A ticket's calendar: the client's own (client.calendar, may be NULL or
+ * gone from the file), else the plan's, else the desk's.  Never NULL. */
+const WtCalendar *cfg_ticket_calendar(const Config *cfg, const char *client_calendar,
+				      const CfgPlan *plan);
 
 /* Borrowed; NULL if the plan is not configured. */
 const CfgPlan *cfg_plan(const Config *cfg, const char *name);

@@ -33,6 +33,7 @@
 #include "deskmail/config.h"
 #include "deskmail/log.h"
 #include "deskmail/util.h"
+#include "deskmail/worktime.h"
 
 #define KIB (INT64_C(1024))
 #define MIB (KIB * 1024)
@@ -46,7 +47,10 @@ typedef enum {
 	T_INT,   /* stored as int */
 	T_INT64, /* stored as int64_t */
 	T_BOOL,
-	T_WORD, /* a string, one of .words, stored as its index (int) */
+	T_WORD,  /* a string, one of .words, stored as its index (int) */
+	T_HOURS, /* an int or a float of hours in [min,max], stored as int
+		    minutes (rounded); def_int is minutes, -1 = set later */
+	T_SKIP,  /* a known member read by its own code (a nested group) */
 } SetType;
 
 enum {
@@ -316,6 +320,7 @@ static const Setting desk_settings[] = {
 	S_("address", F_REQUIRED, NULL, desk_address, check_addr),
 	S_("templates", 0, "templates", desk_templates, check_nonempty),
 	S_("domain", 0, NULL, desk_domain, check_domain),
+	S_("calendar", 0, NULL, desk_calendar, check_nonempty),
 	I_("max_auto_replies_per_hour", 3, 0, 1000, desk_max_auto_replies_per_hour),
 	I_("max_acks_per_hour", 0, 0, 100000, desk_max_acks_per_hour),
 	I_("max_automatic_per_hour", 20, 0, 100000, desk_max_automatic_per_hour),
@@ -363,6 +368,11 @@ static const Setting auth_settings[] = {
 		.name = n, .type = T_INT, .def_int = 0, .min = 0, .max = 100000,                   \
 		.offset = offsetof(CfgPlan, field)                                                 \
 	}
+#define PH_(n, def, field)                                                                         \
+	{                                                                                          \
+		.name = n, .type = T_HOURS, .def_int = def, .min = 0, .max = 100000,               \
+		.offset = offsetof(CfgPlan, field)                                                 \
+	}
 static const Setting plan_settings[] = {
 	{.name = "description",
 	 .type = T_STRING,
@@ -373,12 +383,39 @@ static const Setting plan_settings[] = {
 	 .def_str = "normal",
 	 .offset = offsetof(CfgPlan, priority),
 	 .check = check_priority},
-	PI_("first_response_hours", first_response_hours),
-	PI_("resolution_hours", resolution_hours),
+	{.name = "calendar",
+	 .type = T_STRING,
+	 .offset = offsetof(CfgPlan, calendar),
+	 .check = check_nonempty},
+	PH_("first_response_hours", 0, first_response_minutes),
+	PH_("resolution_hours", 0, resolution_minutes),
+	{.name = "severity_hours", .type = T_SKIP},
+	PH_("line1_hours", 0, line1_minutes),
+	PH_("line1_max_elapsed_hours", 0, line1_max_elapsed_minutes),
+	PH_("line2_hours", 0, line2_minutes),
+	PH_("line2_max_elapsed_hours", 0, line2_max_elapsed_minutes),
+	PH_("follow_up_hours", 0, follow_up_minutes),
+	{.name = "at_risk_percent",
+	 .type = T_INT,
+	 .def_int = 75,
+	 .min = 1,
+	 .max = 100,
+	 .offset = offsetof(CfgPlan, at_risk_percent)},
 	PI_("max_contacts", max_contacts),
 	PI_("hours_per_month", hours_per_month),
 };
+
+/* plans.NAME.severity_hours: each defaults to the plan's resolution_hours,
+ * enhancement to no target (filled in by load_plans) */
+static const Setting severity_settings[] = {
+	PH_("severe", -1, severity_minutes[CFG_SEV_SEVERE]),
+	PH_("high", -1, severity_minutes[CFG_SEV_HIGH]),
+	PH_("medium", -1, severity_minutes[CFG_SEV_MEDIUM]),
+	PH_("low", -1, severity_minutes[CFG_SEV_LOW]),
+	PH_("enhancement", 0, severity_minutes[CFG_SEV_ENHANCEMENT]),
+};
 #undef PI_
+#undef PH_
 
 typedef struct {
 	const char *name;
@@ -443,6 +480,10 @@ static const char *type_word(SetType t)
 		return "true or false";
 	case T_WORD:
 		return "a string";
+	case T_HOURS:
+		return "a number of hours";
+	case T_SKIP:
+		return "a group";
 	}
 	return "?";
 }
@@ -565,7 +606,10 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 				break;
 			case T_INT:
 			case T_WORD:
+			case T_HOURS:
 				*(int *)field = (int)st->def_int;
+				break;
+			case T_SKIP:
 				break;
 			case T_INT64:
 				*(int64_t *)field = st->def_int;
@@ -590,6 +634,13 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 			break;
 		case T_BOOL:
 			ok = t == CONFIG_TYPE_BOOL;
+			break;
+		case T_HOURS:
+			ok = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 ||
+			     t == CONFIG_TYPE_FLOAT;
+			break;
+		case T_SKIP:
+			ok = true;
 			break;
 		}
 		if (!ok)
@@ -622,6 +673,19 @@ static int load_group(const LoadCtx *ctx, const config_setting_t *grp, const cha
 		case T_BOOL:
 			*(bool *)field = config_setting_get_bool(s) != 0;
 			break;
+		case T_SKIP:
+			break;
+		case T_HOURS: {
+			double v = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
+							  : (double)config_setting_get_int64(s);
+			if (!(v >= (double)st->min && v <= (double)st->max))
+				return cfg_fail(ctx, s,
+						"setting '%s': must be between %" PRId64
+						" and %" PRId64 " hours",
+						full, st->min, st->max);
+			*(int *)field = (int)(v * 60.0 + 0.5);
+			break;
+		}
 		case T_WORD: {
 			const char *v = config_setting_get_string(s);
 			int found = -1;
@@ -677,7 +741,156 @@ static int load_plans(const LoadCtx *ctx, const config_setting_t *plans, Config 
 				    plan);
 		if (rc < 0)
 			return rc;
+		const config_setting_t *sev = config_setting_get_member(p, "severity_hours");
+		g_autofree char *sprefix = g_strdup_printf("%s.severity_hours", prefix);
+		if (sev != NULL && config_setting_type(sev) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, sev, "setting '%s': must be a group { ... }", sprefix);
+		rc = load_group(ctx, sev, sprefix, severity_settings,
+				G_N_ELEMENTS(severity_settings), plan);
+		if (rc < 0)
+			return rc;
+		for (int k = 0; k < CFG_N_SEV; k++)
+			if (plan->severity_minutes[k] < 0)
+				plan->severity_minutes[k] = plan->resolution_minutes;
 	}
+	return 0;
+}
+
+static void cfg_warn(Config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *const weekday_keys[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+/* calendars = { NAME = { timezone; mon..sun; holidays = [...]; }; ... } */
+static int load_calendars(const LoadCtx *ctx, const config_setting_t *cals, Config *cfg)
+{
+	if (cals != NULL && config_setting_type(cals) != CONFIG_TYPE_GROUP)
+		return cfg_fail(ctx, cals, "setting 'calendars': must be a group { ... }");
+	int n = cals != NULL ? config_setting_length(cals) : 0;
+	cfg->calendars = g_new0(WtCalendar *, (size_t)n + 2);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *c = config_setting_get_elem(cals, (unsigned)i);
+		const char *name = config_setting_name(c);
+		g_autofree char *prefix = g_strdup_printf("calendars.%s", name ? name : "?");
+		if (config_setting_type(c) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, c, "setting '%s': a calendar must be a group { ... }",
+					prefix);
+		const char *tz = NULL;
+		const char *week[7] = {0};
+		const char **hol = NULL;
+		size_t n_hol = 0;
+		for (int k = 0; k < config_setting_length(c); k++) {
+			const config_setting_t *m = config_setting_get_elem(c, (unsigned)k);
+			const char *key = config_setting_name(m);
+			int day = -1;
+			for (int d = 0; d < 7 && key != NULL; d++)
+				if (strcmp(key, weekday_keys[d]) == 0)
+					day = d;
+			if (key != NULL && strcmp(key, "holidays") == 0) {
+				int t = config_setting_type(m);
+				if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+					g_free(hol);
+					return cfg_fail(ctx, m,
+							"setting '%s.holidays': must be a list of "
+							"\"YYYY-MM-DD\" dates [ ... ]",
+							prefix);
+				}
+				int nh = config_setting_length(m);
+				g_free(hol);
+				hol = g_new0(const char *, (size_t)nh + 1);
+				for (int h = 0; h < nh; h++) {
+					const config_setting_t *e =
+						config_setting_get_elem(m, (unsigned)h);
+					if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+						g_free(hol);
+						return cfg_fail(ctx, e,
+								"setting '%s.holidays': must be "
+								"\"YYYY-MM-DD\" strings",
+								prefix);
+					}
+					hol[n_hol++] = config_setting_get_string(e);
+				}
+				continue;
+			}
+			if ((key == NULL || (day < 0 && strcmp(key, "timezone") != 0)) ||
+			    config_setting_type(m) != CONFIG_TYPE_STRING) {
+				g_free(hol);
+				if (key != NULL && (day >= 0 || strcmp(key, "timezone") == 0))
+					return cfg_fail(ctx, m, "setting '%s.%s': must be a string",
+							prefix, key);
+				return cfg_fail(ctx, m,
+						"setting '%s.%s': unknown setting (a calendar has "
+						"timezone, mon .. sun and holidays)",
+						prefix, key ? key : "?");
+			}
+			if (day >= 0)
+				week[day] = config_setting_get_string(m);
+			else
+				tz = config_setting_get_string(m);
+		}
+		if (tz == NULL) {
+			g_free(hol);
+			return cfg_fail(ctx, c,
+					"setting '%s.timezone': required, e.g. \"Europe/London\"",
+					prefix);
+		}
+		g_autofree char *why = NULL;
+		WtCalendar *cal = wt_calendar_new(name, tz, week, hol, n_hol, &why);
+		g_free(hol);
+		if (cal == NULL)
+			return cfg_fail(ctx, c, "setting '%s': %s", prefix, why);
+		cfg->calendars[cfg->n_calendars++] = cal;
+	}
+	return 0;
+}
+
+/* The desk's calendar and each plan's must exist; without any calendar the
+ * desk works Monday to Friday, 09:00-17:00 UTC. */
+static int finish_calendars(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
+{
+	if (cfg->n_calendars == 0) {
+		static const char *const week[7] = {"09:00-17:00",
+						    "09:00-17:00",
+						    "09:00-17:00",
+						    "09:00-17:00",
+						    "09:00-17:00",
+						    "",
+						    ""};
+		g_autofree char *why = NULL;
+		WtCalendar *cal = wt_calendar_new("default", "UTC", week, NULL, 0, &why);
+		if (cal == NULL)
+			return cfg_fail(ctx, NULL, "the default calendar: %s", why);
+		cfg->calendars[cfg->n_calendars++] = cal;
+		cfg->default_calendar = true;
+	}
+	config_setting_t *desk = config_setting_get_member(root, "desk");
+	if (cfg->desk_calendar != NULL) {
+		cfg->desk_cal = cfg_calendar(cfg, cfg->desk_calendar);
+		if (cfg->desk_cal == NULL || cfg->default_calendar)
+			return cfg_fail(ctx, config_setting_get_member(desk, "calendar"),
+					"setting 'desk.calendar': no calendar \"%s\" in calendars",
+					cfg->desk_calendar);
+	} else if (cfg->n_calendars == 1) {
+		cfg->desk_cal = cfg->calendars[0];
+	} else {
+		return cfg_fail(ctx, config_setting_get_member(root, "calendars"),
+				"setting 'desk.calendar': required when there are several "
+				"calendars (the desk's own, for plans without one and for staff)");
+	}
+	config_setting_t *plans = config_setting_get_member(root, "plans");
+	for (size_t i = 0; i < cfg->n_plans; i++) {
+		const CfgPlan *p = &cfg->plans[i];
+		if (p->calendar != NULL &&
+		    (cfg_calendar(cfg, p->calendar) == NULL || cfg->default_calendar)) {
+			config_setting_t *g = config_setting_get_member(plans, p->name);
+			return cfg_fail(ctx, config_setting_get_member(g, "calendar"),
+					"setting 'plans.%s.calendar': no calendar \"%s\" in "
+					"calendars",
+					p->name, p->calendar);
+		}
+	}
+	if (cfg->default_calendar)
+		cfg_warn(cfg, "no calendars: working time is Monday to Friday, 09:00-17:00 UTC "
+			      "(set calendars and desk.calendar)");
 	return 0;
 }
 
@@ -838,13 +1051,14 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
 		const char *name = config_setting_name(e);
-		bool known = name != NULL && strcmp(name, "plans") == 0;
+		bool known = name != NULL &&
+			     (strcmp(name, "plans") == 0 || strcmp(name, "calendars") == 0);
 		for (size_t g = 0; g < G_N_ELEMENTS(groups) && !known; g++)
 			known = name != NULL && strcmp(name, groups[g].name) == 0;
 		if (!known) {
 			rc = cfg_fail(&ctx, e,
 				      "setting '%s': unknown (groups are database, imap, smtp, "
-				      "desk, log, auth, plans)",
+				      "desk, log, auth, calendars, plans)",
 				      name ? name : "?");
 			goto out;
 		}
@@ -867,6 +1081,12 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 			goto out;
 	}
 	rc = load_plans(&ctx, config_setting_get_member(root, "plans"), cfg);
+	if (rc < 0)
+		goto out;
+	rc = load_calendars(&ctx, config_setting_get_member(root, "calendars"), cfg);
+	if (rc < 0)
+		goto out;
+	rc = finish_calendars(&ctx, root, cfg);
 	if (rc < 0)
 		goto out;
 	rc = finish(&ctx, root, cfg);
@@ -895,10 +1115,32 @@ void cfg_free(Config *cfg)
 		free_fields(plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
 	}
 	g_free(cfg->plans);
+	for (size_t i = 0; cfg->calendars != NULL && i < cfg->n_calendars; i++)
+		wt_calendar_free(cfg->calendars[i]);
+	g_free(cfg->calendars);
 	g_strfreev(cfg->warnings);
 	g_free(cfg->path);
 	g_free(cfg->dir);
 	g_free(cfg);
+}
+
+const WtCalendar *cfg_calendar(const Config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_calendars; i++)
+		if (strcmp(wt_calendar_name(cfg->calendars[i]), name) == 0)
+			return cfg->calendars[i];
+	return NULL;
+}
+
+const WtCalendar *cfg_ticket_calendar(const Config *cfg, const char *client_calendar,
+				      const CfgPlan *plan)
+{
+	const WtCalendar *c = cfg_calendar(cfg, client_calendar);
+	if (c == NULL && plan != NULL)
+		c = cfg_calendar(cfg, plan->calendar);
+	return c != NULL ? c : cfg->desk_cal;
 }
 
 const CfgPlan *cfg_plan(const Config *cfg, const char *name)
@@ -955,6 +1197,17 @@ static void dump_group(const char *prefix, const Setting *table, size_t n, const
 		case T_BOOL:
 			puts(*(const bool *)field ? "true" : "false");
 			break;
+		case T_HOURS: {
+			int m = *(const int *)field;
+			if (m % 60 == 0)
+				printf("%d\n", m / 60);
+			else
+				printf("%.2f\n", m / 60.0);
+			break;
+		}
+		case T_SKIP:
+			puts("{ ... }");
+			break;
 		case T_WORD: {
 			int v = *(const int *)field;
 			printf("\"%s\"\n", v >= 0 ? st->words[v] : "?");
@@ -974,6 +1227,14 @@ void cfg_dump(const Config *cfg)
 	for (size_t i = 0; i < cfg->n_plans; i++) {
 		g_autofree char *prefix = g_strdup_printf("plans.%s", cfg->plans[i].name);
 		dump_group(prefix, plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
+		g_autofree char *sprefix = g_strdup_printf("%s.severity_hours", prefix);
+		dump_group(sprefix, severity_settings, G_N_ELEMENTS(severity_settings),
+			   &cfg->plans[i]);
 	}
+	for (size_t i = 0; i < cfg->n_calendars; i++)
+		printf("calendars.%s = { timezone = \"%s\"; %.1f working hours a week }%s\n",
+		       wt_calendar_name(cfg->calendars[i]), wt_calendar_timezone(cfg->calendars[i]),
+		       (double)wt_calendar_week_seconds(cfg->calendars[i]) / 3600.0,
+		       cfg->default_calendar ? " (built in: no calendars set)" : "");
 	fflush(stdout);
 }

@@ -141,8 +141,8 @@ static void test_minimal(void)
 	g_assert_cmpstr(silver->name, ==, "silver");
 	g_assert_null(silver->description);
 	g_assert_cmpstr(silver->priority, ==, "normal");
-	g_assert_cmpint(silver->first_response_hours, ==, 0);
-	g_assert_cmpint(silver->resolution_hours, ==, 0);
+	g_assert_cmpint(silver->first_response_minutes, ==, 0);
+	g_assert_cmpint(silver->resolution_minutes, ==, 0);
 	g_assert_cmpint(silver->max_contacts, ==, 0);
 	g_assert_cmpint(silver->hours_per_month, ==, 0);
 	g_assert_nonnull(cfg_plan(cfg, "hosting"));
@@ -259,8 +259,8 @@ static void test_shipped(void)
 		if (plans[i].priority != NULL)
 			g_assert_cmpstr(p->priority, ==, plans[i].priority);
 		if (plans[i].first >= 0) {
-			g_assert_cmpint(p->first_response_hours, ==, plans[i].first);
-			g_assert_cmpint(p->resolution_hours, ==, plans[i].resolution);
+			g_assert_cmpint(p->first_response_minutes, ==, plans[i].first * 60);
+			g_assert_cmpint(p->resolution_minutes, ==, plans[i].resolution * 60);
 			g_assert_cmpint(p->max_contacts, ==, plans[i].contacts);
 		}
 	}
@@ -646,7 +646,7 @@ static void test_int64(void)
 
 	g_autofree char *t3 = with("@PLAN@", "first_response_hours = 8L; hours_per_month = 0;");
 	cfg = load_text(t3);
-	g_assert_cmpint(cfg_plan(cfg, "silver")->first_response_hours, ==, 8);
+	g_assert_cmpint(cfg_plan(cfg, "silver")->first_response_minutes, ==, 8 * 60);
 	cfg_free(cfg);
 	tmp_teardown();
 }
