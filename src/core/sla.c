@@ -503,30 +503,63 @@ static void civil_from_days(int64_t z, int64_t *y_r, int *m_r, int *d_r)
 	*d_r = d;
 }
 
-/* "YYYY-MM-DD HH:MM " in the calendar's zone (tz NULL: UTC). */
-static void append_time(GString *out, GTimeZone *tz, int64_t t)
-{
-	int64_t y;
-	int mo, d;
+/* Timestamps in the calendar's zone (tz NULL: UTC).  The clocks share
+ * their events' instants, and GLib finds a zone's offset by a linear search
+ * of its transitions: each instant is formatted once, in a small
+ * direct-mapped cache. */
+#define N_STAMPS 64
+typedef struct {
+	GTimeZone *tz;
+	struct {
+		int64_t t;
+		bool set;
+		char s[24]; /* "YYYY-MM-DD HH:MM " */
+	} slot[N_STAMPS];
+} Stamps;
 
-	if (tz) {
-		int iv = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, t);
-		if (iv >= 0)
-			t += g_time_zone_get_offset(tz, iv);
+static void put_digits(char *p, int64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
 	}
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-	int64_t sec = t - days * 86400;
-	civil_from_days(days, &y, &mo, &d);
-	g_string_append_printf(out, "%04" G_GINT64_FORMAT "-%02d-%02d %02d:%02d ", y, mo, d,
-			       (int)(sec / 3600), (int)(sec / 60 % 60));
 }
 
-static char *format_change(const Change *c, const SlaTicket *t, GTimeZone *tz)
+/* "YYYY-MM-DD HH:MM " */
+static void append_time(GString *out, Stamps *st, int64_t t)
+{
+	size_t k = (size_t)((uint64_t)t / 60 % N_STAMPS);
+	char *s = st->slot[k].s;
+
+	if (!st->slot[k].set || st->slot[k].t != t) {
+		int64_t lt = t, y;
+		int mo, d;
+		if (st->tz) {
+			int iv = g_time_zone_find_interval(st->tz, G_TIME_TYPE_UNIVERSAL, t);
+			if (iv >= 0)
+				lt += g_time_zone_get_offset(st->tz, iv);
+		}
+		int64_t days = lt >= 0 ? lt / 86400 : -((-lt + 86399) / 86400);
+		int64_t sec = lt - days * 86400;
+		civil_from_days(days, &y, &mo, &d);
+		memcpy(s, "0000-00-00 00:00 ", 18);
+		put_digits(s, CLAMP(y, 0, 9999), 4);
+		put_digits(s + 5, mo, 2);
+		put_digits(s + 8, d, 2);
+		put_digits(s + 11, sec / 3600, 2);
+		put_digits(s + 14, sec / 60 % 60, 2);
+		st->slot[k].t = t;
+		st->slot[k].set = true;
+	}
+	g_string_append_len(out, s, 17);
+}
+
+static char *format_change(const Change *c, const SlaTicket *t, Stamps *st)
 {
 	GString *s = g_string_sized_new(64);
 	static const char *const suffix[] = {"", ", paused", ", stopped"};
 
-	append_time(s, tz, c->at);
+	append_time(s, st, c->at);
 	switch ((ChangeKind)c->what) {
 	case CH_CREATED:
 		g_string_append(s, "created: ");
@@ -594,7 +627,7 @@ static char *format_change(const Change *c, const SlaTicket *t, GTimeZone *tz)
 
 /* ---- the result ---- */
 
-static void finish(Walk *w, SlaClock *c, GTimeZone *tz)
+static void finish(Walk *w, SlaClock *c, Stamps *st)
 {
 	bool has = w->work_thr[THR_TARGET] > 0 || w->el_thr[THR_TARGET] > 0;
 
@@ -638,7 +671,7 @@ static void finish(Walk *w, SlaClock *c, GTimeZone *tz)
 	if (dropped)
 		c->changes[k++] = g_strdup_printf("%zu earlier changes not shown", dropped);
 	for (size_t i = 0; i < w->changes.len; i++)
-		c->changes[k++] = format_change(ring_get(&w->changes, i), w->t, tz);
+		c->changes[k++] = format_change(ring_get(&w->changes, i), w->t, st);
 	c->changes[k] = NULL;
 
 	g_free(w->pauses.buf);
@@ -703,12 +736,15 @@ void sla_compute(const SlaTicket *t, SlaResult *res)
 		}
 	}
 
-	GTimeZone *tz = NULL;
+	Stamps st;
+	st.tz = NULL;
+	for (size_t i = 0; i < N_STAMPS; i++)
+		st.slot[i].set = false;
 	if (t->cal) {
 #if GLIB_CHECK_VERSION(2, 68, 0)
-		tz = g_time_zone_new_identifier(wt_calendar_timezone(t->cal));
+		st.tz = g_time_zone_new_identifier(wt_calendar_timezone(t->cal));
 #else
-		tz = g_time_zone_new(wt_calendar_timezone(t->cal));
+		st.tz = g_time_zone_new(wt_calendar_timezone(t->cal));
 #endif
 	}
 
@@ -730,11 +766,11 @@ void sla_compute(const SlaTicket *t, SlaResult *res)
 		w.work_thr[THR_RISK] = w.work_thr[THR_TARGET] * pct / 100;
 		w.el_thr[THR_RISK] = w.el_thr[THR_TARGET] * pct / 100;
 		walk(&w, items, n, k == SLA_LINE ? line_since : created, line_ev);
-		finish(&w, &res->clocks[k], tz);
+		finish(&w, &res->clocks[k], &st);
 	}
 
-	if (tz)
-		g_time_zone_unref(tz);
+	if (st.tz)
+		g_time_zone_unref(st.tz);
 	if (items != stack_items)
 		g_free(items);
 }
