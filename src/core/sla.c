@@ -299,6 +299,7 @@ static void start(Walk *w, int64_t at, const SlaEvent *line_ev)
 
 	w->started = true;
 	w->started_at = at;
+	w->r = w->seg_from = at; /* a clock that never runs is due from here */
 	if (w->closed)
 		w->stop_at = at;
 	settle(w, s, at);

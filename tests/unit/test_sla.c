@@ -733,6 +733,63 @@ static const Case cases[] = {
 		    "2026-11-13 11:00 status open -> awaiting-client: paused",
 		    "2026-11-16 14:00 status awaiting-client -> open: resumed"}}}},
 
+	/* Created waiting for the client, closed without ever running: the
+	 * first response is met with nothing used, and due from the creation
+	 * (3.5 + 0.5 = 14:00). */
+	{"created waiting, closed",
+	 "2026-11-09T09:00:00Z",
+	 NULL,
+	 "2026-11-09T12:00:00Z",
+	 NULL,
+	 1,
+	 false,
+	 {ST("2026-11-09T10:00:00Z", "awaiting-client", "closed")},
+	 {[FR] = {true,
+		  SLA_MET,
+		  "0:00",
+		  "0:00",
+		  NULL,
+		  "2026-11-09T14:00:00Z",
+		  "none",
+		  "2026-11-09T12:00:00Z",
+		  "2026-11-09T10:00:00Z",
+		  NO,
+		  NP(1),
+		  {"2026-11-09T09:00:00Z", "2026-11-09T10:00:00Z", "awaiting-client"},
+		  {"2026-11-09 09:00 created: target 4 h, paused",
+		   "2026-11-09 10:00 closed: stopped"}}}},
+
+	/* From one waiting status to another, closed, reopened waiting: a
+	 * pause for each status; W 1 (09:00-10:00). */
+	{"waiting statuses, reopened waiting",
+	 "2026-11-09T09:00:00Z",
+	 NULL,
+	 "2026-11-09T14:00:00Z",
+	 NULL,
+	 1,
+	 false,
+	 {ST("2026-11-09T10:00:00Z", "open", "awaiting-client"),
+	  ST("2026-11-09T11:00:00Z", "awaiting-client", "awaiting-third-party"),
+	  ST("2026-11-09T12:00:00Z", "awaiting-third-party", "closed"),
+	  ST("2026-11-09T13:00:00Z", "closed", "awaiting-client")},
+	 {[RES] = {true,
+		   SLA_PAUSED,
+		   "1:00",
+		   "1:00",
+		   NULL,
+		   "none",
+		   "none",
+		   "none",
+		   "none",
+		   NO,
+		   NP(3),
+		   {"2026-11-09T13:00:00Z", "none", "awaiting-client"},
+		   {"2026-11-09 09:00 created: target 48 h",
+		    "2026-11-09 10:00 status open -> awaiting-client: paused",
+		    "2026-11-09 11:00 status awaiting-client -> awaiting-third-party: still paused",
+		    "2026-11-09 12:00 closed: stopped",
+		    "2026-11-09 13:00 reopened as awaiting-client: paused"}}}},
+
 	/* Summer time, a pause and the holidays together.  Fri 23 October
 	 * 16:00 BST (15:00Z), high; awaiting the client from Mon 26 October
 	 * 10:00 (GMT) to Thu 24 December 09:00; now Tue 29 December 10:00.
