@@ -36,7 +36,8 @@
  *   - Events are taken in time order (a stable sort of a copy when needed);
  *     one before created_at counts at created_at, one after `now` is
  *     ignored.  The state at creation is the `before` of the first event of
- *     its kind (status, severity), else the ticket's current one.
+ *     its kind (status, severity), else the ticket's current one; after
+ *     that each event's `after` holds (t->status is not consulted again).
  *   - Statuses: awaiting-* pauses (sla_status_pauses); "closed" stops every
  *     clock; any other name, known or not, runs it.  Reopening (closed ->
  *     anything else) resumes every clock that had not met its own stop: the
@@ -73,7 +74,8 @@
  *       closed: stopped              reopened: resumed
  *       reopened as awaiting-client: paused
  *       severity medium -> severe: target 8 h     (none: "none")
- *       plan silver -> gold: target 4 h
+ *       plan silver -> gold: target 4 h   (the current plan's targets: a
+ *                                          past plan's are not known)
  *       response by sam@x: stopped   response by sam@x: restarted
  *     Names are cut at 120 bytes, control characters shown as '?'.  At most
  *     SLA_MAX_CHANGES lines of history are kept, the last ones, after a
