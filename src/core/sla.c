@@ -76,8 +76,19 @@ typedef struct {
 	const SlaEvent *e;
 } Item;
 
+/* The clocks mostly run over the same intervals (the status history is
+ * theirs in common): each interval's working time is asked of the calendar
+ * once, through a small direct-mapped cache. */
+#define N_SPANS 32
+typedef struct {
+	struct {
+		int64_t a, b, work;
+	} slot[N_SPANS];
+} Spans;
+
 typedef struct {
 	const SlaTicket *t;
+	Spans *spans;
 	SlaClockKind kind;
 	int64_t created, now;
 	int64_t work_thr[N_THR], el_thr[N_THR]; /* target and at-risk share */
@@ -240,7 +251,15 @@ static void account(Walk *w, int64_t a, int64_t b)
 {
 	if (b <= a)
 		return;
-	int64_t work = w->t->cal ? wt_between(w->t->cal, a, b) : 0;
+	int64_t work = 0;
+	if (w->t->cal) {
+		size_t k = (size_t)(((uint64_t)a * 31 + (uint64_t)b) % N_SPANS);
+		if (w->spans->slot[k].a != a || w->spans->slot[k].b != b)
+			w->spans->slot[k].work = wt_between(w->t->cal, a, b);
+		w->spans->slot[k].a = a;
+		w->spans->slot[k].b = b;
+		work = w->spans->slot[k].work;
+	}
 	int64_t el = b - a;
 
 	for (int i = 0; i < N_THR; i++) {
@@ -504,13 +523,13 @@ static void civil_from_days(int64_t z, int64_t *y_r, int *m_r, int *d_r)
 	*d_r = d;
 }
 
-/* Timestamps in the calendar's zone (tz NULL: UTC).  The clocks share
- * their events' instants, and GLib finds a zone's offset by a linear search
- * of its transitions: each instant is formatted once, in a small
- * direct-mapped cache. */
+/* Timestamps in the calendar's zone (wt_format_iso, cut), or in UTC
+ * without a calendar.  The clocks share their events' instants: each is
+ * formatted once, in a small direct-mapped cache.  (Not a GTimeZone of our
+ * own: GLib reads and parses the zone file again for each new one.) */
 #define N_STAMPS 64
 typedef struct {
-	GTimeZone *tz;
+	const WtCalendar *cal;
 	struct {
 		int64_t t;
 		bool set;
@@ -533,22 +552,25 @@ static void append_time(GString *out, Stamps *st, int64_t t)
 	char *s = st->slot[k].s;
 
 	if (!st->slot[k].set || st->slot[k].t != t) {
-		int64_t lt = t, y;
-		int mo, d;
-		if (st->tz) {
-			int iv = g_time_zone_find_interval(st->tz, G_TIME_TYPE_UNIVERSAL, t);
-			if (iv >= 0)
-				lt += g_time_zone_get_offset(st->tz, iv);
+		/* "2026-12-28T11:30:00+00:00" */
+		char *iso = st->cal ? wt_format_iso(st->cal, t) : NULL;
+		if (iso && strlen(iso) >= 16 && iso[10] == 'T') {
+			memcpy(s, iso, 16);
+			s[10] = ' ';
+			s[16] = ' ';
+		} else {
+			int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), y;
+			int64_t sec = t - days * 86400;
+			int mo, d;
+			civil_from_days(days, &y, &mo, &d);
+			memcpy(s, "0000-00-00 00:00 ", 18);
+			put_digits(s, CLAMP(y, 0, 9999), 4);
+			put_digits(s + 5, mo, 2);
+			put_digits(s + 8, d, 2);
+			put_digits(s + 11, sec / 3600, 2);
+			put_digits(s + 14, sec / 60 % 60, 2);
 		}
-		int64_t days = lt >= 0 ? lt / 86400 : -((-lt + 86399) / 86400);
-		int64_t sec = lt - days * 86400;
-		civil_from_days(days, &y, &mo, &d);
-		memcpy(s, "0000-00-00 00:00 ", 18);
-		put_digits(s, CLAMP(y, 0, 9999), 4);
-		put_digits(s + 5, mo, 2);
-		put_digits(s + 8, d, 2);
-		put_digits(s + 11, sec / 3600, 2);
-		put_digits(s + 14, sec / 60 % 60, 2);
+		g_free(iso);
 		st->slot[k].t = t;
 		st->slot[k].set = true;
 	}
@@ -738,21 +760,18 @@ void sla_compute(const SlaTicket *t, SlaResult *res)
 	}
 
 	Stamps st;
-	st.tz = NULL;
+	Spans spans;
+	st.cal = t->cal;
+	for (size_t i = 0; i < N_SPANS; i++)
+		spans.slot[i].a = spans.slot[i].b = -1; /* b > a in every real one */
 	for (size_t i = 0; i < N_STAMPS; i++)
 		st.slot[i].set = false;
-	if (t->cal) {
-#if GLIB_CHECK_VERSION(2, 68, 0)
-		st.tz = g_time_zone_new_identifier(wt_calendar_timezone(t->cal));
-#else
-		st.tz = g_time_zone_new(wt_calendar_timezone(t->cal));
-#endif
-	}
 
 	int pct = t->plan ? CLAMP(t->plan->at_risk_percent, 0, 100) : 0;
 	for (int k = 0; k < SLA_N_CLOCKS; k++) {
 		Walk w = {
 			.t = t,
+			.spans = &spans,
 			.kind = (SlaClockKind)k,
 			.created = created,
 			.now = now,
@@ -770,8 +789,6 @@ void sla_compute(const SlaTicket *t, SlaResult *res)
 		finish(&w, &res->clocks[k], &st);
 	}
 
-	if (st.tz)
-		g_time_zone_unref(st.tz);
 	if (items != stack_items)
 		g_free(items);
 }
