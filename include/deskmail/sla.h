@@ -30,7 +30,57 @@
  * SLA_PAUSED when paused, SLA_RUNNING.  at_risk_at is the instant the used
  * time reaches plan.at_risk_percent of the target (for the line clock, the
  * earlier of that share of the working and of the elapsed limit); 0 when
- * paused or no target. */
+ * paused or no target.
+ *
+ * The details (src/core/sla.c, tests/unit/test_sla.c):
+ *   - Events are taken in time order (a stable sort of a copy when needed);
+ *     one before created_at counts at created_at, one after `now` is
+ *     ignored.  The state at creation is the `before` of the first event of
+ *     its kind (status, severity), else the ticket's current one; after
+ *     that each event's `after` holds (t->status is not consulted again).
+ *   - Statuses: awaiting-* pauses (sla_status_pauses); "closed" stops every
+ *     clock; any other name, known or not, runs it.  Reopening (closed ->
+ *     anything else) resumes every clock that had not met its own stop: the
+ *     stop is undone (stopped false, stopped_at 0).  The first-response clock
+ *     stays stopped after its response, even once reopened; the follow-up
+ *     clock starts again at each response (started = that response, used and
+ *     pauses from then on) and, stopped by a close, resumes with its time on
+ *     a reopening.  The line clock starts at line_since (clamped to
+ *     [created_at, now]).
+ *   - Targets are the current plan's for the current severity (names as
+ *     CFG_SEV_*, case-insensitive; none or unknown: resolution_minutes) and
+ *     the current line (3: none), applied to the whole history.  NULL plan,
+ *     or all limits 0: SLA_NONE, no due, breached_at or at_risk_at, but
+ *     used, running, stopped and pauses are reported.  NULL cal: no working
+ *     time (used 0, no working target; elapsed limits still count).
+ *   - due/at_risk_at of a running or stopped clock: from its last resumption
+ *     r, wt_add(cal, r, limit - used at r), or r + (elapsed limit - elapsed
+ *     at r), the earlier; when the limit was already reached (a breach
+ *     before a pause or a stop, or a severity lowering the target), the
+ *     instant it was.  A stopped clock so keeps the due it had while it ran,
+ *     even when it stopped before.  An instant the calendar never reaches
+ *     (WT_NEVER) is none.  at_risk_percent is of each limit in seconds,
+ *     rounded down.
+ *   - breached_at <= min(now, stopped_at): reaching the target exactly at
+ *     `now` or at the stop is a breach.
+ *   - changes: "YYYY-MM-DD HH:MM <what>", in the calendar's time zone (UTC
+ *     without one), oldest first, only what concerns the clock:
+ *       created: target 4 h          created: target 7 h 30 min or 12 h elapsed
+ *       created: no target, paused   started on line 2: target 48 h
+ *       line 1 -> 2: started, target 48 h
+ *       status open -> awaiting-client: paused
+ *       status awaiting-client -> awaiting-parts: still paused
+ *       status awaiting-client -> open: resumed
+ *       closed: stopped              reopened: resumed
+ *       reopened as awaiting-client: paused
+ *       severity medium -> severe: target 8 h     (none: "none")
+ *       plan silver -> gold: target 4 h   (the current plan's targets: a
+ *                                          past plan's are not known)
+ *       response by sam@x: stopped   response by sam@x: restarted
+ *     Names are cut at 120 bytes, control characters shown as '?'.  At most
+ *     SLA_MAX_CHANGES lines of history are kept, the last ones, after a
+ *     first line "N earlier changes not shown"; at most SLA_MAX_PAUSES
+ *     pauses, the last ones (n_pauses_dropped says how many went). */
 #ifndef DESKMAIL_SLA_H
 #define DESKMAIL_SLA_H
 
@@ -40,6 +90,9 @@
 
 #include "deskmail/config.h"
 #include "deskmail/worktime.h"
+
+#define SLA_MAX_CHANGES 200 /* change lines kept a clock, plus one "N earlier" */
+#define SLA_MAX_PAUSES 200  /* pauses kept a clock */
 
 typedef enum {
 	SLA_FIRST_RESPONSE,
@@ -70,9 +123,9 @@ typedef struct {
 
 typedef struct {
 	int64_t created_at;
-	int64_t line_since; /* arrival on the current line (>= created_at) */
-	const char *status; /* now; the status at creation is the before of the
-			       first status event, else this */
+	int64_t line_since;   /* arrival on the current line (>= created_at) */
+	const char *status;   /* now; the status at creation is the before of the
+				 first status event, else this */
 	const char *severity; /* now; NULL or "" = none */
 	int line;             /* now: 1..3 */
 	const SlaEvent *events;
@@ -84,7 +137,7 @@ typedef struct {
 
 typedef struct {
 	int64_t from;
-	int64_t to; /* 0 = still paused at `now` */
+	int64_t to;   /* 0 = still paused at `now` */
 	char *status; /* the awaiting-* status */
 } SlaPause;
 
@@ -103,10 +156,13 @@ typedef struct {
 	int64_t due;          /* see the file comment; 0 = none */
 	int64_t breached_at;  /* when used reached the target; 0 = not breached */
 	int64_t at_risk_at;   /* see the file comment; 0 = none */
-	SlaPause *pauses;     /* the paused intervals since `started` */
+	SlaPause *pauses;     /* the paused intervals since `started`, before
+				 any stop, oldest first; a stop ends one */
 	size_t n_pauses;
-	char **changes; /* what set or moved it, one line each, oldest first:
-			   "2026-12-24 16:00 severity medium -> severe: target 8 h" */
+	size_t n_pauses_dropped; /* earlier pauses not kept (SLA_MAX_PAUSES) */
+	char **changes;          /* what set or moved it, one line each, oldest first:
+				    "2026-12-24 16:00 severity medium -> severe: target 8 h";
+				    NULL-terminated too */
 	size_t n_changes;
 } SlaClock;
 
@@ -114,8 +170,12 @@ typedef struct {
 	SlaClock clocks[SLA_N_CLOCKS];
 } SlaResult;
 
-/* Compute the four clocks.  *res is overwritten; free with sla_result_clear. */
+/* Compute the four clocks (clocks[k].kind == k).  *res is overwritten and
+ * owns what it points to; free with sla_result_clear.  t NULL: four empty
+ * clocks (SLA_NONE).  Allocates only the pauses and the change lines (and a
+ * sorted copy of more than a few dozen events out of order). */
 void sla_compute(const SlaTicket *t, SlaResult *res);
+/* Frees what sla_compute allocated and zeroes *res; NULL is fine. */
 void sla_result_clear(SlaResult *res);
 
 /* "first-response", "resolution", "line", "follow-up" */

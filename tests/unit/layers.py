@@ -51,6 +51,7 @@ HEADER_LAYER = {
     "config.h": "config", "template.h": "config",
     "mime.h": "mime", "imap.h": "imap", "smtp.h": "smtp",
     "route.h": "core", "command.h": "core", "clean.h": "core", "plan.h": "core", "auth.h": "core",
+    "sla.h": "core",
     "store.h": "store", "desk.h": "desk",
 }
 THIRD_PARTY = [
