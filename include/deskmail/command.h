@@ -24,7 +24,10 @@ typedef enum {
 	CMD_CHARGEABLE,
 	CMD_NOTE,
 	CMD_CLOSE,
+	CMD_TIME, /* #time 1h30m: work recorded against the client's allowance */
 } CommandKind;
+
+#define CMD_TIME_MAX_MINUTES (24 * 60) /* one #time line records at most a day */
 
 #define CMD_MAX 20       /* command lines looked at; more are reported */
 #define CMD_LINE_MAX 200 /* bytes of one command line kept */
@@ -50,6 +53,10 @@ typedef struct {
  * a category, an argument where one is needed, none where none is). */
 void command_parse(const char *text, CommandSet *cs);
 void command_set_clear(CommandSet *cs);
+
+/* The minutes of a #time argument: "1h30m", "1h 30m", "1.5h", "90m", "90"
+ * (minutes), "1:30".  0 and *minutes_r in 1 .. CMD_TIME_MAX_MINUTES, or -1. */
+int command_duration(const char *s, int *minutes_r);
 
 /* Whether a staff member of `role` may use the command.  `self_target` is
  * true when #assign names the sender.  Returns NULL if allowed, else a

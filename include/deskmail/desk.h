@@ -102,4 +102,30 @@ int desk_send(Desk *desk, SendStats *st, DmError *err);
  * set.  Returns 0 then, or DM_ECONFIG when it cannot go on. */
 int desk_run(Desk *desk, DmError *err);
 
+/* ---- service levels (sla.c) ---- */
+
+typedef struct {
+	size_t tickets;   /* looked at */
+	size_t escalated; /* moved up a line by time */
+	size_t notices;   /* at-risk, breach, follow-up, escalation notices */
+	size_t mails;     /* queued */
+} EscalateStats;
+
+typedef struct {
+	char period[16]; /* "2026-12-01" */
+	size_t managers; /* digests queued now */
+} DigestStats;
+
+/* The breach digest of today (the desk calendar's date) to every active
+ * manager who has not had it; dry_run: print it, write nothing. */
+int desk_digest(Desk *desk, bool dry_run, DigestStats *st, DmError *err);
+
+/* The start (Unix seconds) of the month holding `now` in the desk's
+ * calendar, and its "YYYY-MM": the month of allowances. */
+int64_t desk_month_start(const Config *cfg, int64_t now, char month[8]);
+
+/* One escalation pass (`deskmail escalate`, and after every poll and
+ * ingest): every ticket whose next SLA instant has come. */
+int desk_escalate(Desk *desk, EscalateStats *st, DmError *err);
+
 #endif

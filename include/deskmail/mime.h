@@ -60,7 +60,8 @@ typedef struct {
 	const char *content_type; /* "type/subtype"; bad or NULL -> application/octet-stream */
 	const unsigned char *data;
 	size_t size;
-	const char *sha256; /* hex of data if known (else computed), or NULL */
+	const char *sha256;     /* hex of data if known (else computed), or NULL */
+	const char *content_id; /* inline parts only: the HTML's "cid:" without <> */
 } OutAttachment;
 
 typedef struct {
@@ -81,6 +82,11 @@ typedef struct {
 	const char *html; /* UTF-8 HTML body or NULL; if set -> multipart/alternative */
 	const OutAttachment *attachments; /* if any -> multipart/mixed, base64 parts */
 	size_t n_attachments;
+	/* parts the HTML shows (<img src="cid:...">): with html, the HTML and
+	 * these make a multipart/related (RFC 2387) inside the alternative;
+	 * each content_id must be a plain id-left@id-right */
+	const OutAttachment *inline_parts;
+	size_t n_inline;
 	int64_t date; /* Unix time */
 } OutMail;
 

@@ -28,6 +28,7 @@
 
 #include "deskmail/config.h"
 #include "deskmail/mail.h"
+#include "deskmail/sla.h"
 
 /* ---- facts ---------------------------------------------------------------- */
 
@@ -38,6 +39,7 @@ typedef struct {
 	char *role; /* one of staff_roles (command.h) */
 	int line;
 	bool active;
+	bool is_manager; /* receives the breach digest */
 } StaffFact;
 
 /* Every staff member, active or not, by id. */
@@ -55,6 +57,7 @@ typedef struct {
 	char *name;
 	char *plan;
 	int64_t account_manager_id; /* 0: none */
+	char *calendar;             /* the client's own calendar, or NULL */
 } ClientFact;
 
 typedef struct {
@@ -188,6 +191,8 @@ typedef enum {
 	TPL_RELAY,
 	TPL_COMMAND_ERROR,
 	TPL_ATTACHMENT_REFUSED,
+	TPL_ESCALATED, /* to the client: the ticket moved up a support line */
+	TPL_DIGEST,    /* the breach digest for managers */
 	TPL_COUNT
 } TemplateKind;
 
@@ -230,6 +235,13 @@ typedef struct {
 	const char *reply_to;    /* Reply-To address, or NULL */
 	const MailAttachment *attachments[PLAN_MAX_ATTACHMENTS];
 	size_t n_attachments;
+	int64_t not_before; /* Unix seconds: not sent before then (staff notices
+			       waiting for working hours); 0 = at once */
+	/* one image the HTML part shows as <img src="cid:inline_cid"> (the
+	 * digest's chart; bytes borrowed, set by the desk); NULL = none */
+	const unsigned char *inline_data;
+	size_t inline_len;
+	const char *inline_cid, *inline_type, *inline_name;
 
 	/* how it looks: set by the desk when it renders the plan (g_malloc'd,
 	 * freed by plan_clear) */
@@ -255,10 +267,13 @@ typedef struct {
 	int64_t new_assignee; /* 0: nobody */
 	bool new_chargeable;
 	ClosedAction closed;
-	bool line_since;     /* the line changed: line_since = now */
-	bool first_response; /* first_response_at = now */
-	bool last_client;    /* last_client_at = now */
-	bool last_staff;     /* last_staff_at = now */
+	bool line_since;       /* the line changed: line_since = now ... */
+	int64_t line_since_at; /* ... or this instant (Unix seconds) when set: an
+				  escalation by time counts from its due time */
+	bool response;         /* a staff reply relayed: last_response_at = now */
+	bool first_response;   /* first_response_at = now */
+	bool last_client;      /* last_client_at = now */
+	bool last_staff;       /* last_staff_at = now */
 } PlanTicketUpdate;
 
 typedef struct {
@@ -281,6 +296,12 @@ typedef struct {
 	const char *new_subject;
 	int64_t reopened_from;   /* 0: none */
 	PlanTicketUpdate update; /* changes to an existing ticket */
+	/* a new ticket's clocks (sla.h), Unix seconds, 0 = none; and the next
+	 * time the escalation pass has work for it */
+	int64_t new_due[SLA_N_CLOCKS];
+	int64_t new_sla_next;
+	/* #time: minutes of work recorded on the ticket by author_staff_id */
+	int time_minutes;
 
 	/* the incoming message row */
 	bool message;
@@ -350,6 +371,142 @@ void plan_mail(const Mail *m, const char *parse_error, const char *sha256, const
 void plan_delivery_failed(const TicketFact *t, const StaffList *staff, int64_t outbox_id,
 			  const char *kind, const char *rcpt, const char *why, int64_t author_id,
 			  const char *body, const Config *cfg, Plan *p);
+
+/* ---- service levels (plan_sla.c) -------------------------------------------- */
+
+/* cfg_plan and cfg_ticket_calendar for the core, which reads the Config
+ * type and links no configuration code. */
+const CfgPlan *plan_find(const Config *cfg, const char *name);
+const WtCalendar *plan_ticket_calendar(const Config *cfg, const char *client_calendar,
+				       const CfgPlan *plan);
+
+/* A notice about a clock already recorded (sla_notice): once per ticket,
+ * clock, kind and due time. */
+typedef struct {
+	SlaClockKind clock;
+	char kind[16]; /* "at-risk", "breach", "escalation", "follow-up" */
+	int64_t due;   /* Unix seconds */
+} SlaNoticeFact;
+
+/* What the escalation pass knows of one ticket. */
+typedef struct {
+	TicketFact t;
+	int64_t created_at, line_since, now; /* Unix seconds */
+	SlaEvent *events;                    /* status, severity, line changes and
+						responses, in time order; strings
+						owned by `strings` */
+	size_t n_events;
+	SlaNoticeFact *notices;
+	size_t n_notices;
+	/* the client's work this month (#time) against its plan's
+	 * hours_per_month, and the warnings already sent this month */
+	char month[8]; /* "2026-12", in the desk calendar */
+	int64_t month_minutes;
+	bool allowance_sent_80, allowance_sent_100;
+	GStringChunk *strings;
+} SlaFacts;
+
+void sla_facts_clear(SlaFacts *f);
+
+#define SLA_MAX_NOTICES 8
+
+/* What the pass writes besides the plan: the due times (0 = NULL), the
+ * next instant it has work for the ticket (0 = none), the notices sent now
+ * and where stopped clocks ended (for the digest's share of targets met). */
+typedef struct {
+	int64_t due[SLA_N_CLOCKS];
+	int64_t next;
+	struct {
+		SlaClockKind clock;
+		const char *kind;
+		int64_t due;
+	} notices[SLA_MAX_NOTICES];
+	size_t n_notices;
+	struct {
+		SlaClockKind clock;
+		bool met;
+		int64_t due, ended;
+	} outcomes[SLA_N_CLOCKS];
+	size_t n_outcomes;
+	int escalated_to;                 /* the line it moved to by time; 0: none */
+	const char *allowance_periods[2]; /* periodic_notice rows: "2026-12:80" */
+	size_t n_allowance;
+} SlaWrite;
+
+/* One pass over one ticket: escalations by time, at-risk and breach
+ * notices, follow-ups, due times.  p is a PLAN_NONE plan (ticket changes,
+ * events, mail). */
+void plan_sla(const SlaFacts *f, const StaffList *staff, const Config *cfg, Plan *p, SlaWrite *w);
+
+/* The clocks of a ticket from facts alone (`deskmail ticket sla`). */
+void plan_sla_clocks(const SlaFacts *f, const Config *cfg, SlaResult *res,
+		     const WtCalendar **cal_r);
+
+/* The next instant the pass has work: the earliest at-risk instant whose
+ * notice is not sent yet and due time of a running clock, after now.  0 =
+ * none.  notices may be NULL. */
+int64_t sla_next_action(const SlaResult *res, int line, const SlaNoticeFact *notices,
+			size_t n_notices, int64_t now);
+
+/* The acknowledgement's promise in plain words: "We will reply by Monday 28
+ * December, 11:30 (Europe/London)." or, without a target, a sentence that
+ * promises no time. */
+const char *plan_response_promise(Plan *p, const WtCalendar *cal, int64_t due);
+
+/* ---- the breach digest (plan_digest.c) ------------------------------------- */
+
+#define DIGEST_WEEKS 4
+
+/* Where clocks of one plan ended in each of the last DIGEST_WEEKS weeks
+ * (week 0 the oldest), from sla_outcome. */
+typedef struct {
+	char *plan;
+	SlaClockKind clock;
+	int week;
+	int64_t met, total;
+} DigestOutcome;
+
+typedef struct {
+	char *client, *plan;
+	int64_t minutes; /* #time this month */
+} DigestAllowance;
+
+typedef struct {
+	char *plan;
+	int64_t open; /* open tickets */
+} DigestPlanCount;
+
+typedef struct {
+	int64_t now;
+	char period[16];   /* "2026-12-01": the desk calendar's date */
+	char month[8];     /* "2026-12" */
+	SlaFacts *tickets; /* candidates: open tickets with a clock due by now
+			      or a breach or at-risk notice lately */
+	size_t n_tickets;
+	DigestOutcome *outcomes;
+	size_t n_outcomes;
+	DigestAllowance *allowances;
+	size_t n_allowances;
+	DigestPlanCount *open;
+	size_t n_open;
+} DigestFacts;
+
+void digest_facts_clear(DigestFacts *d);
+
+/* The compliance chart: per plan, the share of clocks that met their
+ * target in each week (-1: none ended that week). */
+typedef struct {
+	const char *plans[16];
+	int percent[16][DIGEST_WEEKS];
+	size_t n_plans;
+	const char *week_labels[DIGEST_WEEKS]; /* "23 Nov" */
+} DigestChart;
+
+/* The digest: its text (also printed by --dry-run), the chart, and a mail
+ * (TPL_DIGEST) to each active manager in `to` (ids; NULL = every active
+ * manager).  The text is the same for every manager. */
+void plan_digest(const DigestFacts *d, const StaffList *staff, const int64_t *to, size_t n_to,
+		 const Config *cfg, Plan *p, const char **text_r, DigestChart *chart);
 
 /* Render the subject token "[#N]" into buf. */
 const char *plan_ticket_token(int64_t ticket_id, char buf[32]);

@@ -77,6 +77,33 @@ int store_batch_commit(Db *db, const Plan *const *deferred, size_t n_deferred, i
 		       uint32_t uidvalidity, const SeenUid *seen, size_t n_seen, DmError *err);
 void store_batch_rollback(Db *db);
 
+/* ---- service levels (sla.c) ---- */
+
+/* Lock and read, in the caller's transaction, the tickets the escalation
+ * pass has work for: with ids, those tickets (waiting for their locks);
+ * else at most `limit` whose sla_next_at has come, skipping tickets
+ * another pass holds.  The client's #time since month_start (Unix
+ * seconds) and the allowance warnings of `month` ("2026-12") come with
+ * each.  Appends SlaFacts to out (sla_facts_clear each). */
+int store_sla_take(Db *db, const int64_t *ids, size_t n_ids, int limit, int64_t month_start,
+		   const char *month, GArray *out, DmError *err);
+int store_sla_begin(Db *db, DmError *err);
+int store_sla_commit(Db *db, DmError *err);
+void store_sla_rollback(Db *db);
+/* What the breach digest reads (at most `limit` candidate tickets). */
+int store_digest_facts(Db *db, int limit, int64_t month_start, const char *month, DigestFacts *d,
+		       DmError *err);
+/* In the caller's transaction: record the digest of `period` for every
+ * active manager who has not had it; appends their ids (the others got
+ * theirs from an earlier run). */
+int store_digest_claim(Db *db, const char *period, GArray *ids, DmError *err);
+/* The digest's mail, in the caller's transaction. */
+int store_digest_apply(Db *db, const Plan *p, DmError *err);
+/* One ticket's facts, unlocked (`deskmail ticket sla`).  DM_ENOTFOUND. */
+int store_sla_facts(Db *db, int64_t ticket_id, SlaFacts *f, DmError *err);
+/* The plan of one ticket's pass and its due times, notices, outcomes. */
+int store_sla_apply(Db *db, const Plan *p, const SlaFacts *f, const SlaWrite *w, DmError *err);
+
 /* Every staff member, ordered by id.  Free with staff_list_clear. */
 int store_staff_load(Db *db, StaffList *l, DmError *err);
 
@@ -188,6 +215,19 @@ int store_client_find(Db *db, const char *name, int64_t *id_r, DmError *err);
 /* DM_EPERM when the name is taken. */
 int store_client_add(Db *db, const char *name, const char *plan, int64_t *id_r, DmError *err);
 int store_client_set_plan(Db *db, int64_t id, const char *plan, DmError *err);
+/* `deskmail client show`: a client, its counts, and its #time since
+ * month_start (Unix seconds).  DM_ENOTFOUND. */
+typedef struct {
+	int64_t id;
+	char *name, *plan, *calendar, *account_manager;
+	int64_t contacts, open_tickets, month_minutes;
+} ClientShow;
+int store_client_show(Db *db, const char *name, int64_t month_start, ClientShow *out, DmError *err);
+void client_show_clear(ClientShow *c);
+/* calendar NULL: the plan's or the desk's again. */
+int store_client_set_calendar(Db *db, int64_t id, const char *calendar, DmError *err);
+/* Whether the member receives the breach digest.  DM_ENOTFOUND. */
+int store_staff_set_manager(Db *db, const char *email, bool manager, DmError *err);
 /* DM_ENOTFOUND when no staff member has that address. */
 int store_client_set_account_manager(Db *db, int64_t id, const char *email, DmError *err);
 /* What adding a contact must check: the client's name and plan, its number
@@ -209,6 +249,19 @@ int store_event_add(Db *db, int64_t ticket_id, const char *kind, const char *act
  * Each appends g_malloc'd lines to `lines` (a GPtrArray with g_free as its
  * free function). */
 int store_client_report(Db *db, bool json, GPtrArray *lines, DmError *err);
+
+/* Open tickets by their nearest due time (`ticket list --due`); tickets
+ * with no running clock come last (due 0, clock NULL). */
+typedef struct {
+	int64_t id;
+	char *status, *severity, *client, *plan, *calendar, *subject, *assignee;
+	int line;
+	int64_t due; /* Unix seconds; 0 = none */
+	char *clock; /* the clock that is due first */
+	int64_t now;
+} DueRow;
+void due_row_clear(DueRow *r);
+int store_ticket_due(Db *db, int limit, GArray *out, DmError *err);
 int store_contact_report(Db *db, int64_t client_id, bool json, GPtrArray *lines, DmError *err);
 int store_staff_report(Db *db, bool json, GPtrArray *lines, DmError *err);
 int store_ticket_list(Db *db, const char *status, const char *client, bool json, GPtrArray *lines,

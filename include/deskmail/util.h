@@ -26,6 +26,16 @@ int dm_read_file(const char *path, size_t max_bytes, char **data_r, size_t *len_
 /* Read all of a file descriptor, at most max_bytes (then -1, errno=EFBIG). */
 int dm_read_fd(int fd, size_t max_bytes, char **data_r, size_t *len_r);
 
+/* The desk's clock (src/util/clock.c): DESKMAIL_NOW, an ISO 8601 instant
+ * ("2026-12-24T16:00:00Z"), when it is set, else the real time.  Read once
+ * by dm_clock_init (-1 and a g_malloc'd message on a bad value); dm_now is
+ * Unix seconds, dm_now_usec microseconds; dm_now_fixed is the fixed instant
+ * as "YYYY-MM-DDTHH:MM:SSZ", or NULL when the clock is real. */
+int dm_clock_init(char **err_r);
+int64_t dm_now(void);
+int64_t dm_now_usec(void);
+const char *dm_now_fixed(void);
+
 /* Lower-case an ASCII e-mail address in place and return it. */
 char *dm_ascii_lower(char *s);
 

@@ -5,6 +5,7 @@
  * The SQL is the store's (src/store/admin.c); this file checks the
  * arguments and prints. */
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,72 @@ static GPtrArray *new_lines(void)
 	return g_ptr_array_new_with_free_func(g_free);
 }
 
+/* A client with its plan's service levels and its hours this month. */
+static int client_show(const Config *cfg, Db *db, const char *name, bool json, DmError *err)
+{
+	char month[8];
+	int64_t start = desk_month_start(cfg, dm_now(), month);
+	ClientShow c = {0};
+	int rc = store_client_show(db, name, start, &c, err);
+	if (rc)
+		return rc;
+	const CfgPlan *plan = cfg_plan(cfg, c.plan);
+	const WtCalendar *cal = cfg_ticket_calendar(cfg, c.calendar, plan);
+	int allowance = plan ? plan->hours_per_month : 0;
+	double used_h = (double)c.month_minutes / 60.0;
+	if (json) {
+		JsonBuilder *b = json_builder_new();
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "id");
+		json_builder_add_int_value(b, c.id);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, c.name);
+		json_builder_set_member_name(b, "plan");
+		json_builder_add_string_value(b, c.plan ? c.plan : "");
+		json_builder_set_member_name(b, "plan_known");
+		json_builder_add_boolean_value(b, plan != NULL);
+		json_builder_set_member_name(b, "calendar");
+		json_builder_add_string_value(b, wt_calendar_name(cal));
+		json_builder_set_member_name(b, "account_manager");
+		if (c.account_manager)
+			json_builder_add_string_value(b, c.account_manager);
+		else
+			json_builder_add_null_value(b);
+		json_builder_set_member_name(b, "contacts");
+		json_builder_add_int_value(b, c.contacts);
+		json_builder_set_member_name(b, "open_tickets");
+		json_builder_add_int_value(b, c.open_tickets);
+		json_builder_set_member_name(b, "month");
+		json_builder_add_string_value(b, month);
+		json_builder_set_member_name(b, "minutes_this_month");
+		json_builder_add_int_value(b, c.month_minutes);
+		json_builder_set_member_name(b, "hours_per_month");
+		json_builder_add_int_value(b, allowance);
+		json_builder_set_member_name(b, "allowance_used_percent");
+		if (allowance)
+			json_builder_add_int_value(b, c.month_minutes * 100 /
+							      ((int64_t)allowance * 60));
+		else
+			json_builder_add_null_value(b);
+		json_builder_end_object(b);
+		cli_print_json(b);
+	} else {
+		printf("Client %lld: %s\nPlan:            %s%s\nCalendar:        %s (%s)\n"
+		       "Account manager: %s\nContacts:        %lld\nOpen tickets:    %lld\n",
+		       (long long)c.id, c.name, c.plan ? c.plan : "-",
+		       plan ? "" : " (not in the configuration)", wt_calendar_name(cal),
+		       wt_calendar_timezone(cal), c.account_manager ? c.account_manager : "-",
+		       (long long)c.contacts, (long long)c.open_tickets);
+		if (allowance)
+			printf("Hours in %s:   %.2f of %d (%lld%%)\n", month, used_h, allowance,
+			       (long long)(c.month_minutes * 100 / ((int64_t)allowance * 60)));
+		else
+			printf("Hours in %s:   %.2f (no allowance)\n", month, used_h);
+	}
+	client_show_clear(&c);
+	return 0;
+}
+
 static int client_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 {
 	const char *sub = argc > 0 ? argv[0] : "";
@@ -55,14 +122,25 @@ static int client_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError 
 	if (strcmp(sub, "set") == 0) {
 		const char *name = cli_pos(argc, argv, 0);
 		const char *am = cli_opt(argc, argv, "--account-manager"),
-			   *plan = cli_opt(argc, argv, "--plan");
-		if (name == NULL || (am == NULL && plan == NULL))
-			return usage(err,
-				     "client set NAME [--account-manager EMAIL] [--plan PLAN]");
+			   *plan = cli_opt(argc, argv, "--plan"),
+			   *cal = cli_opt(argc, argv, "--calendar");
+		if (name == NULL || (am == NULL && plan == NULL && cal == NULL))
+			return usage(err, "client set NAME [--account-manager EMAIL] [--plan PLAN] "
+					  "[--calendar CALENDAR|none]");
+		if (cal && strcmp(cal, "none") != 0 &&
+		    (cfg_calendar(cfg, cal) == NULL || cfg->default_calendar))
+			return dm_error_set(err, DM_EPERM,
+					    "calendar '%s' is not in the configuration", cal);
 		int64_t cid;
 		int rc = store_client_find(db, name, &cid, err);
 		if (rc)
 			return rc;
+		if (cal) {
+			rc = store_client_set_calendar(db, cid, strcmp(cal, "none") ? cal : NULL,
+						       err);
+			if (rc)
+				return rc;
+		}
 		if (plan) {
 			if (cfg_plan(cfg, plan) == NULL)
 				return dm_error_set(err, DM_EPERM,
@@ -78,13 +156,22 @@ static int client_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError 
 		}
 		printf("client %lld updated\n", (long long)cid);
 		return store_event_add(db, 0, "client-updated", "operator", "client", NULL, name,
-				       am ? am : plan, err);
+				       am     ? am
+				       : plan ? plan
+					      : cal,
+				       err);
 	}
 	if (strcmp(sub, "list") == 0) {
 		GPtrArray *l = new_lines();
 		return lines(store_client_report(db, cli_flag(argc, argv, "--json"), l, err), l);
 	}
-	return usage(err, "client add|set|list ...");
+	if (strcmp(sub, "show") == 0) {
+		const char *name = cli_pos(argc, argv, 0);
+		if (name == NULL)
+			return usage(err, "client show NAME [--json]");
+		return client_show(cfg, db, name, cli_flag(argc, argv, "--json"), err);
+	}
+	return usage(err, "client add|set|show|list ...");
 }
 
 static int contact_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
@@ -151,7 +238,8 @@ static int staff_cmd(Db *db, int argc, char **argv, DmError *err)
 		const char *role = cli_opt(argc, argv, "--role"),
 			   *line = cli_opt(argc, argv, "--line");
 		if (email == NULL || name == NULL || role == NULL)
-			return usage(err, "staff add EMAIL --name NAME --role ROLE [--line 1|2|3]");
+			return usage(err, "staff add EMAIL --name NAME --role ROLE [--line 1|2|3] "
+					  "[--manager]");
 		if (!command_in_list(staff_roles, role))
 			return dm_error_set(err, DM_EPERM,
 					    "role '%s' is not one of account-manager, "
@@ -170,6 +258,11 @@ static int staff_cmd(Db *db, int argc, char **argv, DmError *err)
 			return rc;
 		if (!added)
 			return dm_error_set(err, DM_EPERM, "staff member %s exists already", addr);
+		if (cli_flag(argc, argv, "--manager")) {
+			rc = store_staff_set_manager(db, addr, true, err);
+			if (rc)
+				return rc;
+		}
 		printf("staff %s (%s, %s, line %lld) added\n", addr, name, role, (long long)l);
 		return store_event_add(db, 0, "staff-added", "operator", "staff", NULL, addr, role,
 				       err);
@@ -178,7 +271,21 @@ static int staff_cmd(Db *db, int argc, char **argv, DmError *err)
 		GPtrArray *l = new_lines();
 		return lines(store_staff_report(db, cli_flag(argc, argv, "--json"), l, err), l);
 	}
-	return usage(err, "staff add|list ...");
+	if (strcmp(sub, "set") == 0) {
+		const char *email = cli_pos(argc, argv, 0);
+		bool on = cli_flag(argc, argv, "--manager"),
+		     off = cli_flag(argc, argv, "--no-manager");
+		if (email == NULL || on == off)
+			return usage(err, "staff set EMAIL --manager|--no-manager");
+		int rc = store_staff_set_manager(db, email, on, err);
+		if (rc)
+			return rc;
+		printf("staff %s: %s\n", email,
+		       on ? "a manager (receives the breach digest)" : "not a manager");
+		return store_event_add(db, 0, "staff-updated", "operator", "is_manager", NULL,
+				       email, on ? "true" : "false", err);
+	}
+	return usage(err, "staff add|set|list ...");
 }
 
 int admin_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)

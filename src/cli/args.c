@@ -1,5 +1,6 @@
 /* args.c - what the administration and report commands share: their
  * argument conventions and printing the lines a report gives. */
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,12 +26,23 @@ bool cli_flag(int argc, char **argv, const char *name)
 	return false;
 }
 
+/* Options that take no value. */
+static bool is_flag(const char *a)
+{
+	static const char *const flags[] = {"--json",    "--manager", "--no-manager",     "--due",
+					    "--dry-run", "--force",   "--contact-notice", NULL};
+	for (int i = 0; flags[i]; i++)
+		if (strcmp(a, flags[i]) == 0)
+			return true;
+	return false;
+}
+
 const char *cli_pos(int argc, char **argv, int k)
 {
 	int seen = 0;
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) == 0) {
-			if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--json") != 0)
+			if (strchr(argv[i], '=') == NULL && !is_flag(argv[i]))
 				i++;
 			continue;
 		}
@@ -45,4 +57,16 @@ void cli_print_lines(GPtrArray *lines)
 	for (guint i = 0; i < lines->len; i++)
 		printf("%s\n", (const char *)lines->pdata[i]);
 	g_ptr_array_free(lines, TRUE);
+}
+
+void cli_print_json(JsonBuilder *b)
+{
+	JsonGenerator *g = json_generator_new();
+	JsonNode *root = json_builder_get_root(b);
+	json_generator_set_root(g, root);
+	g_autofree char *s = json_generator_to_data(g, NULL);
+	puts(s);
+	json_node_unref(root);
+	g_object_unref(g);
+	g_object_unref(b);
 }

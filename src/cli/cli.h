@@ -16,6 +16,9 @@ const char *cli_opt(int argc, char **argv, const char *name);
 bool cli_flag(int argc, char **argv, const char *name);
 /* Positional argument k, skipping --options and their values. */
 const char *cli_pos(int argc, char **argv, int k);
+/* Print the builder's value as one line of JSON and free the builder. */
+typedef struct _JsonBuilder JsonBuilder;
+void cli_print_json(JsonBuilder *b);
 /* Print every line (for the reports) and free the array. */
 void cli_print_lines(GPtrArray *lines);
 
@@ -23,6 +26,8 @@ void cli_print_lines(GPtrArray *lines);
 int admin_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
 /* `deskmail ticket|quarantine|attachment ...` (report.c) */
 int report_main(Db *db, int argc, char **argv, DmError *err);
+/* `deskmail ticket sla N` and `deskmail ticket list --due` (sla.c) */
+int sla_cli_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
 /* `deskmail quarantine show|accept|drop|retry ID ...` (quarantine.c);
  * argv[0] is "quarantine" */
 typedef struct Desk Desk;

@@ -43,12 +43,19 @@ static void usage(FILE *f)
 	      "  poll                         one pass over the IMAP mailbox\n"
 	      "  ingest [FILE]                process one message from FILE or stdin (MTA pipe)\n"
 	      "  send                         deliver what is due in the outbox\n"
-	      "  run                          poll and send every poll_interval until SIGTERM\n"
-	      "  client add NAME --plan PLAN | set NAME [--account-manager EMAIL] [--plan P] | "
-	      "list\n"
+	      "  run                          poll, escalate and send every poll_interval until "
+	      "SIGTERM\n"
+	      "  escalate [-q]                one pass of the SLA clocks: escalations, at-risk,\n"
+	      "                               breach and follow-up notices (cron: every minute)\n"
+	      "  digest [--dry-run] [-q]      the breach digest for managers (cron: daily)\n"
+	      "  client add NAME --plan PLAN | set NAME [--account-manager EMAIL] [--plan P]\n"
+	      "         [--calendar CAL|none] | list\n"
 	      "  contact add CLIENT EMAIL [--name NAME] | remove CLIENT EMAIL | list [CLIENT]\n"
-	      "  staff add EMAIL --name NAME --role ROLE [--line 1|2|3] | list\n"
+	      "  staff add EMAIL --name NAME --role ROLE [--line 1|2|3] [--manager] |\n"
+	      "        set EMAIL --manager|--no-manager | list\n"
 	      "  ticket list [--status S] [--client C] [--json] | show N [--json]\n"
+	      "  ticket list --due [--limit N] [--json]   open tickets by nearest due time\n"
+	      "  ticket sla N [--json]        each service-level clock of a ticket, explained\n"
 	      "  quarantine list [--status S] [--json]\n"
 	      "  quarantine show ID [--json]\n"
 	      "  quarantine accept ID [--contact EMAIL] [--by WHO]\n"
@@ -56,7 +63,8 @@ static void usage(FILE *f)
 	      "  quarantine retry ID [--by WHO]\n"
 	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
 	      "\n"
-	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n",
+	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n"
+	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n",
 	      f);
 }
 
@@ -171,7 +179,12 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 	return rc;
 }
 
-/* poll, ingest, send, run: the mail work of the desk. */
+static bool quiet_flag(int argc, char **argv)
+{
+	return cli_flag(argc, argv, "-q") || cli_flag(argc, argv, "--quiet");
+}
+
+/* poll, ingest, send, run, escalate, digest: the mail work of the desk. */
 static int desk_command(const Config *cfg, const char *cmd, int argc, char **argv, DmError *err)
 {
 	Desk *desk = NULL;
@@ -196,6 +209,28 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		rc = quarantine_main(desk, argc, argv, err);
 	} else if (strcmp(cmd, "ingest") == 0) {
 		rc = cmd_ingest(cfg, desk, argc > 1 ? argv[1] : NULL, err);
+	} else if (strcmp(cmd, "escalate") == 0) {
+		EscalateStats es;
+		rc = desk_escalate(desk, &es, err);
+		if (es.tickets)
+			log_info("escalate: %zu ticket(s) looked at: %zu escalated, %zu notice(s), "
+				 "%zu mail(s) queued",
+				 es.tickets, es.escalated, es.notices, es.mails);
+		if (!quiet_flag(argc, argv))
+			printf("escalate: %zu ticket(s) looked at, %zu escalated, %zu notice(s), "
+			       "%zu "
+			       "mail(s) queued\n",
+			       es.tickets, es.escalated, es.notices, es.mails);
+	} else if (strcmp(cmd, "digest") == 0) {
+		DigestStats ds;
+		bool dry = cli_flag(argc, argv, "--dry-run");
+		rc = desk_digest(desk, dry, &ds, err);
+		if (rc == 0 && !dry) {
+			log_info("digest %s: %zu manager(s)", ds.period, ds.managers);
+			if (!quiet_flag(argc, argv))
+				printf("digest %s: queued for %zu manager(s)\n", ds.period,
+				       ds.managers);
+		}
 	} else if (strcmp(cmd, "send") == 0) {
 		SendStats st;
 		rc = desk_send(desk, &st, err);
@@ -208,6 +243,14 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		sigaction(SIGINT, &sa, NULL);
 		desk_set_stop(desk, &stop_requested);
 		rc = desk_run(desk, err);
+	}
+	/* a ticket the mail changed has its clocks derived again at once, and
+	 * what else is due is done: the mail is stored whatever this gives */
+	if (rc == 0 && (strcmp(cmd, "poll") == 0 || strcmp(cmd, "ingest") == 0)) {
+		EscalateStats es;
+		DmError e = {0};
+		if (desk_escalate(desk, &es, &e) != 0)
+			log_warn("escalate: %s (the next pass does it)", e.msg);
 	}
 	desk_close(desk);
 	return rc;
@@ -229,6 +272,10 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 		   strcmp(cmd, "staff") == 0) {
 		rc = admin_main(cfg, db, argc, argv, err);
+	} else if (strcmp(cmd, "ticket") == 0 && argc > 1 &&
+		   (strcmp(argv[1], "sla") == 0 ||
+		    (strcmp(argv[1], "list") == 0 && cli_flag(argc, argv, "--due")))) {
+		rc = sla_cli_main(cfg, db, argc, argv, err);
 	} else {
 		rc = report_main(db, argc, argv, err);
 	}
@@ -287,6 +334,12 @@ int main(int argc, char **argv)
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
 
+	g_autofree char *clock_err = NULL;
+	if (dm_clock_init(&clock_err) < 0) {
+		fprintf(stderr, "deskmail: %s\n", clock_err);
+		return EX_USAGE;
+	}
+
 	DmError err = {0};
 	Config *cfg = NULL;
 	const char *path = cfg_default_path(cfg_opt);
@@ -312,7 +365,8 @@ int main(int argc, char **argv)
 		return rc ? fail(&err, rc) : EX_OK;
 	}
 
-	static const char *const desk_cmds[] = {"poll", "ingest", "send", "run", NULL};
+	static const char *const desk_cmds[] = {"poll",     "ingest", "send", "run",
+						"escalate", "digest", NULL};
 	static const char *const store_cmds[] = {"migrate", "client",     "contact",    "staff",
 						 "ticket",  "quarantine", "attachment", NULL};
 	/* quarantine list is a report; its other commands work with mail */

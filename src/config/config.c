@@ -1083,13 +1083,13 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 	rc = load_plans(&ctx, config_setting_get_member(root, "plans"), cfg);
 	if (rc < 0)
 		goto out;
+	rc = finish(&ctx, root, cfg);
+	if (rc < 0)
+		goto out;
 	rc = load_calendars(&ctx, config_setting_get_member(root, "calendars"), cfg);
 	if (rc < 0)
 		goto out;
 	rc = finish_calendars(&ctx, root, cfg);
-	if (rc < 0)
-		goto out;
-	rc = finish(&ctx, root, cfg);
 	if (rc < 0)
 		goto out;
 

@@ -10,6 +10,7 @@
  * client is not a command rule: the caller turns a junior's text into an
  * internal note. */
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "deskmail/command.h"
@@ -62,7 +63,68 @@ static const struct {
 	{"chargeable", CMD_CHARGEABLE, 0},
 	{"note", CMD_NOTE, 2},
 	{"close", CMD_CLOSE, 0},
+	{"time", CMD_TIME, 1},
 };
+
+int command_duration(const char *s, int *minutes_r)
+{
+	/* h:mm */
+	int h = 0, m = 0;
+	char tail;
+	if (sscanf(s, "%3d:%2d%c", &h, &m, &tail) == 2 && h >= 0 && m >= 0 && m < 60 &&
+	    strchr(s, ':') != NULL) {
+		int v = h * 60 + m;
+		if (v < 1 || v > CMD_TIME_MAX_MINUTES)
+			return -1;
+		*minutes_r = v;
+		return 0;
+	}
+	double total = 0;
+	bool any = false, hours_seen = false, minutes_seen = false;
+	const char *p = s;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if (!g_ascii_isdigit(*p))
+			return -1;
+		char *end;
+		double v = g_ascii_strtod(p, &end);
+		if (end == p || end - p > 8 || v < 0)
+			return -1;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (g_ascii_tolower(*p) == 'h') {
+			if (hours_seen || minutes_seen)
+				return -1;
+			hours_seen = true;
+			total += v * 60;
+			p++;
+			while (g_ascii_isalpha(*p)) /* "hours", "hrs" */
+				p++;
+		} else if (g_ascii_tolower(*p) == 'm') {
+			if (minutes_seen)
+				return -1;
+			minutes_seen = true;
+			total += v;
+			p++;
+			while (g_ascii_isalpha(*p)) /* "min", "minutes" */
+				p++;
+		} else if (*p == '\0' && !hours_seen && !minutes_seen) {
+			total += v; /* a bare number is minutes */
+			minutes_seen = true;
+		} else {
+			return -1;
+		}
+		any = true;
+	}
+	if (!any || total < 0.5 || total > CMD_TIME_MAX_MINUTES)
+		return -1;
+	*minutes_r = (int)(total + 0.5);
+	return 0;
+}
 
 /* The length of the longest prefix of s of at most max bytes that ends
  * between two characters.  Every text of a Command goes on as UTF-8 (into
@@ -128,6 +190,15 @@ static void check_arg(Command *c)
 		g_strstrip(c->arg);
 		if (c->arg[0] == '\0')
 			g_snprintf(c->error, sizeof c->error, "#assign needs a staff member");
+		return;
+	}
+	case CMD_TIME: {
+		int minutes;
+		if (command_duration(a, &minutes) != 0)
+			g_snprintf(c->error, sizeof c->error,
+				   "cannot read the time '%.*s': write e.g. 1h30m, 45m or 1:30 "
+				   "(at most 24h a line)",
+				   utf8_prefix(a, 40), a);
 		return;
 	}
 	case CMD_LINE:

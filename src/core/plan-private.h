@@ -53,9 +53,11 @@ void plan_auto_reply(Plan *p, const Mail *m, const MailFacts *f, TemplateKind tp
 
 /* Whom a staff notification goes to. */
 typedef enum {
-	NOTIFY_LINE,     /* the staff of the ticket's line (+ account manager if configured) */
-	NOTIFY_ASSIGNEE, /* the assignee, else the line's staff */
-	NOTIFY_ONE,      /* exactly one staff member */
+	NOTIFY_LINE,        /* the staff of the ticket's line (+ account manager if configured) */
+	NOTIFY_ASSIGNEE,    /* the assignee, else the line's staff */
+	NOTIFY_ONE,         /* exactly one staff member */
+	NOTIFY_ASSIGNEE_AM, /* as NOTIFY_ASSIGNEE, and the client's account manager */
+	NOTIFY_AM,          /* the client's account manager (else every manager) */
 } NotifyWho;
 
 typedef struct {

@@ -17,7 +17,8 @@
 #include "plan-private.h"
 
 const char *const plan_template_names[TPL_COUNT + 1] = {
-	"ack", "quarantine", "notify", "relay", "command-error", "attachment-refused", NULL};
+	"ack",       "quarantine", "notify", "relay", "command-error", "attachment-refused",
+	"escalated", "digest",     NULL};
 
 const char *const plan_placeholders[] = {
 	"ticket.id",
@@ -48,6 +49,10 @@ const char *const plan_placeholders[] = {
 	"attachments",
 	"errors",
 	"refused",
+	"ticket.first_response_due",
+	"ticket.response_promise",
+	"digest.period",
+	"digest.text",
 	NULL,
 };
 
@@ -57,6 +62,7 @@ static void client_fact_clear(ClientFact *c)
 {
 	g_free(c->name);
 	g_free(c->plan);
+	g_free(c->calendar);
 	memset(c, 0, sizeof *c);
 }
 
@@ -437,6 +443,16 @@ static bool recipient(const StaffFact *s, const TicketFact *t, const Notice *n,
 			return s->id == t->assignee_id;
 		return s->line == t->line;
 	}
+	case NOTIFY_ASSIGNEE_AM: {
+		if (t->client.account_manager_id && s->id == t->client.account_manager_id)
+			return true;
+		const StaffFact *a = staff_by_id(staff, t->assignee_id);
+		if (a && a->active && t->assignee_id != n->exclude_staff_id)
+			return s->id == t->assignee_id;
+		return s->line == t->line;
+	}
+	case NOTIFY_AM:
+		return t->client.account_manager_id && s->id == t->client.account_manager_id;
 	case NOTIFY_LINE:
 		return s->line == t->line ||
 		       (cfg->desk_notify_account_manager && t->client.account_manager_id &&

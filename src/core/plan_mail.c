@@ -253,6 +253,36 @@ static void new_ticket(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 	}
 	PlanVars view;
 	ticket_vars(p, m, &t, f->staff, cfg, &view);
+
+	/* its clocks start now; the acknowledgement says when the first
+	 * response is due, in the client's calendar */
+	const CfgPlan *plan = plan_find(cfg, t.client.plan);
+	const WtCalendar *cal = plan_ticket_calendar(cfg, t.client.calendar, plan);
+	int64_t now_s = f->now / G_USEC_PER_SEC;
+	SlaTicket st = {.created_at = now_s,
+			.line_since = now_s,
+			.status = "open",
+			.line = 1,
+			.plan = plan,
+			.cal = cal,
+			.now = now_s};
+	SlaResult res;
+	sla_compute(&st, &res);
+	for (int k = 0; k < SLA_N_CLOCKS; k++)
+		p->new_due[k] = res.clocks[k].running && res.clocks[k].state != SLA_NONE &&
+						res.clocks[k].due != WT_NEVER
+					? res.clocks[k].due
+					: 0;
+	p->new_sla_next = sla_next_action(&res, 1, NULL, 0, now_s);
+	int64_t fr = p->new_due[SLA_FIRST_RESPONSE];
+	if (fr) {
+		char *s = wt_format(cal, fr);
+		plan_vars_set(&view, "ticket.first_response_due", ps(p, s));
+		g_free(s);
+	}
+	plan_vars_set(&view, "ticket.response_promise", plan_response_promise(p, cal, fr));
+	sla_result_clear(&res);
+
 	Notice n = {.kind = "notify-new",
 		    .key = psf(p, "notify-new:ticket:%lld", (long long)tid),
 		    .title = d->reopened_from

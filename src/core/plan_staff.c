@@ -37,6 +37,7 @@ typedef struct {
 	const char *handover_why;
 	int64_t handed_to;   /* the account manager it was handed to */
 	int64_t assigned_to; /* #assign gave the ticket to someone else */
+	int line_before;     /* the line before the commands */
 } Work;
 
 static void refuse(Work *w, const Command *c, const char *why)
@@ -235,6 +236,15 @@ static void apply_command(Work *w, const Command *c)
 		if (set_assignee(w, target, c->line) && target != w->who->id)
 			w->assigned_to = target;
 		return;
+	case CMD_TIME: {
+		int minutes = 0;
+		if (command_duration(c->arg, &minutes) != 0)
+			return; /* checked by the parser */
+		w->p->time_minutes += minutes;
+		plan_event(w->p, w->t.id, "time-recorded", w->who->email, "time", NULL,
+			   psf(w->p, "%d min", minutes), c->line);
+		return;
+	}
 	case CMD_NOTE:
 	case CMD_UNKNOWN:
 		return;
@@ -318,12 +328,55 @@ static void relay(Work *w, const PlanVars *view, const char *text)
 	pm->from_name = psf(p, "%s (%s)", w->who->name, w->cfg->desk_name);
 	pm->n_attachments = kept_attachments(w->cfg, w->m, pm->attachments, PLAN_MAX_ATTACHMENTS);
 
+	p->update.any = true;
+	p->update.response = true;
 	if (!w->t.first_response_done) {
 		p->update.first_response = true;
 		w->t.first_response_done = true;
 		plan_event(p, w->t.id, "first-response", w->who->email, "first_response_at", NULL,
 			   ps(p, w->f->now_text), NULL);
 	}
+}
+
+/* #line by hand: the new line's staff are told, and the client when the
+ * ticket moved up (seed 002: "if and when a call is escalated ... this
+ * should be communicated to the user"). */
+static void line_moved(Work *w, const PlanVars *view)
+{
+	static const char *const words[4] = {"", "1st", "2nd", "3rd"};
+	Plan *p = w->p;
+	int to = w->t.line;
+	bool up = to > w->line_before;
+	Notice n = {.kind = "notify-line",
+		    .key = psf(p, "notify-line:message:%lld", (long long)w->f->message_id),
+		    .title = psf(p, "%s to the %s line by %s", up ? "Escalated" : "Moved",
+				 words[to], w->who->name),
+		    .text = w->t.last_in_body,
+		    .who = NOTIFY_LINE,
+		    .exclude_staff_id = w->who->id,
+		    .actor_name = w->who->name,
+		    .actor_email = w->who->email};
+	plan_notify_staff(p, &w->t, view, &n, w->f->staff, w->cfg);
+	if (!up || w->t.contact_email == NULL)
+		return;
+	PlanMail *pm = plan_add_mail(p);
+	pm->kind = "escalated";
+	pm->event_key = psf(p, "escalated:message:%lld", (long long)w->f->message_id);
+	pm->tpl = TPL_ESCALATED;
+	pm->vars = *view;
+	plan_vars_set(&pm->vars, "recipient.name",
+		      w->t.contact_name ? w->t.contact_name : w->t.contact_email);
+	plan_vars_set(&pm->vars, "notice.title",
+		      psf(p, "Your request has been escalated to our %s line", words[to]));
+	plan_vars_set(&pm->vars, "notice.text",
+		      to == 2 ? "Our second-line engineers now work on it."
+			      : "Our third-line specialists now work on it.");
+	pm->ticket_id = w->t.id;
+	pm->to_name = w->t.contact_name;
+	pm->to_addr = w->t.contact_email;
+	pm->in_reply_to = w->t.last_in_msgid;
+	pm->auto_header = "auto-generated";
+	pm->reply_to = w->cfg->desk_address;
 }
 
 static void command_error_mail(Work *w, const PlanVars *view)
@@ -364,7 +417,13 @@ void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFac
 	g_free(clean);
 	bool junior = strcmp(who->role, "junior-engineer") == 0;
 
-	Work w = {.p = p, .m = m, .f = f, .cfg = cfg, .who = who, .t = f->ticket};
+	Work w = {.p = p,
+		  .m = m,
+		  .f = f,
+		  .cfg = cfg,
+		  .who = who,
+		  .t = f->ticket,
+		  .line_before = f->ticket.line};
 	w.errors = g_string_new(NULL);
 
 	/* the message row: internal, its clean text after the commands */
@@ -389,6 +448,8 @@ void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFac
 	ticket_vars(p, m, &w.t, f->staff, cfg, &view);
 	if (w.handed_to)
 		handover_notice(&w, &view);
+	if (w.t.line != w.line_before)
+		line_moved(&w, &view);
 	if (w.assigned_to) {
 		Notice n = {.kind = "notify-assign",
 			    .key = psf(p, "notify-assign:message:%lld", (long long)f->message_id),

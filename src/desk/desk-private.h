@@ -101,6 +101,11 @@ void fetcher_resume(Fetcher *fe);
 /* Stop and join the thread; what it fetched and nobody took is dropped. */
 void fetcher_stop(Fetcher *fe);
 
+/* ---- the digest's chart (chart.c) ---- */
+
+/* The weekly shares as a PNG (appended to out).  0, or -1. */
+int chart_compliance_png(const DigestChart *c, GByteArray *out);
+
 /* ---- rendering (render.c) ---- */
 
 /* Render and compose every mail of the plan (fills the PlanMail output

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "desk-private.h"
+#include "deskmail/util.h"
 
 static int render_one(Desk *desk, PlanMail *pm, DmError *err)
 {
@@ -42,6 +43,11 @@ static int render_one(Desk *desk, PlanMail *pm, DmError *err)
 					   .size = a->size,
 					   .sha256 = a->sha256};
 	}
+	OutAttachment image = {.filename = pm->inline_name,
+			       .content_type = pm->inline_type,
+			       .data = pm->inline_data,
+			       .size = pm->inline_len,
+			       .content_id = pm->inline_cid};
 	/* X-Loop on everything we send: mail that comes back with it is ours
 	 * (plan_mail.c takes it as automatic) */
 	const char *extra[] = {"X-Loop", cfg->desk_address, "X-Deskmail-Ticket", tb};
@@ -63,7 +69,9 @@ static int render_one(Desk *desk, PlanMail *pm, DmError *err)
 		.html = pm->html,
 		.attachments = files,
 		.n_attachments = pm->n_attachments,
-		.date = g_get_real_time() / G_USEC_PER_SEC,
+		.inline_parts = &image,
+		.n_inline = pm->inline_data && pm->html ? 1 : 0,
+		.date = dm_now(),
 	};
 	return mime_compose(&m, &pm->wire, &pm->wire_len, err);
 }

@@ -32,6 +32,15 @@ int desk_run(Desk *desk, DmError *err)
 		if (rc)
 			log_warn("poll: %s (%s; retrying next interval)", e.msg,
 				 dm_error_kind_name(rc));
+		EscalateStats es;
+		dm_error_clear(&e);
+		rc = desk_escalate(desk, &es, &e);
+		if (rc)
+			log_warn("escalate: %s (retrying next interval)", e.msg);
+		else if (es.tickets)
+			log_info("escalate: %zu ticket(s): %zu escalated, %zu notice(s), %zu "
+				 "mail(s)",
+				 es.tickets, es.escalated, es.notices, es.mails);
 		SendStats ss;
 		dm_error_clear(&e);
 		rc = desk_send(desk, &ss, &e);

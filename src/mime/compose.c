@@ -835,6 +835,30 @@ static void put_attachment(Wire *w, const OutAttachment *a)
 	put_b64_body(w, a->data, a->size);
 }
 
+/* A part the HTML shows: its Content-ID, inline. */
+static void put_inline(Wire *w, const OutAttachment *a)
+{
+	g_autofree char *type = attachment_type(a->content_type);
+	g_autofree char *name = safe(a->filename);
+	hdr_start(w, "Content-Type");
+	put_word(w, " ", 1, type, strlen(type));
+	if (name && *name)
+		put_param(w, "name", name);
+	wire_crlf(w);
+	put_line(w, "Content-Transfer-Encoding: base64");
+	g_string_append(w->s, "Content-ID: <");
+	g_string_append(w->s, a->content_id);
+	g_string_append_c(w->s, '>');
+	wire_crlf(w);
+	hdr_start(w, "Content-Disposition");
+	put_word(w, " ", 1, "inline", 6);
+	if (name && *name)
+		put_param(w, "filename", name);
+	wire_crlf(w);
+	wire_crlf(w);
+	put_b64_body(w, a->data, a->size);
+}
+
 /* ---- the mail -------------------------------------------------------- */
 
 /* CRLF only, no line over 998 bytes (excluding CRLF). */
@@ -902,9 +926,16 @@ int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err)
 			return dm_error_set(err, DM_EPERM, "attachment without data");
 		size += 512 + b64_bound(m->attachments[i].size);
 	}
+	for (size_t i = 0; m->html && i < m->n_inline; i++) {
+		const OutAttachment *a = &m->inline_parts[i];
+		if ((a->data == NULL && a->size > 0) || !msgid_ok(a->content_id))
+			return dm_error_set(err, DM_EPERM,
+					    "inline part without data or Content-ID");
+		size += 512 + b64_bound(a->size);
+	}
 
 	Wire w = {.s = g_string_sized_new(size)};
-	int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+	int64_t now = dm_now();
 	/* g_date_time's range, as before: years 1 to 9999 */
 	put_date(&w, m->date > 0 && m->date <= INT64_C(253402300799) ? m->date : now);
 
@@ -967,8 +998,24 @@ int mime_compose(const OutMail *m, char **wire_r, size_t *len_r, DmError *err)
 		put_text_part_headers(&w, "plain");
 		put_qp_body(&w, m->text, false);
 		put_delimiter(&w, alt, false);
-		put_text_part_headers(&w, "html");
-		put_qp_body(&w, m->html, false);
+		if (m->n_inline > 0) {
+			char rel[32];
+			make_boundary(rel, 'r');
+			put_boundary_header(&w, "related", rel);
+			wire_crlf(&w);
+			g_string_append_len(w.s, "--", 2);
+			put_line(&w, rel);
+			put_text_part_headers(&w, "html");
+			put_qp_body(&w, m->html, false);
+			for (size_t i = 0; i < m->n_inline; i++) {
+				put_delimiter(&w, rel, false);
+				put_inline(&w, &m->inline_parts[i]);
+			}
+			put_delimiter(&w, rel, true);
+		} else {
+			put_text_part_headers(&w, "html");
+			put_qp_body(&w, m->html, false);
+		}
 		put_delimiter(&w, alt, true);
 	} else {
 		put_text_part_headers(&w, "plain");

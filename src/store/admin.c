@@ -3,6 +3,8 @@
  * events the operator's changes leave.  The checks that need no database
  * (a plan exists, an address is well formed, a role is known) are the
  * command line's. */
+#include <string.h>
+
 #include "store-private.h"
 
 int store_event_add(Db *db, int64_t ticket_id, const char *kind, const char *actor,
@@ -60,7 +62,39 @@ int store_client_set_plan(Db *db, int64_t id, const char *plan, DmError *err)
 {
 	char b[24];
 	const char *p[] = {i64s(b, id), plan};
-	return db_exec(db, "UPDATE client SET plan = $2 WHERE id = $1::bigint", 2, p, NULL, err);
+	/* the open tickets' clocks are derived again by the next pass, with
+	 * the new plan's targets and the time already used */
+	return db_exec(db,
+		       "WITH c AS (UPDATE client SET plan = $2 WHERE id = $1::bigint RETURNING id) "
+		       "UPDATE ticket SET sla_next_at = dm_now() WHERE client_id IN (SELECT id "
+		       "FROM c) AND status <> 'closed'",
+		       2, p, NULL, err);
+}
+
+int store_client_set_calendar(Db *db, int64_t id, const char *calendar, DmError *err)
+{
+	char b[24];
+	const char *p[] = {i64s(b, id), calendar};
+	return db_exec(db,
+		       "WITH c AS (UPDATE client SET calendar = $2 WHERE id = $1::bigint RETURNING "
+		       "id) UPDATE ticket SET sla_next_at = dm_now() WHERE client_id IN (SELECT id "
+		       "FROM c) AND status <> 'closed'",
+		       2, p, NULL, err);
+}
+
+int store_staff_set_manager(Db *db, const char *email, bool manager, DmError *err)
+{
+	const char *p[] = {email, manager ? "t" : "f"};
+	DbRes *r = NULL;
+	int rc = db_exec(db,
+			 "UPDATE staff SET is_manager = $2::boolean WHERE email = lower($1) "
+			 "RETURNING id",
+			 2, p, &r, err);
+	if (rc)
+		return rc;
+	int n = dbres_rows(r);
+	dbres_free(r);
+	return n ? 0 : dm_error_set(err, DM_ENOTFOUND, "no staff member '%s'", email);
 }
 
 int store_client_set_account_manager(Db *db, int64_t id, const char *email, DmError *err)
@@ -120,10 +154,11 @@ int store_contact_remove(Db *db, int64_t client_id, const char *email, DmError *
 	char cb[24];
 	const char *p[] = {i64s(cb, client_id), email};
 	DbRes *r = NULL;
-	int rc = db_exec(db,
-			 "UPDATE contact SET removed_at = now() WHERE client_id = $1::bigint AND "
-			 "email = lower($2) AND removed_at IS NULL RETURNING id",
-			 2, p, &r, err);
+	int rc =
+		db_exec(db,
+			"UPDATE contact SET removed_at = dm_now() WHERE client_id = $1::bigint AND "
+			"email = lower($2) AND removed_at IS NULL RETURNING id",
+			2, p, &r, err);
 	if (rc)
 		return rc;
 	int n = dbres_rows(r);
@@ -145,4 +180,45 @@ int store_staff_add(Db *db, const char *email, const char *name, const char *rol
 		*added_r = dbres_rows(r) > 0;
 	dbres_free(r);
 	return rc;
+}
+
+int store_client_show(Db *db, const char *name, int64_t month_start, ClientShow *out, DmError *err)
+{
+	char mb[24];
+	const char *p[] = {name, i64s(mb, month_start)};
+	DbRes *r = NULL;
+	int rc = db_exec(
+		db,
+		"SELECT c.id, c.name, c.plan, c.calendar, s.email, (SELECT count(*) FROM contact k "
+		"WHERE k.client_id = c.id AND k.removed_at IS NULL), (SELECT count(*) FROM ticket "
+		"t WHERE t.client_id = c.id AND t.status <> 'closed'), (SELECT "
+		"COALESCE(sum(te.minutes), 0) FROM time_entry te WHERE te.client_id = c.id AND "
+		"te.created_at >= to_timestamp($2::bigint)) FROM client c LEFT JOIN staff s ON "
+		"s.id = c.account_manager_id WHERE lower(c.name) = lower($1)",
+		2, p, &r, err);
+	if (rc)
+		return rc;
+	if (dbres_rows(r) == 0) {
+		dbres_free(r);
+		return dm_error_set(err, DM_ENOTFOUND, "no client '%s'", name);
+	}
+	out->id = dbres_i64(r, 0, 0, 0);
+	out->name = dbres_dup(r, 0, 1);
+	out->plan = dbres_dup(r, 0, 2);
+	out->calendar = dbres_dup(r, 0, 3);
+	out->account_manager = dbres_dup(r, 0, 4);
+	out->contacts = dbres_i64(r, 0, 5, 0);
+	out->open_tickets = dbres_i64(r, 0, 6, 0);
+	out->month_minutes = dbres_i64(r, 0, 7, 0);
+	dbres_free(r);
+	return 0;
+}
+
+void client_show_clear(ClientShow *c)
+{
+	g_free(c->name);
+	g_free(c->plan);
+	g_free(c->calendar);
+	g_free(c->account_manager);
+	memset(c, 0, sizeof *c);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "deskmail/log.h"
+#include "deskmail/util.h"
 #include "store-private.h"
 
 typedef enum { PEND_RESULT, PEND_SYNC } PendKind;
@@ -53,6 +54,14 @@ static void session_setup(PGconn *c)
 	PQsetNoticeProcessor(c, notice_quiet, NULL);
 	PGresult *r = PQexec(c, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'");
 	PQclear(r);
+	/* the desk's clock: dm_now() in SQL is this instant (DESKMAIL_NOW) */
+	const char *fixed = dm_now_fixed();
+	if (fixed != NULL) {
+		const char *v[1] = {fixed};
+		r = PQexecParams(c, "SELECT set_config('deskmail.now', $1, false)", 1, NULL, v,
+				 NULL, NULL, 0);
+		PQclear(r);
+	}
 }
 
 int store_open(const char *conninfo, Db **db_r, DmError *err)

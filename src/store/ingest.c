@@ -51,8 +51,9 @@ void store_batch_rollback(Db *db)
 int store_staff_load(Db *db, StaffList *l, DmError *err)
 {
 	DbRes *r = NULL;
-	int rc = db_exec(db, "SELECT id, email, name, role, line, active FROM staff ORDER BY id", 0,
-			 NULL, &r, err);
+	int rc = db_exec(
+		db, "SELECT id, email, name, role, line, active, is_manager FROM staff ORDER BY id",
+		0, NULL, &r, err);
 	if (rc)
 		return rc;
 	int n = dbres_rows(r);
@@ -66,6 +67,7 @@ int store_staff_load(Db *db, StaffList *l, DmError *err)
 		s->role = dbres_dup(r, i, 3);
 		s->line = (int)dbres_i64(r, i, 4, 1);
 		s->active = dbres_bool(r, i, 5);
+		s->is_manager = dbres_bool(r, i, 6);
 	}
 	dbres_free(r);
 	return 0;
@@ -90,7 +92,7 @@ int store_mail_abandon(Db *db, DmError *err)
 }
 
 static const char facts_sql[] =
-	"SELECT (extract(epoch FROM now()) * 1000000)::bigint, now()::text, "
+	"SELECT (extract(epoch FROM dm_now()) * 1000000)::bigint, dm_now()::text, "
 	"nextval('inbound_id_seq'::regclass), "
 	/* the mail's message id, then ids for the messages it causes */
 	"(SELECT array_to_string(array_agg(s.v ORDER BY s.g), ',') FROM (SELECT g, "
@@ -101,15 +103,15 @@ static const char facts_sql[] =
 	"tt.id, tt.client_id, rt.id, rt.client_id, "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
 	"AND "
-	"  o.kind = 'ack' AND o.created_at > now() - interval '1 hour' LIMIT $6::int) s), "
+	"  o.kind = 'ack' AND o.created_at > dm_now() - interval '1 hour' LIMIT $6::int) s), "
 	/* a stranger's notice: at most one a day per address */
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
 	"AND "
-	"  o.kind = 'quarantine-notice' AND o.created_at > now() - interval '1 day' "
+	"  o.kind = 'quarantine-notice' AND o.created_at > dm_now() - interval '1 day' "
 	"  LIMIT $7::int) s), "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
 	"AND "
-	"  o.kind = 'attachment-refused' AND o.created_at > now() - interval '1 hour' "
+	"  o.kind = 'attachment-refused' AND o.created_at > dm_now() - interval '1 hour' "
 	"  LIMIT $8::int) s), " TICKET_FACT_COLUMNS ", "
 	/* A ticket number when the mail will open a ticket as the planner
 	 * decides it for a mail that refers to no ticket: a named contact's, not
@@ -123,18 +125,19 @@ static const char facts_sql[] =
 	 * from the sender lately, the mail sent about the ticket lately */
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.automatic AND o.rcpt = lower($2) "
 	"AND "
-	"  o.created_at > now() - interval '1 hour' LIMIT $12::int) s), "
+	"  o.created_at > dm_now() - interval '1 hour' LIMIT $12::int) s), "
 	"rp.id, rp.ticket_id, rp.client_id, "
 	/* notices to anyone in the last hour, for desk.max_notices_per_hour */
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.kind = 'quarantine-notice' AND "
-	"  o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
+	"  o.created_at > dm_now() - interval '1 hour' LIMIT $15::int) s), "
 	"(SELECT count(*) FROM (SELECT 1 FROM outbox o WHERE o.kind = 'notify-unverified' AND "
-	"  o.created_at > now() - interval '1 hour' LIMIT $15::int) s), "
+	"  o.created_at > dm_now() - interval '1 hour' LIMIT $15::int) s), "
 	"(SELECT string_agg(z.rcpt || chr(30) || z.n, chr(31)) FROM (SELECT o.rcpt, count(*) AS n "
-	"  FROM outbox o WHERE o.ticket_id = t.id AND o.kind <> 'relay' AND o.created_at > now() "
+	"  FROM outbox o WHERE o.ticket_id = t.id AND o.kind <> 'relay' AND o.created_at > "
+	"dm_now() "
 	"  - interval '1 hour' GROUP BY o.rcpt) z), "
 	/* a bounce: the mail of ours it reports */
-	"bo.id, bo.kind, bo.rcpt, bo.ticket_id, bo.author, bo.body"
+	"bo.id, bo.kind, bo.rcpt, bo.ticket_id, bo.author, bo.body, cl.calendar"
 	" FROM (SELECT 1) x "
 	"CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM inbound WHERE sha256 = $1) AS bytes, "
 	"  (SELECT i.id FROM inbound i WHERE $3::text IS NOT NULL AND i.message_id = $3 AND "
@@ -153,7 +156,7 @@ static const char facts_sql[] =
 	"  message mm ON mm.inbound_id = i.id LEFT JOIN ticket tk ON tk.id = mm.ticket_id WHERE "
 	"  $14::int > 0 AND $13::text IS NOT NULL AND i.from_addr = $2 AND i.repeat_key = $13 "
 	"  AND i.id IS DISTINCT FROM $16::bigint AND i.outcome <> 'quarantine' "
-	"  AND i.received_at > now() - make_interval(mins => $14::int) ORDER BY i.id DESC "
+	"  AND i.received_at > dm_now() - make_interval(mins => $14::int) ORDER BY i.id DESC "
 	"  LIMIT 1) rp ON true "
 	"LEFT JOIN LATERAL (SELECT o.id, o.kind, o.rcpt, o.ticket_id, a.staff_id AS author, "
 	"  a.body FROM outbox o LEFT JOIN LATERAL (SELECT mm.staff_id, mm.body FROM message mm "
@@ -278,6 +281,7 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 	f->bounce_ticket_id = dbres_i64(r, 0, c + 11, 0);
 	f->bounce_author_id = dbres_i64(r, 0, c + 12, 0);
 	f->bounce_body = dbres_dup(r, 0, c + 13);
+	f->contact_client.calendar = dbres_dup(r, 0, c + 14);
 	dbres_free(r);
 	return 0;
 }
@@ -301,9 +305,11 @@ static const char inbound_sql[] =
 	"$9::int, $10, $11::boolean, $12::boolean, $13, $14, $15)";
 
 static const char ticket_sql[] =
-	"INSERT INTO ticket (id, client_id, contact_id, subject, last_client_at, reopened_from) "
-	"OVERRIDING SYSTEM VALUE VALUES ($1::bigint, $2::bigint, $3::bigint, $4, now(), "
-	"$5::bigint)";
+	"INSERT INTO ticket (id, client_id, contact_id, subject, last_client_at, reopened_from, "
+	"first_response_due, resolution_due, line_due, follow_up_due, sla_next_at) "
+	"OVERRIDING SYSTEM VALUE VALUES ($1::bigint, $2::bigint, $3::bigint, $4, dm_now(), "
+	"$5::bigint, to_timestamp($6::bigint), to_timestamp($7::bigint), to_timestamp($8::bigint), "
+	"to_timestamp($9::bigint), to_timestamp($10::bigint))";
 
 static const char message_sql[] =
 	"INSERT INTO message (id, ticket_id, inbound_id, direction, author_kind, contact_id, "
@@ -322,19 +328,23 @@ static const char attachment_sql[] =
 	"$8)";
 
 static const char update_sql[] =
-	"UPDATE ticket SET updated_at = now(), "
+	"UPDATE ticket SET updated_at = dm_now(), "
 	"status = CASE WHEN $2::boolean THEN $3 ELSE status END, "
-	"closed_at = CASE $4 WHEN 'now' THEN now() WHEN 'clear' THEN NULL ELSE closed_at END, "
+	"closed_at = CASE $4 WHEN 'now' THEN dm_now() WHEN 'clear' THEN NULL ELSE closed_at END, "
 	"severity = CASE WHEN $5::boolean THEN $6 ELSE severity END, "
 	"category = CASE WHEN $7::boolean THEN $8 ELSE category END, "
 	"line = CASE WHEN $9::boolean THEN $10::smallint ELSE line END, "
-	"line_since = CASE WHEN $11::boolean THEN now() ELSE line_since END, "
+	"line_since = CASE WHEN $11::boolean THEN COALESCE(to_timestamp($20::bigint), dm_now()) "
+	"  ELSE line_since END, "
 	"assignee_id = CASE WHEN $12::boolean THEN $13::bigint ELSE assignee_id END, "
 	"chargeable = CASE WHEN $14::boolean THEN $15::boolean ELSE chargeable END, "
-	"first_response_at = CASE WHEN $16::boolean THEN COALESCE(first_response_at, now()) "
+	"first_response_at = CASE WHEN $16::boolean THEN COALESCE(first_response_at, dm_now()) "
 	"  ELSE first_response_at END, "
-	"last_client_at = CASE WHEN $17::boolean THEN now() ELSE last_client_at END, "
-	"last_staff_at = CASE WHEN $18::boolean THEN now() ELSE last_staff_at END "
+	"last_client_at = CASE WHEN $17::boolean THEN dm_now() ELSE last_client_at END, "
+	"last_staff_at = CASE WHEN $18::boolean THEN dm_now() ELSE last_staff_at END, "
+	"last_response_at = CASE WHEN $19::boolean THEN dm_now() ELSE last_response_at END, "
+	/* the clocks are derived again (desk/sla.c) */
+	"sla_next_at = dm_now() "
 	"WHERE id = $1::bigint";
 
 static const char quarantine_sql[] =
@@ -359,12 +369,14 @@ static const char outgoing_sql[] =
 	"WITH x AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
 	"  $5::boolean[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::bigint[], "
 	"  $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[], "
-	"  $23::bigint[]) WITH ORDINALITY AS x(key, kind, ticket, rcpt, automatic, subject, "
-	"  msgid, raw, author, staff, from_name, irt, refs, body, html, internal, row_id, n)), "
+	"  $23::bigint[], $24::bigint[]) WITH ORDINALITY AS x(key, kind, ticket, rcpt, "
+	"  automatic, subject, msgid, raw, author, staff, from_name, irt, refs, body, html, "
+	"  internal, row_id, nb, n)), "
 	"o AS (INSERT INTO outbox (event_key, kind, ticket_id, mail_from, rcpt, automatic, "
-	"  subject, message_id, raw) SELECT x.key, x.kind, x.ticket, $17, lower(x.rcpt), "
-	"x.automatic, "
-	"  x.subject, x.msgid, x.raw FROM x ORDER BY x.n ON CONFLICT (event_key) DO NOTHING "
+	"  subject, message_id, raw, next_attempt_at) SELECT x.key, x.kind, x.ticket, $17, "
+	"  lower(x.rcpt), x.automatic, x.subject, x.msgid, x.raw, GREATEST(dm_now(), "
+	"  COALESCE(to_timestamp(x.nb), dm_now())) FROM x ORDER BY x.n ON CONFLICT (event_key) "
+	"  DO NOTHING "
 	"  RETURNING event_key), "
 	"m AS (INSERT INTO message (id, ticket_id, direction, author_kind, staff_id, from_addr, "
 	"  from_name, to_addrs, subject, message_id, in_reply_to, refs, body, body_full, "
@@ -478,7 +490,7 @@ static int send_update(Db *db, const Plan *p, DmError *err)
 {
 	const PlanTicketUpdate *u = &p->update;
 	static const char *const closed_words[] = {"keep", "now", "clear"};
-	char tb[24], lb[24], ab[24];
+	char tb[24], lb[24], ab[24], sb[24];
 	const char *v[] = {i64s(tb, p->ticket_id),
 			   u->status ? "t" : "f",
 			   u->new_status,
@@ -496,8 +508,10 @@ static int send_update(Db *db, const Plan *p, DmError *err)
 			   u->new_chargeable ? "t" : "f",
 			   u->first_response ? "t" : "f",
 			   u->last_client ? "t" : "f",
-			   u->last_staff ? "t" : "f"};
-	return db_send(db, update_sql, 18, v, NULL, NULL, false, NULL, err);
+			   u->last_staff ? "t" : "f",
+			   u->response ? "t" : "f",
+			   i64n(sb, u->line_since_at)};
+	return db_send(db, update_sql, 20, v, NULL, NULL, false, NULL, err);
 }
 
 /* ---- rows written for many plans at once ---------------------------------------- */
@@ -601,7 +615,7 @@ enum { A_MAIL, A_SHA, A_FN, A_CT, A_SIZE, ACOLS };
 #define MAIL_CHUNK_BYTES (4 * 1024 * 1024)
 
 typedef struct {
-	BinArray col[NCOLS], acol[ACOLS], row_ids;
+	BinArray col[NCOLS], acol[ACOLS], row_ids, not_before;
 	int n;
 	size_t bytes;
 } MailChunk;
@@ -617,6 +631,7 @@ static void chunk_init(MailChunk *c)
 	for (int i = 0; i < ACOLS; i++)
 		bin_array_init(&c->acol[i], aoids[i]);
 	bin_array_init(&c->row_ids, OID_INT8);
+	bin_array_init(&c->not_before, OID_INT8);
 	c->n = 0;
 	c->bytes = 0;
 }
@@ -644,6 +659,7 @@ static void chunk_add(MailChunk *c, const PlanMail *pm, int64_t row_id)
 	bin_array_text(&col[HTML], pm->html);
 	bin_array_bool(&col[INTERNAL], pm->internal);
 	bin_array_i64(&c->row_ids, row_id, true);
+	bin_array_i64(&c->not_before, pm->not_before, true);
 	c->n++;
 	c->bytes += pm->wire_len + strlen(pm->text) + (pm->html ? strlen(pm->html) : 0);
 	for (size_t a = 0; a < pm->n_attachments; a++) {
@@ -660,7 +676,7 @@ static void chunk_add(MailChunk *c, const PlanMail *pm, int64_t row_id)
 /* Send the chunk's statement (if it has mail) and start it anew. */
 static int chunk_flush(Db *db, MailChunk *c, const char *desk_address, DmError *err)
 {
-	enum { TOTAL = NCOLS + 1 + ACOLS + 1 };
+	enum { TOTAL = NCOLS + 1 + ACOLS + 2 };
 	const char *v[TOTAL];
 	int lens[TOTAL], fmts[TOTAL];
 	char *bufs[TOTAL];
@@ -672,7 +688,9 @@ static int chunk_flush(Db *db, MailChunk *c, const char *desk_address, DmError *
 	fmts[NCOLS] = 0;
 	finish_params(c->acol, ACOLS, v + NCOLS + 1, lens + NCOLS + 1, fmts + NCOLS + 1,
 		      bufs + NCOLS + 1);
-	finish_params(&c->row_ids, 1, v + TOTAL - 1, lens + TOTAL - 1, fmts + TOTAL - 1,
+	finish_params(&c->row_ids, 1, v + TOTAL - 2, lens + TOTAL - 2, fmts + TOTAL - 2,
+		      bufs + TOTAL - 2);
+	finish_params(&c->not_before, 1, v + TOTAL - 1, lens + TOTAL - 1, fmts + TOTAL - 1,
 		      bufs + TOTAL - 1);
 	int rc = n ? db_send(db, outgoing_sql, TOTAL, v, lens, fmts, false, NULL, err) : 0;
 	for (int i = 0; i < TOTAL; i++)
@@ -710,6 +728,7 @@ static int send_mails(Db *db, const Plan *const *plans, size_t n_plans, DmError 
 	for (int i = 0; i < ACOLS; i++)
 		g_byte_array_free(c.acol[i].buf, TRUE);
 	g_byte_array_free(c.row_ids.buf, TRUE);
+	g_byte_array_free(c.not_before.buf, TRUE);
 	return rc;
 }
 
@@ -741,13 +760,14 @@ static int send_decision(Db *db, const Plan *p, DmError *err)
 			   p->decision,
 			   p->decided_reason,
 			   stored ? i64s(ib, p->inbound_id) : NULL};
-	return db_send(db,
-		       "UPDATE quarantine SET status = $2, decided_by_name = $3, decided_by = "
-		       "(SELECT s.id FROM staff s WHERE s.email = lower($3)), decided_at = now(), "
-		       "decision = $4, reason = COALESCE($5, reason), inbound_id = "
-		       "COALESCE(inbound_id, $6::bigint) WHERE id = $1::bigint AND status IN "
-		       "('held', 'set-aside')",
-		       6, v, NULL, NULL, false, NULL, err);
+	return db_send(
+		db,
+		"UPDATE quarantine SET status = $2, decided_by_name = $3, decided_by = "
+		"(SELECT s.id FROM staff s WHERE s.email = lower($3)), decided_at = dm_now(), "
+		"decision = $4, reason = COALESCE($5, reason), inbound_id = "
+		"COALESCE(inbound_id, $6::bigint) WHERE id = $1::bigint AND status IN "
+		"('held', 'set-aside')",
+		6, v, NULL, NULL, false, NULL, err);
 }
 
 static int send_own_rows(Db *db, const Plan *p, DmError *err)
@@ -760,16 +780,34 @@ static int send_own_rows(Db *db, const Plan *p, DmError *err)
 		rc = send_inbound(db, p, err);
 	}
 	if (rc == 0 && p->new_ticket) {
-		char tb[24], cb[24], kb[24], rb[24];
-		const char *v[] = {i64s(tb, p->ticket_id), i64s(cb, p->new_client_id),
-				   i64n(kb, p->new_contact_id), p->new_subject,
-				   i64n(rb, p->reopened_from)};
-		rc = db_send(db, ticket_sql, 5, v, NULL, NULL, false, NULL, err);
+		char tb[24], cb[24], kb[24], rb[24], db0[24], db1[24], db2[24], db3[24], nb[24];
+		const char *v[] = {i64s(tb, p->ticket_id),
+				   i64s(cb, p->new_client_id),
+				   i64n(kb, p->new_contact_id),
+				   p->new_subject,
+				   i64n(rb, p->reopened_from),
+				   i64n(db0, p->new_due[SLA_FIRST_RESPONSE]),
+				   i64n(db1, p->new_due[SLA_RESOLUTION]),
+				   i64n(db2, p->new_due[SLA_LINE]),
+				   i64n(db3, p->new_due[SLA_FOLLOW_UP]),
+				   i64n(nb, p->new_sla_next)};
+		rc = db_send(db, ticket_sql, 10, v, NULL, NULL, false, NULL, err);
 	}
 	if (rc == 0 && p->message)
 		rc = send_message(db, p, err);
 	if (rc == 0 && p->update.any)
 		rc = send_update(db, p, err);
+	if (rc == 0 && p->time_minutes > 0) {
+		char tb[24], sb[24], mb[24];
+		const char *v[] = {i64s(tb, p->ticket_id), i64n(sb, p->author_staff_id),
+				   i64s(mb, MIN(p->time_minutes, 100000))};
+		rc = db_send(
+			db,
+			"INSERT INTO time_entry (ticket_id, client_id, staff_id, minutes) "
+			"SELECT t.id, t.client_id, $2::bigint, $3::int FROM ticket t WHERE t.id "
+			"= $1::bigint",
+			3, v, NULL, NULL, false, NULL, err);
+	}
 	if (rc == 0 && p->decided_quarantine_id)
 		rc = send_decision(db, p, err);
 	if (rc == 0 && p->bounce_outbox_id) {
@@ -826,6 +864,12 @@ int store_apply_wait(Db *db, bool *duplicate_r, DmError *err)
 	return rc;
 }
 
+int store_send_plan_rows(Db *db, const Plan *p, DmError *err)
+{
+	int rc = send_own_rows(db, p, err);
+	return rc ? rc : send_tail_rows(db, &p, 1, err);
+}
+
 int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 {
 	bool pipe = db_in_pipeline(db);
@@ -876,7 +920,7 @@ static int send_seen(Db *db, int64_t mailbox_id, uint32_t uidvalidity, const See
 			 "unnest($3::bigint[], $4::bigint[], $6::boolean[]) AS x(u, i, m) ON "
 			 "CONFLICT DO NOTHING) "
 			 "UPDATE mailbox SET last_uid = GREATEST(last_uid, $5::bigint), updated_at "
-			 "= now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+			 "= dm_now() WHERE id = $1::bigint AND uidvalidity = $2::bigint",
 			 6, v, lens, fmts, false, NULL, err);
 	g_free(bu);
 	g_free(bi);

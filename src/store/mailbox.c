@@ -52,7 +52,7 @@ int store_mailbox_reset(Db *db, int64_t id, const char *url, uint32_t old_uidval
 	const char *p[] = {i64s(mb, id), i64s(u, uidvalidity)};
 	int rc = db_exec(
 		db,
-		"UPDATE mailbox SET uidvalidity = $2::bigint, last_uid = 0, updated_at = now() "
+		"UPDATE mailbox SET uidvalidity = $2::bigint, last_uid = 0, updated_at = dm_now() "
 		"WHERE id = $1::bigint",
 		2, p, NULL, err);
 	if (rc == 0 && old_uidvalidity != 0)
@@ -65,11 +65,11 @@ int store_mailbox_advance(Db *db, int64_t id, uint32_t uidvalidity, uint32_t uid
 {
 	char mb[24], u[24], v[24];
 	const char *p[] = {i64s(mb, id), i64s(v, uidvalidity), i64s(u, uid)};
-	return db_exec(
-		db,
-		"UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = now() "
-		"WHERE id = $1::bigint AND uidvalidity = $2::bigint",
-		3, p, NULL, err);
+	return db_exec(db,
+		       "UPDATE mailbox SET last_uid = GREATEST(last_uid, $3::bigint), updated_at = "
+		       "dm_now() "
+		       "WHERE id = $1::bigint AND uidvalidity = $2::bigint",
+		       3, p, NULL, err);
 }
 
 int store_mailbox_unmarked(Db *db, int64_t id, uint32_t uidvalidity, size_t max, GArray *uids,

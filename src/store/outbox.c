@@ -46,14 +46,15 @@ int store_outbox_claim(Db *db, const char *token, int max, int lease_seconds, GA
 	char mb[24], lb[24];
 	const char *p[] = {i64s(mb, max), i64s(lb, lease_seconds), token};
 	DbRes *r = NULL;
-	rc = db_send(db,
-		     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until "
-		     "= now() + make_interval(secs => $2::int), claim = $3 WHERE id IN (SELECT id "
-		     "FROM outbox WHERE (status = 'pending' AND next_attempt_at <= now()) OR "
-		     "(status = 'sending' AND locked_until < now()) ORDER BY id LIMIT $1::int FOR "
-		     "UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, "
-		     "message_id, ticket_id",
-		     3, p, NULL, NULL, true, &r, err);
+	rc = db_send(
+		db,
+		"UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until "
+		"= dm_now() + make_interval(secs => $2::int), claim = $3 WHERE id IN (SELECT id "
+		"FROM outbox WHERE (status = 'pending' AND next_attempt_at <= dm_now()) OR "
+		"(status = 'sending' AND locked_until < dm_now()) ORDER BY id LIMIT $1::int FOR "
+		"UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, "
+		"message_id, ticket_id",
+		3, p, NULL, NULL, true, &r, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	if (rc == 0)
@@ -111,7 +112,7 @@ int store_outbox_take(Db *db, const char *token, int64_t id, int lease_seconds, 
 	if (rc)
 		return rc;
 	rc = db_exec(db,
-		     "UPDATE outbox SET locked_until = now() + make_interval(secs => $3::int) "
+		     "UPDATE outbox SET locked_until = dm_now() + make_interval(secs => $3::int) "
 		     "WHERE id = $1::bigint AND claim = $2 AND status = 'sending' RETURNING "
 		     "pg_try_advisory_lock(" SEND_LOCK_CLASS ", " SEND_LOCK_KEY ")",
 		     3, p, &r, err);
@@ -126,7 +127,7 @@ int store_outbox_renew(Db *db, const char *token, int lease_seconds, DmError *er
 	char lb[24];
 	const char *p[] = {token, i64s(lb, lease_seconds)};
 	return db_exec(db,
-		       "UPDATE outbox SET locked_until = now() + make_interval(secs => $2::int) "
+		       "UPDATE outbox SET locked_until = dm_now() + make_interval(secs => $2::int) "
 		       "WHERE claim = $1 AND status = 'sending'",
 		       2, p, NULL, err);
 }
@@ -154,11 +155,12 @@ int store_outbox_sent(Db *db, int64_t id, DmError *err)
 	db_pipeline_enter(db);
 	char b[24];
 	const char *p[] = {i64s(b, id)};
-	int rc = db_send(db,
-			 "UPDATE outbox SET status = 'sent', sent_at = now(), locked_until = NULL, "
-			 "last_error = NULL, claim = NULL WHERE id = $1::bigint AND status = "
-			 "'sending'",
-			 1, p, NULL, NULL, false, NULL, err);
+	int rc = db_send(
+		db,
+		"UPDATE outbox SET status = 'sent', sent_at = dm_now(), locked_until = NULL, "
+		"last_error = NULL, claim = NULL WHERE id = $1::bigint AND status = "
+		"'sending'",
+		1, p, NULL, NULL, false, NULL, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	return rc ? rc : unlock_row(db, p[0], err);
@@ -186,11 +188,12 @@ int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err)
 {
 	char b[24];
 	const char *p[] = {i64s(b, id), why};
-	int rc = db_exec(db,
-			 "UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
-			 "attempts = attempts - 1, last_error = $2, next_attempt_at = now() WHERE "
-			 "id = $1::bigint AND status = 'sending'",
-			 2, p, NULL, err);
+	int rc = db_exec(
+		db,
+		"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
+		"attempts = attempts - 1, last_error = $2, next_attempt_at = dm_now() WHERE "
+		"id = $1::bigint AND status = 'sending'",
+		2, p, NULL, err);
 	store_outbox_unlock(db, id, NULL);
 	return rc;
 }
@@ -199,12 +202,12 @@ int store_outbox_defer(Db *db, int64_t id, const char *why, int64_t delay_second
 {
 	char b[24], d[24];
 	const char *p[] = {i64s(b, id), why, i64s(d, delay_seconds)};
-	int rc =
-		db_exec(db,
-			"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
-			"last_error = $2, next_attempt_at = now() + make_interval(secs => $3::int) "
-			"WHERE id = $1::bigint AND status = 'sending'",
-			3, p, NULL, err);
+	int rc = db_exec(
+		db,
+		"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
+		"last_error = $2, next_attempt_at = dm_now() + make_interval(secs => $3::int) "
+		"WHERE id = $1::bigint AND status = 'sending'",
+		3, p, NULL, err);
 	store_outbox_unlock(db, id, NULL);
 	return rc;
 }

@@ -83,7 +83,7 @@ int store_quarantine_drop(Db *db, int64_t id, const char *by, DmError *err)
 		db,
 		"WITH q AS (UPDATE quarantine SET status = 'dropped', decided_by_name = $2, "
 		"decided_by = (SELECT s.id FROM staff s WHERE s.email = lower($2)), "
-		"decided_at = now(), decision = 'dropped' WHERE id = $1::bigint AND status "
+		"decided_at = dm_now(), decision = 'dropped' WHERE id = $1::bigint AND status "
 		"IN ('held', 'set-aside') RETURNING id) INSERT INTO event (kind, actor, "
 		"staff_id, detail) SELECT 'quarantine-dropped', $2, (SELECT s.id FROM staff s "
 		"WHERE s.email = lower($2)), 'quarantine #' || q.id FROM q RETURNING id",

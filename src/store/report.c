@@ -4,6 +4,8 @@
  * scripts.  The JSON is built by PostgreSQL's json functions, so quoting
  * and escaping are right by construction and each shape lives in one
  * query. */
+#include <string.h>
+
 #include "store-private.h"
 
 /* Run sql and append the first column of every row (NULL as ""). */
@@ -81,7 +83,9 @@ int store_staff_report(Db *db, bool json, GPtrArray *lines, DmError *err)
 	"t.severity, 'category', t.category, 'line', t.line, 'assignee', st.email, 'chargeable', " \
 	"t.chargeable, 'created_at', t.created_at, 'updated_at', t.updated_at, "                   \
 	"'first_response_at', t.first_response_at, 'closed_at', t.closed_at, 'reopened_from', "    \
-	"t.reopened_from"
+	"t.reopened_from, 'first_response_due', t.first_response_due, 'resolution_due', "          \
+	"t.resolution_due, 'line_due', t.line_due, 'follow_up_due', t.follow_up_due, "             \
+	"'line_since', t.line_since, 'last_response_at', t.last_response_at"
 
 #define TICKET_FROM                                                                                \
 	" FROM ticket t JOIN client cl ON cl.id = t.client_id LEFT JOIN contact co ON co.id = "    \
@@ -123,9 +127,12 @@ static const char show_json_sql[] =
 static const char show_head_sql[] =
 	"SELECT format(E'Ticket #%s: %s\\nClient:   %s (plan %s)\\nContact:  %s\\n"
 	"Status:   %s\\nSeverity: %s\\nCategory: %s\\nLine:     %s\\nAssignee: %s\\n"
-	"Created:  %s', t.id, t.subject, cl.name, cl.plan, COALESCE(co.email, '-'), "
+	"Created:  %s\\nDue:      first response %s, resolution %s, line %s, follow-up %s', "
+	"t.id, t.subject, cl.name, cl.plan, COALESCE(co.email, '-'), "
 	"t.status, COALESCE(t.severity, '-'), COALESCE(t.category, '-'), t.line, "
-	"COALESCE(st.email, '-'), t.created_at)" TICKET_FROM "WHERE t.id = $1::bigint";
+	"COALESCE(st.email, '-'), t.created_at, COALESCE(t.first_response_due::text, '-'), "
+	"COALESCE(t.resolution_due::text, '-'), COALESCE(t.line_due::text, '-'), "
+	"COALESCE(t.follow_up_due::text, '-'))" TICKET_FROM "WHERE t.id = $1::bigint";
 
 static const char show_messages_sql[] =
 	"SELECT format(E'\\n--- %s %s%s %s  %s%s', CASE m.direction WHEN 'in' THEN "
@@ -217,6 +224,59 @@ int store_attachment_get(Db *db, int64_t id, unsigned char **data_r, size_t *len
 	gsize len = 0;
 	*data_r = g_base64_decode(dbres_get(r, 0, 2), &len);
 	*len_r = len;
+	dbres_free(r);
+	return 0;
+}
+
+void due_row_clear(DueRow *r)
+{
+	g_free(r->status);
+	g_free(r->severity);
+	g_free(r->client);
+	g_free(r->plan);
+	g_free(r->calendar);
+	g_free(r->subject);
+	g_free(r->assignee);
+	g_free(r->clock);
+	memset(r, 0, sizeof *r);
+}
+
+int store_ticket_due(Db *db, int limit, GArray *out, DmError *err)
+{
+	char lb[24];
+	const char *p[] = {i64s(lb, limit)};
+	DbRes *r = NULL;
+	/* the order is ticket_open_due_idx's */
+	int rc = db_exec(
+		db,
+		"SELECT t.id, t.status, t.severity, cl.name, cl.plan, cl.calendar, t.subject, "
+		"t.line, st.email, extract(epoch FROM d.due)::bigint, d.clock, "
+		"extract(epoch FROM dm_now())::bigint FROM ticket t JOIN client cl ON cl.id = "
+		"t.client_id LEFT JOIN staff st ON st.id = t.assignee_id LEFT JOIN LATERAL "
+		"(SELECT v.due, v.clock FROM (VALUES (t.first_response_due, 'first-response'), "
+		"(t.resolution_due, 'resolution'), (t.line_due, 'line'), (t.follow_up_due, "
+		"'follow-up')) v(due, clock) WHERE v.due IS NOT NULL ORDER BY v.due LIMIT 1) d ON "
+		"true WHERE t.status <> 'closed' ORDER BY LEAST(t.first_response_due, "
+		"t.resolution_due, t.line_due, t.follow_up_due), t.id LIMIT $1::int",
+		1, p, &r, err);
+	if (rc)
+		return rc;
+	for (int i = 0; i < dbres_rows(r); i++) {
+		DueRow d = {0};
+		d.id = dbres_i64(r, i, 0, 0);
+		d.status = dbres_dup(r, i, 1);
+		d.severity = dbres_dup(r, i, 2);
+		d.client = dbres_dup(r, i, 3);
+		d.plan = dbres_dup(r, i, 4);
+		d.calendar = dbres_dup(r, i, 5);
+		d.subject = dbres_dup(r, i, 6);
+		d.line = (int)dbres_i64(r, i, 7, 1);
+		d.assignee = dbres_dup(r, i, 8);
+		d.due = dbres_i64(r, i, 9, 0);
+		d.clock = dbres_dup(r, i, 10);
+		d.now = dbres_i64(r, i, 11, 0);
+		g_array_append_val(out, d);
+	}
 	dbres_free(r);
 	return 0;
 }

@@ -108,8 +108,9 @@ char *bin_array_finish(BinArray *a, int *len_r);
 	"(extract(epoch FROM t.closed_at) * 1000000)::bigint, "                                    \
 	"to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), tc.name, "        \
 	"tc.plan, tc.account_manager_id, tco.email, tco.name, lm.message_id, "                     \
-	"array_to_string(lm.refs[greatest(1, cardinality(lm.refs) - 18):], ' '), lb.body"
-#define TICKET_FACT_NCOLS 22
+	"array_to_string(lm.refs[greatest(1, cardinality(lm.refs) - 18):], ' '), lb.body, "        \
+	"tc.calendar"
+#define TICKET_FACT_NCOLS 23
 /* the client's latest mail with a Message-ID (threading a relay), and the
  * latest client text (for a handover) */
 #define TICKET_FACT_JOINS                                                                          \
@@ -125,5 +126,7 @@ void read_ticket_fact(const DbRes *r, int row, int col, TicketFact *t);
 /* A plan of events and mail only (no incoming mail), inside the caller's
  * transaction, waited for (ingest.c). */
 int store_apply_plan_now(Db *db, const Plan *p, DmError *err);
+/* The same rows queued in the caller's pipeline, not waited for. */
+int store_send_plan_rows(Db *db, const Plan *p, DmError *err);
 
 #endif

@@ -33,4 +33,5 @@ void read_ticket_fact(const DbRes *r, int row, int c, TicketFact *t)
 	t->last_in_msgid = dbres_dup(r, row, c + 19);
 	t->last_in_refs = dbres_dup(r, row, c + 20);
 	t->last_in_body = dbres_dup(r, row, c + 21);
+	t->client.calendar = dbres_dup(r, row, c + 22);
 }

@@ -10,6 +10,8 @@ pkgs=(
 	libconfig-dev                                  # configuration files
 	libxml2-dev                                    # HTML to text
 	libpsl-dev                                     # Public Suffix List (DMARC alignment), built into libpsl5
+	libjson-glib-dev                               # JSON output of the commands that compute in C (ticket sla)
+	libcairo2-dev                                  # the digest's compliance chart (PNG)
 	postgresql dovecot-imapd python3-aiosmtpd      # real servers for the tests and demo
 	curl jq time ca-certificates                   # test tools: an independent IMAP client, JSON, peak memory
 	openssl                                        # test certificates for STARTTLS (transport.sh)

@@ -61,6 +61,8 @@ THIRD_PARTY = [
     (re.compile(r"^libxml/"), {"mime"}, "libxml2"),
     (re.compile(r"^libconfig\.h$"), {"config"}, "libconfig"),
     (re.compile(r"^libpsl\.h$"), {"core"}, "libpsl"),
+    (re.compile(r"^json-glib/"), {"cli"}, "json-glib"),
+    (re.compile(r"^cairo"), {"desk"}, "cairo"),
 ]
 SQL = re.compile(r"\b(SELECT\s|INSERT\s+INTO\b|DELETE\s+FROM\b|UPDATE\s+\w+\s+SET\b|"
                  r"CREATE\s+(TABLE|INDEX|UNIQUE)\b|ALTER\s+TABLE\b|DROP\s+TABLE\b|"

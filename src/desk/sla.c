@@ -1,0 +1,99 @@
+/* sla.c - the escalation pass: the tickets whose next SLA instant has come
+ * (store_sla_take locks them, skipping those another pass holds), each
+ * planned by plan_sla and written with its mail in one transaction per
+ * chunk.  Safe from cron every minute and from two passes at once: a
+ * ticket is in one pass at a time, its sla_next_at moves past now when it
+ * is done, and each notice is a row with a unique key (sla_notice) and an
+ * outbox event key.  Run after every poll and ingest too: a ticket the
+ * mail changed has sla_next_at = now, so its clocks are derived again at
+ * once. */
+#include <string.h>
+
+#include "desk-private.h"
+#include "deskmail/log.h"
+#include "deskmail/util.h"
+
+#define ESCALATE_CHUNK 200
+
+int64_t desk_month_start(const Config *cfg, int64_t now, char month[8])
+{
+	GTimeZone *tz = g_time_zone_new_identifier(wt_calendar_timezone(cfg->desk_cal));
+	if (tz == NULL)
+		tz = g_time_zone_new_utc();
+	GDateTime *t = g_date_time_new_from_unix_utc(now);
+	GDateTime *l = g_date_time_to_timezone(t, tz);
+	GDateTime *s =
+		g_date_time_new(tz, g_date_time_get_year(l), g_date_time_get_month(l), 1, 0, 0, 0);
+	g_snprintf(month, 8, "%04d-%02d", g_date_time_get_year(l) % 10000,
+		   g_date_time_get_month(l));
+	int64_t r = g_date_time_to_unix(s);
+	g_date_time_unref(s);
+	g_date_time_unref(l);
+	g_date_time_unref(t);
+	g_time_zone_unref(tz);
+	return r;
+}
+
+static void facts_array_clear(GArray *a)
+{
+	for (guint i = 0; i < a->len; i++)
+		sla_facts_clear(&g_array_index(a, SlaFacts, i));
+	g_array_set_size(a, 0);
+}
+
+int desk_escalate(Desk *desk, EscalateStats *st, DmError *err)
+{
+	memset(st, 0, sizeof *st);
+	const Config *cfg = desk->cfg;
+	int rc = store_ensure(desk->db, NULL, err);
+	if (rc)
+		return rc;
+	/* the month of allowances, in the desk's calendar */
+	char month[8];
+	int64_t month_start = desk_month_start(cfg, dm_now(), month);
+	GArray *facts = g_array_new(FALSE, TRUE, sizeof(SlaFacts));
+	StaffList staff = {0};
+	bool staff_loaded = false;
+	for (;;) {
+		rc = store_sla_begin(desk->db, err);
+		if (rc)
+			break;
+		rc = store_sla_take(desk->db, NULL, 0, ESCALATE_CHUNK, month_start, month, facts,
+				    err);
+		if (rc == 0 && facts->len && !staff_loaded) {
+			rc = store_staff_load(desk->db, &staff, err);
+			staff_loaded = rc == 0;
+		}
+		for (guint i = 0; rc == 0 && i < facts->len; i++) {
+			const SlaFacts *f = &g_array_index(facts, SlaFacts, i);
+			Plan p;
+			plan_init(&p);
+			SlaWrite w;
+			plan_sla(f, &staff, cfg, &p, &w);
+			for (guint k = 0; k < p.notes->len; k++)
+				log_notice("%s", (const char *)p.notes->pdata[k]);
+			rc = render_plan(desk, &p, err);
+			if (rc == 0)
+				rc = store_sla_apply(desk->db, &p, f, &w, err);
+			if (rc == 0) {
+				st->tickets++;
+				st->escalated += w.escalated_to ? 1 : 0;
+				st->notices += w.n_notices;
+				st->mails += p.mails->len;
+			}
+			plan_clear(&p);
+		}
+		guint n = facts->len;
+		facts_array_clear(facts);
+		if (rc) {
+			store_sla_rollback(desk->db);
+			break;
+		}
+		rc = store_sla_commit(desk->db, err);
+		if (rc || n < ESCALATE_CHUNK || desk_stopping(desk))
+			break;
+	}
+	g_array_free(facts, TRUE);
+	staff_list_clear(&staff);
+	return rc;
+}
