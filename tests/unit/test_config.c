@@ -129,11 +129,18 @@ static void test_minimal(void)
 	g_assert_null(cfg->auth_trusted_id);
 	g_assert_cmpint(cfg->auth_require, ==, CFG_AUTH_NONE);
 	g_assert_cmpint(cfg->auth_staff_require, ==, CFG_AUTH_NONE);
-	g_assert_cmpuint(cfg->n_warnings, ==, 1);
+	g_assert_cmpuint(cfg->n_warnings, ==, 2);
 	g_assert_cmpstr(cfg->warnings[0], ==,
 			"no auth group: anyone can write as staff or as a client contact "
 			"(set auth.require and auth.staff_require)");
-	g_assert_null(cfg->warnings[1]);
+	/* no calendars: the built-in one, said */
+	g_assert_cmpstr(cfg->warnings[1], ==,
+			"no calendars: working time is Monday to Friday, 09:00-17:00 UTC (set "
+			"calendars and desk.calendar)");
+	g_assert_null(cfg->warnings[2]);
+	g_assert_true(cfg->default_calendar);
+	g_assert_cmpuint(cfg->n_calendars, ==, 1);
+	g_assert_cmpint(wt_calendar_week_seconds(cfg->desk_cal), ==, 5 * 8 * 3600);
 
 	g_assert_cmpuint(cfg->n_plans, ==, 2);
 	const CfgPlan *silver = cfg_plan(cfg, "silver");
@@ -327,6 +334,41 @@ typedef struct {
 static const BadCase bad_cases[] = {
 	{"unknown top-level key", NULL, NULL, "@TOP@", "bogus = 1;", 29,
 	 "setting 'bogus': unknown"},
+	/* calendars and the service-level settings of plans */
+	{"calendar without timezone", NULL, NULL, "@TOP@",
+	 "calendars = { c = { mon = \"09:00-17:00\"; }; };", 29,
+	 "setting 'calendars.c.timezone': required"},
+	{"unknown time zone", NULL, NULL, "@TOP@",
+	 "calendars = { c = { timezone = \"Europe/Londn\"; }; };", 29, "calendars.c"},
+	{"span ends before it starts", NULL, NULL, "@TOP@",
+	 "calendars = { c = { timezone = \"UTC\"; tue = \"17:00-09:00\"; }; };", 29,
+	 "setting 'calendars.c': tue"},
+	{"bad holiday", NULL, NULL, "@TOP@",
+	 "calendars = { c = { timezone = \"UTC\"; holidays = [ \"2026-02-30\" ]; }; };", 29,
+	 "2026-02-30"},
+	{"holidays not a list", NULL, NULL, "@TOP@",
+	 "calendars = { c = { timezone = \"UTC\"; holidays = \"2026-12-25\"; }; };", 29,
+	 "holidays': must be a list"},
+	{"unknown calendar key", NULL, NULL, "@TOP@",
+	 "calendars = { c = { timezone = \"UTC\"; monday = \"09:00-17:00\"; }; };", 29,
+	 "setting 'calendars.c.monday': unknown setting"},
+	{"desk.calendar unknown", NULL, NULL, "@DESK@", "calendar = \"paris\";", 18,
+	 "setting 'desk.calendar': no calendar \"paris\""},
+	{"two calendars, no desk.calendar", NULL, NULL, "@TOP@",
+	 "calendars = { a = { timezone = \"UTC\"; }; b = { timezone = \"UTC\"; }; };", 29,
+	 "setting 'desk.calendar': required when there are several calendars"},
+	{"plan calendar unknown", NULL, NULL, "@PLAN@", "calendar = \"mars\";", 25,
+	 "setting 'plans.silver.calendar': no calendar \"mars\""},
+	{"severity_hours not a group", NULL, NULL, "@PLAN@", "severity_hours = 8;", 25,
+	 "setting 'plans.silver.severity_hours': must be a group"},
+	{"unknown severity", NULL, NULL, "@PLAN@", "severity_hours = { urgent = 4; };", 25,
+	 "setting 'plans.silver.severity_hours.urgent': unknown setting"},
+	{"hours as a string", NULL, NULL, "@PLAN@", "line1_hours = \"7.5\";", 25,
+	 "setting 'plans.silver.line1_hours': must be a number of hours"},
+	{"negative fractional hours", NULL, NULL, "@PLAN@", "line1_hours = -0.5;", 25,
+	 "must be between 0 and 100000 hours"},
+	{"at_risk_percent out of range", NULL, NULL, "@PLAN@", "at_risk_percent = 0;", 25,
+	 "setting 'plans.silver.at_risk_percent': must be between 1 and 100"},
 	{"unknown key in group", NULL, NULL, "@IMAP@", "pol_interval = 30;", 9,
 	 "setting 'imap.pol_interval': unknown setting"},
 	{"unknown key in plan", NULL, NULL, "@PLAN@", "first_reponse_hours = 4;", 25,
@@ -702,13 +744,27 @@ static void test_all_settings(void)
 
 	g_autofree char *t5 = with("@PLAN@", "description = \"Silver\"; priority = \"high\"; "
 					     "first_response_hours = 4; resolution_hours = 48; "
-					     "max_contacts = 2; hours_per_month = 10;");
+					     "max_contacts = 2; hours_per_month = 10; "
+					     "line1_hours = 7.5; line1_max_elapsed_hours = 12; "
+					     "severity_hours = { severe = 8; high = 24.25; }; "
+					     "follow_up_hours = 16; at_risk_percent = 80;");
 	cfg = load_text(t5);
 	const CfgPlan *p = cfg_plan(cfg, "silver");
 	g_assert_cmpstr(p->description, ==, "Silver");
 	g_assert_cmpstr(p->priority, ==, "high");
-	g_assert_cmpint(p->first_response_hours, ==, 4);
-	g_assert_cmpint(p->resolution_hours, ==, 48);
+	g_assert_cmpint(p->first_response_minutes, ==, 4 * 60);
+	g_assert_cmpint(p->resolution_minutes, ==, 48 * 60);
+	g_assert_cmpint(p->line1_minutes, ==, 450);
+	g_assert_cmpint(p->line1_max_elapsed_minutes, ==, 720);
+	g_assert_cmpint(p->line2_minutes, ==, 0);
+	g_assert_cmpint(p->severity_minutes[CFG_SEV_SEVERE], ==, 480);
+	g_assert_cmpint(p->severity_minutes[CFG_SEV_HIGH], ==, 1455);
+	/* unset severities take resolution_hours; enhancement has no target */
+	g_assert_cmpint(p->severity_minutes[CFG_SEV_MEDIUM], ==, 48 * 60);
+	g_assert_cmpint(p->severity_minutes[CFG_SEV_LOW], ==, 48 * 60);
+	g_assert_cmpint(p->severity_minutes[CFG_SEV_ENHANCEMENT], ==, 0);
+	g_assert_cmpint(p->follow_up_minutes, ==, 16 * 60);
+	g_assert_cmpint(p->at_risk_percent, ==, 80);
 	g_assert_cmpint(p->max_contacts, ==, 2);
 	g_assert_cmpint(p->hours_per_month, ==, 10);
 	cfg_free(cfg);
@@ -749,10 +805,15 @@ static void test_auth(void)
 		 CFG_AUTH_NONE, CFG_AUTH_NONE},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *text = with("@TOP@", cases[i].group);
+		/* with a calendar: no warning about the built-in one */
+		g_autofree char *top = g_strdup_printf(
+			"%s calendars = { c = { timezone = \"UTC\"; mon = \"09:00-17:00\"; }; };",
+			cases[i].group);
+		g_autofree char *text = with("@TOP@", top);
 		Config *cfg = load_text(text);
 		g_test_message("%s", cases[i].group);
 		g_assert_true(cfg->auth_configured);
+		g_assert_false(cfg->default_calendar);
 		g_assert_cmpstr(cfg->auth_trusted_id, ==, cases[i].trusted);
 		g_assert_cmpint(cfg->auth_require, ==, cases[i].require);
 		g_assert_cmpint(cfg->auth_staff_require, ==, cases[i].staff);

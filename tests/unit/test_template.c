@@ -282,6 +282,8 @@ static const char *const shipped_values[] = {
 	"Help\r\nBcc: x@y <now>",
 	"reason",
 	"sender is not a named contact",
+	"ticket.response_promise",
+	"We will send you a first response by Tuesday 29 December, 11:30 (Europe/London time).",
 	NULL,
 };
 
@@ -323,7 +325,7 @@ static void test_shipped(void)
 	} shipped[] = {
 		{"ack",
 		 "[#42] Website <down> & \"out\"",
-		 {"ticket #42", "[#42]", "silver", "Ann O'Neil"},
+		 {"ticket #42", "[#42]", "silver", "by Tuesday 29 December, 11:30"},
 		 {"ticket #42", "[#42]", "Website &lt;down&gt; &amp; &quot;out&quot;",
 		  "Ann O&#39;Neil"}},
 		{"quarantine",
