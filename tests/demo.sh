@@ -120,6 +120,41 @@ dm quarantine show "$q" | head -n 7
 dm quarantine accept "$q" --contact carol@globex.example --by amy@agency.example
 dm send
 
+# Service levels, stepping through days with DESKMAIL_NOW.
+say "service levels: a London calendar (09:00-12:30, 13:30-17:30, Christmas holidays); silver: first response in 4 working hours, 1st line 7.5 working hours and never more than 12"
+AUTH='auth = { trusted_authserv_id = "mx.agency.example"; require = "aligned"; staff_require = "dmarc"; };'
+CAL='calendars = { london = { timezone = "Europe/London"; mon = "09:00-12:30,13:30-17:30"; tue = "09:00-12:30,13:30-17:30"; wed = "09:00-12:30,13:30-17:30"; thu = "09:00-12:30,13:30-17:30"; fri = "09:00-12:30,13:30-17:30"; holidays = [ "2026-12-25", "2026-12-28", "2027-01-01" ]; }; };'
+PLANS='plans = { silver = { first_response_hours = 4; resolution_hours = 48; severity_hours = { severe = 8; high = 24; medium = 32; low = 80; enhancement = 0; }; line1_hours = 7.5; line1_max_elapsed_hours = 12; line2_hours = 15; line2_max_elapsed_hours = 48; follow_up_hours = 15; max_contacts = 2; }; hosting = { }; };'
+DM_DESK_EXTRA='calendar = "london";' dm_write_conf "$AUTH $CAL"
+sed -i "s/^plans = .*\$/$PLANS/" "$DM_CONF"
+dm check-config | grep -E '^calendars|^plans.silver.(first_response|line1)'
+dm staff set amy@agency.example --manager
+at() { local t=$1; shift; DESKMAIL_NOW=$t "$DESKMAIL" -c "$DM_CONF" "$@"; }
+dm_mail "$W/40-christmas.eml" 'Alice Archer <alice@acme.example>' 'Shop down on Christmas Eve' 'The shop shows a blank page.' "$ok_acme"
+say "Thursday 24 December, 16:00: Alice writes (deskmail ingest, DESKMAIL_NOW=2026-12-24T16:00:00Z; the pass after it also moves up the earlier tickets, unanswered since today)"
+at 2026-12-24T16:00:00Z ingest "$W/40-christmas.eml"
+T=$(dm_psql -c "select id from ticket where subject = 'Shop down on Christmas Eve'")
+A=$(dm_psql -c "select id from outbox where kind = 'ack' and ticket_id = $T")
+dm_psql -c "select encode(raw, 'base64') from outbox where id = $A" | base64 -d >"$W/40-ack.eml"
+"$DM_PYTHON" - "$W/40-ack.eml" <<'PY'
+import sys, email, email.policy
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+body = m.get_body(('plain',)).get_content()
+print('  the acknowledgement says: ' + ' '.join(l.strip() for l in body.splitlines() if 'first response' in l or 'by ' in l and '2026' not in l)[:200])
+PY
+say "deskmail ticket sla $T (at 17:00): 1.5 working hours left on Thursday, then Friday 25 and Monday 28 are holidays"
+at 2026-12-24T17:00:00Z ticket sla "$T"
+say "deskmail escalate, Friday 25 December 04:00: 12 hours on the 1st line, escalated to the 2nd"
+at 2026-12-25T04:00:00Z escalate
+dm_psql -c "select format('  %-18s to %-22s not before %s', kind, rcpt, to_char(next_attempt_at, 'Dy DD Mon HH24:MI')) from outbox where ticket_id = $T order by id"
+echo "  (the client is told at once; the 2nd line's notice waits for the staff's working hours: the ticket is not severe)"
+say "deskmail ticket list --due (Tuesday 29 December, 09:00)"
+at 2026-12-29T09:00:00Z ticket list --due | head -n 5
+say "deskmail digest --dry-run (Tuesday 29 December, 12:00), for the managers (Amy)"
+at 2026-12-29T12:00:00Z digest --dry-run | head -n 24
+at 2026-12-29T12:00:00Z digest
+at 2026-12-29T12:00:00Z send
+
 say "mail received by the SMTP server (127.0.0.1:$DM_SMTP_PORT)"
 for n in $(ls "$DM_SMTP_OUT" | sed -n 's/^\([0-9]*\)\.eml$/\1/p' | sort -n); do
 	f=$DM_SMTP_OUT/$n.eml

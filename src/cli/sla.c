@@ -176,9 +176,10 @@ static int ticket_due(const Config *cfg, Db *db, bool json, int limit, DmError *
 		const CfgPlan *plan = cfg_plan(cfg, d->plan);
 		const WtCalendar *cal = cfg_ticket_calendar(cfg, d->calendar, plan);
 		int64_t left = 0;
+		bool overdue = d->due > 0 && d->due < d->now;
 		if (d->due > 0)
-			left = d->due >= d->now ? wt_between(cal, d->now, d->due)
-						: -wt_between(cal, d->due, d->now);
+			left = overdue ? -wt_between(cal, d->due, d->now)
+				       : wt_between(cal, d->now, d->due);
 		if (b) {
 			json_builder_begin_object(b);
 			json_builder_set_member_name(b, "id");
@@ -214,12 +215,14 @@ static int ticket_due(const Config *cfg, Db *db, bool json, int limit, DmError *
 				json_builder_add_int_value(b, left / 60);
 			else
 				json_builder_add_null_value(b);
+			json_builder_set_member_name(b, "overdue");
+			json_builder_add_boolean_value(b, overdue);
 			json_builder_end_object(b);
 		} else if (d->due > 0) {
 			g_autofree char *when = wt_format(cal, d->due);
 			g_autofree char *l = span_text(left < 0 ? -left : left);
 			printf("#%lld\t%s due %s\t%s of working time %s\t%s\tline %d\t%s\t%s\t%s\n",
-			       (long long)d->id, d->clock, when, l, left < 0 ? "overdue" : "left",
+			       (long long)d->id, d->clock, when, l, overdue ? "overdue" : "left",
 			       d->client, d->line, d->status, d->severity ? d->severity : "-",
 			       d->subject);
 		} else {

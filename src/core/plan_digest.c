@@ -264,13 +264,20 @@ void plan_digest(const DigestFacts *d, const StaffList *staff, const int64_t *to
 			g_date_time_unref(dt);
 	}
 
-	/* allowances */
-	if (d->n_allowances) {
+	/* allowances: the clients of plans with hours_per_month */
+	bool any_allowance = false;
+	for (size_t i = 0; i < d->n_allowances; i++) {
+		const CfgPlan *plan = plan_find(cfg, d->allowances[i].plan);
+		any_allowance |= plan != NULL && plan->hours_per_month > 0;
+	}
+	if (any_allowance) {
 		g_string_append_printf(s, "\nHOURS USED IN %s\n", d->month);
 		for (size_t i = 0; i < d->n_allowances; i++) {
 			const DigestAllowance *al = &d->allowances[i];
 			const CfgPlan *plan = plan_find(cfg, al->plan);
 			int per = plan ? plan->hours_per_month : 0;
+			if (per <= 0)
+				continue;
 			g_string_append_printf(s, "  %-30s %7.2f of %d h", al->client,
 					       (double)al->minutes / 60.0, per);
 			if (per)
