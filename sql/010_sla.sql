@@ -90,3 +90,12 @@ CREATE TABLE periodic_notice (
 	created_at  timestamptz NOT NULL DEFAULT dm_now(),
 	PRIMARY KEY (kind, subject_id, period)
 );
+
+-- Small facts of the desk itself: sla_fingerprint is the hash of the
+-- settings the clocks read (Config.sla_fingerprint); when a pass finds it
+-- changed (targets or calendars edited, or the first pass after this
+-- migration), every open ticket's clocks are derived again.
+CREATE TABLE desk_state (
+	key    text PRIMARY KEY,
+	value  text NOT NULL
+);

@@ -131,6 +131,10 @@ typedef struct {
 	size_t n_calendars;
 	bool default_calendar;      /* the built-in one */
 	const WtCalendar *desk_cal; /* desk.calendar, or the only one */
+	/* SHA-256 (hex) of every setting the service-level clocks read (plans'
+	 * targets, calendars): when it changes, the escalation pass derives
+	 * every open ticket's clocks again */
+	char sla_fingerprint[65];
 
 	/* What is allowed but unwise (no auth group, ...): one line each, for
 	 * `deskmail check-config` to print; they do not make cfg_load fail.

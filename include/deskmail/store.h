@@ -87,6 +87,10 @@ void store_batch_rollback(Db *db);
  * each.  Appends SlaFacts to out (sla_facts_clear each). */
 int store_sla_take(Db *db, const int64_t *ids, size_t n_ids, int limit, int64_t month_start,
 		   const char *month, GArray *out, DmError *err);
+/* Record the fingerprint of the service-level settings; when it differs
+ * from the one recorded (or none was), every open ticket is due for the
+ * pass: *touched_r says how many. */
+int store_sla_fingerprint(Db *db, const char *fingerprint, int64_t *touched_r, DmError *err);
 int store_sla_begin(Db *db, DmError *err);
 int store_sla_commit(Db *db, DmError *err);
 void store_sla_rollback(Db *db);

@@ -83,6 +83,7 @@ typedef struct {
 	char *path_dir;   /* dirname(path), for naming included files */
 	char *dir;        /* absolute folder of path */
 	DmError *err;
+	GChecksum *sla; /* of the settings the service-level clocks read */
 } LoadCtx;
 
 /* ---------- checks on string values ---------- */
@@ -835,6 +836,18 @@ static int load_calendars(const LoadCtx *ctx, const config_setting_t *cals, Conf
 		}
 		g_autofree char *why = NULL;
 		WtCalendar *cal = wt_calendar_new(name, tz, week, hol, n_hol, &why);
+		if (cal != NULL) {
+			/* what the clocks depend on, for cfg->sla_fingerprint */
+			g_checksum_update(ctx->sla, (const guchar *)name, (gssize)strlen(name) + 1);
+			g_checksum_update(ctx->sla, (const guchar *)tz, (gssize)strlen(tz) + 1);
+			for (int d = 0; d < 7; d++)
+				if (week[d])
+					g_checksum_update(ctx->sla, (const guchar *)week[d],
+							  (gssize)strlen(week[d]) + 1);
+			for (size_t h = 0; h < n_hol; h++)
+				g_checksum_update(ctx->sla, (const guchar *)hol[h],
+						  (gssize)strlen(hol[h]) + 1);
+		}
 		g_free(hol);
 		if (cal == NULL)
 			return cfg_fail(ctx, c, "setting '%s': %s", prefix, why);
@@ -891,6 +904,23 @@ static int finish_calendars(const LoadCtx *ctx, config_setting_t *root, Config *
 	if (cfg->default_calendar)
 		cfg_warn(cfg, "no calendars: working time is Monday to Friday, 09:00-17:00 UTC "
 			      "(set calendars and desk.calendar)");
+	/* the plans' targets and calendars, and the desk's calendar */
+	for (size_t i = 0; i < cfg->n_plans; i++) {
+		const CfgPlan *p = &cfg->plans[i];
+		g_autofree char *line = g_strdup_printf(
+			"%s|%s|%d|%d|%d,%d,%d,%d,%d|%d|%d|%d|%d|%d|%d|%d", p->name,
+			p->calendar ? p->calendar : "", p->first_response_minutes,
+			p->resolution_minutes, p->severity_minutes[0], p->severity_minutes[1],
+			p->severity_minutes[2], p->severity_minutes[3], p->severity_minutes[4],
+			p->line1_minutes, p->line1_max_elapsed_minutes, p->line2_minutes,
+			p->line2_max_elapsed_minutes, p->follow_up_minutes, p->at_risk_percent,
+			p->hours_per_month);
+		g_checksum_update(ctx->sla, (const guchar *)line, (gssize)strlen(line) + 1);
+	}
+	const char *dc = wt_calendar_name(cfg->desk_cal);
+	g_checksum_update(ctx->sla, (const guchar *)dc, (gssize)strlen(dc) + 1);
+	g_strlcpy(cfg->sla_fingerprint, g_checksum_get_string(ctx->sla),
+		  sizeof cfg->sla_fingerprint);
 	return 0;
 }
 
@@ -1024,7 +1054,8 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 {
 	g_autofree char *path_dir = g_path_get_dirname(path);
 	g_autofree char *dir = g_canonicalize_filename(path_dir, NULL);
-	LoadCtx ctx = {.path = path, .path_dir = path_dir, .dir = dir, .err = err};
+	g_autoptr(GChecksum) sla = g_checksum_new(G_CHECKSUM_SHA256);
+	LoadCtx ctx = {.path = path, .path_dir = path_dir, .dir = dir, .err = err, .sla = sla};
 
 	int rc = check_readable(&ctx);
 	if (rc < 0)

@@ -51,6 +51,16 @@ int desk_escalate(Desk *desk, EscalateStats *st, DmError *err)
 	/* the month of allowances, in the desk's calendar */
 	char month[8];
 	int64_t month_start = desk_month_start(cfg, dm_now(), month);
+	/* targets or calendars changed since the last pass: every open
+	 * ticket's clocks are derived again */
+	int64_t touched = 0;
+	rc = store_sla_fingerprint(desk->db, cfg->sla_fingerprint, &touched, err);
+	if (rc)
+		return rc;
+	if (touched)
+		log_notice("escalate: service-level settings changed (or first pass): the clocks "
+			   "of %lld open ticket(s) are derived again",
+			   (long long)touched);
 	GArray *facts = g_array_new(FALSE, TRUE, sizeof(SlaFacts));
 	StaffList staff = {0};
 	bool staff_loaded = false;

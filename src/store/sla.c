@@ -394,3 +394,22 @@ int store_digest_apply(Db *db, const Plan *p, DmError *err)
 {
 	return store_apply_plan_now(db, p, err);
 }
+
+int store_sla_fingerprint(Db *db, const char *fingerprint, int64_t *touched_r, DmError *err)
+{
+	const char *v[] = {fingerprint};
+	DbRes *r = NULL;
+	int rc = db_exec(
+		db,
+		"WITH up AS (INSERT INTO desk_state AS d (key, value) VALUES "
+		"('sla_fingerprint', $1) ON CONFLICT (key) DO UPDATE SET value = "
+		"EXCLUDED.value WHERE d.value IS DISTINCT FROM EXCLUDED.value RETURNING 1), "
+		"t AS (UPDATE ticket SET sla_next_at = dm_now() WHERE status <> 'closed' AND "
+		"EXISTS (SELECT 1 FROM up) RETURNING 1) SELECT count(*) FROM t",
+		1, v, &r, err);
+	if (rc)
+		return rc;
+	*touched_r = dbres_i64(r, 0, 0, 0);
+	dbres_free(r);
+	return 0;
+}

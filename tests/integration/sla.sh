@@ -259,7 +259,17 @@ dm_outbox_raw "$d" "$W/digest"
 assert_contains "$(dm_maildump "$W/digest" files)" "service-levels.png" "the HTML carries the chart"
 assert_contains "$(head -c 8 <(dm_maildump "$W/digest" file service-levels.png) | od -An -c | tr -d ' ')" "PNG" "a PNG image"
 
-# 12. every mail queued goes out, once
+# 12. the operator shortens silver's first response to 2 hours: the next
+# pass derives every open ticket again (ticket 1: 1.5 h on Thursday, then
+# Tuesday 09:30), once
+sed -i 's/silver = { first_response_hours = 4;/silver = { first_response_hours = 2;/' "$DM_CONF"
+out=$(at 2026-12-24T17:00:00Z escalate 2>&1)
+assert_contains "$out" "service-level settings changed" "a changed target is noticed by the next pass"
+assert_eq 2026-12-29T09:30 "$(due "$T1" first_response_due)" "and the due times follow it"
+out=$(at 2026-12-24T17:01:00Z escalate 2>&1)
+assert_eq "" "$(echo "$out" | grep 'settings changed')" "only once"
+
+# 13. every mail queued goes out, once
 DESKMAIL_NOW=2027-01-05T10:00:00Z dm send >/dev/null
 assert_eq 0 "$(dm_sql_count "outbox where status in ('pending', 'sending')")" "everything queued is sent once due"
 
