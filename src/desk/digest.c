@@ -45,10 +45,12 @@ int desk_digest(Desk *desk, bool dry_run, DigestStats *st, DmError *err)
 	GByteArray *png = g_byte_array_new();
 	bool open = false;
 
+	int64_t t0 = now_us();
 	rc = store_staff_load(desk->db, &staff, err);
 	if (rc == 0)
 		rc = store_digest_facts(desk->db, DIGEST_MAX_TICKETS, month_start, d.month, &d,
 					err);
+	int64_t t1 = now_us();
 	if (rc == 0 && !dry_run) {
 		rc = store_sla_begin(desk->db, err);
 		open = rc == 0;
@@ -60,6 +62,8 @@ int desk_digest(Desk *desk, bool dry_run, DigestStats *st, DmError *err)
 		DigestChart chart;
 		plan_digest(&d, &staff, dry_run ? NULL : (const int64_t *)(void *)to->data,
 			    dry_run ? 0 : to->len, cfg, &p, &text, &chart);
+		log_info("digest timing: %zu candidate ticket(s); facts %.3f s, digest %.3f s",
+			 d.n_tickets, (double)(t1 - t0) / 1e6, (double)(now_us() - t1) / 1e6);
 		if (dry_run) {
 			fputs(text, stdout);
 		} else if (p.mails->len) {

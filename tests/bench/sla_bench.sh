@@ -109,7 +109,7 @@ INSERT INTO sla_notice (ticket_id, clock, kind, due, plan, created_at)
   SELECT id, 'resolution', 'at-risk', resolution_due, 'silver', dm_now() - interval '1 day' FROM ticket WHERE id % 997 = 0 AND resolution_due IS NOT NULL;
 INSERT INTO time_entry (ticket_id, client_id, staff_id, minutes, created_at)
   SELECT t.id, t.client_id, NULL, 30, dm_now() - interval '1 day' FROM ticket t WHERE t.id % 101 = 0;
-ANALYZE;
+ANALYZE client, contact, ticket, event, sla_outcome, sla_notice, time_entry;
 SQL
 note "filled in $(calc "$(now) - $t0") s: $(dm_psql -c "select count(*) from ticket") tickets, $(dm_psql -c "select count(*) from ticket where status <> 'closed'") open"
 
@@ -133,11 +133,26 @@ t0=$(now)
 at digest --dry-run >/dev/null || die "digest --dry-run"
 figure "digest --dry-run" "$(calc "$(now) - $t0")"
 
+# where the digest's time goes: its statements, timed by PostgreSQL
+if [ "${DM_BENCH_EXPLAIN:-0}" = 1 ]; then
+	for q in \
+		"select count(*) from (select id from ticket where status <> 'closed' and least(first_response_due, resolution_due, line_due, follow_up_due) <= '$NOW'::timestamptz union select n.ticket_id from sla_notice n where n.kind in ('breach', 'at-risk') and n.created_at > '$NOW'::timestamptz - interval '35 days') c" \
+		"select o.plan, o.clock, floor((extract(epoch from o.ended_at) - extract(epoch from '$NOW'::timestamptz) + 28 * 86400) / (7 * 86400))::int, count(*) filter (where o.met), count(*) from sla_outcome o where o.ended_at > '$NOW'::timestamptz - interval '28 days' and o.ended_at <= '$NOW'::timestamptz group by 1, 2, 3" \
+		"select c.plan, count(*) from ticket t join client c on c.id = t.client_id where t.status <> 'closed' group by c.plan"; do
+		note "$q"
+		dm_psql -c "explain (analyze, costs off, timing off, summary on) $q" | grep -E "Execution Time|Scan|Join|Aggregate" >&2
+	done
+fi
+
 # 5. again at once: nothing left
 t0=$(now)
 out=$(at escalate) || die "escalate (again)"
 figure "escalate again, nothing left" "$(calc "$(now) - $t0")"
 note "$out"
 note "queued: $(dm_psql -c "select count(*) from outbox") mail(s)"
+if [ -n "${DM_BENCH_HOLD:-}" ]; then # seconds to keep the servers up, to look
+	note "holding $DM_BENCH_HOLD s: psql -h 127.0.0.1 -p $DM_PG_PORT -U deskmail deskmail"
+	sleep "$DM_BENCH_HOLD"
+fi
 dm_servers_stop >/dev/null 2>&1
 exit 0
