@@ -180,6 +180,8 @@ void sla_result_clear(SlaResult *res);
 
 /* "first-response", "resolution", "line", "follow-up" */
 const char *sla_clock_name(SlaClockKind k);
+/* "first response", "resolution", "support line", "follow-up": for people */
+const char *sla_clock_title(SlaClockKind k);
 /* "none", "running", "paused", "met", "breached" */
 const char *sla_state_name(SlaState s);
 /* true for the awaiting-* statuses */

@@ -92,6 +92,10 @@ char *wt_format(const WtCalendar *c, int64_t t);
  * "never".  g_malloc'd. */
 char *wt_format_iso(const WtCalendar *c, int64_t t);
 
+/* The civil date of a day number (days since 1970-01-01, proleptic
+ * Gregorian; H. Hinnant's algorithm). */
+void wt_civil_from_days(int64_t days, int64_t *y_r, int *m_r, int *d_r);
+
 /* Parse an instant: ISO 8601 with a zone ("2026-12-24T16:00:00Z",
  * "...+01:00"), or without one (then in UTC).  Exactly
  * YYYY-MM-DD{T| }HH:MM[:SS[.fraction]][Z|+HH:MM|+HHMM|+HH] ('t', 'z' too;

@@ -140,15 +140,7 @@ static int ticket_sla(const Config *cfg, Db *db, int64_t id, bool json, DmError 
 			clock_json(b, &res.clocks[k], cal);
 		json_builder_end_array(b);
 		json_builder_end_object(b);
-		JsonGenerator *g = json_generator_new();
-		JsonNode *root = json_builder_get_root(b);
-		json_generator_set_root(g, root);
-		json_generator_set_pretty(g, TRUE);
-		g_autofree char *s = json_generator_to_data(g, NULL);
-		puts(s);
-		json_node_unref(root);
-		g_object_unref(g);
-		g_object_unref(b);
+		cli_print_json(b);
 	} else {
 		g_autofree char *now = wt_format(cal, f.now);
 		printf("Ticket #%lld: plan %s%s, calendar %s (%s), line %d, status %s, now %s\n",
@@ -233,16 +225,10 @@ static int ticket_due(const Config *cfg, Db *db, bool json, int limit, DmError *
 	}
 	if (b) {
 		json_builder_end_array(b);
-		if (rc == 0) {
-			JsonGenerator *g = json_generator_new();
-			JsonNode *root = json_builder_get_root(b);
-			json_generator_set_root(g, root);
-			g_autofree char *s = json_generator_to_data(g, NULL);
-			puts(s);
-			json_node_unref(root);
-			g_object_unref(g);
-		}
-		g_object_unref(b);
+		if (rc == 0)
+			cli_print_json(b);
+		else
+			g_object_unref(b);
 	}
 	for (guint i = 0; i < rows->len; i++)
 		due_row_clear(&g_array_index(rows, DueRow, i));

@@ -65,23 +65,6 @@ static char *span(int64_t secs)
 	return g_strdup_printf("%lld min", (long long)m);
 }
 
-static const char *clock_title(SlaClockKind k)
-{
-	switch (k) {
-	case SLA_FIRST_RESPONSE:
-		return "first response";
-	case SLA_RESOLUTION:
-		return "resolution";
-	case SLA_LINE:
-		return "support line";
-	case SLA_FOLLOW_UP:
-		return "follow-up";
-	case SLA_N_CLOCKS:
-		break;
-	}
-	return "?";
-}
-
 /* Classify one ticket; false when it is neither breached nor at risk. */
 static bool classify(const SlaFacts *f, const Config *cfg, Row *r)
 {
@@ -137,7 +120,7 @@ static void list_rows(GString *s, Plan *p, const Row *rows, size_t n, const Staf
 		char *w = span(r->working);
 		g_string_append_printf(
 			s, "    #%lld  %s %s %s working (due %s)\n         line %d, %s, %s: %s\n",
-			(long long)t->id, clock_title(r->clock),
+			(long long)t->id, sla_clock_title(r->clock),
 			r->breached ? "overdue by" : "due in", w, when, t->line,
 			t->severity ? t->severity : "no severity", a ? a->email : "unassigned",
 			t->subject ? t->subject : "");
@@ -242,10 +225,10 @@ void plan_digest(const DigestFacts *d, const StaffList *staff, const int64_t *to
 			int64_t m = met[k][shown[c]], t = total[k][shown[c]];
 			if (t)
 				g_string_append_printf(s, "  %s %lld of %lld (%lld%%)",
-						       clock_title(shown[c]), (long long)m,
+						       sla_clock_title(shown[c]), (long long)m,
 						       (long long)t, (long long)(m * 100 / t));
 			else
-				g_string_append_printf(s, "  %s -", clock_title(shown[c]));
+				g_string_append_printf(s, "  %s -", sla_clock_title(shown[c]));
 		}
 		g_string_append_c(s, '\n');
 		for (int w = 0; w < DIGEST_WEEKS; w++)

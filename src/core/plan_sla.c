@@ -261,23 +261,6 @@ static void escalate(Plan *p, const SlaFacts *f, TicketFact *t, const SlaClock *
 	pm->reply_to = cfg->desk_address;
 }
 
-static const char *clock_words(SlaClockKind k)
-{
-	switch (k) {
-	case SLA_FIRST_RESPONSE:
-		return "first response";
-	case SLA_RESOLUTION:
-		return "resolution";
-	case SLA_LINE:
-		return "support line";
-	case SLA_FOLLOW_UP:
-		return "follow-up";
-	case SLA_N_CLOCKS:
-		break;
-	}
-	return "?";
-}
-
 static void clock_notice(Plan *p, const SlaFacts *f, const TicketFact *t, const SlaClock *c,
 			 const char *kind, int64_t due, const WtCalendar *cal,
 			 const StaffList *staff, const Config *cfg, SlaWrite *w)
@@ -286,17 +269,18 @@ static void clock_notice(Plan *p, const SlaFacts *f, const TicketFact *t, const 
 	const char *title, *text;
 	int64_t used_pct = c->target ? c->used * 100 / c->target : 0;
 	if (strcmp(kind, "breach") == 0) {
-		title = psf(p, "Service level breached: %s", clock_words(c->kind));
+		title = psf(p, "Service level breached: %s", sla_clock_title(c->kind));
 		text = psf(p,
 			   "The %s target of %s was due at %s and was not met.  Overdue by "
 			   "%s.",
-			   clock_words(c->kind), hours_text(p, c->target, true),
+			   sla_clock_title(c->kind), hours_text(p, c->target, true),
 			   when_text(p, cal, due),
 			   hours_text(p, wt_between(cal, due, f->now), true));
 	} else if (strcmp(kind, "at-risk") == 0) {
-		title = psf(p, "At risk: %s due %s", clock_words(c->kind), when_text(p, cal, due));
+		title = psf(p, "At risk: %s due %s", sla_clock_title(c->kind),
+			    when_text(p, cal, due));
 		text = psf(p, "%lld%% of the %s target of %s is used; it is due at %s, in %s.",
-			   (long long)used_pct, clock_words(c->kind),
+			   (long long)used_pct, sla_clock_title(c->kind),
 			   hours_text(p, c->target, true), when_text(p, cal, due),
 			   hours_text(p, wt_between(cal, f->now, due), true));
 	} else {

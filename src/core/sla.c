@@ -506,23 +506,6 @@ static void append_target(GString *out, int64_t work, int64_t el)
 	}
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y_r, int *m_r, int *d_r)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-
-	*y_r = yoe + era * 400 + (m <= 2);
-	*m_r = m;
-	*d_r = d;
-}
-
 /* Timestamps in the calendar's zone (wt_format_iso, cut), or in UTC
  * without a calendar.  The clocks share their events' instants: each is
  * formatted once, in a small direct-mapped cache.  (Not a GTimeZone of our
@@ -562,7 +545,7 @@ static void append_time(GString *out, Stamps *st, int64_t t)
 			int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), y;
 			int64_t sec = t - days * 86400;
 			int mo, d;
-			civil_from_days(days, &y, &mo, &d);
+			wt_civil_from_days(days, &y, &mo, &d);
 			memcpy(s, "0000-00-00 00:00 ", 18);
 			put_digits(s, CLAMP(y, 0, 9999), 4);
 			put_digits(s + 5, mo, 2);
@@ -847,4 +830,21 @@ const char *sla_state_name(SlaState s)
 bool sla_status_pauses(const char *status)
 {
 	return status && strncmp(status, "awaiting-", 9) == 0 && status[9] != '\0';
+}
+
+const char *sla_clock_title(SlaClockKind k)
+{
+	switch (k) {
+	case SLA_FIRST_RESPONSE:
+		return "first response";
+	case SLA_RESOLUTION:
+		return "resolution";
+	case SLA_LINE:
+		return "support line";
+	case SLA_FOLLOW_UP:
+		return "follow-up";
+	case SLA_N_CLOCKS:
+		break;
+	}
+	return "?";
 }

@@ -98,7 +98,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y_r, int *m_r, int *d_r)
+void wt_civil_from_days(int64_t z, int64_t *y_r, int *m_r, int *d_r)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -692,7 +692,7 @@ char *wt_format(const WtCalendar *c, int64_t t)
 	int64_t day, y;
 	int sec, off, m, d;
 	local_fields(c, t, &day, &sec, &off);
-	civil_from_days(day, &y, &m, &d);
+	wt_civil_from_days(day, &y, &m, &d);
 	return g_strdup_printf("%s %d %s, %02d:%02d", day_name[weekday(day)], d, month_name[m - 1],
 			       sec / 3600, sec / 60 % 60);
 }
@@ -704,7 +704,7 @@ char *wt_format_iso(const WtCalendar *c, int64_t t)
 	int64_t day, y;
 	int sec, off, m, d;
 	local_fields(c, t, &day, &sec, &off);
-	civil_from_days(day, &y, &m, &d);
+	wt_civil_from_days(day, &y, &m, &d);
 	int aoff = off < 0 ? -off : off;
 	/* an offset with seconds (old LMT) is written to the minute, as
 	 * RFC 3339 has no seconds there */
