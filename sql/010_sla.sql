@@ -99,3 +99,7 @@ CREATE TABLE desk_state (
 	key    text PRIMARY KEY,
 	value  text NOT NULL
 );
+
+-- The tickets open before this migration get their clocks from the first
+-- pass after it.
+UPDATE ticket SET sla_next_at = now() WHERE status <> 'closed';

@@ -91,6 +91,9 @@ int store_sla_take(Db *db, const int64_t *ids, size_t n_ids, int limit, int64_t 
  * from the one recorded (or none was), every open ticket is due for the
  * pass: *touched_r says how many. */
 int store_sla_fingerprint(Db *db, const char *fingerprint, int64_t *touched_r, DmError *err);
+/* Record the fingerprint when none is (`deskmail migrate`: a new database
+ * has no ticket whose clocks were derived under other settings). */
+int store_sla_fingerprint_init(Db *db, const char *fingerprint, DmError *err);
 int store_sla_begin(Db *db, DmError *err);
 int store_sla_commit(Db *db, DmError *err);
 void store_sla_rollback(Db *db);

@@ -268,6 +268,8 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 		int n = 0;
 		rc = store_migrate(db, sql_dir(), &n, err);
 		if (rc == 0)
+			rc = store_sla_fingerprint_init(db, cfg->sla_fingerprint, err);
+		if (rc == 0)
 			printf("%d migration(s) applied\n", n);
 	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 		   strcmp(cmd, "staff") == 0) {

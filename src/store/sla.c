@@ -415,3 +415,12 @@ int store_sla_fingerprint(Db *db, const char *fingerprint, int64_t *touched_r, D
 	dbres_free(r);
 	return 0;
 }
+
+int store_sla_fingerprint_init(Db *db, const char *fingerprint, DmError *err)
+{
+	const char *v[] = {fingerprint};
+	return db_exec(db,
+		       "INSERT INTO desk_state (key, value) VALUES ('sla_fingerprint', $1) ON "
+		       "CONFLICT (key) DO NOTHING",
+		       1, v, NULL, err);
+}
