@@ -120,6 +120,13 @@ typedef struct {
 	int sent_last_hour[RATE_KINDS]; /* automatic mail to the sender, up to
 					   the caps of plan_rate_caps */
 
+	/* a staff reply: the ticket's internal texts (notes, notifications,
+	 * command errors) and its client-visible ones (mail in and relays),
+	 * newest first, capped; NULL-terminated, NULL when not loaded.  What
+	 * a relay may not carry (leak.c). */
+	char **internal_texts;
+	char **public_texts;
+
 	int notices_last_hour;    /* quarantine notices to anyone, up to the cap */
 	int unverified_last_hour; /* notices of unverified senders to staff, ditto */
 
@@ -507,6 +514,17 @@ typedef struct {
  * manager).  The text is the same for every manager. */
 void plan_digest(const DigestFacts *d, const StaffList *staff, const int64_t *to, size_t n_to,
 		 const Config *cfg, Plan *p, const char **text_r, DigestChart *chart);
+
+/* ---- the reply marker ------------------------------------------------------- */
+
+/* The first line of every mail we send that can be answered
+ * ({{reply.marker}} in the templates): text below it in a reply is never
+ * kept, whatever the mail program did to the quote. */
+#define PLAN_REPLY_MARKER "##- Please type your reply above this line -##"
+
+/* The text above the first line holding PLAN_REPLY_MARKER (however it is
+ * quoted), g_malloc'd; the whole text when there is none. */
+char *plan_above_marker(const char *text);
 
 /* Render the subject token "[#N]" into buf. */
 const char *plan_ticket_token(int64_t ticket_id, char buf[32]);

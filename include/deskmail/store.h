@@ -132,6 +132,11 @@ int store_mail_facts(Db *db, const Mail *m, const char *sha256, const int caps[R
 		     MailFacts *f, DmError *err);
 /* A new ticket number, from the ticket sequence (when the facts gave none). */
 int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
+/* The texts of a ticket's newest messages, internal and client-visible
+ * apart (NULL-terminated, g_strfreev): what a staff reply may not relay
+ * (MailFacts.internal_texts). */
+int store_ticket_texts(Db *db, int64_t ticket_id, char ***internal_r, char ***public_r,
+		       DmError *err);
 /* Queue the rows of the plan (its mail rendered) and release the mail's
  * savepoint.  With defer, the rows no later mail's facts read (quarantine,
  * events, outgoing mail) are left for store_batch_commit, which writes

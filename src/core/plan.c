@@ -49,6 +49,7 @@ const char *const plan_placeholders[] = {
 	"attachments",
 	"errors",
 	"refused",
+	"reply.marker",
 	"ticket.first_response_due",
 	"ticket.response_promise",
 	"digest.period",
@@ -84,6 +85,8 @@ void ticket_fact_clear(TicketFact *t)
 
 void mail_facts_clear(MailFacts *f)
 {
+	g_strfreev(f->internal_texts);
+	g_strfreev(f->public_texts);
 	g_free(f->out_ids);
 	g_free(f->contact_name);
 	client_fact_clear(&f->contact_client);
@@ -245,6 +248,7 @@ void mail_vars(const Mail *m, const Config *cfg, PlanVars *v)
 		plan_vars_set(v, plan_placeholders[i], "");
 	plan_vars_set(v, "desk.name", cfg->desk_name);
 	plan_vars_set(v, "desk.address", cfg->desk_address);
+	plan_vars_set(v, "reply.marker", PLAN_REPLY_MARKER);
 	if (m) {
 		plan_vars_set(v, "message.subject", m->subject);
 		plan_vars_set(v, "message.text", m->text); /* capped where it is used */
@@ -571,4 +575,17 @@ void plan_delivery_failed(const TicketFact *t, const StaffList *staff, int64_t o
 		    .actor_name = cfg->desk_name,
 		    .actor_email = cfg->desk_address};
 	plan_notify_staff(p, t, &view, &n, staff, cfg);
+}
+
+char *plan_above_marker(const char *text)
+{
+	if (text == NULL)
+		return g_strdup("");
+	const char *m = strstr(text, PLAN_REPLY_MARKER);
+	if (m == NULL)
+		return g_strdup(text);
+	/* back to the start of its line: whatever quotes it goes too */
+	while (m > text && m[-1] != '\n')
+		m--;
+	return g_strndup(text, (gsize)(m - text));
 }

@@ -312,7 +312,9 @@ static void client_reply(Plan *p, const Mail *m, const MailFacts *f, const Confi
 {
 	const TicketFact *old = &f->ticket;
 	int64_t tid = old->id;
-	char *clean = clean_reply_text(m->text);
+	char *above = plan_above_marker(m->text);
+	char *clean = clean_reply_text(above);
+	g_free(above);
 	/* a reply that is all quotation keeps its whole text for display */
 	const char *body = *clean ? ps(p, clean) : m->text;
 	g_free(clean);

@@ -379,6 +379,31 @@ static void line_moved(Work *w, const PlanVars *view)
 	pm->reply_to = w->cfg->desk_address;
 }
 
+/* A reply that still holds internal text is not relayed: its author gets it
+ * back with the words that gave it away, and the ticket records why. */
+static void withhold(Work *w, const PlanVars *view, const char *text, const char *leak)
+{
+	Plan *p = w->p;
+	plan_event(p, w->t.id, "relay-withheld", w->who->email, NULL, NULL, NULL,
+		   psf(p, "the reply holds internal text: \"%s\"", leak));
+	plan_note(p, "ticket #%lld: reply of %s not relayed: it holds internal text",
+		  (long long)w->t.id, w->who->email);
+	Notice n = {.kind = "notify-withheld",
+		    .key = psf(p, "notify-withheld:message:%lld", (long long)w->f->message_id),
+		    .title = "Your reply was NOT sent to the client: it holds internal text",
+		    .text = psf(p,
+				"Your reply still contains text of an internal note or of one of "
+				"our staff notifications:\n\n    \"%s\"\n\nNothing was sent to "
+				"the client.  Remove the quoted text and reply again.  Your text "
+				"as it would have been sent:\n\n%s",
+				leak, plan_cap_text(p, text, PLAN_MAX_NOTICE_TEXT)),
+		    .who = NOTIFY_ONE,
+		    .one_staff_id = w->who->id,
+		    .actor_name = w->cfg->desk_name,
+		    .actor_email = w->cfg->desk_address};
+	plan_notify_staff(p, &w->t, view, &n, w->f->staff, w->cfg);
+}
+
 static void command_error_mail(Work *w, const PlanVars *view)
 {
 	PlanMail *pm = plan_add_mail(w->p);
@@ -411,7 +436,9 @@ void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFac
 		return;
 	}
 	CommandSet cs;
-	command_parse(m->text, &cs);
+	char *above = plan_above_marker(m->text);
+	command_parse(above, &cs);
+	g_free(above);
 	char *clean = clean_reply_text(cs.rest ? cs.rest : "");
 	const char *text = ps(p, clean);
 	g_free(clean);
@@ -464,6 +491,7 @@ void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFac
 	}
 
 	const char *outcome = "commands only";
+	const char *leak = NULL;
 	if (*text) {
 		if (junior) {
 			/* a junior never writes to a client: an internal note, told to
@@ -485,6 +513,11 @@ void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFac
 			plan_notify_staff(p, &w.t, &view, &n, f->staff, cfg);
 		} else if (cs.note) {
 			outcome = "internal note";
+		} else if ((leak = plan_internal_leak(
+				    p, text, (const char *const *)f->internal_texts,
+				    (const char *const *)f->public_texts)) != NULL) {
+			outcome = "not relayed: it holds internal text";
+			withhold(&w, &view, text, leak);
 		} else {
 			outcome = "relayed to the client";
 			relay(&w, &view, text);

@@ -202,6 +202,14 @@ static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_
 /* ---- one mail ---- */
 
 /* Facts, plan, mail and rows of j, queued; then j is b->applied. */
+static bool staff_by_address(const StaffList *l, const char *addr)
+{
+	for (size_t i = 0; addr && i < l->n; i++)
+		if (l->v[i].active && g_ascii_strcasecmp(l->v[i].email, addr) == 0)
+			return true;
+	return false;
+}
+
 static int try_job(Batch *b, MailJob *j, DmError *err)
 {
 	Desk *d = b->desk;
@@ -229,7 +237,12 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	if (rc == 0) {
 		j->facts.staff = &b->staff;
 		add_sent(b, j->mail, &j->facts, caps);
-		bool opens = plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg);
+		/* a staff member's reply to a ticket: what it may not relay */
+		if (j->facts.ticket.id && j->mail && j->mail->from &&
+		    staff_by_address(&b->staff, j->mail->from->addr))
+			rc = store_ticket_texts(d->db, j->facts.ticket.id, &j->facts.internal_texts,
+						&j->facts.public_texts, err);
+		bool opens = rc == 0 && plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg);
 		if (opens && j->facts.new_ticket_id == 0)
 			rc = store_reserve_ticket(d->db, &j->facts.new_ticket_id, err);
 		else if (!opens && j->facts.new_ticket_id)

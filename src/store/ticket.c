@@ -35,3 +35,27 @@ void read_ticket_fact(const DbRes *r, int row, int c, TicketFact *t)
 	t->last_in_body = dbres_dup(r, row, c + 21);
 	t->client.calendar = dbres_dup(r, row, c + 22);
 }
+
+int store_ticket_texts(Db *db, int64_t ticket_id, char ***internal_r, char ***public_r,
+		       DmError *err)
+{
+	char tb[24];
+	const char *v[] = {i64s(tb, ticket_id)};
+	DbRes *r = NULL;
+	/* the newest 200 messages, 64 KiB of each: what a reply can quote */
+	int rc = db_exec(db,
+			 "SELECT m.internal, left(m.body, 65536) FROM message m WHERE m.ticket_id "
+			 "= $1::bigint ORDER BY m.id DESC LIMIT 200",
+			 1, v, &r, err);
+	if (rc)
+		return rc;
+	GPtrArray *in = g_ptr_array_new(), *pub = g_ptr_array_new();
+	for (int i = 0; i < dbres_rows(r); i++)
+		g_ptr_array_add(dbres_bool(r, i, 0) ? in : pub, dbres_dup(r, i, 1));
+	g_ptr_array_add(in, NULL);
+	g_ptr_array_add(pub, NULL);
+	*internal_r = (char **)g_ptr_array_free(in, FALSE);
+	*public_r = (char **)g_ptr_array_free(pub, FALSE);
+	dbres_free(r);
+	return 0;
+}

@@ -282,6 +282,8 @@ static const char *const shipped_values[] = {
 	"Help\r\nBcc: x@y <now>",
 	"reason",
 	"sender is not a named contact",
+	"reply.marker",
+	"##- Please type your reply above this line -##",
 	"ticket.response_promise",
 	"We will send you a first response by Tuesday 29 December, 11:30 (Europe/London time).",
 	NULL,

@@ -1,0 +1,110 @@
+#!/bin/bash
+# replies.sh - what comes back quoted, on real servers (PostgreSQL, SMTP;
+# mail by pipe): every mail we send that can be answered starts with the
+# reply marker, and text below it in a reply is never kept, whatever the
+# mail program did to the quote; a staff reply that still holds internal
+# text (a note, a notification) is not relayed: its author is told, with
+# their text, and the ticket records why; quoting the client's own words
+# is fine.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/servers.sh"
+. "$here/../lib/mail.sh"
+. "$here/../lib/convo.sh"
+dm_servers_start
+dm_write_conf
+dm_fixture
+dm_psql -c "update staff set line = 1 where email = 'sam@agency.example'" >/dev/null
+dm staff add jo@agency.example --name "Jo Junior" --role junior-engineer --line 1 >/dev/null
+W=$DM_TEST_DIR/work
+mkdir -p "$W"
+MARK='##- Please type your reply above this line -##'
+tid() { dm_psql -c "select id from ticket where subject = '$1'"; }
+last_in_body() { dm_psql -c "select body from message where ticket_id = $1 and direction = 'in' order by id desc limit 1"; }
+
+dm_mail "$W/a" 'alice@acme.example' 'Printer queue stuck' 'The print queue in accounts is stuck since this morning, nothing prints.'
+dm ingest "$W/a" >/dev/null
+T=$(tid 'Printer queue stuck')
+ack=$(dm_psql -c "select id from outbox where kind = 'ack' and ticket_id = $T")
+dm_outbox_raw "$ack" "$W/ack"
+assert_eq "$MARK" "$(dm_maildump "$W/ack" text | sed -n '1p')" "the acknowledgement starts with the reply marker"
+n=$(dm_psql -c "select id from outbox where kind = 'notify-new' and ticket_id = $T and rcpt = 'sam@agency.example'")
+dm_outbox_raw "$n" "$W/notify"
+assert_eq "$MARK" "$(dm_maildump "$W/notify" text | sed -n '1p')" "so does the staff notification"
+
+# 1. the client answers the acknowledgement in three mail programs' ways;
+# only the new text is kept
+dm_mail "$W/r1" 'alice@acme.example' "Re: [#$T] Printer queue stuck" "It is the second floor printer.
+
+On Tue, 1 Dec 2026 at 09:00, Example Agency Support <support@agency.example> wrote:
+> $MARK
+>
+> Hello Alice Archer, thank you for contacting us."
+dm ingest "$W/r1" >/dev/null
+assert_eq "It is the second floor printer." "$(last_in_body "$T")" "a quote with > marks: the new text"
+dm_mail "$W/r2" 'alice@acme.example' "Re: [#$T] Printer queue stuck" "Also the scanner.
+
+________________________________
+Von: Example Agency Support <support@agency.example>
+Gesendet: Dienstag, 1. Dezember 2026 09:00
+An: Alice Archer
+Betreff: [#$T] Printer queue stuck
+
+$MARK
+
+Hello Alice Archer, thank you for contacting us."
+dm ingest "$W/r2" >/dev/null
+assert_eq "Also the scanner." "$(last_in_body "$T")" "an Outlook block in German with the marker: the new text"
+dm_mail "$W/r3" 'alice@acme.example' "Re: [#$T] Printer queue stuck" "Never mind, it works again.
+Alice
+   $MARK
+   Hello Alice Archer, thank you for contacting us.
+   [#$T] is our reference."
+dm ingest "$W/r3" >/dev/null
+assert_eq "Never mind, it works again.
+Alice" "$(last_in_body "$T")" "a quote no cleaning rule knows (indented, no header): cut at the marker"
+
+# 2. a staff reply to the notification, quoting all of it: the relay
+# carries only the new text
+mark=$(dm_outbox_max)
+dm_mail "$W/s1" 'sam@agency.example' "Re: [#$T] New ticket: Printer queue stuck" "I restarted the spooler, please try again.
+
+Sam
+-----Original Message-----
+$MARK
+New ticket.
+Ticket:    #$T Printer queue stuck"
+dm ingest "$W/s1" >/dev/null
+r=$(dm_psql -c "select id from outbox where kind = 'relay' and ticket_id = $T and id > $mark")
+dm_outbox_raw "$r" "$W/relay1"
+body=$(dm_maildump "$W/relay1" text)
+assert_contains "$body" "I restarted the spooler, please try again." "the relay carries the reply"
+assert_eq "" "$(grep -F 'Ticket:    #' <<<"$body")" "and nothing of the notification"
+
+# 3. an internal note, then a staff reply that carries it (pasted, wrapped
+# differently, quoted with '|'): not relayed, the author told, an event
+dm_mail "$W/n1" 'jo@agency.example' "Re: [#$T] Printer queue stuck" "The client is on the old contract and we should bill the visit separately, do not tell them yet."
+dm ingest "$W/n1" >/dev/null
+mark=$(dm_outbox_max)
+dm_mail "$W/s2" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "Hello Alice, I will come by tomorrow morning.
+
+| The client is on the old contract and we should
+| bill the visit separately, do not tell them yet."
+out=$(dm ingest "$W/s2")
+assert_eq 0 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "a reply holding an internal note is not relayed"
+assert_eq "sam@agency.example" "$(dm_outbox_rcpts notify-withheld "$T" "$mark")" "its author is told"
+w=$(dm_psql -c "select id from outbox where kind = 'notify-withheld' and id > $mark")
+dm_outbox_raw "$w" "$W/withheld"
+wb=$(dm_maildump "$W/withheld" text)
+assert_contains "$wb" "NOT sent" "the notice says why"
+assert_contains "$wb" "I will come by tomorrow morning" "with their text"
+assert_eq 1 "$(dm_sql_count "event where ticket_id = $T and kind = 'relay-withheld'")" "the ticket records it"
+assert_eq 0 "$(dm_sql_count "outbox where rcpt = 'alice@acme.example' and convert_from(raw, 'UTF8') like '%bill the visit separately%'")" "nothing of the note reached the client"
+
+# 4. quoting the client's own words (which the notifications carry too) is fine
+mark=$(dm_outbox_max)
+dm_mail "$W/s3" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "You wrote that the print queue in accounts is stuck since this morning, nothing prints: fixed now."
+dm ingest "$W/s3" >/dev/null
+assert_eq 1 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "a reply quoting the client is relayed"
+
+dm_done
