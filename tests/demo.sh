@@ -155,6 +155,26 @@ at 2026-12-29T12:00:00Z digest --dry-run | head -n 24
 at 2026-12-29T12:00:00Z digest
 at 2026-12-29T12:00:00Z send
 
+# What comes back quoted.
+ok_staff='Authentication-Results: mx.agency.example; dkim=pass header.d=agency.example; dmarc=pass header.from=agency.example'
+MARK='##- Please type your reply above this line -##'
+say "Alice answers the acknowledgement; her mail program quotes it in a way no rule knows: cut at the reply marker"
+dm_mail "$W/50-quoted.eml" 'Alice Archer <alice@acme.example>' "Re: [#$T] Shop down on Christmas Eve" "It is back up, thank you!
+Alice
+    $MARK
+    Hello Alice Archer, thank you for contacting Example Agency Support." "$ok_acme"
+at 2026-12-29T12:05:00Z ingest "$W/50-quoted.eml" >/dev/null
+echo "  kept: $(dm_psql -c "select body from message where ticket_id = $T and direction = 'in' order by id desc limit 1" | tr '\n' '|')"
+say "Jo's internal note, then Sam pastes it into his reply to Alice: not relayed, Sam told why"
+dm_mail "$W/51-note.eml" 'Jo Junior <jo@agency.example>' "Re: [#$T] Shop down on Christmas Eve" "The outage was our hosting provider again; we owe them a service credit, do not promise one." "$ok_staff"
+at 2026-12-29T12:10:00Z ingest "$W/51-note.eml" >/dev/null
+dm_mail "$W/52-leak.eml" 'Sam Senior <sam@agency.example>' "Re: [#$T] Shop down on Christmas Eve" "Glad it is back, Alice. The outage was our hosting provider again;
+we owe them a service credit, do not promise one." "$ok_staff"
+at 2026-12-29T12:15:00Z ingest "$W/52-leak.eml" >/dev/null
+dm_psql -c "select format('  event %s: %s', kind, detail) from event where ticket_id = $T and kind = 'relay-withheld'"
+dm_psql -c "select format('  %s to %s', kind, rcpt) from outbox where ticket_id = $T and kind = 'notify-withheld'"
+at 2026-12-29T12:15:00Z send >/dev/null
+
 say "mail received by the SMTP server (127.0.0.1:$DM_SMTP_PORT)"
 for n in $(ls "$DM_SMTP_OUT" | sed -n 's/^\([0-9]*\)\.eml$/\1/p' | sort -n); do
 	f=$DM_SMTP_OUT/$n.eml

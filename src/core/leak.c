@@ -134,7 +134,11 @@ const char *plan_internal_leak(Plan *p, const char *text, const char *const *int
 			gsize e = g_array_index(r.ends, gsize, k + 1);
 			if (e - s > 300) /* between characters */
 				e = (gsize)(g_utf8_find_prev_char(text + s, text + s + 301) - text);
-			found = psf(p, "%.*s", (int)(e - s), text + s);
+			/* on one line: the run may span several */
+			char *run = g_strndup(text + s, e - s);
+			g_strdelimit(run, "\r\n\t", ' ');
+			found = ps(p, run);
+			g_free(run);
 		}
 	}
 	windows_clear(&r);
