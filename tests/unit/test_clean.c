@@ -58,7 +58,7 @@ static const Case cases[] = {
 	 "Line one\nLine two"},
 	{"from line in prose is kept", "From: the logs it looks like a disk issue.\nWe will check.",
 	 "From: the logs it looks like a disk issue.\nWe will check."},
-	{"only quotation", "> all quoted\n> text\n", ""},
+	{"only quotation: the text as it is", "> all quoted\n> text\n", "> all quoted\n> text"},
 	{"blank runs collapsed", "a\n\n\n\n\nb", "a\n\nb"},
 	{"empty", "", ""},
 };
