@@ -43,7 +43,7 @@
 	"ha" SP "+escrito|ha" SP "+scritto|scrisse|schreef|escreveu|napisa[łl]a?|skrev|"          \
 	"kirjoitti|naps[ae]la?|έγραψε|написал[аи]?|написав|пише|пишет|va" SP "+escriure|"          \
 	"đã" SP "+viết|yazdı|írta|a" SP "+scris|rašė|rakstīja|kirjutas|napisao|napisala|"       \
-	"написа|写道|寫道|書きました|のメール|のメッセージ|님이" SP "*작성|작성)"
+	"написа|pisze|写道|寫道|書きました|のメール|のメッセージ|님이" SP "*작성|작성)"
 
 /* After the verb: up to 200 characters that are not a colon, or a
  * parenthesised part that may hold one ("ezt írta (időpont: ...):").  The

@@ -190,6 +190,54 @@ static void test_html_replies(void)
 	}
 }
 
+/* Our own samples, one per form: tests/data/clean/samples/NAME.txt (plain
+ * text) or NAME.html (made into text by mime_html_to_text first) and
+ * NAME.want, the expected clean text.  NAME starting "fwdkeep-" is cleaned
+ * with CLEAN_KEEP_FORWARDS (a staff reply).  DM_UPDATE_GOLDEN=1 rewrites. */
+static void test_samples(void)
+{
+	const char *data = g_getenv("DM_TESTDATA");
+	g_autofree char *dir = g_build_filename(data, "clean", "samples", NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	g_assert_nonnull(d);
+	int checked = 0, failed = 0;
+	const char *name;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		gboolean html = g_str_has_suffix(name, ".html");
+		if (!html && !g_str_has_suffix(name, ".txt"))
+			continue;
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		g_autofree char *base = g_strndup(name, strrchr(name, '.') - name);
+		g_autofree char *wname = g_strconcat(base, ".want", NULL);
+		g_autofree char *wpath = g_build_filename(dir, wname, NULL);
+		g_autofree char *in = NULL, *want = NULL;
+		gsize len;
+		g_assert_true(g_file_get_contents(path, &in, &len, NULL));
+		char *text = html ? mime_html_to_text(in, len) : g_strdup(in);
+		unsigned flags = g_str_has_prefix(name, "fwdkeep-") ? CLEAN_KEEP_FORWARDS : 0;
+		char *got = clean_reply_text_opts(text, flags);
+		if (g_getenv("DM_UPDATE_GOLDEN")) {
+			g_autofree char *withnl = g_strconcat(got, "\n", NULL);
+			g_file_set_contents(wpath, withnl, -1, NULL);
+		}
+		if (!g_file_get_contents(wpath, &want, NULL, NULL)) {
+			g_test_message("%s: missing %s", name, wname);
+			failed++;
+		} else if (strcmp(g_strchomp(want), got) != 0) {
+			g_test_message("%s:\n got: [%s]\nwant: [%s]", name, got, want);
+			failed++;
+		}
+		/* never empty when there was text */
+		g_assert_true(*got || !*g_strstrip(text));
+		checked++;
+		g_free(got);
+		g_free(text);
+	}
+	g_dir_close(d);
+	g_assert_cmpint(failed, ==, 0);
+	g_assert_cmpint(checked, >=, 60);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -199,6 +247,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/clean/cases", test_cases);
 	g_test_add_func("/clean/corpus", test_corpus);
 	g_test_add_func("/clean/html-replies", test_html_replies);
+	g_test_add_func("/clean/samples", test_samples);
 	int rc = g_test_run();
 	mime_global_cleanup();
 	return rc;
