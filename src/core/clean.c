@@ -211,6 +211,11 @@ static gboolean ends_with_colon(const char *s, size_t len)
 	return len >= 3 && memcmp(s + len - 3, "\xef\xbc\x9a", 3) == 0;
 }
 
+static gboolean is_rule_char(char c)
+{
+	return c == '_' || c == '-' || c == '=' || c == '*';
+}
+
 static gboolean has_digit_or_at(const char *s)
 {
 	for (; *s; s++)
@@ -251,7 +256,12 @@ static size_t split_attribution(const char *line)
 
 static int header_kind(const char *line)
 {
-	if (strlen(line) > MAX_MARKER_LINE)
+	/* the colon comes within the first few words */
+	size_t len = strlen(line);
+	if (len > MAX_MARKER_LINE)
+		return -1;
+	g_autofree char *head = g_strndup(line, len < 48 ? len : 48);
+	if (strchr(head, ':') == NULL && strstr(head, "\xef\xbc\x9a") == NULL)
 		return -1;
 	for (int k = 0; k < H_N; k++)
 		if (match(re_hdr[k], line))
@@ -326,7 +336,10 @@ static int header_block(char **lines, guint n, guint i)
  * two lines: the number of lines it takes, or 0. */
 static guint wrapped_attribution(char **lines, guint n, guint i)
 {
-	if (strlen(lines[i]) > MAX_JOIN_LINE || !match(re_lead_start, lines[i]))
+	gboolean colon = FALSE;
+	for (guint j = i + 1; j < n && j <= i + 2 && !colon; j++)
+		colon = ends_with_colon(lines[j], strlen(lines[j]));
+	if (!colon || strlen(lines[i]) > MAX_JOIN_LINE || !match(re_lead_start, lines[i]))
 		return 0;
 	GString *s = g_string_new(lines[i]);
 	guint found = 0;
@@ -365,9 +378,33 @@ typedef struct {
 	guint fwd;       /* with CLEAN_KEEP_FORWARDS: first line of a forwarded mail, or n */
 } Bounds;
 
+/* Words of the separator phrases (lowercase): a line without one of them
+ * is no separator, and needs no regular expression.  Matching is cheap,
+ * but not free, and most lines are plain text. */
+static gboolean may_be_separator(const char *l)
+{
+	static const char *const stems[] = {
+		"messag",     "nachricht", "bericht", "meddel", "melding", "wiadomo",
+		"zpráv",      "správ",     "viesti",  "üzenet", "сообщ",   "повідом",
+		"mesaj",      "ileti",     "gốc",     "nhắn",   "μήνυμα",  "missatge",
+		"mensa",      "mail",      "邮件",    "郵件",   "信件",    "消息",
+		"メッセージ", "메시지",    "poruka",  "thư",    "wrote",   NULL};
+	size_t len = strlen(l);
+	if (len > 200)
+		return FALSE;
+	g_autofree char *low = g_utf8_strdown(l, (gssize)len);
+	for (int i = 0; stems[i]; i++)
+		if (strstr(low, stems[i]))
+			return TRUE;
+	/* "---- X wrote ----" in other languages */
+	while (len > 0 && g_ascii_isspace(l[len - 1]))
+		len--;
+	return len > 2 && l[len - 1] == '-' && l[len - 2] == '-';
+}
+
 static gboolean is_forward_line(const char *l)
 {
-	return strlen(l) <= MAX_MARKER_LINE && match(re_fwd, l);
+	return may_be_separator(l) && match(re_fwd, l);
 }
 
 /* Scan top down for the first boundary.  Attributions of bottom-posted
@@ -406,7 +443,7 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 				b.cut = i;
 			return b;
 		}
-		if (match(re_sep, l) || match(re_sep_wrote, l)) {
+		if (may_be_separator(l) && (match(re_sep, l) || match(re_sep_wrote, l))) {
 			/* Outlook forwards under "Original Message" too */
 			guint j = i + 1;
 			while (j < n && is_blank(lines[j]))
@@ -425,7 +462,7 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 				b.cut = i;
 			return b;
 		}
-		if (match(re_rule, l)) {
+		if (is_rule_char(*unquote(l)) && match(re_rule, l)) {
 			for (guint j = i + 1; j < n && j <= i + 3; j++)
 				if (strlen(lines[j]) < MAX_MARKER_LINE &&
 				    match(re_list, lines[j])) {
@@ -460,7 +497,8 @@ static guint rule_above(char **lines, guint cut)
 	guint i = cut;
 	while (i > 0 && is_blank(lines[i - 1]))
 		i--;
-	if (i > 0 && strlen(lines[i - 1]) < MAX_MARKER_LINE && match(re_rule, lines[i - 1]))
+	if (i > 0 && strlen(lines[i - 1]) < MAX_MARKER_LINE &&
+	    is_rule_char(*unquote(lines[i - 1])) && match(re_rule, lines[i - 1]))
 		return i - 1;
 	return cut;
 }
@@ -516,6 +554,23 @@ static char *tidy(GString *out)
 	return g_string_free(res, FALSE);
 }
 
+/* The lines of s, split in place (s keeps the text).  Not g_strsplit: it
+ * calls strstr on the rest of the text for each line, which a sanitizer's
+ * strstr makes quadratic. */
+static char **split_lines(char *s, guint *n_r)
+{
+	GPtrArray *a = g_ptr_array_new();
+	g_ptr_array_add(a, s);
+	for (char *p = s; *p; p++)
+		if (*p == '\n') {
+			*p = '\0';
+			g_ptr_array_add(a, p + 1);
+		}
+	*n_r = a->len;
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}
+
 char *clean_reply_text_opts(const char *text, unsigned flags)
 {
 	compile_once();
@@ -523,8 +578,9 @@ char *clean_reply_text_opts(const char *text, unsigned flags)
 		return g_strdup("");
 	char *valid = g_utf8_make_valid(text, -1);
 	char *norm = dm_lf_newlines(valid);
-	char **lines = g_strsplit(norm, "\n", -1);
-	guint n = g_strv_length(lines);
+	size_t norm_len = strlen(norm);
+	guint n;
+	char **lines = split_lines(norm, &n);
 	gboolean *drop = g_new0(gboolean, n + 1);
 	Bounds b = find_bounds(lines, n, flags, drop);
 	guint end = b.fwd < n ? n : b.cut;
@@ -572,11 +628,14 @@ char *clean_reply_text_opts(const char *text, unsigned flags)
 		g_string_append_len(out, lines[b.cut], (gssize)b.keep_len);
 	g_free(keep);
 	g_free(drop);
-	g_strfreev(lines);
+	g_free(lines);
 	char *res = tidy(out);
 	if (*res == '\0') {
 		/* nothing of the sender's own above the history: the text as it is */
 		g_free(res);
+		for (char *p = norm; p < norm + norm_len; p++)
+			if (*p == '\0')
+				*p = '\n';
 		res = g_strstrip(norm);
 		return res;
 	}
