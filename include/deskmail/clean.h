@@ -1,17 +1,65 @@
 /* clean.h - the new text of a reply, without quoted history and signature.
  *
- * Works on the plain text of a mail (from text/plain, or HTML already turned
- * into text).  Cuts at the first marker of quoted history: an attribution
- * line ("On ... wrote:" in the corpus's languages, possibly wrapped over two
- * lines), Outlook's "-----Original Message-----" and "From: ... Sent: ..."
- * header block (also after a "____" rule), a "-- " signature delimiter; and
- * drops ">"-quoted lines.  The full original is kept by the caller.  Pure
- * code, no I/O. */
+ * Works on the plain text of a mail (text/plain, or HTML made into text by
+ * mime_html_to_text, which writes the quote containers of mail clients as
+ * ">"-quoted lines; see mime.h).  Pure code, no I/O; the full original is
+ * kept by the caller.
+ *
+ * The text is cut at the FIRST boundary of quoted history, and everything
+ * from there down is history:
+ *  - an attribution line: "On <date>, <name> <addr> wrote:" in English,
+ *    German, French, Spanish, Catalan, Italian, Dutch, Portuguese, Polish,
+ *    Czech, Slovak, Swedish, Danish, Norwegian, Finnish, Greek, Russian,
+ *    Ukrainian, Vietnamese, Turkish, Hungarian, Romanian, Chinese, Japanese and
+ *    Korean; date-first forms ("2014-03-20 8:48 GMT-07:00 Name <a@b>:",
+ *    "ma 20.3.2014 klo 10.00 Name kirjoitti:"); "Name <addr>:" alone; any of
+ *    these wrapped over two or three lines.  When a reply and an attribution
+ *    share one line ("Thanks! On Mon, ... wrote:") the reply is kept.
+ *  - Outlook's header block: From / Sent or Date / To / Cc / Subject in
+ *    those languages, in any order, any of them first, "*bold*" or not; two
+ *    lines of different kinds with From or Sent/Date among them, or a lone
+ *    "From: sender" line followed by a blank line.  A "____" rule right
+ *    above is history too.
+ *  - a separator line: "-----Original Message-----", "Reply Message",
+ *    "Antwort Nachricht", "Oprindelig meddelelse", "原始邮件" and kin,
+ *    "---- X wrote ----", a forwarded-message line ("---------- Forwarded
+ *    message ---------", "Begin forwarded message:", ...).
+ *  - a "-- " signature delimiter, a mailing-list footer (a "____" rule with
+ *    "mailing list", "listinfo" or "unsubscribe" below it).
+ *
+ * Decisions:
+ *  - Inline replies: above the first boundary, ">"-quoted lines are dropped
+ *    and the text between them is kept ("> question\nanswer" keeps
+ *    "answer"), as is text after a ">" block that has no attribution above
+ *    it.  After an attribution (or other boundary) everything is cut, also
+ *    answers written between quotes further down: that is what the common
+ *    reply parsers do.
+ *  - Device sign-offs ("Sent from my iPhone", "Von meinem iPhone
+ *    gesendet", "iPhoneから送信", ...): removed when they are the last line
+ *    of the reply (with or without history below), kept when they are all
+ *    the reply has.
+ *  - All quote: when nothing of the sender's own is above the first
+ *    boundary (the mail is all quotation, or starts with the boundary, or a
+ *    forwarded mail with nothing above it), the result is the original text,
+ *    trimmed, with newlines made LF.  So the result is never empty unless the
+ *    input is blank.
+ *
+ * Cost is linear in the input: patterns run on single lines (or three joined
+ * lines) of bounded length. */
 #ifndef DESKMAIL_CLEAN_H
 #define DESKMAIL_CLEAN_H
 
-/* Returns g_malloc'd UTF-8 (input must be UTF-8).  Never NULL; may be ""
- * when the mail was nothing but quotation. */
+/* A staff reply: a forwarded message ("---------- Forwarded message
+ * ---------", an Outlook header block whose Subject starts "FW:", also
+ * ">"-quoted as HTML-made text writes it) is content: it and everything
+ * below it are kept as they are, instead of being cut as history. */
+#define CLEAN_KEEP_FORWARDS 1u
+
+/* Returns g_malloc'd valid UTF-8 (invalid input bytes are replaced),
+ * newlines LF, trimmed.  Never NULL; "" only for NULL or blank input. */
+char *clean_reply_text_opts(const char *text, unsigned flags);
+
+/* clean_reply_text_opts(text, 0). */
 char *clean_reply_text(const char *text);
 
 #endif

@@ -47,7 +47,15 @@ void mail_free(Mail *mail);
 
 /* HTML (UTF-8) -> readable plain text with libxml2's HTML parser: block
  * elements become line breaks, links are kept as "text <url>", scripts and
- * styles dropped.  Returns a g_malloc'd valid UTF-8 string, never NULL. */
+ * styles dropped.  Quoted history is written as "> " lines, as a text/plain
+ * mail quotes it: <blockquote> (Apple Mail's type="cite" and others), the
+ * quote containers of Gmail (div.gmail_quote), Yahoo (div.yahoo_quoted,
+ * div#yahoo_quoted_*), ProtonMail (.protonmail_quote) and Thunderbird
+ * (div.moz-cite-prefix); and everything from the start of Outlook's reply
+ * header (div#divRplyFwdMsg, div#appendonsend, the border-top "From:" div,
+ * Outlook for Mac's reference container) or Zimbra's hr#zwchr to the end.
+ * clean_reply_text() then drops them (see clean.h).  Returns a g_malloc'd
+ * valid UTF-8 string, never NULL. */
 char *mime_html_to_text(const char *html, size_t len);
 
 /* Any bytes -> valid UTF-8 (invalid sequences decoded by fallback charsets,

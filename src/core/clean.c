@@ -1,66 +1,196 @@
-/* clean.c - strip quoted history and signatures from reply text.
+/* clean.c - the new text of a reply: cut at the first boundary of quoted
+ * history, drop ">" quotes, signature and device sign-off.
  *
- * Line-based and deliberately conservative: it only cuts at markers that
- * mail clients write themselves, so a client's own text is never lost (the
- * caller keeps the whole original anyway).  Patterns are GLib regular
- * expressions, compiled once. */
+ * The text is read line by line, top down, for the first boundary: an
+ * attribution line ("On ... wrote:" and its translations, date-first and
+ * "Name <addr>:" forms, also wrapped over up to three lines), an Outlook
+ * header block (From/Sent/To/Subject/Date in many languages, in any order), a
+ * separator ("-----Original Message-----" and kin), a "-- " signature or a
+ * mailing-list footer.  Everything from there down is history.  Above it,
+ * ">" lines are dropped and the rest is kept (inline answers).  See clean.h
+ * for the decisions.
+ *
+ * Hostile input: every pattern runs on one line (or up to three joined
+ * lines) of bounded length, spans are bounded and the span after the verb
+ * cannot backtrack, so the cost is linear in the size of the text.  The
+ * patterns are GLib regular expressions compiled once (thread-safe). */
 #include <glib.h>
 #include <string.h>
 
 #include "deskmail/clean.h"
 #include "deskmail/util.h"
 
-/* "On <date>, <name> wrote:" and its translations.  The lead word starts the
- * line, the line ends with a colon after the verb (German and others put
- * the name after the verb: "Am ... schrieb Alice <a@x>:"). */
-static const char attribution_re[] =
-	"^\\s*(On|Am|Le|El|Il|Op|Em|W dniu|Den|På|Dne|Στις|В)\\s.{0,300}"
-	"(wrote|writes|schrieb|a\\s+écrit|escribió|ha\\s+scritto|schreef|escreveu|"
-	"napisał|skrev|kirjoitti|napsal|έγραψε|написал|написала)(\\s.{0,200})?\\s*:\\s*$";
+/* Lines longer than this are never attributions, headers or separators. */
+#define MAX_MARKER_LINE 600
+/* Lines joined to find a wrapped attribution: each at most this long. */
+#define MAX_JOIN_LINE 300
+/* Lines looked at below a header line for the rest of the block. */
+#define HEADER_WINDOW 8
 
-/* A line that ends an attribution whose start is on an earlier line or in
- * another order ("02.04.2012 14:20 user <a@x> написал:"). */
-static const char attribution_tail_re[] =
-	"(wrote|writes|schrieb|a\\s+écrit|escribió|ha\\s+scritto|schreef|escreveu|napisał|skrev|"
-	"kirjoitti|napsal|έγραψε|написал|написала)\\s*:\\s*$";
+#define SPC "\\s\\x{a0}\\x{202f}\\x{3000}"
+#define SP "[" SPC "]"
+#define COLON "[:\\x{ff1a}]"
 
-/* Whole-line separators that start quoted history. */
-static const char separator_re[] =
-	"^\\s*-{2,}\\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|"
-	"Mensaje original|Messaggio originale|Oorspronkelijk bericht|Forwarded message|"
-	"Weitergeleitete Nachricht|Mensagem original|Původní zpráva|Oryginalna wiadomość)"
-	"\\s*-{2,}\\s*$";
+/* Words that start an attribution line, before the date. */
+#define LEAD                                                                                               \
+	"(?:On|Am|Le|El|Il|Op|Em|W" SP "+dniu|Den|D\\.|På|Dne|Dňa|Στις|Την|В|У|Vào|Lúc|Dana|" \
+	"Kl\\.|Kello|Ngày)"
 
-/* Outlook's header block: a From line followed closely by Sent/Date. */
-static const char from_re[] = "^\\s*\\*?(From|Von|De|Van|Da|Från|Od|Fra)\\s*:\\*?\\s+\\S";
-static const char sent_re[] =
-	"^\\s*\\*?(Sent|Gesendet|Envoyé|Enviado|Verzonden|Inviato|Skickat|Wysłano|Sendt|"
-	"Date|Datum|Fecha|Data)\\s*:\\*?\\s";
-static const char rule_re[] = "^\\s*_{10,}\\s*$";
+/* The verb, after which only a name, an address or a parenthesised date
+ * comes before the final colon. */
+#define VERB                                                                                       \
+	"(?:wrote|writes|has\\s+written|schrieb|schreibt|a" SP "+[ée]crit|escribi[óo]|"          \
+	"ha" SP "+escrito|ha" SP "+scritto|scrisse|schreef|escreveu|napisa[łl]a?|skrev|"          \
+	"kirjoitti|naps[ae]la?|έγραψε|написал[аи]?|написав|пише|пишет|va" SP "+escriure|"          \
+	"đã" SP "+viết|yazdı|írta|a" SP "+scris|rašė|rakstīja|kirjutas|napisao|napisala|"       \
+	"написа|pisze|写道|寫道|書きました|のメール|のメッセージ|님이" SP "*작성|작성)"
 
-static GRegex *re_attr, *re_tail, *re_sep, *re_from, *re_sent, *re_rule;
+/* After the verb: up to 200 characters that are not a colon, or a
+ * parenthesised part that may hold one ("ezt írta (időpont: ...):").  The
+ * parts are disjoint from the colon that follows, so no backtracking. */
+#define AFTER_VERB "(?:[^:\\x{ff1a}()]|\\([^()]{0,150}\\)){0,200}" COLON SP "*$"
+
+static const char attr_lead_re[] = "^" SP "*" LEAD SP ".{0,400}?" VERB AFTER_VERB;
+static const char attr_tail_re[] = VERB AFTER_VERB;
+/* "2014-03-20 8:48 GMT-07:00 Name <a@b>:" and "Name <a@b>:" alone. */
+static const char attr_addr_re[] =
+	"^.{0,300}?<[^<>\\s]{1,200}@[^<>\\s]{1,200}>" SP "*" COLON SP "*$"
+	"|^" SP "*\\d.{0,200}" SP "[^\\s<>@]{1,100}@[^\\s<>@]{1,100}" SP "*" COLON SP "*$";
+/* Where a reply and an attribution share one line: "Thanks! On ...". */
+static const char attr_split_re[] = "[.!?。！？]" SP "+(?=" LEAD SP ")";
+static const char lead_start_re[] = "^" SP "*(?:" LEAD SP "|\\d)";
+
+#define ORIG_PHRASES                                                                                    \
+	"Original" SP "+Message|Reply" SP "+Message|Ursprüngliche" SP "+Nachricht|"                     \
+	"Original-?Nachricht|Antwort" SP "+Nachricht|Message" SP "+d'origine|"                          \
+	"Message" SP "+original|Mensaje" SP "+original|Messaggio" SP "+originale|"                      \
+	"Oorspronkelijk" SP "+bericht|Origineel" SP "+bericht|Mensagem" SP "+original|"                 \
+	"Původní" SP "+zpráva|Pôvodná" SP "+správa|Oryginalna" SP "+wiadomość|"                       \
+	"Wiadomość" SP "+oryginalna|Oprindelig" SP "+meddelelse|Opprinnelig" SP "+melding|"             \
+	"Ursprungligt" SP "+meddelande|Alkuperäinen" SP "+viesti|Eredeti" SP "+üzenet|"                \
+	"Исходное" SP "+сообщение|Оригинальное" SP "+сообщение|Вихідне" SP "+повідомлення|" \
+	"Оригінальне" SP "+повідомлення|Orijinal" SP "+mesaj|Özgün" SP "+ileti|"                        \
+	"Thư" SP "+gốc|Tin" SP "+nhắn" SP "+gốc|Αρχικό" SP "+μήνυμα|Missatge" SP "+original|"           \
+	"原始邮件|原始郵件|原始信件|原始消息|回复的邮件|元のメッセージ|원본" SP "*메시지|"           \
+	"Izvorna" SP "+poruka|Mesaj" SP "+original"
+
+#define FWD_PHRASES                                                                                   \
+	"Forwarded" SP "+message|Forwarded" SP "+e-?mail|Begin" SP "+forwarded" SP "+message|"        \
+	"Weitergeleitete" SP "+Nachricht|Anfang" SP "+der" SP "+weitergeleiteten" SP                  \
+	"+Nachricht|Message" SP "+transféré|Début" SP "+du" SP "+message" SP "+(?:réexpédié|"      \
+	"transféré)|Mensaje" SP "+reenviado|Inicio" SP "+del" SP "+mensaje" SP "+reenviado|"          \
+	"Messaggio" SP "+inoltrato|Inizio" SP "+messaggio" SP "+inoltrato|Doorgestuurd" SP            \
+	"+bericht|Mensagem" SP "+encaminhada|Início" SP "+da" SP "+mensagem" SP                       \
+	"+reencaminhada|Wiadomość" SP "+przekazana|Přeposlaná" SP "+zpráva|Vidarebefordrat" SP        \
+	"+meddelande|Videresendt" SP "+(?:meddelelse|melding)|Välitetty" SP "+viesti|"                \
+	"Továbbított" SP "+üzenet|Пересылаемое" SP "+сообщение|Пересланное" SP "+сообщение|" \
+	"Переслане" SP "+повідомлення|İletilen" SP "+ileti|Tin" SP "+nhắn" SP "+đã" SP                \
+	"+chuyển" SP "+tiếp|Προωθημένο" SP "+μήνυμα|Missatge" SP "+reenviat|"                         \
+	"转发的邮件|已转发邮件|轉寄的郵件|転送されたメッセージ|전달된" SP "*메시지"
+
+#define SEP_EDGE "[-=_*<>~" SPC "]*"
+static const char sep_re[] = "^" SEP_EDGE "(?:" ORIG_PHRASES ")" SEP_EDGE COLON "?" SEP_EDGE "$";
+static const char fwd_re[] = "^" SEP_EDGE "(?:" FWD_PHRASES ")" SEP_EDGE COLON "?" SEP_EDGE "$";
+/* "---- Bob wrote ----", "---- On Thu, ... Bob wrote ----" */
+static const char sep_wrote_re[] = "^" SP "*-{2,}" SP "*.{0,300}?" VERB SP "*-{2,}" SP "*$";
+
+/* Outlook header lines, one pattern per kind; "*From:*" in bold too. */
+#define HDR(words) "^" SP "*\\*{0,2}" SP "*(?:" words ")" SP "*\\*{0,2}" SP "*" COLON
+static const char *const hdr_res[] = {
+	/* from */
+	HDR("From|Von|De|Van|Da|Från|Fra|Od|Lähettäjä|Feladó|Kimden|Gönderen|Từ|От|Від|"
+	    "Від" SP "+кого|Αποστολέας|Από|Remitente|Mittente|Afzender|Avsändare|Afsender|"
+	    "Avsender|Nadawca|Odesílatel|Remetente|De" SP "+la|Expéditeur|Absender|发件人|"
+	    "發件人|寄件者|寄件人|差出人|送信者|보낸" SP "*사람"),
+	/* sent or date */
+	HDR("Sent|Sent" SP "+on|Date|Gesendet|Datum|Envoyé|Envoyé" SP "+le|Date" SP
+	    "+d'envoi|Enviado|Enviado" SP "+el|Enviado" SP "+em|Enviada" SP "+em|Fecha|"
+	    "Inviato|Data|Verzonden|Verzonden" SP "+op|Verstuurd|Skickat|Sendt|Wysłano|Wysłane|"
+	    "Odesláno|Lähetetty|Päivämäärä|Отправлено|Дата|Надіслано|Küldve|Elküldve|Dátum|"
+	    "Gönderildi|Gönderilme" SP "+Tarihi|Tarih|Đã" SP "+gửi|Ngày|Ngày" SP "+gửi|"
+	    "Thời" SP "+gian|发送时间|發送時間|时间|時間|日期|寄件日期|送信日時|日付|보낸" SP
+	    "*날짜|날짜|Στάλθηκε|Ημερομηνία|Enviat|Tramès"),
+	/* to */
+	HDR("To|An|À|A|Para|Aan|Till|Til|Do|Vastaanottaja|Кому|Komu|Címzett|Kime|Alıcı|"
+	    "Đến|Tới|收件人|收件者|宛先|받는" SP "*사람|Προς|Per"),
+	/* cc */
+	HDR("Cc|Kopie|Kopia|Kopie" SP "+an|Копия|Копія|抄送|副本|Kopio|Másolat|Bilgi|Kopi|"
+	    "CC|Bcc|Cco|Kp|Κοιν"),
+	/* subject */
+	HDR("Subject|Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|Emne|Temat|Předmět|Aihe|"
+	    "Тема|Tárgy|Konu|Chủ" SP "+đề|Tiêu" SP "+đề|主题|主旨|標題|件名|제목|Θέμα|Assunto|"
+	    "Assumpte|Tema|Sujet"),
+};
+enum { H_FROM, H_DATE, H_TO, H_CC, H_SUBJ, H_N };
+
+/* A forwarded mail's subject: "FW:", "Fwd:", "WG:", "TR:", "RV:" ... */
+static const char fwd_subject_re[] =
+	"^" SP "*\\*{0,2}" SP "*(?:FW|FWD|WG|TR|RV|ENC|VS|VB|I|Doorst|PD|YNT|İLT|Πρθ|"
+	"Továbbítás|Пересл|Переслано|转发|轉寄|転送|전달)" SP "*" COLON;
+
+static const char rule_re[] = "^" SP "*(?:_{10,}|-{10,}|={10,}|\\*{10,})" SP "*$";
+static const char list_footer_re[] = "mailing" SP "+list|listinfo|/mailman/|unsubscribe";
+
+/* Device sign-offs ("Sent from my iPhone" and its translations). */
+static const char signoff_re[] =
+	"^" SP "*(?:(?:Sent|Envoyé|Enviado|Enviada|Inviato|Verzonden|Verstuurd|Skickat|Sendt|"
+	"Wysłane|Wysłano|Отправлено|Надіслано|Lähetetty|Odesláno|Gönderildi|Küldve|Gesendet)" SP
+	"+(?:from|via|with|using|on|de|depuis|desde|do|da|dal|met|vanaf|från|fra|z|ze|с|со|з|"
+	"із|mit|von)" SP ".{1,60}|Von" SP "+meine[mr]" SP ".{1,50}|Get" SP "+Outlook" SP "+for" SP
+	".{1,30}|(?:从|來自|来自|從)我的.{1,30}|.{1,30}から送信)" SP "*$";
+
+static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_sep, *re_fwd,
+	*re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_list, *re_signoff;
+
+static GRegex *compile(const char *pattern, GRegexCompileFlags extra)
+{
+	GError *e = NULL;
+	GRegex *r = g_regex_new(pattern, G_REGEX_OPTIMIZE | extra, 0, &e);
+	if (r == NULL)
+		g_error("clean: bad pattern: %s", e->message);
+	return r;
+}
 
 static void compile_once(void)
 {
 	static gsize done;
 	if (g_once_init_enter(&done)) {
-		GRegexCompileFlags f = G_REGEX_CASELESS | G_REGEX_OPTIMIZE;
-		re_attr = g_regex_new(attribution_re, f, 0, NULL);
-		re_tail = g_regex_new(attribution_tail_re, f, 0, NULL);
-		re_sep = g_regex_new(separator_re, f, 0, NULL);
-		re_from = g_regex_new(from_re, f, 0, NULL);
-		re_sent = g_regex_new(sent_re, f, 0, NULL);
-		re_rule = g_regex_new(rule_re, 0, 0, NULL);
-		g_assert(re_attr && re_tail && re_sep && re_from && re_sent && re_rule);
+		GRegexCompileFlags ci = G_REGEX_CASELESS;
+		re_lead = compile(attr_lead_re, ci);
+		re_tail = compile(attr_tail_re, ci);
+		re_addr = compile(attr_addr_re, ci);
+		re_split = compile(attr_split_re, ci);
+		re_lead_start = compile(lead_start_re, ci);
+		re_sep = compile(sep_re, ci);
+		re_fwd = compile(fwd_re, ci);
+		re_sep_wrote = compile(sep_wrote_re, ci);
+		for (int k = 0; k < H_N; k++)
+			re_hdr[k] = compile(hdr_res[k], k == H_TO ? 0 : ci);
+		re_fwd_subject = compile(fwd_subject_re, ci);
+		re_rule = compile(rule_re, 0);
+		re_list = compile(list_footer_re, ci);
+		re_signoff = compile(signoff_re, ci);
 		g_once_init_leave(&done, 1);
 	}
 }
 
+static gboolean match(const GRegex *re, const char *s)
+{
+	return g_regex_match(re, s, 0, NULL);
+}
+
 static gboolean is_quoted(const char *line)
 {
-	while (*line == ' ')
+	while (*line == ' ' || *line == '\t')
 		line++;
 	return *line == '>';
+}
+
+static const char *unquote(const char *line)
+{
+	while (*line == ' ' || *line == '\t' || *line == '>')
+		line++;
+	return line;
 }
 
 static gboolean is_blank(const char *line)
@@ -71,99 +201,345 @@ static gboolean is_blank(const char *line)
 	return TRUE;
 }
 
-/* Index of the first line where unquoted history starts (Outlook's header
- * block or separator, a signature), or n.  Attribution lines do not cut:
- * what follows them is ">"-quoted and dropped line by line, so answers
- * written between quotes (inline replies) are kept. */
-static guint find_cut(char **lines, guint n)
+/* Does the line end with a colon (ASCII or full-width), blanks aside? */
+static gboolean ends_with_colon(const char *s, size_t len)
 {
-	for (guint i = 0; i < n; i++) {
-		const char *l = lines[i];
-		if (strcmp(l, "-- ") == 0 || strcmp(l, "--") == 0)
-			return i;
-		if (g_regex_match(re_sep, l, 0, NULL))
-			return i;
-		if (g_regex_match(re_rule, l, 0, NULL)) {
-			for (guint k = i + 1; k < n && k <= i + 3; k++)
-				if (g_regex_match(re_from, lines[k], 0, NULL))
-					return i;
-		}
-		if (g_regex_match(re_from, l, 0, NULL)) {
-			for (guint k = i + 1; k < n && k <= i + 4; k++)
-				if (g_regex_match(re_sent, lines[k], 0, NULL))
-					return i;
-		}
-	}
-	return n;
+	while (len > 0 && g_ascii_isspace(s[len - 1]))
+		len--;
+	if (len >= 1 && s[len - 1] == ':')
+		return TRUE;
+	return len >= 3 && memcmp(s + len - 3, "\xef\xbc\x9a", 3) == 0;
 }
 
-/* Mark lines to drop: attributions (also wrapped over two lines), quoted
- * lines, and a short unquoted line squeezed between quoted ones right after
- * a long quoted line (a quotation hard-wrapped by a mail client that forgot
- * the ">"; an inline answer follows a short question instead). */
-static void mark_drops(char **lines, guint n, gboolean *drop)
+static gboolean is_rule_char(char c)
 {
+	return c == '_' || c == '-' || c == '=' || c == '*';
+}
+
+static gboolean has_digit_or_at(const char *s)
+{
+	for (; *s; s++)
+		if (g_ascii_isdigit(*s) || *s == '@')
+			return TRUE;
+	return FALSE;
+}
+
+/* Is s (one line or lines joined by blanks) a whole attribution? */
+static gboolean is_attribution(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > 3 * MAX_JOIN_LINE + 2 || !ends_with_colon(s, len))
+		return FALSE;
+	if (match(re_lead, s) || match(re_addr, s))
+		return TRUE;
+	return has_digit_or_at(s) && match(re_tail, s);
+}
+
+/* A reply and an attribution on one line: the length of the reply, or 0. */
+static size_t split_attribution(const char *line)
+{
+	GMatchInfo *mi = NULL;
+	size_t at = 0;
+	g_regex_match(re_split, line, 0, &mi);
+	for (int tries = 0; tries < 4 && g_match_info_matches(mi); tries++) {
+		int start, end;
+		g_match_info_fetch_pos(mi, 0, &start, &end);
+		if (match(re_lead, line + end)) {
+			at = (size_t)start + 1;
+			break;
+		}
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
+	return at;
+}
+
+static int header_kind(const char *line)
+{
+	/* the colon comes within the first few words */
+	size_t len = strlen(line);
+	if (len > MAX_MARKER_LINE)
+		return -1;
+	g_autofree char *head = g_strndup(line, len < 48 ? len : 48);
+	if (strchr(head, ':') == NULL && strstr(head, "\xef\xbc\x9a") == NULL)
+		return -1;
+	for (int k = 0; k < H_N; k++)
+		if (match(re_hdr[k], line))
+			return k;
+	return -1;
+}
+
+/* The value of a header line, after its colon. */
+static const char *header_value(const char *line)
+{
+	const char *c = strchr(line, ':');
+	const char *w = strstr(line, "\xef\xbc\x9a");
+	if (c == NULL || (w && w < c))
+		c = w ? w + 2 : NULL;
+	if (c == NULL)
+		return "";
+	c++;
+	while (*c == ' ' || *c == '*' || *c == '\t')
+		c++;
+	return c;
+}
+
+/* A lone "From:" line: its value looks like a sender, not a sentence. */
+static gboolean looks_like_sender(const char *value)
+{
+	if (strchr(value, '@'))
+		return TRUE;
+	size_t len = strlen(value);
+	if (len == 0 || len > 60 || strchr(".!?,;", value[len - 1]))
+		return FALSE;
+	int words = 1;
+	for (const char *p = value; *p; p++)
+		if (*p == ' ')
+			words++;
+	return words <= 5;
+}
+
+/* Outlook's header block at line i: 1 if history, 2 if a forwarded mail's
+ * block (subject "FW:"), 0 if none.  A block is two header lines of
+ * different kinds, one of them From or Sent/Date, with at most blank lines
+ * between; or a lone "From: sender" line followed by a blank line. */
+static int header_block(char **lines, guint n, guint i)
+{
+	int k0 = header_kind(lines[i]);
+	if (k0 < 0)
+		return 0;
+	unsigned mask = 1u << k0;
+	int count = 1;
+	gboolean fwd = k0 == H_SUBJ && match(re_fwd_subject, header_value(lines[i]));
+	for (guint j = i + 1; j < n && j <= i + HEADER_WINDOW; j++) {
+		if (is_blank(lines[j]))
+			continue;
+		int k = header_kind(lines[j]);
+		if (k < 0)
+			break;
+		mask |= 1u << k;
+		count++;
+		if (k == H_SUBJ && match(re_fwd_subject, header_value(lines[j])))
+			fwd = TRUE;
+	}
+	gboolean block = count >= 2 && (mask & (mask - 1)) != 0 &&
+			 (mask & ((1u << H_FROM) | (1u << H_DATE))) != 0;
+	if (!block && count == 1 && k0 == H_FROM && (i + 1 >= n || is_blank(lines[i + 1])) &&
+	    looks_like_sender(header_value(lines[i])))
+		block = TRUE;
+	if (!block)
+		return 0;
+	return fwd ? 2 : 1;
+}
+
+/* A wrapped attribution starting at line i, joined with the next one or
+ * two lines: the number of lines it takes, or 0. */
+static guint wrapped_attribution(char **lines, guint n, guint i)
+{
+	gboolean colon = FALSE;
+	for (guint j = i + 1; j < n && j <= i + 2 && !colon; j++)
+		colon = ends_with_colon(lines[j], strlen(lines[j]));
+	if (!colon || strlen(lines[i]) > MAX_JOIN_LINE || !match(re_lead_start, lines[i]))
+		return 0;
+	GString *s = g_string_new(lines[i]);
+	guint found = 0;
+	for (guint j = i + 1; j < n && j <= i + 2 && !found; j++) {
+		const char *l = lines[j];
+		if (is_blank(l) || is_quoted(l) || strlen(l) > MAX_JOIN_LINE)
+			break;
+		g_string_append_c(s, ' ');
+		g_string_append(s, l);
+		/* an attribution that starts on the last line is found there */
+		if (is_attribution(s->str) && !(match(re_lead_start, l) && is_attribution(l)))
+			found = j - i + 1;
+	}
+	g_string_free(s, TRUE);
+	return found;
+}
+
+/* Bottom posting: an attribution with nothing above it, a ">" block under
+ * it, then text of the sender's own.  Returns the line after the block if
+ * so, or 0. */
+static guint quote_then_text(char **lines, guint n, guint after)
+{
+	guint j = after;
+	while (j < n && is_blank(lines[j]))
+		j++;
+	if (j >= n || !is_quoted(lines[j]))
+		return 0;
+	while (j < n && (is_quoted(lines[j]) || is_blank(lines[j])))
+		j++;
+	return j < n ? j : 0;
+}
+
+typedef struct {
+	guint cut;       /* first line of history (n if none) */
+	size_t keep_len; /* bytes of line `cut` that are reply ("Thanks! On ...") */
+	guint fwd;       /* with CLEAN_KEEP_FORWARDS: first line of a forwarded mail, or n */
+} Bounds;
+
+/* Words of the separator phrases (lowercase): a line without one of them
+ * is no separator, and needs no regular expression.  Matching is cheap,
+ * but not free, and most lines are plain text. */
+static gboolean may_be_separator(const char *l)
+{
+	static const char *const stems[] = {
+		"messag",     "nachricht", "bericht", "meddel", "melding", "wiadomo",
+		"zpráv",      "správ",     "viesti",  "üzenet", "сообщ",   "повідом",
+		"mesaj",      "ileti",     "gốc",     "nhắn",   "μήνυμα",  "missatge",
+		"mensa",      "mail",      "邮件",    "郵件",   "信件",    "消息",
+		"メッセージ", "메시지",    "poruka",  "thư",    "wrote",   NULL};
+	size_t len = strlen(l);
+	if (len > 200)
+		return FALSE;
+	g_autofree char *low = g_utf8_strdown(l, (gssize)len);
+	for (int i = 0; stems[i]; i++)
+		if (strstr(low, stems[i]))
+			return TRUE;
+	/* "---- X wrote ----" in other languages */
+	while (len > 0 && g_ascii_isspace(l[len - 1]))
+		len--;
+	return len > 2 && l[len - 1] == '-' && l[len - 2] == '-';
+}
+
+static gboolean is_forward_line(const char *l)
+{
+	return may_be_separator(l) && match(re_fwd, l);
+}
+
+/* Scan top down for the first boundary.  Attributions of bottom-posted
+ * quotes are marked in drop[]. */
+static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
+{
+	gboolean keep_fwd = (flags & CLEAN_KEEP_FORWARDS) != 0;
+	gboolean seen_text = FALSE;
+	Bounds b = {n, 0, n};
 	for (guint i = 0; i < n; i++) {
 		const char *l = lines[i];
 		if (is_quoted(l)) {
-			drop[i] = TRUE;
+			/* an HTML forward container comes ">"-quoted */
+			if (keep_fwd && (i == 0 || !is_quoted(lines[i - 1])) &&
+			    is_forward_line(unquote(l))) {
+				b.fwd = i;
+				return b;
+			}
 			continue;
 		}
-		if (g_regex_match(re_attr, l, 0, NULL)) {
-			drop[i] = TRUE;
+		if (is_blank(l))
+			continue;
+		gboolean text_above = seen_text;
+		seen_text = TRUE;
+		size_t len = strlen(l);
+		if (strcmp(l, "-- ") == 0 || strcmp(l, "--") == 0) {
+			b.cut = i;
+			return b;
+		}
+		if (len > MAX_MARKER_LINE)
+			continue;
+		if (is_forward_line(l)) {
+			if (keep_fwd)
+				b.fwd = i;
+			else
+				b.cut = i;
+			return b;
+		}
+		if (may_be_separator(l) && (match(re_sep, l) || match(re_sep_wrote, l))) {
+			/* Outlook forwards under "Original Message" too */
+			guint j = i + 1;
+			while (j < n && is_blank(lines[j]))
+				j++;
+			if (keep_fwd && j < n && header_block(lines, n, j) == 2)
+				b.fwd = i;
+			else
+				b.cut = i;
+			return b;
+		}
+		int hb = header_block(lines, n, i);
+		if (hb) {
+			if (hb == 2 && keep_fwd)
+				b.fwd = i;
+			else
+				b.cut = i;
+			return b;
+		}
+		if (is_rule_char(*unquote(l)) && match(re_rule, l)) {
+			for (guint j = i + 1; j < n && j <= i + 3; j++)
+				if (strlen(lines[j]) < MAX_MARKER_LINE &&
+				    match(re_list, lines[j])) {
+					b.cut = i;
+					return b;
+				}
 			continue;
 		}
-		if (i + 1 < n && !is_blank(l) && strlen(l) < 400) {
-			g_autofree char *two = g_strconcat(l, " ", lines[i + 1], NULL);
-			if (g_regex_match(re_attr, two, 0, NULL)) {
-				drop[i] = drop[i + 1] = TRUE;
-				continue;
+		guint span = is_attribution(l) ? 1 : wrapped_attribution(lines, n, i);
+		if (span > 0) {
+			size_t keep_len = span == 1 ? split_attribution(l) : 0;
+			guint next =
+				text_above || keep_len ? 0 : quote_then_text(lines, n, i + span);
+			if (next == 0) {
+				b.cut = i;
+				b.keep_len = keep_len;
+				return b;
 			}
-		}
-		if (strlen(l) < 300 && g_regex_match(re_tail, l, 0, NULL) && i + 1 < n) {
-			/* only when quotation follows (after blank lines) */
-			guint k = i + 1;
-			while (k < n && is_blank(lines[k]))
-				k++;
-			if (k < n && is_quoted(lines[k])) {
-				drop[i] = TRUE;
-				if (i > 0 && !is_blank(lines[i - 1]) &&
-				    strlen(lines[i - 1]) < 200 &&
-				    (strchr(lines[i - 1], '@') || strchr(lines[i - 1], '<')))
-					drop[i - 1] = TRUE;
-			}
+			for (guint k = i; k < i + span; k++)
+				drop[k] = TRUE;
+			seen_text = FALSE;
+			i = next - 1;
 		}
 	}
-	for (guint i = 1; i + 1 < n; i++)
-		if (!drop[i] && !is_blank(lines[i]) && is_quoted(lines[i - 1]) &&
-		    is_quoted(lines[i + 1]) && strlen(lines[i]) < 60 && strlen(lines[i - 1]) >= 60)
-			drop[i] = TRUE;
+	return b;
 }
 
-char *clean_reply_text(const char *text)
+/* A rule ("____", "----") or a device sign-off right above the cut belongs
+ * to the history. */
+static guint rule_above(char **lines, guint cut)
 {
-	compile_once();
-	if (text == NULL)
-		return g_strdup("");
-	g_autofree char *norm = dm_lf_newlines(g_strdup(text));
-	char **lines = g_strsplit(norm, "\n", -1);
-	guint n = g_strv_length(lines);
-	guint cut = find_cut(lines, n);
-	gboolean *drop = g_new0(gboolean, n + 1);
-	mark_drops(lines, cut, drop);
-	GString *out = g_string_new(NULL);
-	for (guint i = 0; i < cut; i++) {
-		if (drop[i])
-			continue;
-		g_string_append(out, lines[i]);
-		g_string_append_c(out, '\n');
+	guint i = cut;
+	while (i > 0 && is_blank(lines[i - 1]))
+		i--;
+	if (i > 0 && strlen(lines[i - 1]) < MAX_MARKER_LINE &&
+	    is_rule_char(*unquote(lines[i - 1])) && match(re_rule, lines[i - 1]))
+		return i - 1;
+	return cut;
+}
+
+/* A quoted line wrapped by a client that forgot the ">": one or two short
+ * unquoted lines right between quoted ones, after a long quoted line or
+ * starting the way a sentence does not (lowercase, "<", quote marks).  An
+ * inline answer starts like a sentence. */
+static gboolean is_wrap_fragment(char **lines, guint n, guint i)
+{
+	guint a = i, z = i;
+	if (is_blank(lines[i]) || is_quoted(lines[i]))
+		return FALSE;
+	if (a > 0 && !is_quoted(lines[a - 1]) && !is_blank(lines[a - 1]))
+		a--;
+	else if (z + 1 < n && !is_quoted(lines[z + 1]) && !is_blank(lines[z + 1]))
+		z++;
+	if (a == 0 || z + 1 >= n || !is_quoted(lines[a - 1]) || !is_quoted(lines[z + 1]))
+		return FALSE;
+	for (guint k = a; k <= z; k++) {
+		const char *l = lines[k];
+		if (is_blank(l) || strlen(l) >= 80)
+			return FALSE;
+		gboolean odd_start = g_ascii_islower(l[0]) || strchr("<'\"([", l[0]) != NULL;
+		if (!odd_start && !(strlen(lines[a - 1]) >= 60 && strlen(l) < 60))
+			return FALSE;
 	}
-	g_free(drop);
-	g_strfreev(lines);
-	/* trim blank lines at both ends and collapse runs of 3+ newlines */
+	return TRUE;
+}
+
+static gboolean is_signoff(const char *l)
+{
+	return strlen(l) <= 100 && match(re_signoff, l);
+}
+
+/* Blank runs of 3+ newlines collapsed to one blank line, ends trimmed. */
+static char *tidy(GString *out)
+{
 	char *s = g_string_free(out, FALSE);
 	g_strstrip(s);
-	GString *res = g_string_new(NULL);
+	GString *res = g_string_sized_new(strlen(s) + 1);
 	int nl = 0;
 	for (const char *p = s; *p; p++) {
 		if (*p == '\n') {
@@ -176,4 +552,98 @@ char *clean_reply_text(const char *text)
 	}
 	g_free(s);
 	return g_string_free(res, FALSE);
+}
+
+/* The lines of s, split in place (s keeps the text).  Not g_strsplit: it
+ * calls strstr on the rest of the text for each line, which a sanitizer's
+ * strstr makes quadratic. */
+static char **split_lines(char *s, guint *n_r)
+{
+	GPtrArray *a = g_ptr_array_new();
+	g_ptr_array_add(a, s);
+	for (char *p = s; *p; p++)
+		if (*p == '\n') {
+			*p = '\0';
+			g_ptr_array_add(a, p + 1);
+		}
+	*n_r = a->len;
+	g_ptr_array_add(a, NULL);
+	return (char **)g_ptr_array_free(a, FALSE);
+}
+
+char *clean_reply_text_opts(const char *text, unsigned flags)
+{
+	compile_once();
+	if (text == NULL)
+		return g_strdup("");
+	char *valid = g_utf8_make_valid(text, -1);
+	char *norm = dm_lf_newlines(valid);
+	size_t norm_len = strlen(norm);
+	guint n;
+	char **lines = split_lines(norm, &n);
+	gboolean *drop = g_new0(gboolean, n + 1);
+	Bounds b = find_bounds(lines, n, flags, drop);
+	guint end = b.fwd < n ? n : b.cut;
+	guint top = b.cut < n && b.keep_len == 0 ? rule_above(lines, b.cut) : b.cut;
+	if (top < end)
+		end = top;
+
+	/* Which lines above the cut are kept: not ">" quotes, not a quotation
+	 * hard-wrapped by a client that forgot the ">" (a short unquoted line
+	 * between quoted ones right after a long one).  A forwarded mail is kept
+	 * whole. */
+	gboolean *keep = g_new0(gboolean, n + 1);
+	guint last = n; /* last kept non-blank line */
+	for (guint i = 0; i < end; i++) {
+		const char *l = lines[i];
+		if (i >= b.fwd) {
+			keep[i] = TRUE;
+		} else if (is_quoted(l) || drop[i]) {
+			keep[i] = FALSE;
+		} else if (is_wrap_fragment(lines, n, i)) {
+			keep[i] = FALSE;
+		} else {
+			keep[i] = TRUE;
+		}
+		if (keep[i] && !is_blank(l))
+			last = i;
+	}
+	gboolean partial = b.cut < n && b.keep_len > 0 && end == b.cut;
+	/* a device sign-off as the last line goes, unless it is all there is */
+	if (last < n && !partial && last < b.fwd && is_signoff(lines[last])) {
+		for (guint i = 0; i < last; i++)
+			if (keep[i] && !is_blank(lines[i])) {
+				keep[last] = FALSE;
+				break;
+			}
+	}
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; i < end; i++) {
+		if (!keep[i])
+			continue;
+		g_string_append(out, lines[i]);
+		g_string_append_c(out, '\n');
+	}
+	if (partial)
+		g_string_append_len(out, lines[b.cut], (gssize)b.keep_len);
+	g_free(keep);
+	g_free(drop);
+	g_free(lines);
+	char *res = tidy(out);
+	if (*res == '\0') {
+		/* nothing of the sender's own above the history: the text as it is */
+		g_free(res);
+		for (char *p = norm; p < norm + norm_len; p++)
+			if (*p == '\0')
+				*p = '\n';
+		res = g_strstrip(norm);
+		return res;
+	}
+	g_free(norm);
+	return res;
+}
+
+char *clean_reply_text(const char *text)
+{
+	return clean_reply_text_opts(text, 0);
 }

@@ -6,7 +6,12 @@
  * blank line), <li> becomes "- " (indented per list level), <blockquote>
  * lines get "> ", table cells are separated by a space, <a href> becomes
  * "text <url>" unless the URL only repeats the text, whitespace is collapsed
- * outside <pre>.  script, style, head, title, template and elements hidden
+ * outside <pre>.  Mail clients' quote containers are written as "> "
+ * lines too: Gmail's gmail_quote, Yahoo's yahoo_quoted, ProtonMail's
+ * protonmail_quote, Thunderbird's moz-cite-prefix, and, from where they
+ * start to the end of the text, Outlook's divRplyFwdMsg / appendonsend /
+ * border-top "From:" block and Zimbra's hr#zwchr, so that clean.c finds the
+ * history as ">" lines.  script, style, head, title, template and elements hidden
  * with display:none are dropped.  Entities are decoded by libxml2.
  *
  * What it does not: no CSS beyond display:none, no image alt text, no
@@ -29,6 +34,8 @@ typedef struct {
 	int lists;          /* nesting of ul/ol */
 	GArray *links;      /* out->len where each open <a> started */
 	GArray *quotes;     /* out->len where each open <blockquote> started */
+	gssize rest_at;     /* out->len where an Outlook-style history starts, or -1 */
+	bool rest_check;    /* ... found by style only: check it starts "Word:" */
 } Html;
 
 static bool name_is(const xmlNode *n, const char *name)
@@ -205,11 +212,9 @@ static void end_link(Html *h, const xmlNode *n)
 	g_string_free(url, TRUE);
 }
 
-/* Prefix every line written since the <blockquote> opened with "> ". */
-static void end_quote(Html *h)
+/* Prefix every line written since `start` with "> ". */
+static void quote_from(Html *h, gsize start)
 {
-	gsize start = g_array_index(h->quotes, gsize, h->quotes->len - 1);
-	g_array_set_size(h->quotes, h->quotes->len - 1);
 	while (start < h->out->len && h->out->str[start] == '\n')
 		start++;
 	if (start >= h->out->len)
@@ -225,6 +230,94 @@ static void end_quote(Html *h)
 	g_string_truncate(h->out, start);
 	g_string_append_len(h->out, q->str, q->len);
 	g_string_free(q, TRUE);
+}
+
+/* A quote box closes: its lines get "> ". */
+static void end_quote(Html *h)
+{
+	gsize start = g_array_index(h->quotes, gsize, h->quotes->len - 1);
+	g_array_set_size(h->quotes, h->quotes->len - 1);
+	quote_from(h, start);
+}
+
+/* Outlook-style history runs to the end: quote it, if it is one (found by
+ * style only: its text starts with a header word and a colon). */
+static void end_rest(Html *h)
+{
+	if (h->rest_at < 0 || (gsize)h->rest_at >= h->out->len)
+		return;
+	gsize start = (gsize)h->rest_at;
+	if (h->rest_check) {
+		const char *p = h->out->str + start;
+		while (*p == '\n' || *p == ' ' || *p == '*')
+			p++;
+		size_t span = strcspn(p, "\n");
+		g_autofree char *head = g_strndup(p, span < 48 ? span : 48);
+		if (strchr(head, ':') == NULL && strstr(head, "\xef\xbc\x9a") == NULL)
+			return;
+	}
+	quote_from(h, start);
+}
+
+static bool attr_has(const xmlNode *n, const char *attr, const char *const *words, bool prefix)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
+	bool found = false;
+	if (v) {
+		for (int i = 0; words[i] && !found; i++)
+			found = prefix ? g_ascii_strncasecmp((const char *)v, words[i],
+							     strlen(words[i])) == 0
+				       : strstr((const char *)v, words[i]) != NULL;
+		xmlFree(v);
+	}
+	return found;
+}
+
+/* A mail client's container of quoted history that holds all of it:
+ * Gmail, Yahoo, ProtonMail, Thunderbird's attribution, and <blockquote>
+ * (Apple Mail's type="cite" and all others).  Its lines get "> ". */
+static bool is_quote_box(const xmlNode *n)
+{
+	static const char *const classes[] = {"gmail_quote", "yahoo_quoted", "protonmail_quote",
+					      "moz-cite-prefix", NULL};
+	static const char *const ids[] = {"yahoo_quoted", NULL};
+	if (name_is(n, "blockquote"))
+		return true;
+	if (!name_is(n, "div"))
+		return false;
+	return attr_has(n, "class", classes, false) || attr_has(n, "id", ids, true);
+}
+
+/* Where a client starts the history and writes it as what follows, not
+ * inside one container: Outlook's reply header (divRplyFwdMsg,
+ * appendonsend, Outlook for Mac's reference container, the desktop's
+ * border-top "From:" block) and Zimbra's <hr id="zwchr">.  From there to
+ * the end, lines get "> ".  *check: found by style only. */
+static bool is_rest_marker(const xmlNode *n, bool *check)
+{
+	static const char *const ids[] = {"divRplyFwdMsg", "appendonsend",
+					  "mail-editor-reference-message-container", NULL};
+	static const char *const zimbra[] = {"zwchr", NULL};
+	*check = false;
+	if (name_is(n, "hr"))
+		return attr_has(n, "id", zimbra, false);
+	if (!name_is(n, "div"))
+		return false;
+	if (attr_has(n, "id", ids, false))
+		return true;
+	xmlChar *style = xmlGetProp(n, (const xmlChar *)"style");
+	bool found = false;
+	if (style) {
+		GString *st = g_string_new(NULL);
+		for (const xmlChar *p = style; *p && st->len < 512; p++)
+			if (!g_ascii_isspace(*p))
+				g_string_append_c(st, g_ascii_tolower(*p));
+		found = strstr(st->str, "border:none") && strstr(st->str, "border-top:solid");
+		g_string_free(st, TRUE);
+		xmlFree(style);
+	}
+	*check = found;
+	return found;
 }
 
 /* Returns true if the children are to be visited. */
@@ -265,10 +358,16 @@ static bool enter(Html *h, const xmlNode *n)
 	else if (name_is(n, "a")) {
 		gsize at = h->out->len;
 		g_array_append_val(h->links, at);
-	} else if (name_is(n, "blockquote")) {
+	} else if (is_quote_box(n)) {
 		flush(h);
 		gsize at = h->out->len;
 		g_array_append_val(h->quotes, at);
+	}
+	bool check;
+	if (h->rest_at < 0 && is_rest_marker(n, &check)) {
+		flush(h);
+		h->rest_at = (gssize)h->out->len;
+		h->rest_check = check;
 	}
 	return true;
 }
@@ -279,7 +378,7 @@ static void leave(Html *h, const xmlNode *n)
 		return;
 	if (name_is(n, "a") && h->links->len > 0)
 		end_link(h, n);
-	else if (name_is(n, "blockquote") && h->quotes->len > 0)
+	else if (h->quotes->len > 0 && is_quote_box(n))
 		end_quote(h);
 	else if (name_is(n, "pre") && h->pre > 0)
 		h->pre--;
@@ -362,8 +461,10 @@ char *mime_html_to_text(const char *html, size_t len)
 		.out = g_string_new(NULL),
 		.links = g_array_new(FALSE, FALSE, sizeof(gsize)),
 		.quotes = g_array_new(FALSE, FALSE, sizeof(gsize)),
+		.rest_at = -1,
 	};
 	walk_tree(&h, doc);
+	end_rest(&h);
 	xmlFreeDoc(doc);
 	g_array_free(h.links, TRUE);
 	g_array_free(h.quotes, TRUE);

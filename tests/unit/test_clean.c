@@ -58,7 +58,7 @@ static const Case cases[] = {
 	 "Line one\nLine two"},
 	{"from line in prose is kept", "From: the logs it looks like a disk issue.\nWe will check.",
 	 "From: the logs it looks like a disk issue.\nWe will check."},
-	{"only quotation", "> all quoted\n> text\n", ""},
+	{"only quotation: the text as it is", "> all quoted\n> text\n", "> all quoted\n> text"},
 	{"blank runs collapsed", "a\n\n\n\n\nb", "a\n\nb"},
 	{"empty", "", ""},
 };
@@ -190,6 +190,122 @@ static void test_html_replies(void)
 	}
 }
 
+/* Our own samples, one per form: tests/data/clean/samples/NAME.txt (plain
+ * text) or NAME.html (made into text by mime_html_to_text first) and
+ * NAME.want, the expected clean text.  NAME starting "fwdkeep-" is cleaned
+ * with CLEAN_KEEP_FORWARDS (a staff reply).  DM_UPDATE_GOLDEN=1 rewrites. */
+static void test_samples(void)
+{
+	const char *data = g_getenv("DM_TESTDATA");
+	g_autofree char *dir = g_build_filename(data, "clean", "samples", NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	g_assert_nonnull(d);
+	int checked = 0, failed = 0;
+	const char *name;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		gboolean html = g_str_has_suffix(name, ".html");
+		if (!html && !g_str_has_suffix(name, ".txt"))
+			continue;
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		g_autofree char *base = g_strndup(name, strrchr(name, '.') - name);
+		g_autofree char *wname = g_strconcat(base, ".want", NULL);
+		g_autofree char *wpath = g_build_filename(dir, wname, NULL);
+		g_autofree char *in = NULL, *want = NULL;
+		gsize len;
+		g_assert_true(g_file_get_contents(path, &in, &len, NULL));
+		char *text = html ? mime_html_to_text(in, len) : g_strdup(in);
+		unsigned flags = g_str_has_prefix(name, "fwdkeep-") ? CLEAN_KEEP_FORWARDS : 0;
+		char *got = clean_reply_text_opts(text, flags);
+		if (g_getenv("DM_UPDATE_GOLDEN")) {
+			g_autofree char *withnl = g_strconcat(got, "\n", NULL);
+			g_file_set_contents(wpath, withnl, -1, NULL);
+		}
+		if (!g_file_get_contents(wpath, &want, NULL, NULL)) {
+			g_test_message("%s: missing %s", name, wname);
+			failed++;
+		} else if (strcmp(g_strchomp(want), got) != 0) {
+			g_test_message("%s:\n got: [%s]\nwant: [%s]", name, got, want);
+			failed++;
+		}
+		/* never empty when there was text */
+		g_assert_true(*got || !*g_strstrip(text));
+		checked++;
+		g_free(got);
+		g_free(text);
+	}
+	g_dir_close(d);
+	g_assert_cmpint(failed, ==, 0);
+	g_assert_cmpint(checked, >=, 60);
+}
+
+/* Every mail of the corpus through parse and clean: no crash, and never
+ * empty when the text is not blank. */
+static void test_corpus_all(void)
+{
+	const char *corpus = g_getenv("DM_CORPUS");
+	GDir *d = g_dir_open(corpus, 0, NULL);
+	g_assert_nonnull(d);
+	MimeLimits lim;
+	mime_limits_default(&lim);
+	int n = 0;
+	const char *name;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		if (!g_str_has_suffix(name, ".eml"))
+			continue;
+		g_autofree char *path = g_build_filename(corpus, name, NULL);
+		g_autofree char *raw = NULL;
+		gsize len;
+		g_assert_true(g_file_get_contents(path, &raw, &len, NULL));
+		Mail *m = NULL;
+		if (mime_parse((unsigned char *)raw, len, &lim, &m, NULL) != 0)
+			continue;
+		for (unsigned flags = 0; flags <= CLEAN_KEEP_FORWARDS; flags++) {
+			char *got = clean_reply_text_opts(m->text, flags);
+			g_autofree char *t = g_strstrip(g_strdup(m->text));
+			if (*t && !*got)
+				g_test_fail_printf("%s: cleaned to empty", name);
+			g_free(got);
+		}
+		mail_free(m);
+		n++;
+	}
+	g_dir_close(d);
+	g_assert_cmpint(n, >=, 150);
+}
+
+/* Hostile sizes: a 1 MB line, 100,000 lines, lines made of markers. */
+static void test_big(void)
+{
+	struct {
+		const char *unit;
+		int times;
+	} big[] = {
+		{"x", 1 << 20},
+		{"a line of text\n", 100000},
+		{"> q\nOn Mon wrote wrote wrote wrote wrote wrote wrote wrote x\n", 50000},
+		{"On 1 wrote wrote wrote wrote wrote wrote wrote wrote wrote wrote wrote wrote "
+		 "wrote wrote wrote wrote wrote wrote wrote wrote wrote wrote wrote wrote:\n> q\n"
+		 "a\n",
+		 20000},
+		{"From: a\nthe text\n", 50000},
+		{"<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+		 20000},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(big); i++) {
+		GString *s = g_string_new("Reply.\n");
+		for (int k = 0; k < big[i].times; k++)
+			g_string_append(s, big[i].unit);
+		gint64 t0 = g_get_monotonic_time();
+		char *got = clean_reply_text(s->str);
+		gint64 ms = (g_get_monotonic_time() - t0) / 1000;
+		g_test_message("big case %zu: %zu bytes in %" G_GINT64_FORMAT " ms", i, s->len, ms);
+		g_assert_true(*got);
+		g_assert_cmpint(ms, <, 10000);
+		g_free(got);
+		g_string_free(s, TRUE);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -199,6 +315,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/clean/cases", test_cases);
 	g_test_add_func("/clean/corpus", test_corpus);
 	g_test_add_func("/clean/html-replies", test_html_replies);
+	g_test_add_func("/clean/samples", test_samples);
+	g_test_add_func("/clean/corpus-all", test_corpus_all);
+	g_test_add_func("/clean/big", test_big);
 	int rc = g_test_run();
 	mime_global_cleanup();
 	return rc;
