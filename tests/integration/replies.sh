@@ -107,4 +107,32 @@ dm_mail "$W/s3" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "You wrote 
 dm ingest "$W/s3" >/dev/null
 assert_eq 1 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "a reply quoting the client is relayed"
 
+# 5. a forwarded message in a staff reply is content, not history
+mark=$(dm_outbox_max)
+dm_mail "$W/s4" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "Here is what the printer's maker told us.
+
+---------- Forwarded message ---------
+From: Printer Maker Support <help@printers.example>
+Date: Tue, 1 Dec 2026 at 11:00
+Subject: Spooler fault
+To: <sam@agency.example>
+
+The firmware update 4.2 fixes the stuck queue."
+dm ingest "$W/s4" >/dev/null
+r=$(dm_psql -c "select id from outbox where kind = 'relay' and ticket_id = $T and id > $mark")
+dm_outbox_raw "$r" "$W/relay4"
+body=$(dm_maildump "$W/relay4" text)
+assert_contains "$body" "Here is what the printer's maker told us." "a staff reply with a forward: its text"
+assert_contains "$body" "The firmware update 4.2 fixes the stuck queue." "and the forwarded message, relayed"
+# the same block in a client's mail is history
+dm_mail "$W/r4" 'alice@acme.example' "Re: [#$T] Printer queue stuck" "Thanks.
+
+---------- Forwarded message ---------
+From: Someone <someone@acme.example>
+Subject: old
+
+old text"
+dm ingest "$W/r4" >/dev/null
+assert_eq "Thanks." "$(last_in_body "$T")" "in a client's reply it is cut as history"
+
 dm_done
