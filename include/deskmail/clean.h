@@ -55,6 +55,11 @@
  * below it are kept as they are, instead of being cut as history. */
 #define CLEAN_KEEP_FORWARDS 1u
 
+/* A staff reply: when nothing of the sender's own is above the history,
+ * the result is "" (the reply was commands only), never the quotation:
+ * a quoted notification must not be relayed to a client. */
+#define CLEAN_NO_FALLBACK 2u
+
 /* Returns g_malloc'd valid UTF-8 (invalid input bytes are replaced),
  * newlines LF, trimmed.  Never NULL; "" only for NULL or blank input. */
 char *clean_reply_text_opts(const char *text, unsigned flags);

@@ -630,7 +630,7 @@ char *clean_reply_text_opts(const char *text, unsigned flags)
 	g_free(drop);
 	g_free(lines);
 	char *res = tidy(out);
-	if (*res == '\0') {
+	if (*res == '\0' && !(flags & CLEAN_NO_FALLBACK)) {
 		/* nothing of the sender's own above the history: the text as it is */
 		g_free(res);
 		for (char *p = norm; p < norm + norm_len; p++)

@@ -439,7 +439,8 @@ void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFac
 	char *above = plan_above_marker(m->text);
 	command_parse(above, &cs);
 	g_free(above);
-	char *clean = clean_reply_text_opts(cs.rest ? cs.rest : "", CLEAN_KEEP_FORWARDS);
+	char *clean = clean_reply_text_opts(cs.rest ? cs.rest : "",
+					    CLEAN_KEEP_FORWARDS | CLEAN_NO_FALLBACK);
 	const char *text = ps(p, clean);
 	g_free(clean);
 	bool junior = strcmp(who->role, "junior-engineer") == 0;

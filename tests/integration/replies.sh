@@ -107,6 +107,28 @@ dm_mail "$W/s3" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "You wrote 
 dm ingest "$W/s3" >/dev/null
 assert_eq 1 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "a reply quoting the client is relayed"
 
+# 6. commands only, the notification quoted below (without the marker:
+# cut by the cleaning rules): nothing is relayed, Gmail's way or Outlook's
+mark=$(dm_outbox_max)
+dm_mail "$W/c1" 'sam@agency.example' "Re: [#$T] New ticket: Printer queue stuck" "#status awaiting-client
+
+On Tue, 1 Dec 2026 at 09:00, Example Agency Support <support@agency.example> wrote:
+> New ticket.
+> Ticket:    #$T Printer queue stuck"
+dm ingest "$W/c1" >/dev/null
+dm_mail "$W/c2" 'sam@agency.example' "Re: [#$T] New ticket: Printer queue stuck" "#status open
+
+From: Example Agency Support <support@agency.example>
+Sent: Tuesday, December 1, 2026 9:00 AM
+To: Sam Senior <sam@agency.example>
+Subject: [#$T] New ticket: Printer queue stuck
+
+New ticket.
+Ticket:    #$T Printer queue stuck"
+dm ingest "$W/c2" >/dev/null
+assert_eq 0 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "a reply of commands only relays nothing, whatever it quotes"
+assert_eq open "$(dm_psql -c "select status from ticket where id = $T")" "and its commands are applied"
+
 # 5. a forwarded message in a staff reply is content, not history
 mark=$(dm_outbox_max)
 dm_mail "$W/s4" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "Here is what the printer's maker told us.
