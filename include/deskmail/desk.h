@@ -109,6 +109,7 @@ typedef struct {
 	size_t escalated; /* moved up a line by time */
 	size_t notices;   /* at-risk, breach, follow-up, escalation notices */
 	size_t mails;     /* queued */
+	size_t failed;    /* set aside: their plan could not be written */
 } EscalateStats;
 
 typedef struct {

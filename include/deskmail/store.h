@@ -94,6 +94,13 @@ int store_sla_fingerprint(Db *db, const char *fingerprint, int64_t *touched_r, D
 /* Record the fingerprint when none is (`deskmail migrate`: a new database
  * has no ticket whose clocks were derived under other settings). */
 int store_sla_fingerprint_init(Db *db, const char *fingerprint, DmError *err);
+/* One ticket of a pass inside the pass's transaction: a savepoint before
+ * it, released after; a ticket whose plan cannot be written (or rendered)
+ * is rolled back to it, set aside for `seconds` with an sla-failed event
+ * saying why, and the pass goes on. */
+int store_sla_savepoint(Db *db, DmError *err);
+int store_sla_release(Db *db, DmError *err);
+int store_sla_set_aside(Db *db, int64_t ticket_id, int seconds, const char *why, DmError *err);
 int store_sla_begin(Db *db, DmError *err);
 int store_sla_commit(Db *db, DmError *err);
 void store_sla_rollback(Db *db);
@@ -135,8 +142,8 @@ int store_reserve_ticket(Db *db, int64_t *id_r, DmError *err);
 /* The texts of a ticket's newest messages, internal and client-visible
  * apart (NULL-terminated, g_strfreev): what a staff reply may not relay
  * (MailFacts.internal_texts). */
-int store_ticket_texts(Db *db, int64_t ticket_id, char ***internal_r, char ***public_r,
-		       DmError *err);
+int store_ticket_texts(Db *db, int64_t ticket_id, int64_t author_id, char ***internal_r,
+		       char ***public_r, DmError *err);
 /* Queue the rows of the plan (its mail rendered) and release the mail's
  * savepoint.  With defer, the rows no later mail's facts read (quarantine,
  * events, outgoing mail) are left for store_batch_commit, which writes

@@ -410,7 +410,7 @@ void plan_sla(const SlaFacts *f, const StaffList *staff, const Config *cfg, Plan
 		}
 	}
 	/* the notices just planned count as sent for the next instant */
-	SlaNoticeFact all[64];
+	SlaNoticeFact all[256];
 	size_t n_all = 0;
 	for (size_t i = 0; i < f->n_notices && n_all < G_N_ELEMENTS(all); i++)
 		all[n_all++] = f->notices[i];

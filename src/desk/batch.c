@@ -202,12 +202,12 @@ static void add_sent(Batch *b, const Mail *m, MailFacts *f, const int caps[RATE_
 /* ---- one mail ---- */
 
 /* Facts, plan, mail and rows of j, queued; then j is b->applied. */
-static bool staff_by_address(const StaffList *l, const char *addr)
+static int64_t staff_by_address(const StaffList *l, const char *addr)
 {
 	for (size_t i = 0; addr && i < l->n; i++)
 		if (l->v[i].active && g_ascii_strcasecmp(l->v[i].email, addr) == 0)
-			return true;
-	return false;
+			return l->v[i].id;
+	return 0;
 }
 
 static int try_job(Batch *b, MailJob *j, DmError *err)
@@ -238,10 +238,13 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 		j->facts.staff = &b->staff;
 		add_sent(b, j->mail, &j->facts, caps);
 		/* a staff member's reply to a ticket: what it may not relay */
-		if (j->facts.ticket.id && j->mail && j->mail->from &&
-		    staff_by_address(&b->staff, j->mail->from->addr))
-			rc = store_ticket_texts(d->db, j->facts.ticket.id, &j->facts.internal_texts,
-						&j->facts.public_texts, err);
+		int64_t author = j->facts.ticket.id && j->mail && j->mail->from
+					 ? staff_by_address(&b->staff, j->mail->from->addr)
+					 : 0;
+		if (author)
+			rc = store_ticket_texts(d->db, j->facts.ticket.id, author,
+						&j->facts.internal_texts, &j->facts.public_texts,
+						err);
 		bool opens = rc == 0 && plan_opens_ticket(j->mail, &j->facts, &j->src, d->cfg);
 		if (opens && j->facts.new_ticket_id == 0)
 			rc = store_reserve_ticket(d->db, &j->facts.new_ticket_id, err);

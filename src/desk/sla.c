@@ -82,14 +82,26 @@ int desk_escalate(Desk *desk, EscalateStats *st, DmError *err)
 			plan_sla(f, &staff, cfg, &p, &w);
 			for (guint k = 0; k < p.notes->len; k++)
 				log_notice("%s", (const char *)p.notes->pdata[k]);
-			rc = render_plan(desk, &p, err);
-			if (rc == 0)
-				rc = store_sla_apply(desk->db, &p, f, &w, err);
-			if (rc == 0) {
+			rc = store_sla_savepoint(desk->db, err);
+			DmError e = {0};
+			int trc = rc ? rc : render_plan(desk, &p, &e);
+			if (rc == 0 && trc == 0)
+				trc = store_sla_apply(desk->db, &p, f, &w, &e);
+			if (rc == 0 && trc == 0) {
+				rc = store_sla_release(desk->db, err);
 				st->tickets++;
 				st->escalated += w.escalated_to ? 1 : 0;
 				st->notices += w.n_notices;
 				st->mails += p.mails->len;
+			} else if (rc == 0 && trc == DM_ETEMP) {
+				*err = e;
+				rc = trc;
+			} else if (rc == 0) {
+				/* this ticket alone: set aside an hour, the pass goes on */
+				log_warn("escalate: ticket #%lld set aside for an hour: %s",
+					 (long long)f->t.id, e.msg);
+				rc = store_sla_set_aside(desk->db, f->t.id, 3600, e.msg, err);
+				st->failed++;
 			}
 			plan_clear(&p);
 		}

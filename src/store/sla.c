@@ -9,7 +9,7 @@
 /* events of a ticket kept for its clocks: the newest this many (a ticket
  * with more status changes than this is not a ticket people work) */
 #define SLA_MAX_EVENTS 5000
-#define SLA_MAX_NOTICE_ROWS 64
+#define SLA_MAX_NOTICE_ROWS 200
 
 /* One row per ticket: its facts, its clocks' inputs, the history as
  * "epoch RS kind RS before RS after RS actor" records separated by US. */
@@ -44,15 +44,20 @@
 							     "  AND pn.subject_id = t.client_id "  \
 							     "AND pn.period LIKE $3 || ':%') "
 
-static const char due_sql[] =
-	"WITH d AS (SELECT id FROM ticket WHERE sla_next_at <= dm_now() ORDER BY sla_next_at "
-	"LIMIT $1::int FOR UPDATE SKIP LOCKED) " SLA_SELECT
-	"FROM d JOIN ticket t ON t.id = d.id" TICKET_FACT_JOINS "ORDER BY t.id";
+/* The lock is one statement and the facts another: in READ COMMITTED a
+ * row locked by FOR UPDATE is its newest version, but the rest of the same
+ * statement reads the snapshot taken before a pass that held the lock
+ * committed; the next statement sees that pass's work. */
+static const char lock_due_sql[] =
+	"SELECT array_agg(id) FROM (SELECT id FROM ticket WHERE sla_next_at <= dm_now() ORDER BY "
+	"sla_next_at LIMIT $1::int FOR UPDATE SKIP LOCKED) d";
 
-static const char ids_sql[] =
-	"WITH d AS (SELECT id FROM ticket WHERE id = ANY($1::bigint[]) ORDER BY id FOR "
-	"UPDATE) " SLA_SELECT "FROM d JOIN ticket t ON t.id = d.id" TICKET_FACT_JOINS
-	"ORDER BY t.id";
+static const char lock_ids_sql[] =
+	"SELECT array_agg(id) FROM (SELECT id FROM ticket WHERE id = ANY($1::bigint[]) ORDER BY id "
+	"FOR UPDATE) d";
+
+static const char facts_sql[] =
+	SLA_SELECT "FROM ticket t" TICKET_FACT_JOINS "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id";
 
 static const char one_sql[] =
 	SLA_SELECT "FROM ticket t" TICKET_FACT_JOINS "WHERE t.id = $1::bigint";
@@ -162,14 +167,23 @@ int store_sla_take(Db *db, const int64_t *ids, size_t n_ids, int limit, int64_t 
 		for (size_t i = 0; i < n_ids; i++)
 			g_string_append_printf(a, "%s%lld", i ? "," : "", (long long)ids[i]);
 		g_string_append_c(a, '}');
-		const char *v[] = {a->str, i64s(mb, month_start), month};
-		rc = db_exec(db, ids_sql, 3, v, &r, err);
+		const char *v[] = {a->str};
+		rc = db_exec(db, lock_ids_sql, 1, v, &r, err);
 		g_string_free(a, TRUE);
 	} else {
 		char lb[24];
-		const char *v[] = {i64s(lb, limit), i64s(mb, month_start), month};
-		rc = db_exec(db, due_sql, 3, v, &r, err);
+		const char *v[] = {i64s(lb, limit)};
+		rc = db_exec(db, lock_due_sql, 1, v, &r, err);
 	}
+	if (rc)
+		return rc;
+	g_autofree char *locked = dbres_dup(r, 0, 0);
+	dbres_free(r);
+	r = NULL;
+	if (locked == NULL) /* nothing due, or all of it held by other passes */
+		return 0;
+	const char *fv[] = {locked, i64s(mb, month_start), month};
+	rc = db_exec(db, facts_sql, 3, fv, &r, err);
 	if (rc)
 		return rc;
 	for (int i = 0; i < dbres_rows(r); i++) {
@@ -423,4 +437,29 @@ int store_sla_fingerprint_init(Db *db, const char *fingerprint, DmError *err)
 		       "INSERT INTO desk_state (key, value) VALUES ('sla_fingerprint', $1) ON "
 		       "CONFLICT (key) DO NOTHING",
 		       1, v, NULL, err);
+}
+
+int store_sla_savepoint(Db *db, DmError *err)
+{
+	return db_exec(db, "SAVEPOINT sla_ticket", 0, NULL, NULL, err);
+}
+
+int store_sla_release(Db *db, DmError *err)
+{
+	return db_exec(db, "RELEASE SAVEPOINT sla_ticket", 0, NULL, NULL, err);
+}
+
+int store_sla_set_aside(Db *db, int64_t ticket_id, int seconds, const char *why, DmError *err)
+{
+	char tb[24], sb[24];
+	const char *v[] = {i64s(tb, ticket_id), i64s(sb, seconds), why};
+	int rc = db_exec(db, "ROLLBACK TO SAVEPOINT sla_ticket", 0, NULL, NULL, err);
+	if (rc == 0)
+		rc = db_exec(db,
+			     "WITH e AS (INSERT INTO event (ticket_id, kind, actor, detail) VALUES "
+			     "($1::bigint, 'sla-failed', 'deskmail', $3)) UPDATE ticket SET "
+			     "sla_next_at = dm_now() + make_interval(secs => $2::int) WHERE id = "
+			     "$1::bigint",
+			     3, v, NULL, err);
+	return rc;
 }

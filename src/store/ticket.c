@@ -36,17 +36,32 @@ void read_ticket_fact(const DbRes *r, int row, int c, TicketFact *t)
 	t->client.calendar = dbres_dup(r, row, c + 22);
 }
 
-int store_ticket_texts(Db *db, int64_t ticket_id, char ***internal_r, char ***public_r,
-		       DmError *err)
+int store_ticket_texts(Db *db, int64_t ticket_id, int64_t author_id, char ***internal_r,
+		       char ***public_r, DmError *err)
 {
-	char tb[24];
-	const char *v[] = {i64s(tb, ticket_id)};
+	char tb[24], ab[24];
+	const char *v[] = {i64s(tb, ticket_id), i64s(ab, author_id)};
 	DbRes *r = NULL;
-	/* the newest 200 messages, 64 KiB of each: what a reply can quote */
-	int rc = db_exec(db,
-			 "SELECT m.internal, left(m.body, 65536) FROM message m WHERE m.ticket_id "
-			 "= $1::bigint ORDER BY m.id DESC LIMIT 200",
-			 1, v, &r, err);
+	/* internal: the newest 500 internal messages of the ticket (64 KiB of
+	 * each), but the author's own replies and notes (a withheld reply sent
+	 * again holds its own words) and the notices that gave a withheld
+	 * reply back; client-visible: the newest 500 others, and the author's
+	 * own last 20 replies on other tickets (their signature and
+	 * disclaimer are not internal text) */
+	int rc = db_exec(
+		db,
+		"(SELECT true, left(m.body, 65536) FROM message m WHERE m.ticket_id = $1::bigint "
+		"AND "
+		"m.internal AND NOT (m.direction = 'in' AND m.staff_id IS NOT DISTINCT FROM "
+		"$2::bigint) AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = "
+		"m.message_id AND o.kind = 'notify-withheld') ORDER BY m.id DESC LIMIT 500) "
+		"UNION ALL (SELECT false, left(m.body, 65536) FROM message m WHERE m.ticket_id = "
+		"$1::bigint AND NOT m.internal ORDER BY m.id DESC LIMIT 500) "
+		"UNION ALL (SELECT false, left(m.body, 65536) FROM message m WHERE m.staff_id = "
+		"$2::bigint AND m.direction = 'in' AND m.ticket_id <> $1::bigint ORDER BY m.id "
+		"DESC "
+		"LIMIT 20)",
+		2, v, &r, err);
 	if (rc)
 		return rc;
 	GPtrArray *in = g_ptr_array_new(), *pub = g_ptr_array_new();

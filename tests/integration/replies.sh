@@ -86,7 +86,7 @@ assert_eq "" "$(grep -F 'Ticket:    #' <<<"$body")" "and nothing of the notifica
 dm_mail "$W/n1" 'jo@agency.example' "Re: [#$T] Printer queue stuck" "The client is on the old contract and we should bill the visit separately, do not tell them yet."
 dm ingest "$W/n1" >/dev/null
 mark=$(dm_outbox_max)
-dm_mail "$W/s2" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "Hello Alice, I will come by tomorrow morning.
+dm_mail "$W/s2" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "Hello Alice, I will come by tomorrow morning to look at the printer myself.
 
 | The client is on the old contract and we should
 | bill the visit separately, do not tell them yet."
@@ -100,6 +100,35 @@ assert_contains "$wb" "NOT sent" "the notice says why"
 assert_contains "$wb" "I will come by tomorrow morning" "with their text"
 assert_eq 1 "$(dm_sql_count "event where ticket_id = $T and kind = 'relay-withheld'")" "the ticket records it"
 assert_eq 0 "$(dm_sql_count "outbox where rcpt = 'alice@acme.example' and convert_from(raw, 'UTF8') like '%bill the visit separately%'")" "nothing of the note reached the client"
+# the author sends it again without the note: their own words are no leak
+mark=$(dm_outbox_max)
+dm_mail "$W/s2b" 'sam@agency.example' "Re: [#$T] Printer queue stuck" "Hello Alice, I will come by tomorrow morning to look at the printer myself."
+dm ingest "$W/s2b" >/dev/null
+assert_eq 1 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "the reply sent again without the note is relayed"
+
+# a disclaimer every staff mail carries: in Jo's note, and in Sam's mail on
+# another ticket; Sam's first reply on this one carries it too
+DISC='Example Agency Ltd, 12 High Street, London. Registered in England and Wales, company number 01234567.'
+dm_mail "$W/o1" 'alice@acme.example' 'Another matter' 'A second question.'
+dm ingest "$W/o1" >/dev/null
+T2=$(tid 'Another matter')
+dm_mail "$W/o2" 'sam@agency.example' "Re: [#$T2] Another matter" "Answered, see the attached guide.
+
+$DISC"
+dm ingest "$W/o2" >/dev/null
+dm_mail "$W/d1" 'alice@acme.example' 'Third matter' 'A third question.'
+dm ingest "$W/d1" >/dev/null
+T3=$(tid 'Third matter')
+dm_mail "$W/d2" 'jo@agency.example' "Re: [#$T3] Third matter" "Checked the logs, nothing unusual.
+
+$DISC"
+dm ingest "$W/d2" >/dev/null
+mark=$(dm_outbox_max)
+dm_mail "$W/d3" 'sam@agency.example' "Re: [#$T3] Third matter" "Nothing unusual in the logs; it was a one-off.
+
+$DISC"
+dm ingest "$W/d3" >/dev/null
+assert_eq 1 "$(dm_sql_count "outbox where kind = 'relay' and id > $mark")" "a disclaimer all staff mail carries does not stop a relay"
 
 # 4. quoting the client's own words (which the notifications carry too) is fine
 mark=$(dm_outbox_max)
