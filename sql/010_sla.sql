@@ -102,4 +102,4 @@ CREATE TABLE desk_state (
 
 -- The tickets open before this migration get their clocks from the first
 -- pass after it.
-UPDATE ticket SET sla_next_at = now() WHERE status <> 'closed';
+UPDATE ticket SET sla_next_at = dm_now() WHERE status <> 'closed';

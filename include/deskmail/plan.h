@@ -490,6 +490,8 @@ typedef struct {
 	SlaFacts *tickets; /* candidates: open tickets with a clock due by now
 			      or a breach or at-risk notice lately */
 	size_t n_tickets;
+	int64_t candidates; /* how many there were: more than n_tickets when
+			       the digest's cap cut them */
 	DigestOutcome *outcomes;
 	size_t n_outcomes;
 	DigestAllowance *allowances;

@@ -216,11 +216,12 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 			log_info("escalate: %zu ticket(s) looked at: %zu escalated, %zu notice(s), "
 				 "%zu mail(s) queued",
 				 es.tickets, es.escalated, es.notices, es.mails);
-		if (!quiet_flag(argc, argv))
+		if (rc == 0 && !quiet_flag(argc, argv))
 			printf("escalate: %zu ticket(s) looked at, %zu escalated, %zu notice(s), "
 			       "%zu "
-			       "mail(s) queued\n",
-			       es.tickets, es.escalated, es.notices, es.mails);
+			       "mail(s) queued%s\n",
+			       es.tickets, es.escalated, es.notices, es.mails,
+			       es.failed ? " (some set aside: see the log)" : "");
 	} else if (strcmp(cmd, "digest") == 0) {
 		DigestStats ds;
 		bool dry = cli_flag(argc, argv, "--dry-run");

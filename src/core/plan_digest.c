@@ -180,6 +180,11 @@ void plan_digest(const DigestFacts *d, const StaffList *staff, const int64_t *to
 	}
 	qsort(b, nb, sizeof *b, row_cmp);
 	qsort(a, na, sizeof *a, row_cmp);
+	if (d->candidates > (int64_t)d->n_tickets)
+		g_string_append_printf(s,
+				       "Only the first %zu of %lld tickets to look at are in this "
+				       "digest: see `deskmail ticket list --due` for all.\n\n",
+				       d->n_tickets, (long long)d->candidates);
 	g_string_append_printf(s, "BREACHED: %zu ticket(s)\n", nb);
 	list_rows(s, p, b, nb, staff);
 	if (nb == 0)

@@ -64,6 +64,9 @@ static void session_setup(PGconn *c)
 		const char *v[1] = {fixed};
 		r = PQexecParams(c, "SELECT set_config('deskmail.now', $1, false)", 1, NULL, v,
 				 NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			log_err("database: DESKMAIL_NOW not set in the session: %s",
+				PQerrorMessage(c));
 		PQclear(r);
 	}
 }

@@ -308,7 +308,8 @@ static const char digest_tickets_sql[] =
 	"sla_notice n JOIN ticket nt ON nt.id = n.ticket_id WHERE n.kind IN ('breach', "
 	"'at-risk') AND n.created_at > dm_now() - interval '35 days' AND nt.status <> "
 	"'closed'), d AS (SELECT id FROM c ORDER BY id LIMIT $1::int) " SLA_SELECT
-	"FROM d JOIN ticket t ON t.id = d.id" TICKET_FACT_JOINS "ORDER BY t.id";
+	", (SELECT count(*) FROM c) FROM d JOIN ticket t ON t.id = d.id" TICKET_FACT_JOINS
+	"ORDER BY t.id";
 
 int store_digest_facts(Db *db, int limit, int64_t month_start, const char *month, DigestFacts *d,
 		       DmError *err)
@@ -321,6 +322,7 @@ int store_digest_facts(Db *db, int limit, int64_t month_start, const char *month
 		return rc;
 	int n = dbres_rows(r);
 	d->tickets = g_new0(SlaFacts, n + 1);
+	d->candidates = n ? dbres_i64(r, 0, TICKET_FACT_NCOLS + 7, n) : 0;
 	for (int i = 0; i < n; i++) {
 		read_sla_facts(r, i, &d->tickets[i]);
 		g_strlcpy(d->tickets[i].month, month, sizeof d->tickets[i].month);
@@ -332,7 +334,7 @@ int store_digest_facts(Db *db, int limit, int64_t month_start, const char *month
 		     "SELECT o.plan, o.clock, floor((extract(epoch FROM o.ended_at) - "
 		     "extract(epoch FROM dm_now()) + 28 * 86400) / (7 * 86400))::int, count(*) "
 		     "FILTER (WHERE o.met), count(*) FROM sla_outcome o WHERE o.ended_at > "
-		     "dm_now() - interval '28 days' AND o.ended_at <= dm_now() GROUP BY 1, 2, 3 "
+		     "dm_now() - interval '28 days' AND o.ended_at < dm_now() GROUP BY 1, 2, 3 "
 		     "ORDER BY 1, 2, 3",
 		     0, NULL, &r, err);
 	if (rc)
@@ -413,21 +415,44 @@ int store_digest_apply(Db *db, const Plan *p, DmError *err)
 
 int store_sla_fingerprint(Db *db, const char *fingerprint, int64_t *touched_r, DmError *err)
 {
+	*touched_r = 0;
 	const char *v[] = {fingerprint};
 	DbRes *r = NULL;
-	int rc = db_exec(
-		db,
-		"WITH up AS (INSERT INTO desk_state AS d (key, value) VALUES "
-		"('sla_fingerprint', $1) ON CONFLICT (key) DO UPDATE SET value = "
-		"EXCLUDED.value WHERE d.value IS DISTINCT FROM EXCLUDED.value RETURNING 1), "
-		"t AS (UPDATE ticket SET sla_next_at = dm_now() WHERE status <> 'closed' AND "
-		"EXISTS (SELECT 1 FROM up) RETURNING 1) SELECT count(*) FROM t",
-		1, v, &r, err);
+	int rc = db_exec(db,
+			 "SELECT value IS NOT DISTINCT FROM $1 FROM (SELECT (SELECT value FROM "
+			 "desk_state WHERE key = 'sla_fingerprint') AS value) s",
+			 1, v, &r, err);
 	if (rc)
 		return rc;
-	*touched_r = dbres_i64(r, 0, 0, 0);
+	bool same = dbres_bool(r, 0, 0);
 	dbres_free(r);
-	return 0;
+	if (same)
+		return 0;
+	/* every open ticket due, in chunks that never wait for a lock (a
+	 * ticket an ingest holds is made due by that ingest's own update), so
+	 * an edit of the settings never deadlocks with the mail coming in */
+	for (;;) {
+		r = NULL;
+		rc = db_exec(
+			db,
+			"WITH t AS (UPDATE ticket SET sla_next_at = dm_now() WHERE id IN (SELECT "
+			"id "
+			"FROM ticket WHERE status <> 'closed' AND (sla_next_at IS NULL OR "
+			"sla_next_at > dm_now()) ORDER BY id LIMIT 5000 FOR UPDATE SKIP LOCKED) "
+			"RETURNING 1) SELECT count(*) FROM t",
+			0, NULL, &r, err);
+		if (rc)
+			return rc;
+		int64_t n = dbres_i64(r, 0, 0, 0);
+		dbres_free(r);
+		*touched_r += n;
+		if (n == 0)
+			break;
+	}
+	return db_exec(db,
+		       "INSERT INTO desk_state (key, value) VALUES ('sla_fingerprint', $1) ON "
+		       "CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+		       1, v, NULL, err);
 }
 
 int store_sla_fingerprint_init(Db *db, const char *fingerprint, DmError *err)
