@@ -343,8 +343,10 @@ static const char update_sql[] =
 	"last_client_at = CASE WHEN $17::boolean THEN dm_now() ELSE last_client_at END, "
 	"last_staff_at = CASE WHEN $18::boolean THEN dm_now() ELSE last_staff_at END, "
 	"last_response_at = CASE WHEN $19::boolean THEN dm_now() ELSE last_response_at END, "
-	/* the clocks are derived again (desk/sla.c) */
-	"sla_next_at = dm_now() "
+	/* the clocks are derived again (desk/sla.c) when what they read
+	 * changed; otherwise the row keeps its indexed columns and the update
+	 * stays HOT (a client's reply to an open ticket) */
+	"sla_next_at = CASE WHEN $21::boolean THEN dm_now() ELSE sla_next_at END "
 	"WHERE id = $1::bigint";
 
 static const char quarantine_sql[] =
@@ -510,8 +512,12 @@ static int send_update(Db *db, const Plan *p, DmError *err)
 			   u->last_client ? "t" : "f",
 			   u->last_staff ? "t" : "f",
 			   u->response ? "t" : "f",
-			   i64n(sb, u->line_since_at)};
-	return db_send(db, update_sql, 20, v, NULL, NULL, false, NULL, err);
+			   i64n(sb, u->line_since_at),
+			   u->status || u->severity || u->line || u->response ||
+					   u->closed != CLOSED_KEEP || p->time_minutes > 0
+				   ? "t"
+				   : "f"};
+	return db_send(db, update_sql, 21, v, NULL, NULL, false, NULL, err);
 }
 
 /* ---- rows written for many plans at once ---------------------------------------- */

@@ -246,7 +246,7 @@ int store_ticket_due(Db *db, int limit, GArray *out, DmError *err)
 	char lb[24];
 	const char *p[] = {i64s(lb, limit)};
 	DbRes *r = NULL;
-	/* the order is ticket_open_due_idx's */
+	/* open tickets (ticket_open_idx), sorted */
 	int rc = db_exec(
 		db,
 		"SELECT t.id, t.status, t.severity, cl.name, cl.plan, cl.calendar, t.subject, "

@@ -303,8 +303,10 @@ void store_sla_rollback(Db *db)
 static const char digest_tickets_sql[] =
 	/* both halves from their own index (a join of the union with ticket
 	 * to drop the closed ones walks the whole ticket table instead) */
-	"WITH c AS (SELECT id FROM ticket WHERE status <> 'closed' AND LEAST(first_response_due, "
-	"resolution_due, line_due, follow_up_due) <= dm_now() UNION SELECT nt.id FROM "
+	/* tickets the pass has not yet seen due, and those it sent a breach or
+	 * at-risk notice for lately */
+	"WITH c AS (SELECT id FROM ticket WHERE sla_next_at <= dm_now() AND status <> 'closed' "
+	"UNION SELECT nt.id FROM "
 	"sla_notice n JOIN ticket nt ON nt.id = n.ticket_id WHERE n.kind IN ('breach', "
 	"'at-risk') AND n.created_at > dm_now() - interval '35 days' AND nt.status <> "
 	"'closed'), d AS (SELECT id FROM c ORDER BY id LIMIT $1::int) " SLA_SELECT
