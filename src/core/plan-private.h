@@ -91,6 +91,13 @@ size_t kept_attachments(const Config *cfg, const Mail *m, const MailAttachment *
 void plan_message(Plan *p, const Mail *m, const MailFacts *f, int64_t contact_id, int64_t staff_id,
 		  bool internal, const char *body, const char **refused_r, const Config *cfg);
 
+/* The client's mail saying the ticket moved up to t->line (seed 002: "if
+ * and when a call is escalated ... this should be communicated to the
+ * user"), by time (plan_sla.c) or by #line (plan_staff.c); nothing when the
+ * ticket has no contact. */
+void plan_escalated_mail(Plan *p, const TicketFact *t, const PlanVars *view, const char *key,
+			 const Config *cfg);
+
 /* The first run of words of `text` found in one of the ticket's internal
  * texts and in none of its client-visible ones (leak.c), or NULL.  Both
  * lists NULL-terminated; the run is copied into the plan. */

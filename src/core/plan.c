@@ -589,3 +589,31 @@ char *plan_above_marker(const char *text)
 		m--;
 	return g_strndup(text, (gsize)(m - text));
 }
+
+void plan_escalated_mail(Plan *p, const TicketFact *t, const PlanVars *view, const char *key,
+			 const Config *cfg)
+{
+	static const char *const words[4] = {"", "1st", "2nd", "3rd"};
+	int to = t->line >= 1 && t->line <= 3 ? t->line : 1;
+	if (t->contact_email == NULL)
+		return;
+	PlanMail *pm = plan_add_mail(p);
+	pm->kind = "escalated";
+	pm->event_key = key;
+	pm->tpl = TPL_ESCALATED;
+	pm->vars = *view;
+	plan_vars_set(&pm->vars, "recipient.name",
+		      t->contact_name ? t->contact_name : t->contact_email);
+	plan_vars_set(&pm->vars, "notice.title",
+		      psf(p, "Your request has been escalated to our %s line", words[to]));
+	plan_vars_set(&pm->vars, "notice.text",
+		      to == 2 ? "It needs more time or expertise than our first line gives a "
+				"request, so our second-line engineers now work on it."
+			      : "Our third-line specialists now work on it.");
+	pm->ticket_id = t->id;
+	pm->to_name = t->contact_name;
+	pm->to_addr = t->contact_email;
+	pm->in_reply_to = t->last_in_msgid;
+	pm->auto_header = "auto-generated";
+	pm->reply_to = cfg->desk_address;
+}

@@ -238,27 +238,9 @@ static void escalate(Plan *p, const SlaFacts *f, TicketFact *t, const SlaClock *
 		    .actor_email = cfg->desk_address};
 	staff_notice(p, f, t, &view, &n, staff, cfg);
 
-	if (t->contact_email == NULL)
-		return;
-	PlanMail *pm = plan_add_mail(p);
-	pm->kind = "escalated";
-	pm->event_key = psf(p, "sla:%lld:escalated:%d:%lld", (long long)t->id, to, (long long)at);
-	pm->tpl = TPL_ESCALATED;
-	pm->vars = view;
-	plan_vars_set(&pm->vars, "recipient.name",
-		      t->contact_name ? t->contact_name : t->contact_email);
-	plan_vars_set(&pm->vars, "notice.title",
-		      psf(p, "Your request has been escalated to our %s line", line_words[to]));
-	plan_vars_set(&pm->vars, "notice.text",
-		      to == 2 ? "It needs more time or expertise than our first line gives a "
-				"request, so our second-line engineers now work on it."
-			      : "Our third-line specialists now work on it.");
-	pm->ticket_id = t->id;
-	pm->to_name = t->contact_name;
-	pm->to_addr = t->contact_email;
-	pm->in_reply_to = t->last_in_msgid;
-	pm->auto_header = "auto-generated";
-	pm->reply_to = cfg->desk_address;
+	plan_escalated_mail(
+		p, t, &view,
+		psf(p, "sla:%lld:escalated:%d:%lld", (long long)t->id, to, (long long)at), cfg);
 }
 
 static void clock_notice(Plan *p, const SlaFacts *f, const TicketFact *t, const SlaClock *c,

@@ -357,26 +357,10 @@ static void line_moved(Work *w, const PlanVars *view)
 		    .actor_name = w->who->name,
 		    .actor_email = w->who->email};
 	plan_notify_staff(p, &w->t, view, &n, w->f->staff, w->cfg);
-	if (!up || w->t.contact_email == NULL)
-		return;
-	PlanMail *pm = plan_add_mail(p);
-	pm->kind = "escalated";
-	pm->event_key = psf(p, "escalated:message:%lld", (long long)w->f->message_id);
-	pm->tpl = TPL_ESCALATED;
-	pm->vars = *view;
-	plan_vars_set(&pm->vars, "recipient.name",
-		      w->t.contact_name ? w->t.contact_name : w->t.contact_email);
-	plan_vars_set(&pm->vars, "notice.title",
-		      psf(p, "Your request has been escalated to our %s line", words[to]));
-	plan_vars_set(&pm->vars, "notice.text",
-		      to == 2 ? "Our second-line engineers now work on it."
-			      : "Our third-line specialists now work on it.");
-	pm->ticket_id = w->t.id;
-	pm->to_name = w->t.contact_name;
-	pm->to_addr = w->t.contact_email;
-	pm->in_reply_to = w->t.last_in_msgid;
-	pm->auto_header = "auto-generated";
-	pm->reply_to = w->cfg->desk_address;
+	if (up)
+		plan_escalated_mail(p, &w->t, view,
+				    psf(p, "escalated:message:%lld", (long long)w->f->message_id),
+				    w->cfg);
 }
 
 /* A reply that still holds internal text is not relayed: its author gets it
