@@ -92,6 +92,13 @@ char *wt_format(const WtCalendar *c, int64_t t);
  * "never".  g_malloc'd. */
 char *wt_format_iso(const WtCalendar *c, int64_t t);
 
+/* The local date of t in the calendar's zone. */
+void wt_local_date(const WtCalendar *c, int64_t t, int64_t *y_r, int *m_r, int *d_r);
+
+/* The instant a local date starts in the calendar's zone (the end of the
+ * gap when its midnight does not exist).  m 1..12, d 1..31. */
+int64_t wt_local_midnight(const WtCalendar *c, int64_t y, int m, int d);
+
 /* The civil date of a day number (days since 1970-01-01, proleptic
  * Gregorian; H. Hinnant's algorithm). */
 void wt_civil_from_days(int64_t days, int64_t *y_r, int *m_r, int *d_r);

@@ -15,16 +15,10 @@
 
 static void local_date(const Config *cfg, int64_t now, char out[16])
 {
-	GTimeZone *tz = g_time_zone_new_identifier(wt_calendar_timezone(cfg->desk_cal));
-	if (tz == NULL)
-		tz = g_time_zone_new_utc();
-	GDateTime *t = g_date_time_new_from_unix_utc(now);
-	GDateTime *l = g_date_time_to_timezone(t, tz);
-	g_snprintf(out, 16, "%04d-%02d-%02d", g_date_time_get_year(l) % 10000,
-		   g_date_time_get_month(l), g_date_time_get_day_of_month(l));
-	g_date_time_unref(l);
-	g_date_time_unref(t);
-	g_time_zone_unref(tz);
+	int64_t y;
+	int m, d;
+	wt_local_date(cfg->desk_cal, now, &y, &m, &d);
+	g_snprintf(out, 16, "%04d-%02d-%02d", (int)(y % 10000), m, d);
 }
 
 int desk_digest(Desk *desk, bool dry_run, DigestStats *st, DmError *err)

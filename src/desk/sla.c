@@ -17,21 +17,11 @@
 
 int64_t desk_month_start(const Config *cfg, int64_t now, char month[8])
 {
-	GTimeZone *tz = g_time_zone_new_identifier(wt_calendar_timezone(cfg->desk_cal));
-	if (tz == NULL)
-		tz = g_time_zone_new_utc();
-	GDateTime *t = g_date_time_new_from_unix_utc(now);
-	GDateTime *l = g_date_time_to_timezone(t, tz);
-	GDateTime *s =
-		g_date_time_new(tz, g_date_time_get_year(l), g_date_time_get_month(l), 1, 0, 0, 0);
-	g_snprintf(month, 8, "%04d-%02d", g_date_time_get_year(l) % 10000,
-		   g_date_time_get_month(l));
-	int64_t r = g_date_time_to_unix(s);
-	g_date_time_unref(s);
-	g_date_time_unref(l);
-	g_date_time_unref(t);
-	g_time_zone_unref(tz);
-	return r;
+	int64_t y;
+	int m, d;
+	wt_local_date(cfg->desk_cal, now, &y, &m, &d);
+	g_snprintf(month, 8, "%04d-%02d", (int)(y % 10000), m);
+	return wt_local_midnight(cfg->desk_cal, y, m, 1);
 }
 
 static void facts_array_clear(GArray *a)

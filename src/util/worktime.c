@@ -685,6 +685,19 @@ static void local_fields(const WtCalendar *c, int64_t t, int64_t *day_r, int *se
 	*off_r = off;
 }
 
+void wt_local_date(const WtCalendar *c, int64_t t, int64_t *y_r, int *m_r, int *d_r)
+{
+	int64_t day;
+	int sec, off;
+	local_fields(c, t, &day, &sec, &off);
+	wt_civil_from_days(day, y_r, m_r, d_r);
+}
+
+int64_t wt_local_midnight(const WtCalendar *c, int64_t y, int m, int d)
+{
+	return local_to_utc(c, days_from_civil(y, m, d) * DAY, false);
+}
+
 char *wt_format(const WtCalendar *c, int64_t t)
 {
 	if (t == WT_NEVER)

@@ -897,6 +897,54 @@ static void test_parse(void)
 	g_assert_cmpint(t, ==, 1798128000);
 }
 
+/* The local date of an instant, and the instant a local date starts: the
+ * desk's day (digest) and month (allowances) come from these. */
+static void test_local_date(void)
+{
+	static const struct {
+		const char *cal, *t;
+		int y, m, d;
+	} dates[] = {
+		{"london", "2026-06-30T22:59:59Z", 2026, 6, 30}, /* BST: 23:59:59 */
+		{"london", "2026-06-30T23:00:00Z", 2026, 7, 1},
+		{"london", "2026-12-31T23:59:59Z", 2026, 12, 31},
+		{"london", "2027-01-01T00:00:00Z", 2027, 1, 1},
+		{"kolkata", "2026-11-30T18:29:59Z", 2026, 11, 30}, /* +05:30 */
+		{"kolkata", "2026-11-30T18:30:00Z", 2026, 12, 1},
+		{"ny-9to5", "2026-12-01T04:59:59Z", 2026, 11, 30},
+		{"ny-9to5", "2026-12-01T05:00:00Z", 2026, 12, 1},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(dates); i++) {
+		int64_t y;
+		int m, d;
+		wt_local_date(cal(dates[i].cal), iso(dates[i].t), &y, &m, &d);
+		g_test_message("%s %s", dates[i].cal, dates[i].t);
+		g_assert_cmpint(y, ==, dates[i].y);
+		g_assert_cmpint(m, ==, dates[i].m);
+		g_assert_cmpint(d, ==, dates[i].d);
+	}
+	static const struct {
+		const char *cal;
+		int y, m, d;
+		const char *want;
+	} starts[] = {
+		{"london", 2026, 7, 1, "2026-06-30T23:00:00Z"},
+		{"london", 2026, 12, 1, "2026-12-01T00:00:00Z"},
+		{"kolkata", 2026, 12, 1, "2026-11-30T18:30:00Z"},
+		{"ny-9to5", 2026, 11, 1, "2026-11-01T04:00:00Z"}, /* EDT that midnight */
+		/* Santiago's clocks go from 00:00 -04 to 01:00 -03 on 6 September
+		 * 2026: the day starts when the gap ends */
+		{"santiago-9to5", 2026, 9, 6, "2026-09-06T04:00:00Z"},
+		{"santiago-9to5", 2026, 9, 7, "2026-09-07T03:00:00Z"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(starts); i++) {
+		g_test_message("%s %d-%d-%d", starts[i].cal, starts[i].y, starts[i].m, starts[i].d);
+		g_assert_cmpint(wt_local_midnight(cal(starts[i].cal), starts[i].y, starts[i].m,
+						  starts[i].d),
+				==, iso(starts[i].want));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -911,6 +959,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/worktime/speed", test_speed);
 	g_test_add_func("/worktime/invalid", test_invalid);
 	g_test_add_func("/worktime/format", test_format);
+	g_test_add_func("/worktime/local-date", test_local_date);
 	g_test_add_func("/worktime/parse", test_parse);
 	int rc = g_test_run();
 	for (size_t i = 0; i < G_N_ELEMENTS(cals); i++)
