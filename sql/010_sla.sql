@@ -36,7 +36,6 @@ ALTER TABLE client ADD COLUMN calendar text CHECK (calendar <> '');
 ALTER TABLE ticket ADD COLUMN line_due timestamptz;
 ALTER TABLE ticket ADD COLUMN follow_up_due timestamptz;
 ALTER TABLE ticket ADD COLUMN sla_next_at timestamptz;
-ALTER TABLE ticket ADD COLUMN last_response_at timestamptz; -- last staff reply to the client
 CREATE INDEX ticket_sla_next_idx ON ticket (sla_next_at) WHERE sla_next_at IS NOT NULL;
 -- (No index on the nearest due time: one on LEAST(the four due times)
 -- cost the ingest a third of its rate in tests/bench/poll_bench.sh, and

@@ -277,7 +277,8 @@ typedef struct {
 	bool line_since;       /* the line changed: line_since = now ... */
 	int64_t line_since_at; /* ... or this instant (Unix seconds) when set: an
 				  escalation by time counts from its due time */
-	bool response;         /* a staff reply relayed: last_response_at = now */
+	bool response;         /* a staff reply relayed (the clocks read it from
+				  the relay's message row) */
 	bool first_response;   /* first_response_at = now */
 	bool last_client;      /* last_client_at = now */
 	bool last_staff;       /* last_staff_at = now */

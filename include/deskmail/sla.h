@@ -182,6 +182,9 @@ void sla_result_clear(SlaResult *res);
 const char *sla_clock_name(SlaClockKind k);
 /* "first response", "resolution", "support line", "follow-up": for people */
 const char *sla_clock_title(SlaClockKind k);
+/* "7 h 30 min", "45 min" of a length of time in seconds (its absolute
+ * value), g_malloc'd: the digest and `ticket sla`. */
+char *sla_span_text(int64_t secs);
 /* "none", "running", "paused", "met", "breached" */
 const char *sla_state_name(SlaState s);
 /* true for the awaiting-* statuses */

@@ -79,14 +79,12 @@ void store_batch_rollback(Db *db);
 
 /* ---- service levels (sla.c) ---- */
 
-/* Lock and read, in the caller's transaction, the tickets the escalation
- * pass has work for: with ids, those tickets (waiting for their locks);
- * else at most `limit` whose sla_next_at has come, skipping tickets
- * another pass holds.  The client's #time since month_start (Unix
- * seconds) and the allowance warnings of `month` ("2026-12") come with
- * each.  Appends SlaFacts to out (sla_facts_clear each). */
-int store_sla_take(Db *db, const int64_t *ids, size_t n_ids, int limit, int64_t month_start,
-		   const char *month, GArray *out, DmError *err);
+/* Lock and read, in the caller's transaction, at most `limit` tickets
+ * whose sla_next_at has come, skipping tickets another pass holds.  The client's #time since
+ * month_start (Unix seconds) and the allowance warnings of `month` ("2026-12") come with each.
+ * Appends SlaFacts to out (sla_facts_clear each). */
+int store_sla_take(Db *db, int limit, int64_t month_start, const char *month, GArray *out,
+		   DmError *err);
 /* Record the fingerprint of the service-level settings; when it differs
  * from the one recorded (or none was), every open ticket is due for the
  * pass: *touched_r says how many. */

@@ -17,17 +17,6 @@ static char *iso(const WtCalendar *cal, int64_t t)
 	return t > 0 && t != WT_NEVER ? wt_format_iso(cal, t) : NULL;
 }
 
-/* "7 h 30 min" of working or elapsed seconds */
-static char *span_text(int64_t secs)
-{
-	bool neg = secs < 0;
-	int64_t m = (neg ? -secs : secs) / 60;
-	if (m >= 60)
-		return g_strdup_printf("%s%lld h %02lld min", neg ? "-" : "", (long long)(m / 60),
-				       (long long)(m % 60));
-	return g_strdup_printf("%s%lld min", neg ? "-" : "", (long long)m);
-}
-
 static void add_time(JsonBuilder *b, const char *name, const WtCalendar *cal, int64_t t)
 {
 	json_builder_set_member_name(b, name);
@@ -83,13 +72,13 @@ static void clock_json(JsonBuilder *b, const SlaClock *c, const WtCalendar *cal)
 
 static void clock_text(const SlaClock *c, const WtCalendar *cal)
 {
-	g_autofree char *target = c->target ? span_text(c->target) : g_strdup("none");
-	g_autofree char *used = span_text(c->used);
+	g_autofree char *target = c->target ? sla_span_text(c->target) : g_strdup("none");
+	g_autofree char *used = sla_span_text(c->used);
 	g_autofree char *due = c->due > 0 && c->due != WT_NEVER ? wt_format(cal, c->due) : NULL;
 	printf("%-15s %-9s target %s working", sla_clock_name(c->kind), sla_state_name(c->state),
 	       target);
 	if (c->max_elapsed) {
-		g_autofree char *el = span_text(c->max_elapsed);
+		g_autofree char *el = sla_span_text(c->max_elapsed);
 		printf(" (at most %s elapsed)", el);
 	}
 	printf(", used %s", used);
@@ -212,7 +201,7 @@ static int ticket_due(const Config *cfg, Db *db, bool json, int limit, DmError *
 			json_builder_end_object(b);
 		} else if (d->due > 0) {
 			g_autofree char *when = wt_format(cal, d->due);
-			g_autofree char *l = span_text(left < 0 ? -left : left);
+			g_autofree char *l = sla_span_text(left < 0 ? -left : left);
 			printf("#%lld\t%s due %s\t%s of working time %s\t%s\tline %d\t%s\t%s\t%s\n",
 			       (long long)d->id, d->clock, when, l, overdue ? "overdue" : "left",
 			       d->client, d->line, d->status, d->severity ? d->severity : "-",

@@ -56,15 +56,6 @@ static int row_cmp(const void *a, const void *b)
 	return x->f->t.id < y->f->t.id ? -1 : x->f->t.id > y->f->t.id;
 }
 
-static char *span(int64_t secs)
-{
-	int64_t m = (secs < 0 ? -secs : secs) / 60;
-	if (m >= 60)
-		return g_strdup_printf("%lld h %02lld min", (long long)(m / 60),
-				       (long long)(m % 60));
-	return g_strdup_printf("%lld min", (long long)m);
-}
-
 /* Classify one ticket; false when it is neither breached nor at risk. */
 static bool classify(const SlaFacts *f, const Config *cfg, Row *r)
 {
@@ -117,7 +108,7 @@ static void list_rows(GString *s, Plan *p, const Row *rows, size_t n, const Staf
 		}
 		const StaffFact *a = staff_by_id(staff, t->assignee_id);
 		char *when = wt_format(r->cal, r->due);
-		char *w = span(r->working);
+		char *w = sla_span_text(r->working);
 		g_string_append_printf(
 			s, "    #%lld  %s %s %s working (due %s)\n         line %d, %s, %s: %s\n",
 			(long long)t->id, sla_clock_title(r->clock),

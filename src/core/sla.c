@@ -848,3 +848,12 @@ const char *sla_clock_title(SlaClockKind k)
 	}
 	return "?";
 }
+
+char *sla_span_text(int64_t secs)
+{
+	int64_t m = (secs < 0 ? -(secs / 60) : secs / 60);
+	if (m >= 60)
+		return g_strdup_printf("%lld h %02lld min", (long long)(m / 60),
+				       (long long)(m % 60));
+	return g_strdup_printf("%lld min", (long long)m);
+}

@@ -58,8 +58,7 @@ int desk_escalate(Desk *desk, EscalateStats *st, DmError *err)
 		rc = store_sla_begin(desk->db, err);
 		if (rc)
 			break;
-		rc = store_sla_take(desk->db, NULL, 0, ESCALATE_CHUNK, month_start, month, facts,
-				    err);
+		rc = store_sla_take(desk->db, ESCALATE_CHUNK, month_start, month, facts, err);
 		if (rc == 0 && facts->len && !staff_loaded) {
 			rc = store_staff_load(desk->db, &staff, err);
 			staff_loaded = rc == 0;

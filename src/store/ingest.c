@@ -334,7 +334,7 @@ static const char update_sql[] =
 	"severity = CASE WHEN $5::boolean THEN $6 ELSE severity END, "
 	"category = CASE WHEN $7::boolean THEN $8 ELSE category END, "
 	"line = CASE WHEN $9::boolean THEN $10::smallint ELSE line END, "
-	"line_since = CASE WHEN $11::boolean THEN COALESCE(to_timestamp($20::bigint), dm_now()) "
+	"line_since = CASE WHEN $11::boolean THEN COALESCE(to_timestamp($19::bigint), dm_now()) "
 	"  ELSE line_since END, "
 	"assignee_id = CASE WHEN $12::boolean THEN $13::bigint ELSE assignee_id END, "
 	"chargeable = CASE WHEN $14::boolean THEN $15::boolean ELSE chargeable END, "
@@ -342,11 +342,10 @@ static const char update_sql[] =
 	"  ELSE first_response_at END, "
 	"last_client_at = CASE WHEN $17::boolean THEN dm_now() ELSE last_client_at END, "
 	"last_staff_at = CASE WHEN $18::boolean THEN dm_now() ELSE last_staff_at END, "
-	"last_response_at = CASE WHEN $19::boolean THEN dm_now() ELSE last_response_at END, "
 	/* the clocks are derived again (desk/sla.c) when what they read
 	 * changed; otherwise the row keeps its indexed columns and the update
 	 * stays HOT (a client's reply to an open ticket) */
-	"sla_next_at = CASE WHEN $21::boolean THEN dm_now() ELSE sla_next_at END "
+	"sla_next_at = CASE WHEN $20::boolean THEN dm_now() ELSE sla_next_at END "
 	"WHERE id = $1::bigint";
 
 static const char quarantine_sql[] =
@@ -511,13 +510,12 @@ static int send_update(Db *db, const Plan *p, DmError *err)
 			   u->first_response ? "t" : "f",
 			   u->last_client ? "t" : "f",
 			   u->last_staff ? "t" : "f",
-			   u->response ? "t" : "f",
 			   i64n(sb, u->line_since_at),
 			   u->status || u->severity || u->line || u->response ||
 					   u->closed != CLOSED_KEEP || p->time_minutes > 0
 				   ? "t"
 				   : "f"};
-	return db_send(db, update_sql, 21, v, NULL, NULL, false, NULL, err);
+	return db_send(db, update_sql, 20, v, NULL, NULL, false, NULL, err);
 }
 
 /* ---- rows written for many plans at once ---------------------------------------- */

@@ -85,7 +85,7 @@ int store_staff_report(Db *db, bool json, GPtrArray *lines, DmError *err)
 	"'first_response_at', t.first_response_at, 'closed_at', t.closed_at, 'reopened_from', "    \
 	"t.reopened_from, 'first_response_due', t.first_response_due, 'resolution_due', "          \
 	"t.resolution_due, 'line_due', t.line_due, 'follow_up_due', t.follow_up_due, "             \
-	"'line_since', t.line_since, 'last_response_at', t.last_response_at"
+	"'line_since', t.line_since"
 
 #define TICKET_FROM                                                                                \
 	" FROM ticket t JOIN client cl ON cl.id = t.client_id LEFT JOIN contact co ON co.id = "    \

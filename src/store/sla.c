@@ -52,10 +52,6 @@ static const char lock_due_sql[] =
 	"SELECT array_agg(id) FROM (SELECT id FROM ticket WHERE sla_next_at <= dm_now() ORDER BY "
 	"sla_next_at LIMIT $1::int FOR UPDATE SKIP LOCKED) d";
 
-static const char lock_ids_sql[] =
-	"SELECT array_agg(id) FROM (SELECT id FROM ticket WHERE id = ANY($1::bigint[]) ORDER BY id "
-	"FOR UPDATE) d";
-
 static const char facts_sql[] =
 	SLA_SELECT "FROM ticket t" TICKET_FACT_JOINS "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id";
 
@@ -156,25 +152,13 @@ static void read_sla_facts(const DbRes *r, int row, SlaFacts *f)
 	}
 }
 
-int store_sla_take(Db *db, const int64_t *ids, size_t n_ids, int limit, int64_t month_start,
-		   const char *month, GArray *out, DmError *err)
+int store_sla_take(Db *db, int limit, int64_t month_start, const char *month, GArray *out,
+		   DmError *err)
 {
-	char mb[24];
+	char mb[24], lb[24];
 	DbRes *r = NULL;
-	int rc;
-	if (ids != NULL) {
-		GString *a = g_string_new("{");
-		for (size_t i = 0; i < n_ids; i++)
-			g_string_append_printf(a, "%s%lld", i ? "," : "", (long long)ids[i]);
-		g_string_append_c(a, '}');
-		const char *v[] = {a->str};
-		rc = db_exec(db, lock_ids_sql, 1, v, &r, err);
-		g_string_free(a, TRUE);
-	} else {
-		char lb[24];
-		const char *v[] = {i64s(lb, limit)};
-		rc = db_exec(db, lock_due_sql, 1, v, &r, err);
-	}
+	const char *v[] = {i64s(lb, limit)};
+	int rc = db_exec(db, lock_due_sql, 1, v, &r, err);
 	if (rc)
 		return rc;
 	g_autofree char *locked = dbres_dup(r, 0, 0);
