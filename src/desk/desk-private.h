@@ -20,6 +20,8 @@ struct Desk {
 	Template *tpl[TPL_COUNT];    /* owned, by TemplateKind */
 	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
 	ImapSession *imap;           /* owned, opened by the first poll */
+	bool sla_settings_checked;   /* this configuration's fingerprint is
+					recorded (desk/sla.c): once a process */
 };
 
 /* The IMAP session of the configured mailbox, opened on first use. */

@@ -44,9 +44,12 @@ int desk_escalate(Desk *desk, EscalateStats *st, DmError *err)
 	/* targets or calendars changed since the last pass: every open
 	 * ticket's clocks are derived again */
 	int64_t touched = 0;
-	rc = store_sla_fingerprint(desk->db, cfg->sla_fingerprint, &touched, err);
+	rc = desk->sla_settings_checked
+		     ? 0
+		     : store_sla_fingerprint(desk->db, cfg->sla_fingerprint, &touched, err);
 	if (rc)
 		return rc;
+	desk->sla_settings_checked = true;
 	if (touched)
 		log_notice("escalate: service-level settings changed (or first pass): the clocks "
 			   "of %lld open ticket(s) are derived again",
