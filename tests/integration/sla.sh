@@ -18,7 +18,9 @@ dm_servers_start
 CAL='calendars = { london = { timezone = "Europe/London";
   mon = "09:00-12:30,13:30-17:30"; tue = "09:00-12:30,13:30-17:30"; wed = "09:00-12:30,13:30-17:30";
   thu = "09:00-12:30,13:30-17:30"; fri = "09:00-12:30,13:30-17:30"; sat = ""; sun = "";
-  holidays = [ "2026-12-25", "2026-12-28", "2027-01-01" ]; }; };'
+  holidays = [ "2026-12-25", "2026-12-28", "2027-01-01" ]; };
+  new_york = { timezone = "America/New_York"; mon = "09:00-17:00"; tue = "09:00-17:00";
+  wed = "09:00-17:00"; thu = "09:00-17:00"; fri = "09:00-17:00"; }; };'
 cat >"$DM_CONF" <<CONF
 database = { conninfo = "$DM_CONNINFO"; };
 imap = { url = "$DM_IMAP_URL"; username = "support"; password = "secret"; poll_interval = 1; };
@@ -233,9 +235,31 @@ dm_mail "$W/x9e" 'lin@agency.example' "Re: [#$T9] Small change" '#time 3 weeks'
 out=$(at 2026-12-01T13:10:00Z ingest "$W/x9e")
 assert_eq 1 "$(dm_sql_count "outbox where kind = 'command-error' and ticket_id = $T9")" "an unreadable #time is reported to its author"
 
-# 10. triage: open tickets by the nearest due time
-first=$(at 2026-11-30T12:00:00Z ticket list --due --json | jq -r '[.[] | select(.working_minutes_left != null)][0].id')
-assert_true "ticket list --due: the first has the nearest due time" test -n "$first"
+# 9b. a client in its own calendar: Initech works in New York.  Tuesday
+# 1 December 20:00 UTC is 15:00 there: 2 h that day, Wednesday 09:00 + 2 h
+# = 11:00 (16:00 UTC).  Back on the desk's calendar, the next pass derives
+# the clock again: London was closed at 20:00, so Wednesday 09:00 + 4 h
+# (09:00-12:30, 13:30-14:00) = 14:00.
+at 2026-12-01T19:00:00Z client set Initech --calendar new_york >/dev/null
+assert_eq new_york "$(at 2026-12-01T19:00:00Z client show Initech --json | jq -r .calendar)" "client show names its calendar"
+dm_mail "$W/x9n" 'peter@initech.example' 'New York question' 'A question from New York.'
+at 2026-12-01T20:00:00Z ingest "$W/x9n" >/dev/null
+TN=$(tid 'New York question')
+assert_eq 2026-12-02T16:00 "$(due "$TN" first_response_due)" "in the client's own calendar: Wednesday 11:00 New York time"
+ack=$(dm_psql -c "select id from outbox where kind = 'ack' and ticket_id = $TN")
+dm_outbox_raw "$ack" "$W/ackn"
+assert_contains "$(dm_maildump "$W/ackn" text)" "by Wednesday 2 December, 11:00 (America/New_York time)" "the acknowledgement says it in the client's time"
+assert_true "an unknown calendar is refused" test "$(at 2026-12-01T20:30:00Z client set Initech --calendar mars >/dev/null 2>&1; echo $?)" -ne 0
+at 2026-12-01T20:30:00Z client set Initech --calendar none >/dev/null
+at 2026-12-01T21:00:00Z escalate >/dev/null
+assert_eq 2026-12-02T14:00 "$(due "$TN" first_response_due)" "back on the desk's calendar, the next pass derives it again"
+
+# 10. triage: open tickets by the nearest due time, soonest first, those
+# with no running clock last
+dues=$(at 2026-11-30T12:00:00Z ticket list --due --json | jq -r '.[] | .due // "none"')
+assert_true "ticket list --due lists open tickets" test "$(echo "$dues" | wc -l)" -ge 5
+assert_eq "$(echo "$dues" | grep -v none | sort)" "$(echo "$dues" | grep -v none)" "ticket list --due: sorted by due time"
+assert_eq "" "$(echo "$dues" | sed -n '/none/,$p' | grep -v none)" "ticket list --due: no running clock comes last"
 assert_contains "$(at 2026-11-30T12:00:00Z ticket list --due)" "working" "ticket list --due in text"
 
 # 11. the digest: breached and at risk, by client and plan; once a day
@@ -258,6 +282,29 @@ d=$(dm_psql -c "select id from outbox where kind = 'digest' order by id limit 1"
 dm_outbox_raw "$d" "$W/digest"
 assert_contains "$(dm_maildump "$W/digest" files)" "service-levels.png" "the HTML carries the chart"
 assert_contains "$(head -c 8 <(dm_maildump "$W/digest" file service-levels.png) | od -An -c | tr -d ' ')" "PNG" "a PNG image"
+
+# 11b. a ticket whose escalation mail cannot be composed (its contact's
+# address is broken: put there by SQL, as no command would) is set aside
+# with an event, and the pass goes on with the others
+dm_mail "$W/xb1" 'alice@acme.example' 'Broken contact' 'One.'
+at 2026-12-07T09:00:00Z ingest "$W/xb1" >/dev/null
+TB=$(tid 'Broken contact')
+dm_mail "$W/xb2" 'alice@acme.example' 'Good contact' 'Two.'
+at 2026-12-07T09:00:00Z ingest "$W/xb2" >/dev/null
+TG=$(tid 'Good contact')
+dm_psql -c "insert into contact (client_id, email) select client_id, 'broken address@acme.example' from ticket where id = $TB; update ticket set contact_id = (select max(id) from contact) where id = $TB" >/dev/null
+out=$(at 2026-12-07T17:30:00Z escalate 2>/dev/null); rc=$?
+assert_eq 0 "$rc" "a ticket that cannot be escalated does not fail the pass"
+assert_contains "$out" "set aside" "the pass says it set one aside"
+assert_eq 1 "$(dm_sql_count "event where ticket_id = $TB and kind = 'sla-failed'")" "with an event on that ticket"
+assert_eq 1 "$(dm_psql -c "select line from ticket where id = $TB")" "whose escalation is rolled back"
+assert_eq 2 "$(dm_psql -c "select line from ticket where id = $TG")" "while the other ticket of the pass is escalated"
+assert_eq "2026-12-07 18:30" "$(dm_psql -c "select to_char(sla_next_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') from ticket where id = $TB")" "and it is tried again in an hour"
+
+# DESKMAIL_NOW that is not an instant is a usage error before anything runs
+DESKMAIL_NOW=tomorrow "$DESKMAIL" -c "$DM_CONF" escalate >/dev/null 2>"$W/now.err"; rc=$?
+assert_eq 64 "$rc" "DESKMAIL_NOW=tomorrow: exit 64"
+assert_contains "$(cat "$W/now.err")" "DESKMAIL_NOW" "saying which setting is wrong"
 
 # 12. the operator shortens silver's first response to 2 hours: the next
 # pass derives every open ticket again (ticket 1: 1.5 h on Thursday, then
