@@ -231,7 +231,11 @@ int store_outbox_fail(Db *db, int64_t id, const char *why, const Plan *p, DmErro
 int store_client_find(Db *db, const char *name, int64_t *id_r, DmError *err);
 /* DM_EPERM when the name is taken. */
 int store_client_add(Db *db, const char *name, const char *plan, int64_t *id_r, DmError *err);
-int store_client_set_plan(Db *db, int64_t id, const char *plan, DmError *err);
+/* A client's plan (NULL: kept) and, with set_calendar, its calendar (NULL:
+ * the plan's or the desk's again); its open tickets become due for the
+ * escalation pass, which derives their clocks again. */
+int store_client_set_level(Db *db, int64_t id, const char *plan, bool set_calendar,
+			   const char *calendar, DmError *err);
 /* `deskmail client show`: a client, its counts, and its #time since
  * month_start (Unix seconds).  DM_ENOTFOUND. */
 typedef struct {
@@ -241,8 +245,6 @@ typedef struct {
 } ClientShow;
 int store_client_show(Db *db, const char *name, int64_t month_start, ClientShow *out, DmError *err);
 void client_show_clear(ClientShow *c);
-/* calendar NULL: the plan's or the desk's again. */
-int store_client_set_calendar(Db *db, int64_t id, const char *calendar, DmError *err);
 /* Whether the member receives the breach digest.  DM_ENOTFOUND. */
 int store_staff_set_manager(Db *db, const char *email, bool manager, DmError *err);
 /* DM_ENOTFOUND when no staff member has that address. */

@@ -131,21 +131,16 @@ static int client_cmd(const Config *cfg, Db *db, int argc, char **argv, DmError 
 		    (cfg_calendar(cfg, cal) == NULL || cfg->default_calendar))
 			return dm_error_set(err, DM_EPERM,
 					    "calendar '%s' is not in the configuration", cal);
+		if (plan && cfg_plan(cfg, plan) == NULL)
+			return dm_error_set(err, DM_EPERM, "plan '%s' is not in the configuration",
+					    plan);
 		int64_t cid;
 		int rc = store_client_find(db, name, &cid, err);
 		if (rc)
 			return rc;
-		if (cal) {
-			rc = store_client_set_calendar(db, cid, strcmp(cal, "none") ? cal : NULL,
-						       err);
-			if (rc)
-				return rc;
-		}
-		if (plan) {
-			if (cfg_plan(cfg, plan) == NULL)
-				return dm_error_set(err, DM_EPERM,
-						    "plan '%s' is not in the configuration", plan);
-			rc = store_client_set_plan(db, cid, plan, err);
+		if (plan || cal) {
+			rc = store_client_set_level(db, cid, plan, cal != NULL,
+						    cal && strcmp(cal, "none") ? cal : NULL, err);
 			if (rc)
 				return rc;
 		}

@@ -58,28 +58,20 @@ int store_client_add(Db *db, const char *name, const char *plan, int64_t *id_r, 
 	return store_event_add(db, 0, "client-added", "operator", "client", NULL, name, plan, err);
 }
 
-int store_client_set_plan(Db *db, int64_t id, const char *plan, DmError *err)
+int store_client_set_level(Db *db, int64_t id, const char *plan, bool set_calendar,
+			   const char *calendar, DmError *err)
 {
 	char b[24];
-	const char *p[] = {i64s(b, id), plan};
+	const char *p[] = {i64s(b, id), plan, set_calendar ? "t" : "f", calendar};
 	/* the open tickets' clocks are derived again by the next pass, with
-	 * the new plan's targets and the time already used */
-	return db_exec(db,
-		       "WITH c AS (UPDATE client SET plan = $2 WHERE id = $1::bigint RETURNING id) "
-		       "UPDATE ticket SET sla_next_at = dm_now() WHERE client_id IN (SELECT id "
-		       "FROM c) AND status <> 'closed'",
-		       2, p, NULL, err);
-}
-
-int store_client_set_calendar(Db *db, int64_t id, const char *calendar, DmError *err)
-{
-	char b[24];
-	const char *p[] = {i64s(b, id), calendar};
-	return db_exec(db,
-		       "WITH c AS (UPDATE client SET calendar = $2 WHERE id = $1::bigint RETURNING "
-		       "id) UPDATE ticket SET sla_next_at = dm_now() WHERE client_id IN (SELECT id "
-		       "FROM c) AND status <> 'closed'",
-		       2, p, NULL, err);
+	 * the new targets or calendar and the time already used */
+	return db_exec(
+		db,
+		"WITH c AS (UPDATE client SET plan = COALESCE($2, plan), calendar = CASE WHEN "
+		"$3::boolean THEN $4 ELSE calendar END WHERE id = $1::bigint RETURNING id) "
+		"UPDATE ticket SET sla_next_at = dm_now() WHERE client_id IN (SELECT id FROM c) "
+		"AND status <> 'closed'",
+		4, p, NULL, err);
 }
 
 int store_staff_set_manager(Db *db, const char *email, bool manager, DmError *err)
