@@ -251,8 +251,15 @@ dm_outbox_raw "$ack" "$W/ackn"
 assert_contains "$(dm_maildump "$W/ackn" text)" "by Wednesday 2 December, 11:00 (America/New_York time)" "the acknowledgement says it in the client's time"
 assert_true "an unknown calendar is refused" test "$(at 2026-12-01T20:30:00Z client set Initech --calendar mars >/dev/null 2>&1; echo $?)" -ne 0
 at 2026-12-01T20:30:00Z client set Initech --calendar none >/dev/null
+# and Globex moves from hosting without targets to silver: its open
+# ticket (Monday 30 November 09:00) gets silver's clocks, 4 working hours
+# counted from its arrival: 09:00-12:30 and 13:30-14:00 that day
+assert_true "client set refuses an unknown plan" test "$(at 2026-12-01T20:30:00Z client set Globex --plan gold --calendar new_york >/dev/null 2>&1; echo $?)" -ne 0
+assert_eq "" "$(dm_psql -c "select calendar from client where name = 'Globex'")" "and writes nothing of the same command"
+at 2026-12-01T20:30:00Z client set Globex --plan silver >/dev/null
 at 2026-12-01T21:00:00Z escalate >/dev/null
 assert_eq 2026-12-02T14:00 "$(due "$TN" first_response_due)" "back on the desk's calendar, the next pass derives it again"
+assert_eq 2026-11-30T14:00 "$(due "$T8" first_response_due)" "a plan change gives the client's open tickets the new plan's clocks"
 
 # 10. triage: open tickets by the nearest due time, soonest first, those
 # with no running clock last
