@@ -868,13 +868,7 @@ int store_apply_wait(Db *db, bool *duplicate_r, DmError *err)
 	return rc;
 }
 
-int store_send_plan_rows(Db *db, const Plan *p, DmError *err)
-{
-	int rc = send_own_rows(db, p, err);
-	return rc ? rc : send_tail_rows(db, &p, 1, err);
-}
-
-int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
+int store_apply_plan_with(Db *db, const Plan *p, StoreMoreRows more, const void *ctx, DmError *err)
 {
 	bool pipe = db_in_pipeline(db);
 	if (!pipe)
@@ -882,6 +876,8 @@ int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 	int rc = send_own_rows(db, p, err);
 	if (rc == 0)
 		rc = send_tail_rows(db, &p, 1, err);
+	if (rc == 0 && more)
+		rc = more(db, ctx, err);
 	if (rc == 0)
 		rc = db_sync(db, err);
 	int wrc = db_wait(db, NULL, err);
@@ -890,6 +886,11 @@ int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
 	if (!pipe)
 		db_pipeline_leave(db);
 	return rc;
+}
+
+int store_apply_plan_now(Db *db, const Plan *p, DmError *err)
+{
+	return store_apply_plan_with(db, p, NULL, NULL, err);
 }
 
 /* The batch's UIDs are done and the checkpoint moves past them, in one

@@ -248,23 +248,21 @@ static int send_sla_rows(Db *db, const SlaFacts *f, const SlaWrite *w, DmError *
 	return rc;
 }
 
+typedef struct {
+	const SlaFacts *f;
+	const SlaWrite *w;
+} SlaRows;
+
+static int more_sla_rows(Db *db, const void *ctx, DmError *err)
+{
+	const SlaRows *r = ctx;
+	return send_sla_rows(db, r->f, r->w, err);
+}
+
 int store_sla_apply(Db *db, const Plan *p, const SlaFacts *f, const SlaWrite *w, DmError *err)
 {
-	bool pipe = db_in_pipeline(db);
-	if (!pipe)
-		db_pipeline_enter(db);
-	int rc = p->update.any || p->events->len || p->mails->len ? store_send_plan_rows(db, p, err)
-								  : 0;
-	if (rc == 0)
-		rc = send_sla_rows(db, f, w, err);
-	if (rc == 0)
-		rc = db_sync(db, err);
-	int wrc = db_wait(db, NULL, err);
-	if (rc == 0)
-		rc = wrc;
-	if (!pipe)
-		db_pipeline_leave(db);
-	return rc;
+	SlaRows r = {f, w};
+	return store_apply_plan_with(db, p, more_sla_rows, &r, err);
 }
 
 int store_sla_begin(Db *db, DmError *err)

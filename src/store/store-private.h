@@ -126,7 +126,9 @@ void read_ticket_fact(const DbRes *r, int row, int col, TicketFact *t);
 /* A plan of events and mail only (no incoming mail), inside the caller's
  * transaction, waited for (ingest.c). */
 int store_apply_plan_now(Db *db, const Plan *p, DmError *err);
-/* The same rows queued in the caller's pipeline, not waited for. */
-int store_send_plan_rows(Db *db, const Plan *p, DmError *err);
+/* The same, with more rows of the caller's queued after the plan's in the
+ * same pipeline (more may be NULL). */
+typedef int (*StoreMoreRows)(Db *db, const void *ctx, DmError *err);
+int store_apply_plan_with(Db *db, const Plan *p, StoreMoreRows more, const void *ctx, DmError *err);
 
 #endif
