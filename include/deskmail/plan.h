@@ -518,6 +518,14 @@ typedef struct {
 void plan_digest(const DigestFacts *d, const StaffList *staff, const int64_t *to, size_t n_to,
 		 const Config *cfg, Plan *p, const char **text_r, DigestChart *chart);
 
+/* The first run of words of `text` found in one of the ticket's internal
+ * texts and in none of its client-visible ones (leak.c): nine words in a
+ * row, compared lower-cased as words, so quote marks and re-wrapping do not
+ * hide a copy; NULL when there is none.  Both lists NULL-terminated (NULL:
+ * none); the run is copied into the plan, on one line. */
+const char *plan_internal_leak(Plan *p, const char *text, const char *const *internal,
+			       const char *const *public_texts);
+
 /* ---- the reply marker ------------------------------------------------------- */
 
 /* The first line of every mail we send that can be answered

@@ -98,12 +98,6 @@ void plan_message(Plan *p, const Mail *m, const MailFacts *f, int64_t contact_id
 void plan_escalated_mail(Plan *p, const TicketFact *t, const PlanVars *view, const char *key,
 			 const Config *cfg);
 
-/* The first run of words of `text` found in one of the ticket's internal
- * texts and in none of its client-visible ones (leak.c), or NULL.  Both
- * lists NULL-terminated; the run is copied into the plan. */
-const char *plan_internal_leak(Plan *p, const char *text, const char *const *internal,
-			       const char *const *public_texts);
-
 /* A staff reply on a ticket (plan_staff.c): commands, relay or note. */
 void plan_staff_reply(Plan *p, const Mail *m, const MailFacts *f, const StaffFact *who,
 		      const Config *cfg);

@@ -1031,6 +1031,82 @@ static void test_delivery_failed(void)
 	plan_clear(&p);
 }
 
+/* The guard before a relay: runs of words of the internal texts that no
+ * client-visible text holds. */
+static void test_internal_leak(void)
+{
+	const char *internal[] = {
+		"Internal note: the client is on the old contract and we should bill the visit "
+		"separately, do not tell them yet.",
+		"New ticket.\nÉTÉ COMPLET: notre fournisseur a coupé le serveur hier soir sans "
+		"nous "
+		"prévenir du tout.",
+		NULL};
+	const char *public_texts[] = {"The printer in accounts has been stuck since this morning "
+				      "and nothing prints at all, please help.",
+				      NULL};
+	static const struct {
+		const char *text;
+		const char *want; /* the run found, or NULL */
+	} cases[] = {
+		/* pasted, re-wrapped, quoted with '|' */
+		{"Hello Alice.\n| the client is on the old\n| contract and we should bill",
+		 "the client is on the old\n| contract and we"},
+		/* eight words in a row are not enough */
+		{"I think the client is on the old contract too.", NULL},
+		/* nine are */
+		{"As said: the client is on the old contract and we agree.",
+		 "the client is on the old contract and we"},
+		/* case and accents: words compared lower-cased */
+		{"été complet: notre fournisseur a coupé le serveur hier soir, désolé.",
+		 "été complet: notre fournisseur a coupé le serveur hier"},
+		/* the client's own words, also quoted in a notification, are fine */
+		{"You wrote: the printer in accounts has been stuck since this morning and "
+		 "nothing prints at all.",
+		 NULL},
+		{"", NULL},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Plan p;
+		plan_init(&p);
+		const char *got = plan_internal_leak(&p, cases[i].text, internal, public_texts);
+		g_test_message("case %zu: %s", i, got ? got : "(none)");
+		if (cases[i].want == NULL) {
+			g_assert_null(got);
+		} else {
+			g_autofree char *want = g_strdup(cases[i].want);
+			g_strdelimit(want, "\n", ' ');
+			g_assert_cmpstr(got, ==, want);
+		}
+		plan_clear(&p);
+	}
+	Plan p;
+	plan_init(&p);
+	g_assert_null(plan_internal_leak(&p, "the client is on the old contract and we should bill",
+					 NULL, public_texts));
+	plan_clear(&p);
+}
+
+/* Text from the reply marker down is dropped, however it is quoted. */
+static void test_reply_marker(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"Thanks.\n\nOn Mon, X wrote:\n> " PLAN_REPLY_MARKER "\n> Hello",
+		 "Thanks.\n\nOn Mon, X wrote:\n"},
+		{"Thanks.\n   " PLAN_REPLY_MARKER "\nHello", "Thanks.\n"},
+		{PLAN_REPLY_MARKER "\nHello", ""},
+		{"No marker here.\n> quoted", "No marker here.\n> quoted"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = plan_above_marker(cases[i].text);
+		g_assert_cmpstr(got, ==, cases[i].want);
+	}
+	g_autofree char *none = plan_above_marker(NULL);
+	g_assert_cmpstr(none, ==, "");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1055,5 +1131,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/junior-note-and-close", test_junior_note_and_close);
 	g_test_add_func("/plan/handover", test_handover);
 	g_test_add_func("/plan/delivery-failed", test_delivery_failed);
+	g_test_add_func("/plan/internal-leak", test_internal_leak);
+	g_test_add_func("/plan/reply-marker", test_reply_marker);
 	return g_test_run();
 }
