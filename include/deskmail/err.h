@@ -3,7 +3,10 @@
  * Fallible functions return 0 on success or a negative DmErrKind.  The kind
  * decides policy: TEMP = retry later (network, database, server), PERM = this
  * input is bad (quarantine it and go on), CONFIG = refuse to start,
- * NOTFOUND = the thing asked for does not exist.  The detail goes into a
+ * NOTFOUND = the thing asked for does not exist, AUTH = a server refused our
+ * login (IMAP, SMTP, PostgreSQL: retrying with the same secret will not help,
+ * so the daemon backs off and the command exits 77), UNMIGRATED = the
+ * database has not been migrated (exit 78, "run `deskmail migrate`").  The detail goes into a
  * DmError filled once where the failure happens; callers up the stack must
  * not overwrite it (dm_error_set keeps the first message).
  */
@@ -19,6 +22,8 @@ typedef enum {
 	DM_ECONFIG = -3,   /* configuration error */
 	DM_ENOTFOUND = -4, /* no such object */
 	DM_EINTERNAL = -5, /* bug or impossible state */
+	DM_EAUTH = -6,       /* a server refused our credentials */
+	DM_EUNMIGRATED = -7, /* the database schema is missing or old */
 } DmErrKind;
 
 typedef struct {

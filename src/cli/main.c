@@ -81,6 +81,10 @@ static int exit_code(int kind)
 		return EX_CONFIG;
 	case DM_ENOTFOUND:
 		return 1;
+	case DM_EAUTH:
+		return EX_NOPERM;
+	case DM_EUNMIGRATED:
+		return EX_CONFIG;
 	default:
 		return EX_SOFTWARE;
 	}

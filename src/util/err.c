@@ -43,6 +43,10 @@ const char *dm_error_kind_name(int kind)
 		return "configuration";
 	case DM_ENOTFOUND:
 		return "not found";
+	case DM_EAUTH:
+		return "login refused";
+	case DM_EUNMIGRATED:
+		return "database not migrated";
 	default:
 		return "internal";
 	}
