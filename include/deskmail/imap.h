@@ -50,8 +50,10 @@ bool imap_url_is_loopback(const char *url);
 ImapSession *imap_session_new(const ImapParams *p);
 void imap_session_free(ImapSession *s);
 
-/* STATUS of the mailbox: UIDVALIDITY and UIDNEXT.  DM_ETEMP on network or
- * login trouble (message in err). */
+/* STATUS of the mailbox: UIDVALIDITY and UIDNEXT.  DM_ETEMP on network
+ * trouble, DM_EAUTH when the server refuses the login (every request may
+ * return it: curl logs in on the first request of a connection); the
+ * message is in err. */
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
 
 /* The UIDs in [first_uid, last_uid] that are in the mailbox, ascending, at

@@ -239,6 +239,8 @@ static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 	int kind = DM_ETEMP;
 	if (rc == CURLE_QUOTE_ERROR)
 		kind = DM_EPERM; /* the server said NO/BAD to our command */
+	else if (rc == CURLE_LOGIN_DENIED)
+		kind = DM_EAUTH; /* the same password will not do better next time */
 	return dm_error_set(err, kind, "IMAP %s: %s%s%s", what,
 			    rc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(rc),
 			    detail[0] ? ": " : "", detail);
