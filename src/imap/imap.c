@@ -44,6 +44,7 @@ struct ImapSession {
 	int caps_known;
 	bool has_move, has_uidplus, has_esearch;
 	size_t requests; /* performs, for imap_request_count() */
+	bool selected;   /* a request on the mailbox URL made curl SELECT it */
 	char errbuf[CURL_ERROR_SIZE];
 	char tagged[512]; /* last tagged reply line */
 	GByteArray *body; /* write callback data */
@@ -230,6 +231,8 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 			break;
 		log_debug("imap: reused connection was closed by the server; reconnecting");
 	}
+	if (rc == CURLE_OK && g_str_has_prefix(url, s->mailbox_url))
+		s->selected = true;
 	return rc;
 }
 
@@ -292,7 +295,15 @@ int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, Dm
 {
 	g_autofree char *mb = quoted(s->mailbox);
 	g_autofree char *cmd = g_strdup_printf("STATUS %s (UIDVALIDITY UIDNEXT)", mb);
-	CURLcode rc = run(s, s->server_url, cmd, 64 * 1024);
+	CURLcode rc = CURLE_OK;
+	/* STATUS of the mailbox this connection has selected answers from the
+	 * connection's view of it, which Dovecot brings up to date only after
+	 * a command: mail delivered since the last one would be seen a pass
+	 * late (a whole poll_interval after IDLE announced it).  A NOOP on the
+	 * mailbox first makes the server look. */
+	if (s->selected && (rc = run(s, s->mailbox_url, "NOOP", 64 * 1024)) != CURLE_OK)
+		return fail(s, rc, "NOOP", err);
+	rc = run(s, s->server_url, cmd, 64 * 1024);
 	if (rc != CURLE_OK)
 		return fail(s, rc, "STATUS", err);
 	const char *t = body_text(s);
