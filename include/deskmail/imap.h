@@ -11,6 +11,7 @@
 #ifndef DESKMAIL_IMAP_H
 #define DESKMAIL_IMAP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,5 +104,31 @@ int imap_mark_set(ImapSession *s, const uint32_t *uids, size_t n, const char *fl
 
 /* Append a message to the mailbox (for tests and the demo). */
 int imap_append(ImapSession *s, const char *data, size_t len, DmError *err);
+
+/* ---- waiting for new mail: IMAP IDLE (idle.c) ----
+ * A connection of its own (never the polling session's): curl connects,
+ * does TLS and logs in as for the session, then EXAMINE and IDLE keep it
+ * waiting on the mailbox of p->url.  It stays in IDLE between waits, so a
+ * change announced while the caller polls wakes the next wait at once. */
+typedef struct ImapIdle ImapIdle;
+
+/* Log in and start idling.  Strings of p are not kept.  *idle_r is the
+ * caller's (imap_idle_close).  DM_ENOTFOUND when the server does not offer
+ * IDLE (poll at an interval instead), DM_EAUTH when it refuses the login,
+ * DM_EPERM when it refuses EXAMINE (its words in err: no such mailbox),
+ * DM_ECONFIG for a mailbox name that cannot be sent, DM_ETEMP otherwise. */
+int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err);
+
+/* Wait up to timeout_ms for the server to announce a change to the mailbox
+ * ("* n EXISTS"): *changed_r true when it did (returned at once, without
+ * waiting out the time).  Returns 0 within about 200 ms once *stop (may be
+ * NULL) is non-zero.  IDLE is renewed under the hood before RFC 2177's 29
+ * minutes.  DM_ETEMP when the connection fails or the server ends it
+ * (BYE): close it and open another. */
+int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, bool *changed_r,
+		   DmError *err);
+
+/* End IDLE, log out and free; NULL is allowed. */
+void imap_idle_close(ImapIdle *i);
 
 #endif
