@@ -45,9 +45,9 @@ struct ImapIdle {
 	char *mailbox; /* decoded */
 	long timeout;  /* seconds, for replies to our commands */
 	unsigned tag;
-	bool idling;      /* IDLE sent and "+" seen, DONE not yet sent */
+	bool idling;        /* IDLE sent and "+" seen, DONE not yet sent */
 	int64_t idle_since; /* monotonic, of the IDLE command */
-	bool changed;     /* EXISTS seen since the last wait returned */
+	bool changed;       /* EXISTS seen since the last wait returned */
 	/* the line being read */
 	char line[IMAP_IDLE_LINE_MAX + 1];
 	size_t len;
@@ -190,7 +190,8 @@ static int next_line(ImapIdle *i, bool *cut_r, DmError *err)
 				long lit = i->overlong ? -1 : literal_size(i->line, i->len);
 				if (lit > IMAP_IDLE_LITERAL_MAX)
 					return dm_error_set(err, DM_ETEMP,
-							    "IMAP IDLE: a literal of %ld bytes", lit);
+							    "IMAP IDLE: a literal of %ld bytes",
+							    lit);
 				i->literal = lit > 0 ? lit : 0;
 				i->len = 0;
 				i->overlong = false;
@@ -231,7 +232,8 @@ static int read_reply(ImapIdle *i, int ms, volatile sig_atomic_t *stop, bool on_
 		if (rc == 1) {
 			if (i->line[0] == '*' && i->line[1] == ' ') {
 				if (g_ascii_strncasecmp(i->line + 2, "BYE", 3) == 0)
-					return dm_error_set(err, DM_ETEMP, "IMAP IDLE: the server said %s",
+					return dm_error_set(err, DM_ETEMP,
+							    "IMAP IDLE: the server said %s",
 							    i->line);
 				if (!cut)
 					untagged(i, i->line);
@@ -253,7 +255,8 @@ static int read_reply(ImapIdle *i, int ms, volatile sig_atomic_t *stop, bool on_
 		struct pollfd p = {.fd = i->sock, .events = POLLIN};
 		int n = poll(&p, 1, (int)MIN(left, IMAP_IDLE_SLICE_MS));
 		if (n < 0 && errno != EINTR)
-			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: poll: %s", g_strerror(errno));
+			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: poll: %s",
+					    g_strerror(errno));
 		if (n > 0 && (p.revents & (POLLERR | POLLNVAL)))
 			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: the connection failed");
 	}
@@ -293,8 +296,7 @@ static char *quoted_mailbox(const char *name)
 {
 	GString *q = g_string_new("\"");
 	for (const char *p = name; *p; p++) {
-		if (*p == '\r' || *p == '\n' || (unsigned char)*p >= 0x80 ||
-		    q->len > 400) {
+		if (*p == '\r' || *p == '\n' || (unsigned char)*p >= 0x80 || q->len > 400) {
 			g_string_free(q, TRUE);
 			return NULL;
 		}
@@ -372,10 +374,10 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	CURLcode crc = curl_easy_perform(h);
 	if (crc != CURLE_OK) {
 		const char *detail = i->tagged[0] ? i->tagged : i->errbuf;
-		rc = dm_error_set(err, crc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP,
-				  "IMAP IDLE: %s%s%s",
-				  crc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(crc),
-				  detail[0] ? ": " : "", detail);
+		rc = dm_error_set(
+			err, crc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP, "IMAP IDLE: %s%s%s",
+			crc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(crc),
+			detail[0] ? ": " : "", detail);
 		imap_idle_close(i);
 		return rc;
 	}
@@ -392,7 +394,8 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 		} else if (n == 0) {
 			struct pollfd pf = {.fd = i->sock, .events = POLLIN};
 			if (poll(&pf, 1, (int)i->timeout * 1000) == 0)
-				rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: no reply to CAPABILITY");
+				rc = dm_error_set(err, DM_ETEMP,
+						  "IMAP IDLE: no reply to CAPABILITY");
 		} else if (!cut && g_ascii_strncasecmp(i->line, "* CAPABILITY ", 13) == 0) {
 			g_autofree char *caps = g_strconcat(i->line + 12, " ", NULL);
 			has_idle = strstr(caps, " IDLE ") != NULL || strstr(caps, " idle ") != NULL;
@@ -440,7 +443,8 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
-			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: unexpected \"%.80s\"", reply);
+			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: unexpected \"%.80s\"",
+					    reply);
 		if (i->changed || (stop && *stop) || g_get_monotonic_time() >= deadline)
 			break;
 	}
