@@ -19,13 +19,34 @@
 typedef struct Desk Desk;
 
 /* Connect to the database and load the templates.  DM_ETEMP if the database
- * is unreachable, DM_ECONFIG for template problems.  Caller frees. */
+ * is unreachable, DM_ECONFIG for template problems.  Caller frees.  cfg is
+ * borrowed and must outlive the desk. */
 int desk_open(const Config *cfg, Desk **desk_r, DmError *err);
 void desk_close(Desk *desk);
+
+/* desk_open in two steps, for the daemon, which starts while the database
+ * may be down: desk_new loads the templates (DM_ECONFIG) and connects to
+ * nothing; desk_connect opens the database connection, or checks it and
+ * reconnects (DM_ETEMP, or the kind the store gives a refused login).  No
+ * other desk_ function may be called before desk_connect succeeded. */
+int desk_new(const Config *cfg, Desk **desk_r, DmError *err);
+int desk_connect(Desk *desk, DmError *err);
+
+/* Use cfg from now on (SIGHUP): its templates are loaded and test-rendered,
+ * and a changed database conninfo is connected to, before anything is
+ * swapped.  On success the desk owns cfg (freed by the next reload or
+ * desk_close), the previous one it owned is freed, the IMAP session is
+ * reopened by the next poll and the service-level fingerprint is checked
+ * again.  On failure nothing changed and cfg is still the caller's.  Call
+ * between passes only (desk_run does). */
+int desk_reload(Desk *desk, Config *cfg, DmError *err);
 
 /* A flag a signal handler sets to stop poll, send and run at the next mail
  * (NULL: never). */
 void desk_set_stop(Desk *desk, volatile sig_atomic_t *stop);
+/* A flag a signal handler (SIGHUP) sets to make desk_run read the
+ * configuration file again (NULL: never). */
+void desk_set_reload(Desk *desk, volatile sig_atomic_t *reload);
 
 /* Load and test-render every template with every placeholder (check-config). */
 int desk_check_templates(const Config *cfg, DmError *err);
@@ -98,8 +119,13 @@ int desk_send(Desk *desk, SendStats *st, DmError *err);
 
 /* ---- the daemon ---- */
 
-/* poll and send every imap.poll_interval seconds until the stop flag is
- * set.  Returns 0 then, or DM_ECONFIG when it cannot go on. */
+/* The daemon: poll, escalate and send, then wait for new mail (IMAP IDLE,
+ * or imap.poll_interval seconds when the server has no IDLE), until the
+ * stop flag is set; reload the configuration when the reload flag is.  The
+ * desk may come from desk_new: the database is connected to (and again
+ * after an outage) by the passes.  A refused login or a server that is
+ * down is logged once per outage and tried again with backoff.  Returns 0
+ * on stop, or DM_ECONFIG / DM_EUNMIGRATED when it cannot go on. */
 int desk_run(Desk *desk, DmError *err);
 
 /* ---- service levels (sla.c) ---- */

@@ -14,7 +14,8 @@
 #include "deskmail/template.h"
 
 struct Desk {
-	const Config *cfg; /* borrowed */
+	const Config *cfg; /* borrowed, or owned_cfg after a reload */
+	Config *owned_cfg; /* loaded by a reload (desk_reload), or NULL */
 	Db *db;            /* owned */
 	MimeLimits limits;
 	Template *tpl[TPL_COUNT];    /* owned, by TemplateKind */
@@ -22,6 +23,10 @@ struct Desk {
 	ImapSession *imap;           /* owned, opened by the first poll */
 	bool sla_settings_checked;   /* this configuration's fingerprint is
 					recorded (desk/sla.c): once a process */
+
+	/* the daemon (run.c): SIGHUP reloads the configuration (and the
+	 * fingerprint above is checked again); may be NULL */
+	volatile sig_atomic_t *reload;
 };
 
 /* The IMAP session of the configured mailbox, opened on first use. */

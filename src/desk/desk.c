@@ -68,19 +68,76 @@ int desk_check_templates(const Config *cfg, DmError *err)
 	return rc;
 }
 
-int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
+int desk_new(const Config *cfg, Desk **desk_r, DmError *err)
 {
 	Desk *d = g_new0(Desk, 1);
 	d->cfg = cfg;
 	mime_limits_default(&d->limits);
 	int rc = load_templates(cfg, d->tpl, err);
-	if (rc == 0)
-		rc = store_open(cfg->db_conninfo, &d->db, err);
 	if (rc) {
 		desk_close(d);
 		return rc;
 	}
 	*desk_r = d;
+	return 0;
+}
+
+int desk_connect(Desk *desk, DmError *err)
+{
+	if (desk->db == NULL)
+		return store_open(desk->cfg->db_conninfo, &desk->db, err);
+	return store_ensure(desk->db, NULL, err);
+}
+
+int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
+{
+	Desk *d = NULL;
+	int rc = desk_new(cfg, &d, err);
+	if (rc == 0)
+		rc = desk_connect(d, err);
+	if (rc) {
+		desk_close(d);
+		return rc;
+	}
+	*desk_r = d;
+	return 0;
+}
+
+/* Between passes nothing points into the configuration but desk->cfg: the
+ * IMAP session copies its strings, and the fetcher, batches and staff
+ * lists live within one pass.  So the swap is: check everything the new
+ * configuration brings (templates, a new database) before touching the
+ * desk, then replace, then free what the desk owned before. */
+int desk_reload(Desk *desk, Config *cfg, DmError *err)
+{
+	Template *tpl[TPL_COUNT] = {0};
+	Db *db = NULL;
+	int rc = desk_check_templates(cfg, err);
+	if (rc == 0)
+		rc = load_templates(cfg, tpl, err);
+	if (rc == 0 && strcmp(cfg->db_conninfo, desk->cfg->db_conninfo) != 0)
+		rc = store_open(cfg->db_conninfo, &db, err);
+	if (rc) {
+		for (int i = 0; i < TPL_COUNT; i++)
+			template_free(tpl[i]);
+		return rc;
+	}
+	for (int i = 0; i < TPL_COUNT; i++) {
+		template_free(desk->tpl[i]);
+		desk->tpl[i] = tpl[i];
+	}
+	if (db) {
+		store_close(desk->db);
+		desk->db = db;
+	}
+	/* opened again from the new settings by the next poll */
+	g_clear_pointer(&desk->imap, imap_session_free);
+	/* the service-level settings may have changed: the next escalation
+	 * pass compares their fingerprint again */
+	desk->sla_settings_checked = false;
+	Config *old = desk->owned_cfg;
+	desk->cfg = desk->owned_cfg = cfg;
+	cfg_free(old);
 	return 0;
 }
 
@@ -92,12 +149,18 @@ void desk_close(Desk *desk)
 	imap_session_free(desk->imap);
 	for (int i = 0; i < TPL_COUNT; i++)
 		template_free(desk->tpl[i]);
+	cfg_free(desk->owned_cfg);
 	g_free(desk);
 }
 
 void desk_set_stop(Desk *desk, volatile sig_atomic_t *stop)
 {
 	desk->stop = stop;
+}
+
+void desk_set_reload(Desk *desk, volatile sig_atomic_t *reload)
+{
+	desk->reload = reload;
 }
 
 Db *desk_db(Desk *desk)
