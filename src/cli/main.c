@@ -27,11 +27,18 @@
 #include "dm_build.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
 }
 
 static void usage(FILE *f)
@@ -192,7 +199,9 @@ static bool quiet_flag(int argc, char **argv)
 static int desk_command(const Config *cfg, const char *cmd, int argc, char **argv, DmError *err)
 {
 	Desk *desk = NULL;
-	int rc = desk_open(cfg, &desk, err);
+	/* the daemon starts with the database down too: its passes connect */
+	bool is_run = strcmp(cmd, "run") == 0;
+	int rc = is_run ? desk_new(cfg, &desk, err) : desk_open(cfg, &desk, err);
 	if (rc)
 		return rc;
 	if (strcmp(cmd, "poll") == 0) {
@@ -246,7 +255,10 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
+		sa.sa_handler = on_sighup; /* reload, never die */
+		sigaction(SIGHUP, &sa, NULL);
 		desk_set_stop(desk, &stop_requested);
+		desk_set_reload(desk, &reload_requested);
 		rc = desk_run(desk, err);
 	}
 	/* a ticket the mail changed has its clocks derived again at once, and
