@@ -127,7 +127,7 @@ dm poll >/dev/null 2>&1; rc=$?
 assert_eq 75 "$rc" "poll with the IMAP server down exits 75 (EX_TEMPFAIL)"
 "$DESKMAIL" -c "$DM_CONF" run 2>"$W/run2.log" &
 pid=$!
-dm_wait_for 10 grep -q 'retrying next interval' "$W/run2.log"
+dm_wait_for 10 grep -q 'temporary; retrying' "$W/run2.log"
 dm_mail "$W/g" 'carol@globex.example' 'Printer offline' 'The office printer is offline.'
 dm_deliver "$W/g"
 dm_imap_start
@@ -143,7 +143,7 @@ assert_contains "$(cat "$W/run2.log")" "temporary; retrying" "the outage was log
 pid=$!
 sleep 1.5
 dm_pg_stop
-dm_wait_for 10 grep -q 'retrying next interval' "$W/run3.log"
+dm_wait_for 10 grep -q 'temporary; retrying' "$W/run3.log"
 dm_mail "$W/h" 'carol@globex.example' 'VPN refuses logins' 'Nobody can connect to the VPN.'
 dm_deliver "$W/h"
 dm_pg_start

@@ -1,0 +1,101 @@
+#!/bin/bash
+# idle.sh - new mail within two seconds: `deskmail run` waits with IMAP IDLE
+# on a real Dovecot (poll_interval = 300, so only IDLE can explain a quick
+# ticket), takes a delivered mail in at once, more than once, and stops on
+# SIGTERM within a second while it waits; a Dovecot that does not offer
+# IDLE is polled every poll_interval instead.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/servers.sh"
+. "$here/../lib/mail.sh"
+dm_servers_start
+dm_write_conf
+dm_fixture
+W=$DM_TEST_DIR/work
+mkdir -p "$W"
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+tickets() { dm_psql -c 'select count(*) from ticket'; }
+
+# wait_ticket N LIMIT_MS: wait until there are N tickets, checking every
+# 0.1 s; prints the milliseconds it took (or "timeout")
+wait_ticket() {
+	local want=$1 limit=$2 t0 now
+	t0=$(ms)
+	while :; do
+		[ "$(tickets)" -ge "$want" ] && { echo $(($(ms) - t0)); return 0; }
+		now=$(ms)
+		[ $((now - t0)) -gt "$limit" ] && { echo timeout; return 1; }
+		sleep 0.1
+	done
+}
+
+sed -i 's/poll_interval = 1;/poll_interval = 300;/' "$DM_CONF"
+
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP IDLE: waiting for mail' "$W/run.log"
+assert_true "the daemon waits with IDLE on a server that offers it" grep -q 'IMAP IDLE: waiting for mail' "$W/run.log"
+# the first passes are done when the daemon has nothing left to do
+sleep 1
+
+dm_mail "$W/a" 'carol@globex.example' 'Mail server slow' 'Outlook takes ages to sync.'
+dm_deliver "$W/a"
+lat=$(wait_ticket 1 2000)
+echo "# latency of the first mail: $lat ms"
+[ "$lat" != timeout ] && dm_ok "a mail delivered while run waits (poll_interval = 300) is a ticket within 2 s ($lat ms)" \
+	|| dm_not_ok "a mail delivered while run waits is a ticket within 2 s" "$(tail -n 20 "$W/run.log")"
+dm_wait_for 5 grep -qs 'Mail server slow' "$DM_SMTP_OUT"/*.eml
+assert_true "and its acknowledgement goes out in the same pass" grep -qs 'Mail server slow' "$DM_SMTP_OUT"/*.eml
+
+sleep 0.5
+dm_mail "$W/b" 'alice@acme.example' 'Printer jam' 'Paper stuck in tray 2.'
+dm_deliver "$W/b"
+lat=$(wait_ticket 2 2000)
+echo "# latency of the second mail: $lat ms"
+[ "$lat" != timeout ] && dm_ok "the next mail too, on the same IDLE connection ($lat ms)" \
+	|| dm_not_ok "the next mail too, on the same IDLE connection" "$(tail -n 20 "$W/run.log")"
+
+# two at once, then one more right behind (arriving during a pass)
+dm_mail "$W/c" 'alice@acme.example' 'VPN down' 'No VPN since 9.'
+dm_mail "$W/d" 'carol@globex.example' 'DNS' 'Add a TXT record please.'
+dm_mail "$W/e" 'carol@globex.example' 'Backup' 'Backup failed tonight.'
+dm_deliver "$W/c" "$W/d"
+sleep 0.05
+dm_deliver "$W/e"
+lat=$(wait_ticket 5 2000)
+[ "$lat" != timeout ] && dm_ok "mail arriving while a pass runs is not missed ($lat ms)" \
+	|| dm_not_ok "mail arriving while a pass runs is not missed" "tickets: $(tickets)"
+
+assert_eq 0 "$(grep -Ec ' (error|warning): ' "$W/run.log")" "no error or warning logged"
+
+t0=$(ms)
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+took=$(($(ms) - t0))
+assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM while it idles"
+[ "$took" -lt 1500 ] && dm_ok "and within a second or so ($took ms)" || dm_not_ok "SIGTERM ends the IDLE wait within ~1 s" "took $took ms"
+
+# ---- a server without IDLE: polled every poll_interval ----
+dm_imap_stop
+echo 'imap_capability = IMAP4rev1 SASL-IR LITERAL+ UIDPLUS MOVE ESEARCH' >>"$DM_TEST_DIR/dovecot/dovecot.conf"
+dm_imap_start
+caps=$(dm_imap CAPABILITY "imap://127.0.0.1:$DM_IMAP_PORT/")
+assert_contains "$caps" "ESEARCH" "Dovecot restarted with a capability list"
+[[ "$caps" != *IDLE* ]] && dm_ok "that has no IDLE" || dm_not_ok "the capability list has no IDLE" "$caps"
+sed -i 's/poll_interval = 300;/poll_interval = 2;/' "$DM_CONF"
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run2.log" &
+pid=$!
+dm_wait_for 20 grep -q 'does not offer IDLE' "$W/run2.log"
+assert_contains "$(cat "$W/run2.log")" "the IMAP server does not offer IDLE; polling" "a server without IDLE is noticed and polled"
+dm_mail "$W/f" 'carol@globex.example' 'Polled' 'Found by the interval.'
+dm_deliver "$W/f"
+lat=$(wait_ticket 6 5000)
+echo "# latency without IDLE (poll_interval = 2): $lat ms"
+[ "$lat" != timeout ] && dm_ok "and its mail is taken in by the next poll ($lat ms)" \
+	|| dm_not_ok "without IDLE the mail is taken in by the next poll" "$(tail -n 20 "$W/run2.log")"
+assert_eq 0 "$(grep -c 'IMAP IDLE: waiting' "$W/run2.log")" "no IDLE connection is kept there"
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "that daemon exits 0 on SIGTERM too"
+dm_done
