@@ -129,7 +129,8 @@ static void log_poll(const PollStats *st)
 
 /* A step failed with rc: whose fault?  If the database is gone now, the
  * database's (one outage for all steps); else the step's server's, when it
- * has a Backoff, or a plain warning. */
+ * has a Backoff (whatever the kind: a missing mailbox is as much an outage
+ * as a server that is down), or a plain warning every pass. */
 static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *step, int rc,
 			const DmError *e)
 {
@@ -140,7 +141,7 @@ static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *s
 		backoff_failed(&st->db, dbrc, dbe.msg, interval);
 		return;
 	}
-	if (server && (rc == DM_ETEMP || rc == DM_EAUTH)) {
+	if (server) {
 		backoff_failed(server, rc, e->msg, interval);
 		return;
 	}
