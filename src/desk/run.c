@@ -267,14 +267,27 @@ static bool idle_open(Desk *desk, RunState *st)
 	return false;
 }
 
+/* When the next pass is due: poll_interval from now, or sooner when a
+ * server in an outage may be tried again (the database after 5 s, ...). */
+static int64_t next_pass_at(const Desk *desk, const RunState *st)
+{
+	int64_t now = now_us();
+	int64_t at = now + (int64_t)desk->cfg->imap_poll_interval * G_USEC_PER_SEC;
+	const Backoff *outages[] = {&st->db, &st->imap, &st->smtp};
+	for (size_t i = 0; i < G_N_ELEMENTS(outages); i++)
+		if (outages[i]->kind && outages[i]->next_us > now)
+			at = MIN(at, outages[i]->next_us);
+	return at;
+}
+
 /* Wait until the next pass is due: the server announced mail (IDLE), or
- * poll_interval seconds passed, or a flag was raised (looked at within a
+ * its time came (next_pass_at), or a flag was raised (looked at within a
  * second, or 100 ms when polling). */
 static Wake wait_for_mail(Desk *desk, RunState *st)
 {
 	if (idle_open(desk, st))
 		return WAKE_MAIL;
-	int64_t deadline = now_us() + (int64_t)desk->cfg->imap_poll_interval * G_USEC_PER_SEC;
+	int64_t deadline = next_pass_at(desk, st);
 	while (st->idle) {
 		if (desk_stopping(desk))
 			return WAKE_STOP;

@@ -121,6 +121,24 @@ kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
 
+# with poll_interval = 300 the database is tried again after seconds, not
+# minutes (backoff from 5 s), and mail announced by IDLE meanwhile waits
+dm_pg_stop
+sed -i 's/poll_interval = 1;/poll_interval = 300;/' "$DM_CONF"
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run4.log" &
+pid=$!
+dm_wait_for 10 grep -q 'database: ' "$W/run4.log"
+dm_mail "$W/g" 'carol@globex.example' 'Seventh request' 'seven'
+dm_deliver "$W/g"
+dm_pg_start
+dm_wait_for 30 grep -qs 'Seventh request' "$DM_SMTP_OUT"/*.eml
+assert_true "poll_interval = 300: the database is tried again within seconds and the mail taken in" \
+	grep -qs 'Seventh request' "$DM_SMTP_OUT"/*.eml
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "and it exits 0 on SIGTERM"
+sed -i 's/poll_interval = 300;/poll_interval = 1;/' "$DM_CONF"
+
 # ---- a configuration error still ends it: 78 ----
 echo 'Broken {{ here' >>"$W/tpl/ack.txt"
 timeout 20 "$DESKMAIL" -c "$DM_CONF" run 2>"$W/run3.log"; rc=$?

@@ -76,6 +76,37 @@ took=$(($(ms) - t0))
 assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM while it idles"
 [ "$took" -lt 1500 ] && dm_ok "and within a second or so ($took ms)" || dm_not_ok "SIGTERM ends the IDLE wait within ~1 s" "took $took ms"
 
+# ---- IDLE over TLS (imaps://): curl's TLS under curl_easy_recv ----
+T=$DM_TEST_DIR/tls
+mkdir -p "$T"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=deskmail idle test" \
+	-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+	-keyout "$T/key.pem" -out "$T/cert.pem" 2>"$W/openssl.log" || { cat "$W/openssl.log"; exit 1; }
+chmod 644 "$T/key.pem" "$T/cert.pem"
+IMAPS_PORT=$(dm_free_port)
+dm_imap_stop
+sed -i "s#^ssl = no#ssl = yes\nssl_cert = <$T/cert.pem\nssl_key = <$T/key.pem#; s#    port = 0#    address = 127.0.0.1\n    port = $IMAPS_PORT#" \
+	"$DM_TEST_DIR/dovecot/dovecot.conf"
+dm_imap_start
+cp "$DM_CONF" "$W/plain.conf"
+sed -i "s#url = \"$DM_IMAP_URL\";#url = \"imaps://127.0.0.1:$IMAPS_PORT/INBOX\"; ca_file = \"$T/cert.pem\";#" "$DM_CONF"
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run-tls.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP IDLE: waiting for mail on imaps://' "$W/run-tls.log"
+assert_true "the daemon idles over imaps://" grep -q 'IMAP IDLE: waiting for mail on imaps://' "$W/run-tls.log"
+sleep 1
+n=$(tickets)
+dm_mail "$W/t1" 'alice@acme.example' 'Over TLS' 'Sent while idling over TLS.'
+dm_deliver "$W/t1"
+lat=$(wait_ticket $((n + 1)) 2000)
+echo "# latency over imaps://: $lat ms"
+[ "$lat" != timeout ] && dm_ok "over TLS a delivered mail is a ticket within 2 s too ($lat ms)" \
+	|| dm_not_ok "over TLS a delivered mail is a ticket within 2 s" "$(tail -n 20 "$W/run-tls.log")"
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "and exits 0 on SIGTERM"
+cp "$W/plain.conf" "$DM_CONF"
+
 # ---- a server without IDLE: polled every poll_interval ----
 dm_imap_stop
 echo 'imap_capability = IMAP4rev1 SASL-IR LITERAL+ UIDPLUS MOVE ESEARCH' >>"$DM_TEST_DIR/dovecot/dovecot.conf"
@@ -88,9 +119,10 @@ sed -i 's/poll_interval = 300;/poll_interval = 2;/' "$DM_CONF"
 pid=$!
 dm_wait_for 20 grep -q 'does not offer IDLE' "$W/run2.log"
 assert_contains "$(cat "$W/run2.log")" "the IMAP server does not offer IDLE; polling" "a server without IDLE is noticed and polled"
+n=$(tickets)
 dm_mail "$W/f" 'carol@globex.example' 'Polled' 'Found by the interval.'
 dm_deliver "$W/f"
-lat=$(wait_ticket 6 5000)
+lat=$(wait_ticket $((n + 1)) 5000)
 echo "# latency without IDLE (poll_interval = 2): $lat ms"
 [ "$lat" != timeout ] && dm_ok "and its mail is taken in by the next poll ($lat ms)" \
 	|| dm_not_ok "without IDLE the mail is taken in by the next poll" "$(tail -n 20 "$W/run2.log")"
