@@ -69,6 +69,20 @@ lat=$(wait_ticket 5 2000)
 
 assert_eq 0 "$(grep -Ec ' (error|warning): ' "$W/run.log")" "no error or warning logged"
 
+# the IMAP server restarted under the waiting daemon: IDLE is opened again
+# (with backoff, polled meanwhile) and is as quick as before
+dm_imap_stop
+dm_imap_start
+dm_wait_for 30 grep -q 'IMAP IDLE: working again' "$W/run.log"
+assert_true "after an IMAP server restart the IDLE connection is opened again" grep -q 'IMAP IDLE: working again' "$W/run.log"
+assert_eq 1 "$(grep -c 'IMAP IDLE: .*retrying in' "$W/run.log")" "its loss is logged once"
+n=$(tickets)
+dm_mail "$W/r" 'carol@globex.example' 'After restart' 'Server came back.'
+dm_deliver "$W/r"
+lat=$(wait_ticket $((n + 1)) 2000)
+[ "$lat" != timeout ] && dm_ok "and a mail is a ticket within 2 s again ($lat ms)" \
+	|| dm_not_ok "after the restart a mail is a ticket within 2 s" "$(tail -n 20 "$W/run.log")"
+
 t0=$(ms)
 kill -TERM "$pid"
 wait "$pid"; rc=$?
