@@ -121,23 +121,6 @@ static int send_all(ImapIdle *i, const char *text, DmError *err)
 	return 0;
 }
 
-void imap_idle_close(ImapIdle *i)
-{
-	if (i == NULL)
-		return;
-	if (i->h && i->idling) {
-		/* end IDLE, so that the LOGOUT curl sends on cleanup is read
-		 * as a command; its reply is not waited for here */
-		DmError ignored = {0};
-		i->idling = false;
-		send_all(i, "DONE\r\n", &ignored);
-	}
-	if (i->h)
-		curl_easy_cleanup(i->h);
-	g_free(i->mailbox);
-	g_free(i);
-}
-
 /* A line's literal announcement "{n}" or "{n+}" at its end: n, else -1. */
 static long literal_size(const char *line, size_t len)
 {
@@ -451,4 +434,29 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 	*changed_r = i->changed;
 	i->changed = false;
 	return 0;
+}
+
+void imap_idle_close(ImapIdle *i)
+{
+	if (i == NULL)
+		return;
+	if (i->h && i->idling) {
+		/* DONE and LOGOUT (curl does not log a connect-only connection
+		 * out); the replies are waited for a second at most, since the
+		 * connection may be half dead */
+		DmError ignored = {0};
+		char reply[IMAP_IDLE_LINE_MAX + 1];
+		i->idling = false;
+		if (send_all(i, "DONE\r\nDZ LOGOUT\r\n", &ignored) == 0)
+			while (read_reply(i, 1000, NULL, false, reply, sizeof reply, &ignored) ==
+				       1 &&
+			       strncmp(reply, "DZ ", 3) != 0)
+				;
+	}
+	if (i->h) {
+		curl_easy_setopt(i->h, CURLOPT_SERVER_RESPONSE_TIMEOUT, 2L);
+		curl_easy_cleanup(i->h);
+	}
+	g_free(i->mailbox);
+	g_free(i);
 }
