@@ -115,7 +115,7 @@ typedef struct {
 
 static bool fatal(int rc)
 {
-	return rc == DM_ECONFIG || rc == DM_EUNMIGRATED || rc == DM_EINTERNAL;
+	return rc == DM_ECONFIG || rc == DM_EUNMIGRATED;
 }
 
 static void log_poll(const PollStats *st)
@@ -129,8 +129,9 @@ static void log_poll(const PollStats *st)
 
 /* A step failed with rc: whose fault?  If the database is gone now, the
  * database's (one outage for all steps); else the step's server's, when it
- * has a Backoff (whatever the kind: a missing mailbox is as much an outage
- * as a server that is down), or a plain warning every pass. */
+ * has a Backoff (a missing mailbox is as much an outage as a server that
+ * is down); a bug or an SQL error (DM_EINTERNAL) is no server's: a plain
+ * warning every pass, as it may be a mail's. */
 static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *step, int rc,
 			const DmError *e)
 {
@@ -141,7 +142,7 @@ static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *s
 		backoff_failed(&st->db, dbrc, dbe.msg, interval);
 		return;
 	}
-	if (server) {
+	if (server && rc != DM_EINTERNAL) {
 		backoff_failed(server, rc, e->msg, interval);
 		return;
 	}
