@@ -76,12 +76,14 @@ static void backoff_failed(Backoff *b, int rc, const char *msg, int interval)
 		log_debug("%s: still failing (%u tries): %s; next try in %d s", b->what,
 			  b->failures, msg, b->delay);
 	else if (rc == DM_EAUTH)
-		log_err("%s: login refused: %s (trying again in %d s, then less and less often, "
+		log_err("%s login refused: %s (trying again in %d s, then less and less often, "
 			"up to every %d s; logged once until it is accepted)",
 			b->what, msg, b->delay, MAX(interval, RUN_AUTH_BACKOFF_MAX));
-	else
-		log_warn("%s: %s (%s; retrying in %d s; logged once until it works again)", b->what,
-			 msg, dm_error_kind_name(rc), b->delay);
+	else /* "database: ...", not "database: database: ..." */
+		log_warn("%s%s%s (%s; retrying in %d s; logged once until it works again)",
+			 g_str_has_prefix(msg, b->what) ? "" : b->what,
+			 g_str_has_prefix(msg, b->what) ? "" : ": ", msg, dm_error_kind_name(rc),
+			 b->delay);
 }
 
 static void backoff_ok(Backoff *b)
