@@ -123,8 +123,9 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err);
  * ("* n EXISTS"): *changed_r true when it did (returned at once, without
  * waiting out the time).  Returns 0 within about 200 ms once *stop (may be
  * NULL) is non-zero.  IDLE is renewed under the hood before RFC 2177's 29
- * minutes.  DM_ETEMP when the connection fails or the server ends it
- * (BYE): close it and open another. */
+ * minutes (every 25; DESKMAIL_IDLE_RENEW_SECONDS shortens it for tests).
+ * DM_ETEMP when the connection fails or the server ends it (BYE): close
+ * it and open another. */
 int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, bool *changed_r,
 		   DmError *err);
 

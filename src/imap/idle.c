@@ -27,6 +27,7 @@
 
 #include "deskmail/imap.h"
 #include "deskmail/log.h"
+#include "deskmail/util.h"
 
 /* The longest server line kept; the rest of a longer one is skipped. */
 #define IMAP_IDLE_LINE_MAX 8192
@@ -34,7 +35,7 @@
  * given up as hostile: a change notification never carries one this big. */
 #define IMAP_IDLE_LITERAL_MAX (1024L * 1024)
 /* How long one IDLE lasts before it is renewed: under RFC 2177's 29
- * minutes. */
+ * minutes.  Tests shorten it with DESKMAIL_IDLE_RENEW_SECONDS. */
 #define IMAP_IDLE_RENEW_US (25LL * 60 * G_USEC_PER_SEC)
 /* The slice of poll(): how soon the stop flag is seen. */
 #define IMAP_IDLE_SLICE_MS 200
@@ -47,6 +48,7 @@ struct ImapIdle {
 	unsigned tag;
 	bool idling;        /* IDLE sent and "+" seen, DONE not yet sent */
 	int64_t idle_since; /* monotonic, of the IDLE command */
+	int64_t renew_us;   /* IMAP_IDLE_RENEW_US, or shorter for tests */
 	bool changed;       /* EXISTS seen since the last wait returned */
 	/* the line being read */
 	char line[IMAP_IDLE_LINE_MAX + 1];
@@ -324,6 +326,11 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 {
 	ImapIdle *i = g_new0(ImapIdle, 1);
 	i->timeout = p->timeout > 0 ? p->timeout : 60;
+	i->renew_us = IMAP_IDLE_RENEW_US;
+	const char *renew = getenv("DESKMAIL_IDLE_RENEW_SECONDS");
+	int64_t secs;
+	if (renew && dm_parse_i64(renew, 1, IMAP_IDLE_RENEW_US / G_USEC_PER_SEC, &secs) == 0)
+		i->renew_us = secs * G_USEC_PER_SEC;
 	g_autofree char *server = NULL;
 	int rc = split_url(p->url, &server, &i->mailbox, err);
 	g_autofree char *mb = rc == 0 ? quoted_mailbox(i->mailbox) : NULL;
@@ -410,7 +417,7 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 	*changed_r = false;
 	int64_t deadline = g_get_monotonic_time() + (int64_t)MAX(timeout_ms, 0) * 1000;
 	for (;;) {
-		if (g_get_monotonic_time() - i->idle_since >= IMAP_IDLE_RENEW_US) {
+		if (g_get_monotonic_time() - i->idle_since >= i->renew_us) {
 			int rc = end_idle(i, err);
 			if (rc == 0)
 				rc = start_idle(i, err);
@@ -419,7 +426,7 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 			log_debug("imap: IDLE renewed on %s", i->mailbox);
 		}
 		int64_t now = g_get_monotonic_time();
-		int64_t until = MIN(deadline, i->idle_since + IMAP_IDLE_RENEW_US);
+		int64_t until = MIN(deadline, i->idle_since + i->renew_us);
 		int ms = (int)MAX((until - now) / 1000, 0);
 		char reply[IMAP_IDLE_LINE_MAX + 1];
 		int rc = read_reply(i, ms, stop, true, reply, sizeof reply, err);

@@ -90,6 +90,24 @@ took=$(($(ms) - t0))
 assert_eq 0 "$rc" "the daemon exits 0 on SIGTERM while it idles"
 [ "$took" -lt 1500 ] && dm_ok "and within a second or so ($took ms)" || dm_not_ok "SIGTERM ends the IDLE wait within ~1 s" "took $took ms"
 
+# ---- IDLE renewed (DONE, IDLE) as RFC 2177 asks: every second here ----
+DESKMAIL_IDLE_RENEW_SECONDS=1 "$DESKMAIL" -v -c "$DM_CONF" run 2>"$W/run-renew.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP IDLE: waiting for mail' "$W/run-renew.log"
+sleep 3.5
+n=$(tickets)
+dm_mail "$W/n1" 'carol@globex.example' 'After renewals' 'Still listening?'
+dm_deliver "$W/n1"
+lat=$(wait_ticket $((n + 1)) 2000)
+renewed=$(grep -c 'IDLE renewed' "$W/run-renew.log")
+[ "$renewed" -ge 2 ] && dm_ok "IDLE is renewed on the same connection ($renewed times in ~4 s)" \
+	|| dm_not_ok "IDLE is renewed" "renewed: $renewed"
+[ "$lat" != timeout ] && dm_ok "and mail is still announced after renewals ($lat ms)" \
+	|| dm_not_ok "mail is announced after renewals" "$(grep -v postgresql "$W/run-renew.log" | tail -n 20)"
+assert_eq 0 "$(grep -Ec ' (error|warning): ' "$W/run-renew.log")" "no error or warning on renewal"
+kill -TERM "$pid"
+wait "$pid"
+
 # ---- IDLE over TLS (imaps://): curl's TLS under curl_easy_recv ----
 T=$DM_TEST_DIR/tls
 mkdir -p "$T"
