@@ -345,7 +345,8 @@ static bool imap_settings_equal(const Config *a, const Config *b)
 }
 
 /* Read the configuration file again; keep the one in use when the new one
- * (or its templates) does not pass the checks. */
+ * (or its templates) does not pass the checks.  log.syslog is not switched
+ * on or off by a reload (the syslog connection is the command line's). */
 static void reload(Desk *desk, RunState *st)
 {
 	*desk->reload = 0;
@@ -354,6 +355,8 @@ static void reload(Desk *desk, RunState *st)
 	DmError e = {0};
 	int rc = cfg_load(path, &cfg, &e);
 	bool imap_same = rc == 0 && imap_settings_equal(desk->cfg, cfg);
+	int level_was = dm_log_level_parse(desk->cfg->log_level);
+	int level = rc == 0 ? dm_log_level_parse(cfg->log_level) : -1;
 	if (rc == 0)
 		rc = desk_reload(desk, cfg, &e);
 	if (rc) {
@@ -361,6 +364,9 @@ static void reload(Desk *desk, RunState *st)
 		log_err("reload of %s refused, keeping the configuration in use: %s", path, e.msg);
 		return;
 	}
+	/* log.level too, unless the command line set it (-v) */
+	if (level >= 0 && dm_log_level == level_was)
+		dm_log_level = level;
 	log_notice("configuration and templates reloaded from %s", path);
 	if (!imap_same) {
 		idle_close(st);

@@ -55,6 +55,21 @@ dm_wait_for 15 grep -qs 'Third request' "$DM_SMTP_OUT"/*.eml
 assert_eq 1 "$(acks_with RELOADED-MARKER)" "after SIGHUP the next acknowledgement uses the edited template"
 assert_true "... and it is the new mail's" grep -qs 'RELOADED-MARKER' $(grep -ls 'Third request' "$DM_SMTP_OUT"/*.eml)
 
+# log.level is reloaded too: at "warning" the per-mail info lines stop
+cp "$DM_CONF" "$W/info.conf"
+echo 'log = { level = "warning"; };' >>"$DM_CONF"
+kill -HUP "$pid"
+sleep 2
+lines=$(grep -c 'new ticket #' "$W/run.log")
+dm_mail "$W/w" 'carol@globex.example' 'Quiet request' 'quiet'
+dm_deliver "$W/w"
+dm_wait_for 15 grep -qs 'Quiet request' "$DM_SMTP_OUT"/*.eml
+assert_true "at log.level warning the mail is still taken in" grep -qs 'Quiet request' "$DM_SMTP_OUT"/*.eml
+assert_eq "$lines" "$(grep -c 'new ticket #' "$W/run.log")" "and its info line is not logged: log.level was reloaded"
+cp "$W/info.conf" "$DM_CONF"
+kill -HUP "$pid"
+sleep 2
+
 # ---- SIGHUP with a broken configuration: logged, the old one kept ----
 cp "$DM_CONF" "$W/good.conf"
 echo 'this is not libconfig' >>"$DM_CONF"
