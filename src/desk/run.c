@@ -13,7 +13,7 @@
  * (DM_EAUTH: IMAP, SMTP or PostgreSQL) at error level with the server's
  * words, then tried again at growing intervals up to an hour, since the
  * same secret will not do better next time; a server that is down is
- * tried again at growing intervals up to poll_interval.  When it works
+ * tried again at growing intervals up to poll_interval (a minute at most).  When it works
  * again that is logged once.  The database may be down when the daemon
  * starts (the desk comes from desk_new): every pass connects first.  Only
  * a configuration error or an unmigrated database ends the daemon.
@@ -29,9 +29,11 @@
 
 /* The longest wait before trying a refused login again. */
 #define RUN_AUTH_BACKOFF_MAX 3600
-/* The first wait after a server was found down (then doubling up to
- * poll_interval). */
+/* The first wait after a server was found down, then doubling up to
+ * poll_interval but never more than RUN_TEMP_BACKOFF_MAX (with IDLE,
+ * poll_interval may be long; a try costs a connection attempt). */
 #define RUN_TEMP_BACKOFF_MIN 5
+#define RUN_TEMP_BACKOFF_MAX 60
 /* How long one IDLE wait lasts before the flags are looked at again. */
 #define RUN_WAIT_SLICE_MS 1000
 
@@ -52,11 +54,12 @@ static bool backoff_due(const Backoff *b)
 
 /* Seconds to wait after the failures so far: a refused login from
  * poll_interval doubling up to an hour, anything else from a few seconds
- * doubling up to poll_interval. */
+ * doubling up to poll_interval or a minute, whichever is shorter. */
 static int backoff_delay(const Backoff *b, int interval)
 {
 	int lo = b->kind == DM_EAUTH ? interval : MIN(interval, RUN_TEMP_BACKOFF_MIN);
-	int hi = b->kind == DM_EAUTH ? MAX(interval, RUN_AUTH_BACKOFF_MAX) : interval;
+	int hi = b->kind == DM_EAUTH ? MAX(interval, RUN_AUTH_BACKOFF_MAX)
+				     : MIN(interval, RUN_TEMP_BACKOFF_MAX);
 	int64_t d = lo;
 	for (unsigned i = 1; i < b->failures && d < hi; i++)
 		d *= 2;

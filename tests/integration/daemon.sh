@@ -28,6 +28,9 @@ printf 'auth_failure_delay = 0\nauth_verbose = yes\nservice anvil {\n  unix_list
 dm_imap_start
 
 tickets() { dm_psql -c 'select count(*) from ticket'; }
+# sent TEXT: a mail the SMTP server received holds TEXT (the glob is
+# expanded at each call, so dm_wait_for sees files written later)
+sent() { grep -qs "$1" "$DM_SMTP_OUT"/*.eml; }
 acks_with() { grep -ls "$1" "$DM_SMTP_OUT"/*.eml 2>/dev/null | wc -l; }
 alive() { kill -0 "$1" 2>/dev/null; }
 
@@ -38,12 +41,12 @@ dm_wait_for 20 grep -q 'running: polling' "$W/run.log"
 # ---- SIGHUP: a changed template is used after the reload, not before ----
 dm_mail "$W/a" 'carol@globex.example' 'First request' 'one'
 dm_deliver "$W/a"
-dm_wait_for 15 grep -qs 'First request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 15 sent 'First request'
 assert_eq 1 "$(acks_with 'First request')" "the daemon acknowledges a mail"
 sed -i 's/^Thank you for contacting/RELOADED-MARKER Thank you for contacting/' "$W/tpl/ack.txt"
 dm_mail "$W/b" 'carol@globex.example' 'Second request' 'two'
 dm_deliver "$W/b"
-dm_wait_for 15 grep -qs 'Second request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 15 sent 'Second request'
 assert_eq 0 "$(acks_with RELOADED-MARKER)" "an edited template is not used before SIGHUP"
 kill -HUP "$pid"
 dm_wait_for 10 grep -q 'reloaded from' "$W/run.log"
@@ -51,7 +54,7 @@ assert_true "SIGHUP does not kill the daemon" alive "$pid"
 assert_contains "$(cat "$W/run.log")" "configuration and templates reloaded from $DM_CONF" "the reload is logged"
 dm_mail "$W/c" 'carol@globex.example' 'Third request' 'three'
 dm_deliver "$W/c"
-dm_wait_for 15 grep -qs 'Third request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 15 sent 'Third request'
 assert_eq 1 "$(acks_with RELOADED-MARKER)" "after SIGHUP the next acknowledgement uses the edited template"
 assert_true "... and it is the new mail's" grep -qs 'RELOADED-MARKER' $(grep -ls 'Third request' "$DM_SMTP_OUT"/*.eml)
 
@@ -63,8 +66,8 @@ sleep 2
 lines=$(grep -c 'new ticket #' "$W/run.log")
 dm_mail "$W/w" 'carol@globex.example' 'Quiet request' 'quiet'
 dm_deliver "$W/w"
-dm_wait_for 15 grep -qs 'Quiet request' "$DM_SMTP_OUT"/*.eml
-assert_true "at log.level warning the mail is still taken in" grep -qs 'Quiet request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 15 sent 'Quiet request'
+assert_true "at log.level warning the mail is still taken in" sent 'Quiet request'
 assert_eq "$lines" "$(grep -c 'new ticket #' "$W/run.log")" "and its info line is not logged: log.level was reloaded"
 cp "$W/info.conf" "$DM_CONF"
 kill -HUP "$pid"
@@ -86,8 +89,8 @@ dm_wait_for 10 grep -q "unclosed '{{'" "$W/run.log"
 assert_contains "$(grep 'refused' "$W/run.log" | tail -n1)" "unclosed '{{'" "a template that does not render is refused with its reason"
 dm_mail "$W/d" 'carol@globex.example' 'Fourth request' 'four'
 dm_deliver "$W/d"
-dm_wait_for 15 grep -qs 'Fourth request' "$DM_SMTP_OUT"/*.eml
-assert_true "the daemon still works after refused reloads" grep -qs 'Fourth request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 15 sent 'Fourth request'
+assert_true "the daemon still works after refused reloads" sent 'Fourth request'
 assert_true "... with the templates it had (no broken text sent)" bash -c "! grep -qs 'Broken' '$DM_SMTP_OUT'/*.eml"
 assert_true "... the last good ones" grep -qs 'RELOADED-MARKER' $(grep -ls 'Fourth request' "$DM_SMTP_OUT"/*.eml)
 cp "$W/ack.good" "$W/tpl/ack.txt"
@@ -110,9 +113,9 @@ dm_mail "$W/e" 'carol@globex.example' 'Fifth request' 'five'
 dm_deliver "$W/e"
 sed -i 's/password = "wrong";/password = "secret";/' "$DM_CONF"
 kill -HUP "$pid"
-dm_wait_for 15 grep -qs 'Fifth request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 15 sent 'Fifth request'
 assert_contains "$(cat "$W/run.log")" "IMAP: login accepted again" "the end of the outage is logged once"
-assert_true "and the mail that came meanwhile is taken in" grep -qs 'Fifth request' "$DM_SMTP_OUT"/*.eml
+assert_true "and the mail that came meanwhile is taken in" sent 'Fifth request'
 
 kill -TERM "$pid"
 wait "$pid"; rc=$?
@@ -129,8 +132,8 @@ assert_eq 1 "$(grep -c 'database: ' "$W/run2.log")" "the outage is logged once o
 dm_mail "$W/f" 'carol@globex.example' 'Sixth request' 'six'
 dm_deliver "$W/f"
 dm_pg_start
-dm_wait_for 20 grep -qs 'Sixth request' "$DM_SMTP_OUT"/*.eml
-assert_true "once PostgreSQL is up the daemon takes the mail in" grep -qs 'Sixth request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 20 sent 'Sixth request'
+assert_true "once PostgreSQL is up the daemon takes the mail in" sent 'Sixth request'
 assert_contains "$(cat "$W/run2.log")" "database: working again" "and logs that the database is back"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
@@ -146,9 +149,9 @@ dm_wait_for 10 grep -q 'database: ' "$W/run4.log"
 dm_mail "$W/g" 'carol@globex.example' 'Seventh request' 'seven'
 dm_deliver "$W/g"
 dm_pg_start
-dm_wait_for 30 grep -qs 'Seventh request' "$DM_SMTP_OUT"/*.eml
+dm_wait_for 45 sent 'Seventh request'
 assert_true "poll_interval = 300: the database is tried again within seconds and the mail taken in" \
-	grep -qs 'Seventh request' "$DM_SMTP_OUT"/*.eml
+	sent 'Seventh request'
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and it exits 0 on SIGTERM"
