@@ -50,6 +50,27 @@ enum {
 	CFG_AUTH_DMARC = 2,   /* "dmarc": dmarc=pass for the From domain */
 };
 
+/* One mailbox polled (the `imap` group, or an entry of `mailboxes`), and
+ * its brand: the address and templates of the mail about the tickets that
+ * came in through it. */
+typedef struct {
+	char *name;      /* unique; default: username@host[:port]/MAILBOX */
+	char *address;   /* the brand's desk address; NULL = desk.address */
+	char *templates; /* absolute; NULL = desk.templates (per file: a template
+			    missing here is taken from desk.templates) */
+	char *url;       /* imap[s]://host[:port]/MAILBOX, never user information */
+	char *username;
+	char *password;    /* from password or password_file; may be "" */
+	int poll_interval; /* seconds, default 30 */
+	char *mark_flag;   /* keyword/flag set after commit, default "$Ticketed"; "" = none */
+	char *move_to;     /* folder to move to after commit; NULL = don't move */
+	int64_t max_message_bytes; /* default 25 MiB */
+	bool tls_verify;           /* default true */
+	char *ca_file;             /* NULL = system store */
+	int timeout;               /* seconds, default 60 */
+	int batch;                 /* max messages per poll pass, default 500 */
+} CfgMailbox;
+
 typedef struct {
 	char *path; /* the file read (as given) */
 	char *dir;  /* its folder, for relative paths */
@@ -57,18 +78,15 @@ typedef struct {
 	/* database */
 	char *db_conninfo;
 
-	/* imap */
-	char *imap_url; /* imap[s]://host[:port]/MAILBOX, never user information */
-	char *imap_username;
-	char *imap_password;    /* from password or password_file; may be "" */
-	int imap_poll_interval; /* seconds, default 30 */
-	char *imap_mark_flag;   /* keyword/flag set after commit, default "$Ticketed"; "" = none */
-	char *imap_move_to;     /* folder to move to after commit; NULL = don't move */
-	int64_t imap_max_message_bytes; /* default 25 MiB */
-	bool imap_tls_verify;           /* default true */
-	char *imap_ca_file;             /* NULL = system store */
-	int imap_timeout;               /* seconds, default 60 */
-	int imap_batch;                 /* max messages per poll pass, default 500 */
+	/* the mailboxes polled: the single `imap` group (then n_mailboxes is 1)
+	 * or the `mailboxes` list, never both; at least one */
+	CfgMailbox *mailboxes;
+	size_t n_mailboxes;
+	bool mailbox_list; /* they come from the `mailboxes` list */
+	/* every address that is ours: desk.address and each mailbox's address,
+	 * lower-case, unique, NULL-terminated (mail From: one of them or with
+	 * one in X-Loop is our own coming back) */
+	char **own_addresses;
 
 	/* smtp */
 	char *smtp_url;      /* smtp[s]://host[:port], no path, never user information */
@@ -162,6 +180,9 @@ const WtCalendar *cfg_ticket_calendar(const Config *cfg, const char *client_cale
 
 /* Borrowed; NULL if the plan is not configured. */
 const CfgPlan *cfg_plan(const Config *cfg, const char *name);
+
+/* Borrowed; NULL if no mailbox has that name (or name is NULL). */
+const CfgMailbox *cfg_mailbox(const Config *cfg, const char *name);
 
 /* Print the effective settings (passwords masked) to stdout. */
 void cfg_dump(const Config *cfg);

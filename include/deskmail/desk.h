@@ -63,10 +63,18 @@ typedef struct {
 	size_t set_aside; /* not stored even raw: left on the server, flagged */
 } PollStats;
 
-/* One pass over the IMAP mailbox, incremental by UID, in batches committed
- * together (about 100 ms of work each), each mail marked on the server
- * after its batch's commit.  Logs a "poll timing:" line at info level. */
+/* One pass over each configured IMAP mailbox whose poll_interval has
+ * passed since this desk last polled it (the first call: all of them),
+ * incremental by UID, in batches committed together (about 100 ms of work
+ * each), each mail marked on the server after its batch's commit.  A
+ * mailbox another process is polling (its advisory lock is taken) is
+ * skipped.  st is the sum over the mailboxes; the first mailbox's error is
+ * returned (prefixed with its name when there are several), the others'
+ * are logged, and every mailbox gets its pass.  Logs a "poll timing:" line
+ * per mailbox at info level. */
 int desk_poll(Desk *desk, PollStats *st, DmError *err);
+/* The shortest poll_interval of the mailboxes, in seconds. */
+int desk_poll_interval(const Desk *desk);
 
 /* ---- the quarantine, worked by staff (quarantine.c) ---- */
 

@@ -158,9 +158,10 @@ int store_mail_abandon(Db *db, DmError *err);
 
 /* ---- the IMAP mailbox state (mailbox.c) ---- */
 
-/* The row of mailbox url (created when new). */
-int store_mailbox_open(Db *db, const char *url, int64_t *id_r, uint32_t *uidvalidity_r,
-		       uint32_t *last_uid_r, DmError *err);
+/* The row of the mailbox at url read as username (created when new; a row
+ * of url from before user names were recorded is taken over). */
+int store_mailbox_open(Db *db, const char *url, const char *username, int64_t *id_r,
+		       uint32_t *uidvalidity_r, uint32_t *last_uid_r, DmError *err);
 /* One poller per mailbox: a session advisory lock.  *locked_r false when
  * another process holds it. */
 int store_mailbox_lock(Db *db, int64_t id, bool *locked_r, DmError *err);
@@ -188,6 +189,12 @@ typedef struct {
 	unsigned char *raw;
 	size_t raw_len;
 } OutboxRow;
+
+/* A send pass holds its token for as long as it works (a session advisory
+ * lock): rows claimed with a token nobody holds are due again at once (the
+ * pass died).  Take it before the first claim. */
+int store_outbox_hold(Db *db, const char *token, DmError *err);
+void store_outbox_unhold(Db *db, const char *token);
 
 /* Claim up to max due rows for the pass whose token is given (status
  * 'sending', a lease of lease_seconds, attempts + 1), committed before any
@@ -302,6 +309,7 @@ typedef struct {
 	int64_t mailbox_id;           /* set aside: where it lies */
 	uint32_t uidvalidity, uid;    /* (0: not known) */
 	char *mailbox_url;            /* that mailbox's URL, or NULL */
+	char *mailbox_username;       /* and the user name it is read as ("": unknown) */
 	uint32_t mailbox_uidvalidity; /* the mailbox's UIDVALIDITY now */
 } QuarantineRow;
 

@@ -149,7 +149,7 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 {
 	char *raw = NULL;
 	size_t len = 0, total = 0;
-	size_t max = (size_t)cfg->imap_max_message_bytes;
+	size_t max = (size_t)cfg->mailboxes[0].max_message_bytes; /* the first mailbox's */
 	int rc = read_message(path, max, &raw, &len, &total, err);
 	if (rc)
 		return rc;

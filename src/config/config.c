@@ -42,6 +42,9 @@
 /* A password file holds one line; anything bigger is a mistake. */
 #define CFG_PASSWORD_FILE_MAX 4096
 
+/* Mailboxes in the list at most (each is polled every pass). */
+#define CFG_MAX_MAILBOXES 1000
+
 typedef enum {
 	T_STRING,
 	T_INT,   /* stored as int */
@@ -244,6 +247,15 @@ static const char *check_mailbox(const char *v)
 	return NULL;
 }
 
+/* A mailbox's name: it is recorded with each ticket that came in through
+ * it (the brand of the mail about the ticket) and shown in logs. */
+static const char *check_mailbox_name(const char *v)
+{
+	if (*v == '\0' || strlen(v) > 100)
+		return "must be 1 to 100 characters";
+	return NULL;
+}
+
 /* An authserv-id as RFC 8601 allows it unquoted (an RFC 2045 token), which
  * is what servers write: in practice a host name. */
 static const char *check_authserv_id(const char *v)
@@ -286,20 +298,75 @@ static const Setting database_settings[] = {
 	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
 };
 
-static const Setting imap_settings[] = {
-	S_("url", F_REQUIRED, NULL, imap_url, check_imap_url),
-	S_("username", F_REQUIRED, NULL, imap_username, check_nonempty),
-	S_("password", F_SECRET | F_RAW, NULL, imap_password, NULL),
-	S_("password_file", F_SECRET_FILE, NULL, imap_password, check_nonempty),
-	I_("poll_interval", 30, 1, 86400, imap_poll_interval),
-	S_("mark_flag", 0, "$Ticketed", imap_mark_flag, check_imap_flag),
-	S_("move_to", 0, NULL, imap_move_to, check_mailbox),
-	L_("max_message_bytes", 25 * MIB, KIB, GIB, imap_max_message_bytes),
-	B_("tls_verify", 1, imap_tls_verify),
-	S_("ca_file", 0, NULL, imap_ca_file, check_nonempty),
-	I_("timeout", 60, 1, 3600, imap_timeout),
-	I_("batch", 500, 1, 100000, imap_batch),
+#undef S_
+#undef I_
+#undef L_
+#undef B_
+#define S_(n, fl, def, field, chk)                                                                 \
+	{                                                                                          \
+		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
+		.offset = offsetof(CfgMailbox, field), .check = chk                                \
+	}
+#define I_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
+		.offset = offsetof(CfgMailbox, field)                                              \
+	}
+#define L_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
+		.offset = offsetof(CfgMailbox, field)                                              \
+	}
+#define B_(n, def, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(CfgMailbox, field)   \
+	}
+/* The imap group and each entry of the mailboxes list land in a
+ * CfgMailbox.  The last N_BRAND_SETTINGS rows are the brand's and are
+ * allowed in the list's entries only (the imap group's brand is the desk). */
+static const Setting mailbox_settings[] = {
+	S_("name", 0, NULL, name, check_mailbox_name),
+	S_("url", F_REQUIRED, NULL, url, check_imap_url),
+	S_("username", F_REQUIRED, NULL, username, check_nonempty),
+	S_("password", F_SECRET | F_RAW, NULL, password, NULL),
+	S_("password_file", F_SECRET_FILE, NULL, password, check_nonempty),
+	I_("poll_interval", 30, 1, 86400, poll_interval),
+	S_("mark_flag", 0, "$Ticketed", mark_flag, check_imap_flag),
+	S_("move_to", 0, NULL, move_to, check_mailbox),
+	L_("max_message_bytes", 25 * MIB, KIB, GIB, max_message_bytes),
+	B_("tls_verify", 1, tls_verify),
+	S_("ca_file", 0, NULL, ca_file, check_nonempty),
+	I_("timeout", 60, 1, 3600, timeout),
+	I_("batch", 500, 1, 100000, batch),
+	/* the brand's, entries only */
+	S_("address", 0, NULL, address, check_addr),
+	S_("templates", 0, NULL, templates, check_nonempty),
 };
+#define N_BRAND_SETTINGS 2
+#define N_IMAP_SETTINGS (G_N_ELEMENTS(mailbox_settings) - N_BRAND_SETTINGS)
+#undef S_
+#undef I_
+#undef L_
+#undef B_
+#define S_(n, fl, def, field, chk)                                                                 \
+	{                                                                                          \
+		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
+		.offset = offsetof(Config, field), .check = chk                                    \
+	}
+#define I_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define L_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define B_(n, def, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
+	}
 
 static const Setting smtp_settings[] = {
 	S_("url", F_REQUIRED, NULL, smtp_url, check_smtp_url),
@@ -430,9 +497,9 @@ typedef struct {
 		n, req, t, G_N_ELEMENTS(t)                                                         \
 	}
 static const Group groups[] = {
-	G_("database", true, database_settings), G_("imap", true, imap_settings),
-	G_("smtp", true, smtp_settings),         G_("desk", true, desk_settings),
-	G_("log", false, log_settings),          G_("auth", false, auth_settings),
+	G_("database", true, database_settings), G_("smtp", true, smtp_settings),
+	G_("desk", true, desk_settings),         G_("log", false, log_settings),
+	G_("auth", false, auth_settings),
 };
 #undef G_
 
@@ -757,6 +824,112 @@ static int load_plans(const LoadCtx *ctx, const config_setting_t *plans, Config 
 	return 0;
 }
 
+/* "username@host[:port]/MAILBOX" of a mailbox, its default name. */
+static char *mailbox_default_name(const CfgMailbox *mb)
+{
+	const char *p = strstr(mb->url, "://");
+	return g_strdup_printf("%s@%s", mb->username, p ? p + 3 : mb->url);
+}
+
+/* One mailbox from grp (the imap group, or an entry of the list, whose
+ * brand settings are allowed too), its password required and its templates
+ * folder made absolute. */
+static int load_mailbox(const LoadCtx *ctx, const config_setting_t *grp, const char *prefix,
+			bool entry, CfgMailbox *mb)
+{
+	int rc = load_group(ctx, grp, prefix, mailbox_settings,
+			    entry ? G_N_ELEMENTS(mailbox_settings) : N_IMAP_SETTINGS, mb);
+	if (rc < 0)
+		return rc;
+	if (mb->password == NULL)
+		return cfg_fail(ctx, grp, "setting '%s.password': required (or %s.password_file)",
+				prefix, prefix);
+	if (mb->name == NULL)
+		mb->name = mailbox_default_name(mb);
+	if (mb->templates != NULL) {
+		char *abs = g_canonicalize_filename(mb->templates, ctx->dir);
+		g_free(mb->templates);
+		mb->templates = abs;
+	}
+	if (mb->address != NULL) {
+		char *low = g_ascii_strdown(mb->address, -1);
+		g_free(mb->address);
+		mb->address = low;
+	}
+	return 0;
+}
+
+/* The single imap group or the mailboxes list (not both): names unique, no
+ * account's folder twice. */
+static int load_mailboxes(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
+{
+	config_setting_t *imap = config_setting_get_member(root, "imap");
+	config_setting_t *list = config_setting_get_member(root, "mailboxes");
+	if (imap != NULL && list != NULL)
+		return cfg_fail(ctx, list,
+				"setting 'mailboxes': set either the imap group (one mailbox) or "
+				"the mailboxes list, not both");
+	if (imap == NULL && list == NULL)
+		return cfg_fail(ctx, NULL,
+				"setting 'imap': required group is missing (or a mailboxes list)");
+	if (imap != NULL) {
+		if (config_setting_type(imap) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, imap, "setting 'imap': must be a group { ... }");
+		cfg->mailboxes = g_new0(CfgMailbox, 1);
+		cfg->n_mailboxes = 1;
+		return load_mailbox(ctx, imap, "imap", false, &cfg->mailboxes[0]);
+	}
+	int n = config_setting_type(list) == CONFIG_TYPE_LIST ? config_setting_length(list) : 0;
+	if (n < 1 || n > CFG_MAX_MAILBOXES)
+		return cfg_fail(ctx, list,
+				"setting 'mailboxes': must be a list of 1 to %d groups: "
+				"( { url = ...; username = ...; ... }, ... )",
+				CFG_MAX_MAILBOXES);
+	cfg->mailbox_list = true;
+	cfg->mailboxes = g_new0(CfgMailbox, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		g_autofree char *prefix = g_strdup_printf("mailboxes.[%d]", i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, e, "setting '%s': must be a group { ... }", prefix);
+		CfgMailbox *mb = &cfg->mailboxes[cfg->n_mailboxes++];
+		int rc = load_mailbox(ctx, e, prefix, true, mb);
+		if (rc < 0)
+			return rc;
+		for (size_t k = 0; k + 1 < cfg->n_mailboxes; k++) {
+			const CfgMailbox *o = &cfg->mailboxes[k];
+			if (strcmp(o->name, mb->name) == 0)
+				return cfg_fail(ctx, e,
+						"setting '%s.name': \"%s\" is the name of "
+						"mailboxes.[%zu] too (names must be unique)",
+						prefix, mb->name, k);
+			if (strcmp(o->url, mb->url) == 0 && strcmp(o->username, mb->username) == 0)
+				return cfg_fail(ctx, e,
+						"setting '%s': the same url and username as "
+						"mailboxes.[%zu] (a mailbox is polled once)",
+						prefix, k);
+		}
+	}
+	return 0;
+}
+
+/* desk.address and every mailbox's, lower-case, each once. */
+static void own_addresses(Config *cfg)
+{
+	GPtrArray *a = g_ptr_array_new();
+	g_ptr_array_add(a, g_ascii_strdown(cfg->desk_address, -1));
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		const char *addr = cfg->mailboxes[i].address;
+		bool seen = addr == NULL;
+		for (guint k = 0; k < a->len && !seen; k++)
+			seen = strcmp(a->pdata[k], addr) == 0;
+		if (!seen)
+			g_ptr_array_add(a, g_strdup(addr));
+	}
+	g_ptr_array_add(a, NULL);
+	cfg->own_addresses = (char **)g_ptr_array_free(a, FALSE);
+}
+
 static void cfg_warn(Config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static const char *const weekday_keys[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -969,12 +1142,8 @@ static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 /* Cross-setting checks and derived values. */
 static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 {
-	config_setting_t *imap = config_setting_get_member(root, "imap");
 	config_setting_t *smtp = config_setting_get_member(root, "smtp");
 
-	if (cfg->imap_password == NULL)
-		return cfg_fail(ctx, imap,
-				"setting 'imap.password': required (or imap.password_file)");
 	if (cfg->smtp_password != NULL && cfg->smtp_username == NULL) {
 		config_setting_t *s = config_setting_get_member(smtp, "password");
 		if (s == NULL)
@@ -1019,6 +1188,7 @@ static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 		const char *at = strrchr(cfg->desk_address, '@');
 		cfg->desk_domain = g_ascii_strdown(at + 1, -1);
 	}
+	own_addresses(cfg);
 	return 0;
 }
 
@@ -1083,13 +1253,14 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
 		const char *name = config_setting_name(e);
 		bool known = name != NULL &&
-			     (strcmp(name, "plans") == 0 || strcmp(name, "calendars") == 0);
+			     (strcmp(name, "plans") == 0 || strcmp(name, "calendars") == 0 ||
+			      strcmp(name, "imap") == 0 || strcmp(name, "mailboxes") == 0);
 		for (size_t g = 0; g < G_N_ELEMENTS(groups) && !known; g++)
 			known = name != NULL && strcmp(name, groups[g].name) == 0;
 		if (!known) {
 			rc = cfg_fail(&ctx, e,
-				      "setting '%s': unknown (groups are database, imap, smtp, "
-				      "desk, log, auth, calendars, plans)",
+				      "setting '%s': unknown (groups are database, imap or "
+				      "mailboxes, smtp, desk, log, auth, calendars, plans)",
 				      name ? name : "?");
 			goto out;
 		}
@@ -1112,6 +1283,9 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 			goto out;
 	}
 	rc = load_plans(&ctx, config_setting_get_member(root, "plans"), cfg);
+	if (rc < 0)
+		goto out;
+	rc = load_mailboxes(&ctx, root, cfg);
 	if (rc < 0)
 		goto out;
 	rc = finish(&ctx, root, cfg);
@@ -1146,6 +1320,11 @@ void cfg_free(Config *cfg)
 		free_fields(plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
 	}
 	g_free(cfg->plans);
+	for (size_t i = 0; cfg->mailboxes != NULL && i < cfg->n_mailboxes; i++) {
+		free_fields(mailbox_settings, G_N_ELEMENTS(mailbox_settings), &cfg->mailboxes[i]);
+	}
+	g_free(cfg->mailboxes);
+	g_strfreev(cfg->own_addresses);
 	for (size_t i = 0; cfg->calendars != NULL && i < cfg->n_calendars; i++)
 		wt_calendar_free(cfg->calendars[i]);
 	g_free(cfg->calendars);
@@ -1172,6 +1351,16 @@ const WtCalendar *cfg_ticket_calendar(const Config *cfg, const char *client_cale
 	if (c == NULL && plan != NULL)
 		c = cfg_calendar(cfg, plan->calendar);
 	return c != NULL ? c : cfg->desk_cal;
+}
+
+const CfgMailbox *cfg_mailbox(const Config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_mailboxes; i++)
+		if (strcmp(cfg->mailboxes[i].name, name) == 0)
+			return &cfg->mailboxes[i];
+	return NULL;
 }
 
 const CfgPlan *cfg_plan(const Config *cfg, const char *name)
@@ -1248,11 +1437,36 @@ static void dump_group(const char *prefix, const Setting *table, size_t n, const
 	}
 }
 
+/* The imap group, or each entry of the list with its brand (an unset
+ * address or templates folder shown as the desk's it falls back to). */
+static void dump_mailboxes(const Config *cfg)
+{
+	if (!cfg->mailbox_list) {
+		dump_group("imap", mailbox_settings, N_IMAP_SETTINGS, &cfg->mailboxes[0]);
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		const CfgMailbox *mb = &cfg->mailboxes[i];
+		g_autofree char *prefix = g_strdup_printf("mailboxes.[%zu]", i);
+		dump_group(prefix, mailbox_settings, N_IMAP_SETTINGS, mb);
+		printf("%s.address = \"%s\"%s\n", prefix,
+		       mb->address ? mb->address : cfg->desk_address,
+		       mb->address ? "" : " (desk.address)");
+		printf("%s.templates = \"%s\"%s\n", prefix,
+		       mb->templates ? mb->templates : cfg->desk_templates,
+		       mb->templates ? " (then desk.templates for a file not there)"
+				     : " (desk.templates)");
+	}
+}
+
 void cfg_dump(const Config *cfg)
 {
 	printf("# %s\n", cfg->path);
-	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++)
+	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
 		dump_group(groups[g].name, groups[g].settings, groups[g].n, cfg);
+		if (g == 0)
+			dump_mailboxes(cfg);
+	}
 	if (cfg->n_plans == 0)
 		puts("# no plans");
 	for (size_t i = 0; i < cfg->n_plans; i++) {

@@ -34,10 +34,15 @@ static const char *loop_reason(const Mail *m, const MailFacts *f, const Config *
 {
 	if (m == NULL || m->is_automatic)
 		return NULL;
-	if (m->from && g_ascii_strcasecmp(m->from->addr, cfg->desk_address) == 0)
-		return "From: our own address";
-	if (m->x_loop) {
-		g_autofree char *ours = g_ascii_strdown(cfg->desk_address, -1);
+	/* every address of the desk's (each mailbox's brand has one) */
+	const char *only[] = {cfg->desk_address, NULL};
+	const char *const *own =
+		cfg->own_addresses ? (const char *const *)cfg->own_addresses : only;
+	for (size_t i = 0; own[i] != NULL; i++)
+		if (m->from && g_ascii_strcasecmp(m->from->addr, own[i]) == 0)
+			return "From: our own address";
+	for (size_t i = 0; m->x_loop && own[i] != NULL; i++) {
+		g_autofree char *ours = g_ascii_strdown(own[i], -1);
 		size_t n = strlen(ours);
 		for (const char *s = strstr(m->x_loop, ours); s; s = strstr(s + 1, ours)) {
 			bool start = s == m->x_loop || !g_ascii_isalnum(s[-1]);

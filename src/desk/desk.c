@@ -8,15 +8,28 @@
 #include "deskmail/log.h"
 #include "dm_build.h"
 
-/* The operator's template, else (a folder kept from an older version that
- * lacks a newer template) the one installed with deskmail; the names taken
- * from there are added to `borrowed` for one notice. */
-static int load_template(const Config *cfg, const char *name, Template **t, GString *borrowed,
-			 DmError *err)
+/* The operator's template from dir, else (a brand's folder holding only
+ * the templates that differ) from desk.templates, else (a folder kept from
+ * an older version that lacks a newer template) the one installed with
+ * deskmail; the names taken from elsewhere are added to `borrowed` for one
+ * notice (not for a brand's, which holds only some by design). */
+static int load_template(const Config *cfg, const char *dir, const char *name, Template **t,
+			 GString *borrowed, DmError *err)
 {
-	int rc = template_load(cfg->desk_templates, name, t, err);
+	int rc = template_load(dir, name, t, err);
 	if (rc != DM_ENOTFOUND)
 		return rc;
+	if (strcmp(dir, cfg->desk_templates) != 0) {
+		DmError e2 = {0};
+		rc = template_load(cfg->desk_templates, name, t, &e2);
+		if (rc != DM_ENOTFOUND) {
+			if (rc == 0)
+				dm_error_clear(err);
+			else
+				*err = e2;
+			return rc;
+		}
+	}
 	static const char *const fallbacks[] = {SYSCONF_TEMPLATEDIR, SOURCE_TEMPLATEDIR};
 	for (size_t i = 0; i < G_N_ELEMENTS(fallbacks); i++) {
 		if (strcmp(fallbacks[i], cfg->desk_templates) == 0)
@@ -39,20 +52,22 @@ static void note_borrowed(const Config *cfg, const GString *borrowed)
 			   cfg->desk_templates, borrowed->str);
 }
 
-static int load_templates(const Config *cfg, Template *tpl[TPL_COUNT], DmError *err)
+/* The templates of folder dir (desk.templates, or a mailbox's). */
+static int load_templates(const Config *cfg, const char *dir, Template *tpl[TPL_COUNT],
+			  DmError *err)
 {
 	g_autoptr(GString) borrowed = g_string_new(NULL);
 	int rc = 0;
 	for (int i = 0; i < TPL_COUNT && rc == 0; i++)
-		rc = load_template(cfg, plan_template_names[i], &tpl[i], borrowed, err);
+		rc = load_template(cfg, dir, plan_template_names[i], &tpl[i], borrowed, err);
 	note_borrowed(cfg, borrowed);
 	return rc == DM_ENOTFOUND ? DM_ECONFIG : rc;
 }
 
-int desk_check_templates(const Config *cfg, DmError *err)
+static int check_templates(const Config *cfg, const char *dir, DmError *err)
 {
 	Template *tpl[TPL_COUNT] = {0};
-	int rc = load_templates(cfg, tpl, err);
+	int rc = load_templates(cfg, dir, tpl, err);
 	PlanVars v = {0};
 	for (int i = 0; plan_placeholders[i]; i++)
 		plan_vars_set(&v, plan_placeholders[i], "x");
@@ -68,12 +83,65 @@ int desk_check_templates(const Config *cfg, DmError *err)
 	return rc;
 }
 
+int desk_check_templates(const Config *cfg, DmError *err)
+{
+	int rc = check_templates(cfg, cfg->desk_templates, err);
+	for (size_t i = 0; rc == 0 && i < cfg->n_mailboxes; i++) {
+		const CfgMailbox *mb = &cfg->mailboxes[i];
+		if (mb->templates != NULL && (rc = check_templates(cfg, mb->templates, err)) != 0) {
+			DmError e = *err;
+			rc = dm_error_set(err, rc, "mailbox %s: %s", mb->name, e.msg);
+		}
+	}
+	return rc;
+}
+
+/* A brand for each mailbox with an address or templates of its own. */
+static int open_brands(Desk *d, DmError *err)
+{
+	const Config *cfg = d->cfg;
+	d->brands = g_new0(Brand, cfg->n_mailboxes);
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		const CfgMailbox *mb = &cfg->mailboxes[i];
+		if (mb->address == NULL && mb->templates == NULL)
+			continue;
+		Brand *b = &d->brands[d->n_brands++];
+		b->mb = mb;
+		b->view = *cfg;
+		if (mb->address != NULL) {
+			/* its mail's Message-IDs in its own domain */
+			b->view.desk_address = mb->address;
+			b->domain = g_strdup(strrchr(mb->address, '@') + 1);
+			b->view.desk_domain = b->domain;
+		}
+		if (mb->templates != NULL) {
+			b->view.desk_templates = mb->templates;
+			int rc = load_templates(cfg, mb->templates, b->tpl, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+const Brand *desk_brand(const Desk *desk, const char *mailbox)
+{
+	for (size_t i = 0; mailbox != NULL && i < desk->n_brands; i++)
+		if (strcmp(desk->brands[i].mb->name, mailbox) == 0)
+			return &desk->brands[i];
+	return NULL;
+}
+
 int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
 {
 	Desk *d = g_new0(Desk, 1);
 	d->cfg = cfg;
 	mime_limits_default(&d->limits);
-	int rc = load_templates(cfg, d->tpl, err);
+	d->imap = g_new0(ImapSession *, cfg->n_mailboxes);
+	d->polled_at = g_new0(int64_t, cfg->n_mailboxes);
+	int rc = load_templates(cfg, cfg->desk_templates, d->tpl, err);
+	if (rc == 0)
+		rc = open_brands(d, err);
 	if (rc == 0)
 		rc = store_open(cfg->db_conninfo, &d->db, err);
 	if (rc) {
@@ -89,7 +157,16 @@ void desk_close(Desk *desk)
 	if (desk == NULL)
 		return;
 	store_close(desk->db);
-	imap_session_free(desk->imap);
+	for (size_t i = 0; desk->imap != NULL && i < desk->cfg->n_mailboxes; i++)
+		imap_session_free(desk->imap[i]);
+	g_free(desk->imap);
+	g_free(desk->polled_at);
+	for (size_t i = 0; i < desk->n_brands; i++)
+		for (int k = 0; k < TPL_COUNT; k++)
+			template_free(desk->brands[i].tpl[k]);
+	for (size_t i = 0; i < desk->n_brands; i++)
+		g_free(desk->brands[i].domain);
+	g_free(desk->brands);
 	for (int i = 0; i < TPL_COUNT; i++)
 		template_free(desk->tpl[i]);
 	g_free(desk);

@@ -1,4 +1,5 @@
-/* run.c - the daemon: a poll and a send every imap.poll_interval seconds
+/* run.c - the daemon: a poll and a send every poll_interval seconds (the
+ * shortest of the mailboxes'; each mailbox is polled at its own)
  * until the stop flag (SIGTERM/SIGINT, set by the command line) is raised.
  * Temporary trouble (the database, the IMAP or SMTP server) is logged and
  * tried again at the next interval; only a configuration error ends it. */
@@ -16,10 +17,20 @@ static void log_poll(const PollStats *st)
 			 st->failed);
 }
 
+/* What is polled how often, once at the start. */
+static void log_running(const Desk *desk)
+{
+	const Config *cfg = desk->cfg;
+	for (size_t i = 0; i < cfg->n_mailboxes; i++)
+		log_notice("running: polling %s%s%s every %d s", cfg->mailboxes[i].url,
+			   cfg->mailbox_list ? " as mailbox " : "",
+			   cfg->mailbox_list ? cfg->mailboxes[i].name : "",
+			   cfg->mailboxes[i].poll_interval);
+}
+
 int desk_run(Desk *desk, DmError *err)
 {
-	log_notice("running: polling %s every %d s", desk->cfg->imap_url,
-		   desk->cfg->imap_poll_interval);
+	log_running(desk);
 	while (!desk_stopping(desk)) {
 		DmError e = {0};
 		PollStats ps;
@@ -46,8 +57,7 @@ int desk_run(Desk *desk, DmError *err)
 		rc = desk_send(desk, &ss, &e);
 		if (rc)
 			log_warn("send: %s (retrying next interval)", e.msg);
-		for (int i = 0; i < desk->cfg->imap_poll_interval * 10 && !desk_stopping(desk);
-		     i++) {
+		for (int i = 0; i < desk_poll_interval(desk) * 10 && !desk_stopping(desk); i++) {
 			struct timespec ts = {0, 100 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}

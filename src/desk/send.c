@@ -19,7 +19,10 @@
  * again just before it goes on the wire (store/outbox.c explains the lock
  * that covers the mail on the wire).  The lease is long enough for one
  * SMTP transaction to time out twice over, and a pass renews the leases of
- * its batch while it works, so a slow server does not make them run out. */
+ * its batch while it works, so a slow server does not make them run out.
+ * A pass that dies does not hold its rows that long: while it works it
+ * holds its token (a session lock), and rows whose token nobody holds are
+ * due again at once, so another worker sends them at its next pass. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +58,6 @@ static int64_t backoff(const Config *cfg, int attempts)
  * member's relay, their text back to them, in one transaction. */
 static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err)
 {
-	const Config *cfg = desk->cfg;
 	TicketFact t = {0};
 	StaffList staff = {0};
 	int64_t author = 0;
@@ -68,11 +70,12 @@ static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err
 		if (rc == 0 && author)
 			rc = store_staff_load(desk->db, &staff, err);
 		if (rc == 0 && t.id) {
+			const Brand *brand = desk_brand(desk, t.mailbox);
 			plan_delivery_failed(&t, &staff, o->id, o->kind, o->rcpt, why, author, body,
-					     cfg, &p);
+					     brand_cfg(desk, brand), &p);
 			for (guint i = 0; i < p.notes->len; i++)
 				log_notice("%s", (const char *)p.notes->pdata[i]);
-			rc = render_plan(desk, &p, err);
+			rc = render_plan(desk, brand, &p, err);
 		}
 	}
 	if (rc == 0)
@@ -112,6 +115,10 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 		   g_random_int(), g_random_int());
 	int64_t renewed = 0;
 	double t_claim = 0, t_smtp = 0, t_record = 0;
+	/* while this pass lives, its claims are its own (store/outbox.c) */
+	rc = store_outbox_hold(desk->db, token, err);
+	if (rc)
+		return rc;
 	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
 
 	while (!stop && !desk_stopping(desk)) {
@@ -199,6 +206,7 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	t_record += secs_since(t0);
 	if (rc == 0 && frc)
 		rc = dm_error_set(err, frc, "%s", fe.msg);
+	store_outbox_unhold(desk->db, token);
 	outbox_rows_clear(rows);
 	g_array_free(rows, TRUE);
 	smtp_client_free(smtp);

@@ -83,17 +83,17 @@ static void test_minimal(void)
 	g_assert_cmpstr(cfg->dir, ==, tmpdir);
 	g_assert_cmpstr(cfg->db_conninfo, ==,
 			"host=127.0.0.1 port=5432 dbname=deskmail user=deskmail");
-	g_assert_cmpstr(cfg->imap_url, ==, "imap://127.0.0.1:1143/INBOX");
-	g_assert_cmpstr(cfg->imap_username, ==, "support");
-	g_assert_cmpstr(cfg->imap_password, ==, "secret");
-	g_assert_cmpint(cfg->imap_poll_interval, ==, 30);
-	g_assert_cmpstr(cfg->imap_mark_flag, ==, "$Ticketed");
-	g_assert_null(cfg->imap_move_to);
-	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 26214400);
-	g_assert_true(cfg->imap_tls_verify);
-	g_assert_null(cfg->imap_ca_file);
-	g_assert_cmpint(cfg->imap_timeout, ==, 60);
-	g_assert_cmpint(cfg->imap_batch, ==, 500);
+	g_assert_cmpstr(cfg->mailboxes[0].url, ==, "imap://127.0.0.1:1143/INBOX");
+	g_assert_cmpstr(cfg->mailboxes[0].username, ==, "support");
+	g_assert_cmpstr(cfg->mailboxes[0].password, ==, "secret");
+	g_assert_cmpint(cfg->mailboxes[0].poll_interval, ==, 30);
+	g_assert_cmpstr(cfg->mailboxes[0].mark_flag, ==, "$Ticketed");
+	g_assert_null(cfg->mailboxes[0].move_to);
+	g_assert_cmpint(cfg->mailboxes[0].max_message_bytes, ==, 26214400);
+	g_assert_true(cfg->mailboxes[0].tls_verify);
+	g_assert_null(cfg->mailboxes[0].ca_file);
+	g_assert_cmpint(cfg->mailboxes[0].timeout, ==, 60);
+	g_assert_cmpint(cfg->mailboxes[0].batch, ==, 500);
 
 	g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:2525");
 	g_assert_null(cfg->smtp_username);
@@ -272,9 +272,9 @@ static void test_shipped(void)
 		}
 	}
 	/* the example documents the defaults: they must be the defaults */
-	g_assert_cmpint(cfg->imap_poll_interval, ==, 30);
-	g_assert_cmpstr(cfg->imap_mark_flag, ==, "$Ticketed");
-	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 26214400);
+	g_assert_cmpint(cfg->mailboxes[0].poll_interval, ==, 30);
+	g_assert_cmpstr(cfg->mailboxes[0].mark_flag, ==, "$Ticketed");
+	g_assert_cmpint(cfg->mailboxes[0].max_message_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10485760);
 	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
@@ -675,8 +675,8 @@ static void test_int64(void)
 	tmp_setup();
 	g_autofree char *t1 = with("@IMAP@", "max_message_bytes = 1048576L; poll_interval = 60L;");
 	Config *cfg = load_text(t1);
-	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 1048576);
-	g_assert_cmpint(cfg->imap_poll_interval, ==, 60);
+	g_assert_cmpint(cfg->mailboxes[0].max_message_bytes, ==, 1048576);
+	g_assert_cmpint(cfg->mailboxes[0].poll_interval, ==, 60);
 	cfg_free(cfg);
 
 	g_autofree char *t2 = with("@DESK@", "attachment_max_bytes = 1073741824L; "
@@ -700,12 +700,12 @@ static void test_all_settings(void)
 					     "tls_verify = false; ca_file = \"/x/ca.pem\"; "
 					     "timeout = 5; batch = 7;");
 	Config *cfg = load_text(t1);
-	g_assert_cmpstr(cfg->imap_mark_flag, ==, "\\Flagged");
-	g_assert_cmpstr(cfg->imap_move_to, ==, "Done");
-	g_assert_false(cfg->imap_tls_verify);
-	g_assert_cmpstr(cfg->imap_ca_file, ==, "/x/ca.pem");
-	g_assert_cmpint(cfg->imap_timeout, ==, 5);
-	g_assert_cmpint(cfg->imap_batch, ==, 7);
+	g_assert_cmpstr(cfg->mailboxes[0].mark_flag, ==, "\\Flagged");
+	g_assert_cmpstr(cfg->mailboxes[0].move_to, ==, "Done");
+	g_assert_false(cfg->mailboxes[0].tls_verify);
+	g_assert_cmpstr(cfg->mailboxes[0].ca_file, ==, "/x/ca.pem");
+	g_assert_cmpint(cfg->mailboxes[0].timeout, ==, 5);
+	g_assert_cmpint(cfg->mailboxes[0].batch, ==, 7);
 	cfg_free(cfg);
 
 	g_autofree char *t2 = with("@SMTP@", "username = \"u\"; password = \"p\"; "
@@ -870,7 +870,7 @@ static void test_urls(void)
 		g_autofree char *text = build_conf(&c);
 		text = replace1(text, "\turl = \"imap://127.0.0.1:1143/INBOX\";", imap);
 		Config *cfg = load_text(text);
-		g_assert_cmpstr(cfg->imap_url, ==, cases[i].imap_url);
+		g_assert_cmpstr(cfg->mailboxes[0].url, ==, cases[i].imap_url);
 		g_assert_cmpstr(cfg->smtp_url, ==, cases[i].smtp_url);
 		g_assert_cmpstr(cfg->smtp_starttls, ==, cases[i].starttls);
 		cfg_free(cfg);
@@ -936,7 +936,7 @@ static void test_password_file(void)
 			continue;
 		}
 		g_assert_cmpint(rc, ==, 0);
-		g_assert_cmpstr(cfg->imap_password, ==, cases[i].want);
+		g_assert_cmpstr(cfg->mailboxes[0].password, ==, cases[i].want);
 		cfg_free(cfg);
 	}
 
@@ -958,7 +958,7 @@ static void test_password_file(void)
 		      .insert = "username = \"u\"; password_file = \"secrets/smtp.pw\";"};
 	g_autofree char *text2 = build_conf(&c2);
 	cfg = load_text(text2);
-	g_assert_cmpstr(cfg->imap_password, ==, "a");
+	g_assert_cmpstr(cfg->mailboxes[0].password, ==, "a");
 	g_assert_cmpstr(cfg->smtp_password, ==, "b");
 	cfg_free(cfg);
 	tmp_teardown();
