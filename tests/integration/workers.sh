@@ -160,4 +160,56 @@ assert_eq "$((3 * N)) 0" "$distinct $missing" "every acknowledgement reached the
 assert_true "a mail received twice only with its Message-ID, at most once per kill ($repeated repeated, $kills kills)" test "$repeated" -le "$kills"
 assert_eq "bad 0" "$(tail -n1 "$W/check")" "each brand's acknowledgements: From, MAIL FROM and X-Loop its address; b's template; c's address in the desk's template"
 
+# ---- a worker dies with mail claimed: another sends it within 2 minutes ----
+# smtp.timeout is the default (60 s): the lease is 10 minutes, yet the
+# dead pass's token is free at once, and the next pass of another worker
+# takes its rows
+dm_smtp_stop
+dm_smtp_start --delay 0.5
+before=$(dm_smtp_count)
+deliver support 20
+start_worker 1
+some_sent() { [ "$(dm_smtp_count)" -ge $((before + 2)) ]; }
+dm_wait_for 60 some_sent
+kill -KILL "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null
+left=$(dm_psql -c "select count(*) from outbox where status = 'sending' and claim is not null and locked_until > now() + interval '5 minutes'")
+assert_true "the killed worker left rows claimed, their lease 10 minutes ahead ($left)" test "$left" -ge 5
+t1=$SECONDS
+start_worker 2
+all_sent() { [ "$(dm_psql -c "select count(*) from outbox where status <> 'sent'")" = 0 ]; }
+dm_wait_for 120 all_sent
+waited=$((SECONDS - t1))
+assert_true "another worker sent them within 2 minutes (${waited}s)" all_sent
+kill -TERM "${pids[2]}"
+wait "${pids[2]}" 2>/dev/null
+assert_eq "$((3 * N + 20))" "$(dm_psql -c "select count(*) from outbox where kind = 'ack' and status = 'sent'")" "every acknowledgement recorded as sent"
+extra=$(($(dm_smtp_count) - before - 20))
+assert_true "at most the mail on the wire at the kill was received twice ($extra)" test "$extra" -le 1
+dm_smtp_stop
+dm_smtp_start
+
+# ---- two escalation passes at once never double a notice ----
+# Lin works the first line; a month later every open ticket's clocks have
+# run out: each notice once, whichever pass took the ticket
+dm staff add lin@agency.example --name "Lin First" --role senior-engineer --line 1 >/dev/null
+later=$(dm_psql -c "select to_char((now() + interval '30 days') at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+mark=$(dm_psql -c "select coalesce(max(id), 0) from outbox")
+DESKMAIL_NOW=$later "$DESKMAIL" -c "$DM_CONF" escalate >"$W/esc1.out" 2>"$W/esc1.log" &
+e1=$!
+DESKMAIL_NOW=$later "$DESKMAIL" -c "$DM_CONF" escalate >"$W/esc2.out" 2>"$W/esc2.log" &
+e2=$!
+wait "$e1"; r1=$?
+wait "$e2"; r2=$?
+assert_eq "0 0" "$r1 $r2" "both escalation passes exit 0"
+sum() { # FIELD-WORD: the sum of "N WORD" over both outputs
+	cat "$W/esc1.out" "$W/esc2.out" | grep -o "[0-9]* $1" | awk '{s += $1} END {print s + 0}'
+}
+echo "# pass 1: $(cat "$W/esc1.out"); pass 2: $(cat "$W/esc2.out")"
+notices=$(dm_psql -c "select count(*) from sla_notice")
+mails=$(dm_psql -c "select count(*) from outbox where id > $mark")
+assert_true "the passes wrote notices ($notices) and mail ($mails)" test "$notices" -gt 0 -a "$mails" -gt 0
+assert_eq "$notices $mails" "$(sum 'notice') $(sum 'mail')" "the notices and mail both passes report are those written: no ticket was worked twice"
+assert_eq 0 "$(dm_psql -c "select count(*) from (select ticket_id, kind, rcpt, subject from outbox where id > $mark group by 1, 2, 3, 4 having count(*) > 1) d")" "no mail queued twice"
+assert_eq "0" "$(DESKMAIL_NOW=$later "$DESKMAIL" -c "$DM_CONF" escalate 2>/dev/null | grep -o '[0-9]* notice' | grep -o '[0-9]*')" "a third pass finds nothing left to say"
 dm_done
