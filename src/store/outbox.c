@@ -48,7 +48,7 @@ static int by_id(const void *a, const void *b)
 #define CLAIM_ABANDONED                                                                            \
 	"(hashtext(claim)::bigint & 4294967295) NOT IN (SELECT l.objid::bigint FROM pg_locks l "   \
 	"WHERE l.locktype = 'advisory' AND l.classid = " SEND_HOLD_CLASS " AND l.objsubid = 2 "    \
-	"AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "            \
+	"AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "             \
 	"current_database()))"
 
 int store_outbox_hold(Db *db, const char *token, DmError *err)
@@ -81,7 +81,8 @@ int store_outbox_claim(Db *db, const char *token, int max, int lease_seconds, GA
 		"= dm_now() + make_interval(secs => $2::int), claim = $3 WHERE id IN (SELECT id "
 		"FROM outbox WHERE (status = 'pending' AND next_attempt_at <= dm_now()) OR "
 		"(status = 'sending' AND (locked_until < dm_now() OR " CLAIM_ABANDONED
-		")) ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, "
+		")) ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id, mail_from, "
+		"rcpt, raw, attempts, kind, "
 		"message_id, ticket_id",
 		3, p, NULL, NULL, true, &r, err);
 	if (rc == 0)

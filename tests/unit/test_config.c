@@ -1033,10 +1033,137 @@ static void test_default_path(void)
 	g_unsetenv("DESKMAIL_CONFIG");
 }
 
+/* ---------- several mailboxes ---------- */
+
+static const char mailboxes_head[] =
+	"database = { conninfo = \"dbname=deskmail\"; };\n"
+	"smtp = { url = \"smtp://127.0.0.1:2525\"; };\n"
+	"desk = { name = \"Desk\"; address = \"Support@Agency.example\"; };\n"
+	"plans = { };\n";
+
+static int load_mb_text(const char *text, Config **cfg_r, DmError *err)
+{
+	g_autofree char *path = write_file("deskmail.conf", text);
+	return cfg_load(path, cfg_r, err);
+}
+
+static void test_mailboxes(void)
+{
+	tmp_setup();
+	g_autofree char *text = g_strconcat(
+		mailboxes_head,
+		"mailboxes = (\n"
+		"  { url = \"imap://127.0.0.1:1143/INBOX\"; username = \"support\"; password = "
+		"\"a\"; },\n"
+		"  { name = \"brand-b\"; url = \"imap://127.0.0.1:1143/INBOX\"; username = "
+		"\"sales\";\n"
+		"    password = \"b\"; address = \"Sales@Brand-B.example\"; templates = "
+		"\"tpl-b\";\n"
+		"    poll_interval = 5; move_to = \"Done\"; },\n"
+		"  { name = \"c\"; url = \"imaps://mail.example/Support\"; username = \"help\"; "
+		"password = \"c\";\n"
+		"    address = \"support@agency.example\"; }\n"
+		");\n",
+		NULL);
+	Config *cfg = NULL;
+	DmError err = {0};
+	int rc = load_mb_text(text, &cfg, &err);
+	if (rc)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_true(cfg->mailbox_list);
+	g_assert_cmpuint(cfg->n_mailboxes, ==, 3);
+	const CfgMailbox *a = &cfg->mailboxes[0], *b = &cfg->mailboxes[1], *c = &cfg->mailboxes[2];
+	g_assert_cmpstr(a->name, ==, "support@127.0.0.1:1143/INBOX"); /* derived */
+	g_assert_null(a->address);
+	g_assert_null(a->templates);
+	g_assert_cmpint(a->poll_interval, ==, 30);
+	g_assert_cmpstr(a->mark_flag, ==, "$Ticketed");
+	g_assert_cmpstr(b->name, ==, "brand-b");
+	g_assert_cmpstr(b->password, ==, "b");
+	g_assert_cmpstr(b->address, ==, "sales@brand-b.example");
+	g_autofree char *tpl = g_build_filename(cfg->dir, "tpl-b", NULL);
+	g_assert_cmpstr(b->templates, ==, tpl);
+	g_assert_cmpint(b->poll_interval, ==, 5);
+	g_assert_cmpstr(b->move_to, ==, "Done");
+	g_assert_true(cfg_mailbox(cfg, "c") == c);
+	g_assert_null(cfg_mailbox(cfg, "d"));
+	/* every address of ours, lower-case, each once */
+	g_assert_nonnull(cfg->own_addresses);
+	g_assert_cmpstr(cfg->own_addresses[0], ==, "support@agency.example");
+	g_assert_cmpstr(cfg->own_addresses[1], ==, "sales@brand-b.example");
+	g_assert_null(cfg->own_addresses[2]);
+	cfg_free(cfg);
+
+	/* the single imap group is mailbox 0, named after its account */
+	g_autofree char *one = g_strconcat(mailboxes_head,
+					   "imap = { url = \"imap://h/INBOX\"; username = \"u\"; "
+					   "password = \"p\"; };\n",
+					   NULL);
+	cfg = NULL;
+	g_assert_cmpint(load_mb_text(one, &cfg, &err), ==, 0);
+	g_assert_false(cfg->mailbox_list);
+	g_assert_cmpuint(cfg->n_mailboxes, ==, 1);
+	g_assert_cmpstr(cfg->mailboxes[0].name, ==, "u@h/INBOX");
+	g_assert_cmpstr(cfg->own_addresses[0], ==, "support@agency.example");
+	g_assert_null(cfg->own_addresses[1]);
+	cfg_free(cfg);
+
+	static const struct {
+		const char *conf, *want;
+	} bad[] = {
+		{"imap = { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\"; };\n"
+		 "mailboxes = ( { url = \"imap://h/INBOX\"; username = \"v\"; password = \"p\"; } "
+		 ");\n",
+		 ":6: setting 'mailboxes': set either the imap group (one mailbox) or the "
+		 "mailboxes list, not both"},
+		{"mailboxes = ( { name = \"x\"; url = \"imap://h/INBOX\"; username = \"u\"; "
+		 "password = \"p\"; },\n"
+		 "  { name = \"x\"; url = \"imap://h/INBOX\"; username = \"v\"; password = \"p\"; "
+		 "} "
+		 ");\n",
+		 ":6: setting 'mailboxes.[1].name': \"x\" is the name of mailboxes.[0] too"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\"; "
+		 "},\n"
+		 "  { name = \"y\"; url = \"imap://h/INBOX\"; username = \"u\"; password = \"q\"; "
+		 "} "
+		 ");\n",
+		 ":6: setting 'mailboxes.[1]': the same url and username as mailboxes.[0]"},
+		{"imap = { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  address = \"a@b.example\"; };\n",
+		 ":6: setting 'imap.address': unknown setting"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; } );\n",
+		 ":5: setting 'mailboxes.[0].password': required"},
+		{"mailboxes = ( );\n", ":5: setting 'mailboxes': must be a list of 1 to"},
+		{"mailboxes = ( 1 );\n", ":5: setting 'mailboxes.[0]': must be a group"},
+		{"mailboxes = { url = \"imap://h/INBOX\"; };\n",
+		 ":5: setting 'mailboxes': must be a list of 1 to"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  adress = \"a@b.example\"; } );\n",
+		 ":6: setting 'mailboxes.[0].adress': unknown setting"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  address = \"Sales <s@b.example>\"; } );\n",
+		 ":6: setting 'mailboxes.[0].address': must be a bare e-mail address"},
+		{"", ": setting 'imap': required group is missing (or a mailboxes list)"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *t = g_strconcat(mailboxes_head, bad[i].conf, NULL);
+		DmError e = {0};
+		cfg = NULL;
+		rc = load_mb_text(t, &cfg, &e);
+		g_test_message("case %zu: %s", i, e.msg);
+		g_assert_cmpint(rc, ==, DM_ECONFIG);
+		g_assert_null(cfg);
+		g_assert_nonnull(strstr(e.msg, bad[i].want));
+	}
+	tmp_teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/minimal", test_minimal);
+	g_test_add_func("/config/mailboxes", test_mailboxes);
 	g_test_add_func("/config/dump", test_dump);
 	g_test_add_func("/config/dump-auth", test_dump_auth);
 	g_test_add_func("/config/shipped", test_shipped);

@@ -348,6 +348,35 @@ static void test_automatic_and_own_address(void)
 			"automatic mail that refers to no ticket (From: our own address)");
 	CHECK_LIST(mails_of, &c.p, "");
 	done(&c);
+
+	/* with several mailboxes, every brand's address is ours: From one, or
+	 * one in X-Loop; a plain contact's mail still opens a ticket */
+	char *own[] = {"support@agency.example", "sales@brand-b.example", NULL};
+	cfg.own_addresses = own;
+	MailAddr brand = {"Sales", "Sales@Brand-B.example"};
+	c = (Case){.m = mail(&brand, "loop", "x")};
+	memset(&c.f, 0, sizeof c.f);
+	c.f.staff = &staff;
+	run(&c);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (From: our own address)");
+	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+	c = (Case){.m = mail(&from_alice, "Fwd: Your request", "see below")};
+	c.m->x_loop = "sales@brand-b.example";
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (X-Loop: our own mail came "
+			"back)");
+	done(&c);
+	c = (Case){.m = mail(&from_alice, "Help", "please")};
+	c.m->x_loop = "xsales@brand-b.example";
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	done(&c);
+	cfg.own_addresses = NULL;
 }
 
 /* Loops without RFC 3834 markers: our X-Loop coming back, the same words
