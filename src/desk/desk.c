@@ -88,10 +88,9 @@ int desk_check_templates(const Config *cfg, DmError *err)
 	int rc = check_templates(cfg, cfg->desk_templates, err);
 	for (size_t i = 0; rc == 0 && i < cfg->n_mailboxes; i++) {
 		const CfgMailbox *mb = &cfg->mailboxes[i];
-		if (mb->templates != NULL && (rc = check_templates(cfg, mb->templates, err)) != 0) {
-			DmError e = *err;
+		DmError e = {0};
+		if (mb->templates != NULL && (rc = check_templates(cfg, mb->templates, &e)) != 0)
 			rc = dm_error_set(err, rc, "mailbox %s: %s", mb->name, e.msg);
-		}
 	}
 	return rc;
 }
