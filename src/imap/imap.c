@@ -63,11 +63,23 @@ static size_t write_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Whether a tagged reply line ("A005 OK Fetch completed.") says OK. */
+static bool tagged_ok(const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	return sp != NULL && g_ascii_strncasecmp(sp + 1, "OK", 2) == 0 &&
+	       (sp[3] == ' ' || sp[3] == '\0');
+}
+
 static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	ImapSession *s = arg;
 	size_t n = size * nmemb;
-	if (n > 0 && buf[0] != '*' && buf[0] != '+') {
+	/* a tagged NO or BAD is kept: after a failed command curl logs out,
+	 * and the LOGOUT's "OK Logout completed" must not hide what the
+	 * server said to the command */
+	if (n > 0 && buf[0] != '*' && buf[0] != '+' &&
+	    (s->tagged[0] == '\0' || tagged_ok(s->tagged))) {
 		size_t k = MIN(n, sizeof s->tagged - 1);
 		memcpy(s->tagged, buf, k);
 		s->tagged[k] = '\0';
@@ -321,6 +333,14 @@ static int fetch_section(ImapSession *s, uint32_t uidvalidity, uint32_t uid, con
 	if (rc == CURLE_REMOTE_FILE_NOT_FOUND) {
 		if (strstr(s->errbuf, "UIDVALIDITY"))
 			return dm_error_set(err, DM_ETEMP, "IMAP FETCH: UIDVALIDITY has changed");
+		/* curl says "not found" for any FETCH without its data: only
+		 * a tagged OK means the UID is not there.  A NO or BAD (a
+		 * server failing, "[UNAVAILABLE]", "[SERVERBUG]") is
+		 * temporary: taking it as gone would move the checkpoint
+		 * past a mail nobody has read. */
+		if (!tagged_ok(s->tagged))
+			return dm_error_set(err, DM_ETEMP, "IMAP FETCH of UID %u: %s", uid,
+					    s->tagged[0] ? s->tagged : "no tagged reply");
 		return dm_error_set(err, DM_ENOTFOUND, "IMAP FETCH: no message at UID %u", uid);
 	}
 	if (rc != CURLE_OK)
