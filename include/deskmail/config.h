@@ -14,7 +14,9 @@
 #include "deskmail/err.h"
 #include "deskmail/worktime.h"
 
-#define DM_DEFAULT_CONFIG "/etc/deskmail/deskmail.conf"
+/* DM_DEFAULT_CONFIG: <sysconfdir>/deskmail/deskmail.conf, /etc/deskmail/deskmail.conf
+ * for a /usr or /usr/local prefix (meson.build). */
+#include "dm_build.h"
 
 /* The severities, in the order of CfgPlan.severity_minutes. */
 enum { CFG_SEV_SEVERE, CFG_SEV_HIGH, CFG_SEV_MEDIUM, CFG_SEV_LOW, CFG_SEV_ENHANCEMENT, CFG_N_SEV };
