@@ -50,6 +50,9 @@ struct ImapSession {
 	size_t requests; /* performs, for imap_request_count() */
 	char errbuf[CURL_ERROR_SIZE];
 	char tagged[512]; /* last tagged reply line */
+	char cont[512];   /* last continuation ("+ ...") of this request: with a
+			   * refused XOAUTH2 login, the server's only words (curl
+			   * 7.88 gives up on it without answering, so no NO) */
 	GByteArray *body; /* write callback data */
 	size_t max_body;  /* 0 = unlimited */
 	bool over_cap;
@@ -71,11 +74,12 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	ImapSession *s = arg;
 	size_t n = size * nmemb;
-	if (n > 0 && buf[0] != '*' && buf[0] != '+') {
+	if (n > 0 && buf[0] != '*') {
+		char *dst = buf[0] == '+' ? s->cont : s->tagged;
 		size_t k = MIN(n, sizeof s->tagged - 1);
-		memcpy(s->tagged, buf, k);
-		s->tagged[k] = '\0';
-		s->tagged[strcspn(s->tagged, "\r\n")] = '\0';
+		memcpy(dst, buf, k);
+		dst[k] = '\0';
+		dst[strcspn(dst, "\r\n")] = '\0';
 	}
 	return n;
 }
@@ -269,6 +273,7 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 		s->over_cap = false;
 		s->errbuf[0] = '\0';
 		s->tagged[0] = '\0';
+		s->cont[0] = '\0';
 		rc = curl_easy_perform(s->h);
 		s->requests++;
 		long fresh = 0;
@@ -276,11 +281,13 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 		if (rc == CURLE_LOGIN_DENIED && s->token != NULL && !refreshed) {
 			/* once: a refresher may have a newer token than ours */
 			refreshed = true;
-			char refused[sizeof s->tagged];
-			memcpy(refused, s->tagged, sizeof refused);
+			char tagged[sizeof s->tagged], cont[sizeof s->cont];
+			memcpy(tagged, s->tagged, sizeof tagged);
+			memcpy(cont, s->cont, sizeof cont);
 			if (bearer_again(s))
 				continue;
-			memcpy(s->tagged, refused, sizeof refused); /* the server's words */
+			memcpy(s->tagged, tagged, sizeof tagged); /* the server's words */
+			memcpy(s->cont, cont, sizeof cont);
 			break;
 		}
 		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
@@ -294,9 +301,42 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 	return rc;
 }
 
+/* What the server said when it refused our login, into out: its tagged NO,
+ * and the error challenge of a bearer login (RFC 7628: base64 JSON such as
+ * {"status":"invalid_token"}), decoded; else curl's words. */
+static void login_words(const ImapSession *s, char *out, size_t n)
+{
+	/* the tagged line is the refusal only if it is one: before
+	 * AUTHENTICATE it is CAPABILITY's OK */
+	const char *sp = strchr(s->tagged, ' ');
+	bool refused = sp != NULL && (g_str_has_prefix(sp, " NO") || g_str_has_prefix(sp, " BAD"));
+	char json[256] = "";
+	if (g_str_has_prefix(s->cont, "+ ") && s->cont[2] != '\0') {
+		gsize len = 0;
+		g_autofree guchar *raw = g_base64_decode(s->cont + 2, &len);
+		size_t k = 0;
+		for (gsize i = 0; i < len && k + 1 < sizeof json; i++)
+			json[k++] = raw[i] >= 0x20 && raw[i] < 0x7f ? (char)raw[i] : '?';
+		json[k] = '\0';
+	}
+	if (refused && json[0])
+		snprintf(out, n, "%s (%s)", s->tagged, json);
+	else if (refused)
+		snprintf(out, n, "%s", s->tagged);
+	else if (json[0])
+		snprintf(out, n, "the server refused the token: %s", json);
+	else
+		snprintf(out, n, "%s", s->errbuf);
+}
+
 static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 {
-	const char *detail = s->tagged[0] ? s->tagged : s->errbuf;
+	char words[768];
+	if (rc == CURLE_LOGIN_DENIED)
+		login_words(s, words, sizeof words);
+	const char *detail = rc == CURLE_LOGIN_DENIED ? words
+			     : s->tagged[0]           ? s->tagged
+						      : s->errbuf;
 	if (s->token_err.kind != 0 && rc == CURLE_LOGIN_DENIED && detail[0] != '\0')
 		/* refused, and no new token could be had */
 		return dm_error_set(err, s->token_err.kind, "IMAP %s: login denied: %s; then %s",

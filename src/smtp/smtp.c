@@ -40,6 +40,9 @@ struct SmtpClient {
 	long timeout;
 	char errbuf[CURL_ERROR_SIZE];
 	char last_reply[512]; /* first 4xx/5xx reply line of this send */
+	char challenge[512];  /* last "334 " line: with a refused XOAUTH2 login,
+			       * the server's only words (curl 7.88 gives up
+			       * on the error challenge without answering) */
 	bool unreachable;     /* the last send failed before any server reply */
 };
 
@@ -69,6 +72,12 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 		memcpy(c->last_reply, buf, k);
 		c->last_reply[k] = '\0';
 		c->last_reply[strcspn(c->last_reply, "\r\n")] = '\0';
+	}
+	if (n >= 4 && memcmp(buf, "334 ", 4) == 0) {
+		size_t k = n < sizeof c->challenge - 1 ? n : sizeof c->challenge - 1;
+		memcpy(c->challenge, buf, k);
+		c->challenge[k] = '\0';
+		c->challenge[strcspn(c->challenge, "\r\n")] = '\0';
 	}
 	return n;
 }
@@ -317,12 +326,13 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 
 	CURLcode rc = CURLE_OK;
 	bool reconnected = false, refreshed = false;
-	char refused[sizeof c->last_reply] = "";
+	char refused[sizeof c->last_reply] = "", challenge[sizeof c->challenge] = "";
 	for (;;) {
 		Source src = {data, len, 0};
 		curl_easy_setopt(c->h, CURLOPT_READDATA, &src);
 		c->errbuf[0] = '\0';
 		c->last_reply[0] = '\0';
+		c->challenge[0] = '\0';
 		rc = curl_easy_perform(c->h);
 		long fresh = 0;
 		curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &fresh);
@@ -330,10 +340,12 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 			/* once: a refresher may have a newer token than ours */
 			refreshed = true;
 			memcpy(refused, c->last_reply, sizeof refused);
+			memcpy(challenge, c->challenge, sizeof challenge);
 			trc = bearer(c, true, &set, &te);
 			if (trc == 0 && set)
 				continue;
 			memcpy(c->last_reply, refused, sizeof refused); /* the server's words */
+			memcpy(c->challenge, challenge, sizeof challenge);
 			break;
 		}
 		/* a reused connection the server had closed: retry once on a new one */
@@ -351,7 +363,18 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 
 	long code = 0;
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+	char words[300] = "";
+	if (rc == CURLE_LOGIN_DENIED && c->last_reply[0] == '\0' && c->challenge[4] != '\0') {
+		/* the error challenge of a bearer login (RFC 7628): base64 JSON */
+		gsize raw_len = 0;
+		g_autofree guchar *raw = g_base64_decode(c->challenge + 4, &raw_len);
+		size_t k = g_strlcpy(words, "the server refused the token: ", sizeof words);
+		for (gsize i = 0; i < raw_len && k + 1 < sizeof words; i++)
+			words[k++] = raw[i] >= 0x20 && raw[i] < 0x7f ? (char)raw[i] : '?';
+		words[k] = '\0';
+	}
 	const char *why = c->last_reply[0] ? c->last_reply
+			  : words[0]       ? words
 					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	int kind = (code >= 500 && code < 600) ? DM_EPERM : DM_ETEMP;
 	if (rc == CURLE_LOGIN_DENIED)
