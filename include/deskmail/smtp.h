@@ -95,7 +95,8 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	      const char *data, size_t len, DmError *err);
 
 /* True when the last smtp_send failed before the server said anything (no
- * connection, no greeting): the server is down, not refusing this mail. */
+ * connection, no greeting; or, with OAuth2, no token to log in with, so
+ * nothing was tried): the server is down, not refusing this mail. */
 bool smtp_unreachable(const SmtpClient *c);
 
 #endif

@@ -313,8 +313,12 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	bool set = true;
 	DmError te = {0};
 	int trc = bearer(c, false, &set, &te);
-	if (trc < 0)
+	if (trc < 0) {
+		/* nothing was tried: like a server that cannot be reached, this
+		 * is no attempt at this mail */
+		c->unreachable = true;
 		return dm_error_set(err, trc, "SMTP %s: %s", c->shown, te.msg);
+	}
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n_rcpts; i++)
 		list = curl_slist_append(list, rcpts[i]);

@@ -210,4 +210,12 @@ assert_contains "$(cat "$W/s4.log")" "535 5.7.8 Username and Password not accept
 	"with the server's own words (OAUTHBEARER: its 535)"
 assert_eq 1 "$(pending)" "the mail waits"
 
+# a refresher that fails: nothing is tried, and it costs the mail no attempt
+smtp_conf "oauth2_token_command = \"/bin/sh -c 'echo no network >&2; exit 1'\";"
+before=$(attempts)
+out=$(dm send 2>"$W/s5.log"); rc=$?
+assert_contains "$(cat "$W/s5.log")" "exited with status 1: no network" "send: the refresher's words"
+assert_eq "$before" "$(attempts)" "a failing refresher counts as no attempt"
+assert_eq 1 "$(pending)" "the mail still waits"
+
 dm_done
