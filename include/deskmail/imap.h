@@ -24,6 +24,16 @@ typedef struct {
 	bool tls_verify;
 	const char *ca_file; /* or NULL */
 	long timeout;        /* seconds */
+	/* OAuth2: NULL = log in with the password; "XOAUTH2" or "OAUTHBEARER" =
+	 * SASL with a bearer token (password unused) from token_file or the
+	 * output of token_command (exactly one; see deskmail/token.h), taken
+	 * at login, at most `timeout` seconds for the command.  A refused
+	 * token is fetched again once (file read again, command run again)
+	 * and the login tried once more when it changed; a refusal after
+	 * that is DM_EAUTH with the server's words. */
+	const char *oauth2_mechanism;
+	const char *token_file;
+	const char *token_command;
 } ImapParams;
 
 typedef struct ImapSession ImapSession;
@@ -50,8 +60,11 @@ bool imap_url_is_loopback(const char *url);
 ImapSession *imap_session_new(const ImapParams *p);
 void imap_session_free(ImapSession *s);
 
-/* STATUS of the mailbox: UIDVALIDITY and UIDNEXT.  DM_ETEMP on network or
- * login trouble (message in err). */
+/* STATUS of the mailbox: UIDVALIDITY and UIDNEXT.  DM_ETEMP on network
+ * trouble, DM_EAUTH when the server refused the login (message in err,
+ * with the server's words); with OAuth2, also the errors of
+ * dm_token_get (DM_ECONFIG, DM_ETEMP).  So for every call below that
+ * talks to the server. */
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
 
 /* The UIDs in [first_uid, last_uid] that are in the mailbox, ascending, at

@@ -133,15 +133,19 @@ static int read_message(const char *path, size_t max, char **data_r, size_t *len
 	return 0;
 }
 
-/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one, or
- * the source tree's. */
+/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one
+ * (under $DESKMAIL_DATADIR or <prefix>/share/deskmail), or the source tree's. */
 static const char *sql_dir(void)
 {
 	const char *env = getenv("DESKMAIL_SQLDIR");
 	if (env && *env)
 		return env;
-	if (g_file_test(PKGDATADIR "/sql/001_init.sql", G_FILE_TEST_EXISTS))
-		return PKGDATADIR "/sql";
+	static char *installed; /* computed once, kept for the process */
+	if (installed == NULL)
+		installed = g_build_filename(dm_datadir(), "sql", NULL);
+	g_autofree char *first = g_build_filename(installed, "001_init.sql", NULL);
+	if (g_file_test(first, G_FILE_TEST_EXISTS))
+		return installed;
 	return SOURCE_SQLDIR;
 }
 

@@ -294,6 +294,19 @@ static const char *check_authserv_id(const char *v)
 		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
 	}
 
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(Config, field)                                                  \
+	}
+
+/* imap.auth, smtp.auth and their oauth2_mechanism, at their CFG_LOGIN_*
+ * and CFG_OAUTH2_* index */
+static const char *const login_words[] = {"password", "oauth2", NULL};
+static const char *const oauth2_words[] = {"xoauth2", "oauthbearer", NULL};
+G_STATIC_ASSERT(CFG_LOGIN_PASSWORD == 0 && CFG_LOGIN_OAUTH2 == 1);
+G_STATIC_ASSERT(CFG_OAUTH2_XOAUTH2 == 0 && CFG_OAUTH2_OAUTHBEARER == 1);
+
 static const Setting database_settings[] = {
 	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
 };
@@ -302,6 +315,7 @@ static const Setting database_settings[] = {
 #undef I_
 #undef L_
 #undef B_
+#undef W_
 #define S_(n, fl, def, field, chk)                                                                 \
 	{                                                                                          \
 		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
@@ -321,6 +335,11 @@ static const Setting database_settings[] = {
 	{                                                                                          \
 		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(CfgMailbox, field)   \
 	}
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(CfgMailbox, field)                                              \
+	}
 /* The imap group and each entry of the mailboxes list land in a
  * CfgMailbox.  The last N_BRAND_SETTINGS rows are the brand's and are
  * allowed in the list's entries only (the imap group's brand is the desk). */
@@ -338,6 +357,10 @@ static const Setting mailbox_settings[] = {
 	S_("ca_file", 0, NULL, ca_file, check_nonempty),
 	I_("timeout", 60, 1, 3600, timeout),
 	I_("batch", 500, 1, 100000, batch),
+	W_("auth", CFG_LOGIN_PASSWORD, login_words, auth),
+	W_("oauth2_mechanism", CFG_OAUTH2_XOAUTH2, oauth2_words, oauth2_mechanism),
+	S_("oauth2_token_file", 0, NULL, oauth2_token_file, check_nonempty),
+	S_("oauth2_token_command", 0, NULL, oauth2_token_command, check_nonempty),
 	/* the brand's, entries only */
 	S_("address", 0, NULL, address, check_addr),
 	S_("templates", 0, NULL, templates, check_nonempty),
@@ -348,10 +371,16 @@ static const Setting mailbox_settings[] = {
 #undef I_
 #undef L_
 #undef B_
+#undef W_
 #define S_(n, fl, def, field, chk)                                                                 \
 	{                                                                                          \
 		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
 		.offset = offsetof(Config, field), .check = chk                                    \
+	}
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(Config, field)                                                  \
 	}
 #define I_(n, def, lo, hi, field)                                                                  \
 	{                                                                                          \
@@ -381,6 +410,10 @@ static const Setting smtp_settings[] = {
 	I_("max_attempts", 12, 1, 1000, smtp_max_attempts),
 	I_("retry_base", 60, 1, 86400, smtp_retry_base),
 	I_("retry_max", 3600, 1, 7 * 86400, smtp_retry_max),
+	W_("auth", CFG_LOGIN_PASSWORD, login_words, smtp_auth),
+	W_("oauth2_mechanism", CFG_OAUTH2_XOAUTH2, oauth2_words, smtp_oauth2_mechanism),
+	S_("oauth2_token_file", 0, NULL, smtp_oauth2_token_file, check_nonempty),
+	S_("oauth2_token_command", 0, NULL, smtp_oauth2_token_command, check_nonempty),
 };
 
 static const Setting desk_settings[] = {
@@ -412,11 +445,6 @@ static const Setting log_settings[] = {
 static const char *const auth_words[] = {"none", "aligned", "dmarc", NULL};
 G_STATIC_ASSERT(CFG_AUTH_NONE == 0 && CFG_AUTH_ALIGNED == 1 && CFG_AUTH_DMARC == 2);
 
-#define W_(n, def, words_, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
-		.offset = offsetof(Config, field)                                                  \
-	}
 static const Setting auth_settings[] = {
 	S_("trusted_authserv_id", 0, NULL, auth_trusted_id, check_authserv_id),
 	W_("require", CFG_AUTH_NONE, auth_words, auth_require),
@@ -834,16 +862,25 @@ static char *mailbox_default_name(const CfgMailbox *mb)
 /* One mailbox from grp (the imap group, or an entry of the list, whose
  * brand settings are allowed too), its password required and its templates
  * folder made absolute. */
-static int load_mailbox(const LoadCtx *ctx, const config_setting_t *grp, const char *prefix,
-			bool entry, CfgMailbox *mb)
+static int finish_login(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, int auth,
+			const char *username, char **token_file, const char *token_command,
+			Config *cfg);
+
+static int load_mailbox(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, bool entry,
+			Config *cfg, CfgMailbox *mb)
 {
 	int rc = load_group(ctx, grp, prefix, mailbox_settings,
 			    entry ? G_N_ELEMENTS(mailbox_settings) : N_IMAP_SETTINGS, mb);
+	if (rc == 0)
+		rc = finish_login(ctx, grp, prefix, mb->auth, mb->username, &mb->oauth2_token_file,
+				  mb->oauth2_token_command, cfg);
 	if (rc < 0)
 		return rc;
-	if (mb->password == NULL)
-		return cfg_fail(ctx, grp, "setting '%s.password': required (or %s.password_file)",
-				prefix, prefix);
+	if (mb->password == NULL && mb->auth != CFG_LOGIN_OAUTH2)
+		return cfg_fail(ctx, grp,
+				"setting '%s.password': required (or %s.password_file), or "
+				"%s.auth = \"oauth2\"",
+				prefix, prefix, prefix);
 	if (mb->name == NULL)
 		mb->name = mailbox_default_name(mb);
 	if (mb->templates != NULL) {
@@ -877,7 +914,7 @@ static int load_mailboxes(const LoadCtx *ctx, config_setting_t *root, Config *cf
 			return cfg_fail(ctx, imap, "setting 'imap': must be a group { ... }");
 		cfg->mailboxes = g_new0(CfgMailbox, 1);
 		cfg->n_mailboxes = 1;
-		return load_mailbox(ctx, imap, "imap", false, &cfg->mailboxes[0]);
+		return load_mailbox(ctx, imap, "imap", false, cfg, &cfg->mailboxes[0]);
 	}
 	int n = config_setting_type(list) == CONFIG_TYPE_LIST ? config_setting_length(list) : 0;
 	if (n < 1 || n > CFG_MAX_MAILBOXES)
@@ -893,7 +930,7 @@ static int load_mailboxes(const LoadCtx *ctx, config_setting_t *root, Config *cf
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
 			return cfg_fail(ctx, e, "setting '%s': must be a group { ... }", prefix);
 		CfgMailbox *mb = &cfg->mailboxes[cfg->n_mailboxes++];
-		int rc = load_mailbox(ctx, e, prefix, true, mb);
+		int rc = load_mailbox(ctx, e, prefix, true, cfg, mb);
 		if (rc < 0)
 			return rc;
 		for (size_t k = 0; k + 1 < cfg->n_mailboxes; k++) {
@@ -1139,11 +1176,76 @@ static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 	return 0;
 }
 
+/* imap.auth or smtp.auth (`prefix`): "oauth2" needs a user name and
+ * exactly one token source, and refuses a password; "password" refuses
+ * the oauth2_* settings, so that none is silently unused.  The token file
+ * is made absolute (against the configuration's folder) and checked if it
+ * is there; it is read, and the command run, only at login. */
+static int finish_login(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, int auth,
+			const char *username, char **token_file, const char *token_command,
+			Config *cfg)
+{
+	static const char *const oauth2_keys[] = {"oauth2_mechanism", "oauth2_token_file",
+						  "oauth2_token_command"};
+	static const char *const password_keys[] = {"password", "password_file"};
+	if (auth != CFG_LOGIN_OAUTH2) {
+		for (size_t i = 0; i < G_N_ELEMENTS(oauth2_keys); i++) {
+			config_setting_t *s = config_setting_get_member(grp, oauth2_keys[i]);
+			if (s != NULL)
+				return cfg_fail(ctx, s,
+						"setting '%s.%s': needs %s.auth = \"oauth2\"",
+						prefix, oauth2_keys[i], prefix);
+		}
+		return 0;
+	}
+	config_setting_t *a = config_setting_get_member(grp, "auth");
+	if (username == NULL)
+		return cfg_fail(ctx, a,
+				"setting '%s.auth': \"oauth2\" needs %s.username (the account "
+				"the token was issued for)",
+				prefix, prefix);
+	for (size_t i = 0; i < G_N_ELEMENTS(password_keys); i++) {
+		config_setting_t *s = config_setting_get_member(grp, password_keys[i]);
+		if (s != NULL)
+			return cfg_fail(ctx, s,
+					"setting '%s.%s': not used with %s.auth = \"oauth2\" (the "
+					"token comes from %s.oauth2_token_file or "
+					"%s.oauth2_token_command); remove it",
+					prefix, password_keys[i], prefix, prefix, prefix);
+	}
+	if ((*token_file == NULL) == (token_command == NULL))
+		return cfg_fail(ctx, a,
+				"setting '%s.auth': \"oauth2\" needs exactly one of "
+				"%s.oauth2_token_file and %s.oauth2_token_command",
+				prefix, prefix, prefix);
+	if (*token_file != NULL) {
+		char *abs = g_canonicalize_filename(*token_file, ctx->dir);
+		g_free(*token_file);
+		*token_file = abs;
+		struct stat st;
+		config_setting_t *s = config_setting_get_member(grp, "oauth2_token_file");
+		if (stat(abs, &st) < 0)
+			cfg_warn(cfg, "%s.oauth2_token_file: %s: %s (it is read at each login)",
+				 prefix, abs, g_strerror(errno));
+		else if (st.st_mode & (S_IROTH | S_IWOTH))
+			return cfg_fail(
+				ctx, s,
+				"setting '%s.oauth2_token_file': %s is readable or writable "
+				"by others (mode %04o): chmod o-rw it",
+				prefix, abs, (unsigned)(st.st_mode & 07777));
+	}
+	return 0;
+}
+
 /* Cross-setting checks and derived values. */
 static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 {
 	config_setting_t *smtp = config_setting_get_member(root, "smtp");
 
+	int lrc = finish_login(ctx, smtp, "smtp", cfg->smtp_auth, cfg->smtp_username,
+			       &cfg->smtp_oauth2_token_file, cfg->smtp_oauth2_token_command, cfg);
+	if (lrc < 0)
+		return lrc;
 	if (cfg->smtp_password != NULL && cfg->smtp_username == NULL) {
 		config_setting_t *s = config_setting_get_member(smtp, "password");
 		if (s == NULL)

@@ -57,6 +57,13 @@ static inline const Config *brand_cfg(const Desk *d, const Brand *b)
 	return b ? &b->view : d->cfg;
 }
 
+/* The SASL name of imap/smtp.oauth2_mechanism (CFG_OAUTH2_*), for
+ * ImapParams and SmtpParams. */
+static inline const char *desk_oauth2_mechanism(int m)
+{
+	return m == CFG_OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
+
 static inline bool desk_stopping(const Desk *d)
 {
 	return d->stop && *d->stop;

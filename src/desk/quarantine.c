@@ -48,6 +48,11 @@ ImapSession *desk_imap(Desk *desk, size_t i)
 				 .tls_verify = mb->tls_verify,
 				 .ca_file = mb->ca_file,
 				 .timeout = mb->timeout};
+		if (mb->auth == CFG_LOGIN_OAUTH2) {
+			ip.oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
+			ip.token_file = mb->oauth2_token_file;
+			ip.token_command = mb->oauth2_token_command;
+		}
 		desk->imap[i] = imap_session_new(&ip);
 	}
 	return desk->imap[i];

@@ -103,6 +103,11 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 		.ca_file = cfg->smtp_ca_file,
 		.timeout = cfg->smtp_timeout,
 	};
+	if (cfg->smtp_auth == CFG_LOGIN_OAUTH2) {
+		sp.oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
+		sp.token_file = cfg->smtp_oauth2_token_file;
+		sp.token_command = cfg->smtp_oauth2_token_command;
+	}
 	int rc = store_ensure(desk->db, NULL, err);
 	if (rc)
 		return rc;
@@ -178,6 +183,17 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 					 "trying again on the next pass: %s",
 					 (long long)o->id, o->kind, o->rcpt, se.msg);
 				stop = true;
+			} else if (src == DM_EAUTH || src == DM_ECONFIG) {
+				/* Our login was refused (or there is no token to log in
+				 * with): not this mail's fault, so not an attempt; the pass
+				 * stops and says why (exit 77, or 78). */
+				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
+				st->deferred++;
+				log_warn("outbox %lld: deferred %s to %s: %s", (long long)o->id,
+					 o->kind, o->rcpt, se.msg);
+				stop = true;
+				if (rc == 0)
+					rc = dm_error_set(err, src, "%s", se.msg);
 			} else if (src == DM_EPERM || o->attempts >= cfg->smtp_max_attempts) {
 				rc = give_up(desk, o, se.msg, err);
 				st->failed++;
