@@ -373,8 +373,10 @@ void desk_stats_clear(DeskStats *st);
 /* `purge`: the contents (message texts, attachment bytes, raw mail in and
  * out) of tickets closed before the cutoff, and the raw bytes of mail
  * quarantined before it; rows, metadata (addresses, subjects, sizes,
- * Message-IDs, hashes) and events stay.  Held quarantine entries purged are
- * marked dropped, by `by`.  The cutoff is dm_now() minus the span. */
+ * Message-IDs, hashes) and events stay.  Outgoing mail still in the queue
+ * (queued, deferred, failed) keeps its bytes until it is sent or dropped.
+ * Held quarantine entries purged are marked dropped, by `by`.  The cutoff
+ * is dm_now() minus the span. */
 typedef struct {
 	int years, months, days, hours;
 } PurgeSpan;

@@ -33,6 +33,6 @@ int sla_cli_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 typedef struct Desk Desk;
 int quarantine_main(Desk *desk, int argc, char **argv, DmError *err);
 /* `deskmail outbox|stats|purge ...` (ops.c); argv[0] is the command */
-int ops_main(Db *db, int argc, char **argv, DmError *err);
+int ops_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
 
 #endif

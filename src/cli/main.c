@@ -291,7 +291,7 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 		rc = admin_main(cfg, db, argc, argv, err);
 	} else if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 ||
 		   strcmp(cmd, "purge") == 0) {
-		rc = ops_main(db, argc, argv, err);
+		rc = ops_main(cfg, db, argc, argv, err);
 	} else if (strcmp(cmd, "ticket") == 0 && argc > 1 &&
 		   (strcmp(argv[1], "sla") == 0 ||
 		    (strcmp(argv[1], "list") == 0 && cli_flag(argc, argv, "--due")))) {

@@ -523,15 +523,16 @@ static void purge_json(const PurgeStats *p, bool dry)
 static void purge_text(const PurgeStats *p, bool dry)
 {
 	const char *verb = dry ? "would remove" : "removed";
-	printf("purge: contents of tickets closed and mail quarantined before %s\n", p->cutoff);
-	printf("tickets %s: %lld ticket(s): %lld message text(s) (%lld bytes), %lld "
+	printf("purge: the contents of tickets closed and of mail quarantined before %s\n",
+	       p->cutoff);
+	printf("%s from %lld closed ticket(s): %lld message text(s) (%lld bytes), %lld "
 	       "attachment(s) (%lld stored file(s) freed, %lld bytes), %lld raw mail(s) in (%lld "
 	       "bytes), %lld raw mail(s) out (%lld bytes)\n",
 	       verb, (long long)p->tickets, (long long)p->messages, (long long)p->text_bytes,
 	       (long long)p->attachments, (long long)p->blobs, (long long)p->blob_bytes,
 	       (long long)p->raw_in, (long long)p->raw_in_bytes, (long long)p->raw_out,
 	       (long long)p->raw_out_bytes);
-	printf("quarantine %s: %lld raw mail(s) (%lld bytes); %lld held entr%s %s\n", verb,
+	printf("%s from the quarantine: %lld raw mail(s) (%lld bytes); %lld held entr%s %s\n", verb,
 	       (long long)p->quarantined, (long long)p->quarantined_bytes,
 	       (long long)p->quarantine_dropped, p->quarantine_dropped == 1 ? "y" : "ies",
 	       dry ? "would be dropped" : "dropped");
@@ -541,7 +542,7 @@ static void purge_text(const PurgeStats *p, bool dry)
  * many rows for long, long enough not to cost a round trip per ticket */
 #define PURGE_BATCH 200
 
-static int purge_main(Db *db, int argc, char **argv, DmError *err)
+static int purge_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 {
 	static const char *const flags[] = {"--dry-run", "--json", NULL};
 	static const char *const values[] = {"--older-than", "--by", NULL};
@@ -553,6 +554,15 @@ static int purge_main(Db *db, int argc, char **argv, DmError *err)
 	if (parse_span(cli_opt(argc, argv, "--older-than"), &span) != 0)
 		return dm_error_set(err, DM_EPERM, "%s", purge_usage);
 	bool dry = cli_flag(argc, argv, "--dry-run");
+	/* a reply to a ticket closed less than reopen_days ago reopens it:
+	 * said, not refused (the operator may mean it) */
+	int64_t days =
+		(int64_t)span.years * 365 + (int64_t)span.months * 28 + span.days + span.hours / 24;
+	if (days < cfg->desk_reopen_days)
+		fprintf(stderr,
+			"deskmail: warning: tickets closed less than desk.reopen_days (%d) ago "
+			"can still be reopened by a reply; their earlier contents will be gone\n",
+			cfg->desk_reopen_days);
 	PurgeStats st;
 	rc = store_purge(db, &span, dry, PURGE_BATCH, who(argc, argv), &st, err);
 	if (rc == 0 && cli_flag(argc, argv, "--json"))
@@ -567,12 +577,12 @@ static int purge_main(Db *db, int argc, char **argv, DmError *err)
 	return rc;
 }
 
-int ops_main(Db *db, int argc, char **argv, DmError *err)
+int ops_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 {
 	const char *cmd = argc > 0 ? argv[0] : "";
 	if (strcmp(cmd, "outbox") == 0)
 		return outbox_main(db, argc, argv, err);
 	if (strcmp(cmd, "stats") == 0)
 		return stats_main(db, argc, argv, err);
-	return purge_main(db, argc, argv, err);
+	return purge_main(cfg, db, argc, argv, err);
 }

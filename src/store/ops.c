@@ -239,44 +239,48 @@ int store_stats(Db *db, DeskStats *st, DmError *err)
 	"SELECT n.id, octet_length(n.raw) AS n FROM inbound n WHERE n.outcome = 'quarantine' AND " \
 	"n.purged_at IS NULL AND n.received_at < $1::timestamptz AND NOT EXISTS (SELECT 1 FROM "   \
 	"message m WHERE m.inbound_id = n.id)"
-/* Outgoing mail of no ticket (digests, notices to strangers), done with. */
-#define PURGE_LOOSE_OUT                                                                            \
-	"SELECT id, octet_length(raw) AS n FROM outbox WHERE ticket_id IS NULL AND created_at < "  \
-	"$1::timestamptz AND status NOT IN ('pending', 'sending') AND octet_length(raw) > 0"
+/* Outgoing mail done with (sent, bounced, dropped: a failed mail is still
+ * in the queue, to be retried or dropped, and keeps its bytes) of a purged
+ * ticket, or of no ticket (digests, notices to strangers) and sent before
+ * $1.  A mail dropped after its ticket was purged is found by the next run. */
+#define PURGE_OUT                                                                                  \
+	"SELECT o.id, octet_length(o.raw) AS n FROM outbox o WHERE o.status IN ('sent', "          \
+	"'bounced', 'dropped') AND octet_length(o.raw) > 0 AND CASE WHEN o.ticket_id IS NULL "     \
+	"THEN o.created_at < $1::timestamptz ELSE EXISTS (SELECT 1 FROM ticket t WHERE t.id = "    \
+	"o.ticket_id AND t.purged_at IS NOT NULL) END"
+
+/* What a run would remove: the sets of the batches below, counted. */
+static const char purge_count_sql[] =
+	"WITH c AS (" PURGE_TICKETS "), "
+	"m AS (SELECT m.id, m.inbound_id, octet_length(m.body) + octet_length(m.body_full) + "
+	"COALESCE(octet_length(m.body_html), 0) AS n FROM message m JOIN c ON c.id = "
+	"m.ticket_id), "
+	"a AS (SELECT x.id, x.blob_sha256 FROM attachment x JOIN m ON m.id = x.message_id "
+	"WHERE x.blob_sha256 IS NOT NULL), "
+	"b AS (SELECT b.size FROM blob b WHERE b.sha256 IN (SELECT blob_sha256 FROM a) AND NOT "
+	"EXISTS (SELECT 1 FROM attachment z WHERE z.blob_sha256 = b.sha256 AND z.id NOT IN "
+	"(SELECT id FROM a))), "
+	"i AS (SELECT octet_length(n.raw) AS n FROM inbound n WHERE n.id IN (SELECT inbound_id "
+	"FROM m) AND n.purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM message o JOIN ticket t "
+	"ON t.id = o.ticket_id WHERE o.inbound_id = n.id AND t.purged_at IS NULL AND "
+	"o.ticket_id NOT IN (SELECT id FROM c))), "
+	"o AS (SELECT n FROM (" PURGE_OUT ") x UNION ALL "
+	"SELECT octet_length(raw) FROM outbox WHERE ticket_id IN (SELECT id FROM c) AND status "
+	"IN ('sent', 'bounced', 'dropped') AND octet_length(raw) > 0), "
+	"q AS (" PURGE_QUARANTINED ") "
+	"SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM m WHERE n > 0), (SELECT "
+	"COALESCE(sum(n), 0) FROM m), (SELECT count(*) FROM a), (SELECT count(*) FROM b), "
+	"(SELECT COALESCE(sum(size), 0) FROM b), (SELECT count(*) FROM i), (SELECT "
+	"COALESCE(sum(n), 0) FROM i), (SELECT count(*) FROM o), (SELECT COALESCE(sum(n), 0) "
+	"FROM o), (SELECT count(*) FROM q), (SELECT COALESCE(sum(n), 0) FROM q), (SELECT "
+	"count(*) FROM quarantine WHERE status = 'held' AND inbound_id IN (SELECT id FROM q))";
 
 /* What a run would remove, counted as the batches count it. */
 static int purge_count(Db *db, const char *cutoff, PurgeStats *st, DmError *err)
 {
 	const char *p[] = {cutoff};
 	DbRes *r = NULL;
-	int rc = db_exec(
-		db,
-		"WITH c AS (" PURGE_TICKETS
-		"), m AS (SELECT m.id, m.inbound_id, octet_length(m.body) "
-		"+ octet_length(m.body_full) + COALESCE(octet_length(m.body_html), 0) AS n FROM "
-		"message m JOIN c ON c.id = m.ticket_id), a AS (SELECT x.id, x.blob_sha256 FROM "
-		"attachment x JOIN m ON m.id = x.message_id WHERE x.blob_sha256 IS NOT NULL), b AS "
-		"(SELECT b.size FROM blob b WHERE b.sha256 IN (SELECT blob_sha256 FROM a) AND NOT "
-		"EXISTS (SELECT 1 FROM attachment z WHERE z.blob_sha256 = b.sha256 AND z.id NOT IN "
-		"(SELECT id FROM a))), i AS (SELECT octet_length(n.raw) AS n FROM inbound n WHERE "
-		"n.id IN (SELECT inbound_id FROM m) AND n.purged_at IS NULL AND NOT EXISTS (SELECT "
-		"1 FROM message o JOIN ticket t ON t.id = o.ticket_id WHERE o.inbound_id = n.id "
-		"AND "
-		"t.purged_at IS NULL AND o.ticket_id NOT IN (SELECT id FROM c))), o AS (SELECT "
-		"octet_length(raw) AS n FROM outbox WHERE ticket_id IN (SELECT id FROM c) AND "
-		"status "
-		"NOT IN ('pending', 'sending') AND octet_length(raw) > 0 UNION ALL SELECT n FROM "
-		"(" PURGE_LOOSE_OUT ") l), q AS (" PURGE_QUARANTINED ") SELECT (SELECT count(*) "
-		"FROM c), (SELECT count(*) FROM m WHERE n > 0), (SELECT COALESCE(sum(n), 0) FROM "
-		"m), "
-		"(SELECT count(*) FROM a), (SELECT count(*) FROM b), (SELECT COALESCE(sum(size), "
-		"0) FROM b), (SELECT count(*) FROM i), (SELECT COALESCE(sum(n), 0) FROM i), "
-		"(SELECT "
-		"count(*) FROM o), (SELECT COALESCE(sum(n), 0) FROM o), (SELECT count(*) FROM q), "
-		"(SELECT COALESCE(sum(n), 0) FROM q), (SELECT count(*) FROM quarantine WHERE "
-		"status "
-		"= 'held' AND inbound_id IN (SELECT id FROM q))",
-		1, p, &r, err);
+	int rc = db_exec(db, purge_count_sql, 1, p, &r, err);
 	if (rc)
 		return rc;
 	int64_t *v[] = {&st->tickets,
@@ -368,15 +372,6 @@ static int purge_tickets(Db *db, const char *ids, const char *by, const char *no
 	if (rc == 0)
 		rc = add2(
 			db,
-			"WITH o AS (SELECT id, octet_length(raw) AS n FROM outbox WHERE ticket_id "
-			"= ANY($1::bigint[]) AND status NOT IN ('pending', 'sending') AND "
-			"octet_length(raw) > 0), u AS (UPDATE outbox x SET raw = ''::bytea FROM o "
-			"WHERE x.id = o.id RETURNING o.n) SELECT count(*), COALESCE(sum(n), 0) "
-			"FROM u",
-			1, t, &st->raw_out, &st->raw_out_bytes, err);
-	if (rc == 0)
-		rc = add2(
-			db,
 			"WITH t AS (UPDATE ticket SET purged_at = dm_now() WHERE id = "
 			"ANY($1::bigint[]) RETURNING id), e AS (INSERT INTO event (ticket_id, "
 			"kind, actor, staff_id, detail) SELECT id, 'contents-purged', $3, (SELECT "
@@ -445,16 +440,17 @@ int store_purge(Db *db, const PurgeSpan *span, bool dry_run, int batch, const ch
 		rc = purge_ticket_batch(db, st->cutoff, i64s(bb, batch), by, note, st, &n, err);
 	while (rc == 0 && n > 0);
 
-	/* outgoing mail of no ticket, by id, each batch one statement */
+	/* outgoing mail, once its ticket is purged: by id, each batch one
+	 * statement */
 	int64_t after = 0;
 	while (rc == 0) {
 		char ab[24];
 		const char *o[] = {st->cutoff, i64s(ab, after), bb};
 		rc = db_exec(
 			db,
-			"WITH o AS (" PURGE_LOOSE_OUT " AND id > $2::bigint ORDER BY id LIMIT "
-			"$3::int), u AS (UPDATE outbox x SET raw = ''::bytea FROM o WHERE x.id = "
-			"o.id RETURNING o.id, o.n) SELECT count(*), COALESCE(sum(n), 0), "
+			"WITH o AS (" PURGE_OUT " AND o.id > $2::bigint ORDER BY o.id LIMIT "
+			"$3::int), u AS (UPDATE outbox x SET raw = ''::bytea FROM o WHERE x.id "
+			"= o.id RETURNING o.id, o.n) SELECT count(*), COALESCE(sum(n), 0), "
 			"COALESCE(max(id), 0) FROM u",
 			3, o, &r, err);
 		if (rc)

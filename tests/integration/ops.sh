@@ -185,13 +185,21 @@ T6=$(dm ingest "$W/t6" | sed -n 's/^new ticket #//p')
 dm_mail_att "$W/t7" 'bob@acme.example' 'Same logs' 'Bob sends them too.' "$W/shared.bin"
 T7=$(dm ingest "$W/t7" | sed -n 's/^new ticket #//p')
 dm send >/dev/null 2>&1
+# carol's server refuses again: the replies closing her tickets fail
+dm_smtp_stop
+dm_smtp_start --reject-rcpt 'carol@'
 for t in "$T2" "$T3" "$T6"; do
 	s=$(dm_psql -c "select subject from ticket where id = $t")
 	dm_mail_crlf "$W/close$t" 'Sam Senior <sam@agency.example>' "Re: [#$t] $s" $'#close\n\nFixed on our side, closing.'
 	dm ingest "$W/close$t" >/dev/null
 done
 dm send >/dev/null 2>&1
+dm_smtp_stop
+dm_smtp_start
 assert_eq "$T2,$T3,$T6" "$(dm_psql -c "select string_agg(id::text, ',' order by id) from ticket where status = 'closed'")" "three tickets closed"
+R2=$(dm_psql -c "select id from outbox where kind = 'relay' and ticket_id = $T2 and status = 'failed'")
+R3=$(dm_psql -c "select id from outbox where kind = 'relay' and ticket_id = $T3 and status = 'failed'")
+assert_true "the replies to carol failed ($R2, $R3)" test -n "$R2" -a -n "$R3"
 closed="$T2,$T3,$T6"
 open_state() { dm_psql -c "select md5(string_agg(m.body || m.body_full || coalesce(i.raw::text, ''), '|' order by m.id)) from message m left join inbound i on i.id = m.inbound_id where m.ticket_id not in ($closed)"; }
 all_state() { dm_psql -c "select md5(string_agg(m.body || m.body_full || coalesce(i.raw::text, ''), '|' order by m.id)) || (select count(*) from blob) || (select sum(octet_length(raw)) from outbox) || (select sum(octet_length(raw)) from inbound) from message m left join inbound i on i.id = m.inbound_id"; }
@@ -217,7 +225,7 @@ assert_eq "2|2" "$(jq -r '[.quarantined, .quarantine_dropped] | map(tostring) | 
 assert_eq "$all_before" "$(all_state)" "--dry-run changes nothing"
 assert_eq "$events_before" "$(dm_sql_count event)" "not even an event"
 txt=$(DESKMAIL_NOW=$FUTURE dm purge --older-than 2y --dry-run)
-assert_contains "$txt" "would remove: 3 ticket(s)" "--dry-run as text says what it would remove"
+assert_contains "$txt" "would remove from 3 closed ticket(s): " "--dry-run as text says what it would remove"
 
 loose=$(dm_sql_count "outbox where ticket_id is null and status = 'sent' and octet_length(raw) > 0")
 assert_true "mail sent about no ticket (notices to strangers) before the purge: $loose" test "$loose" -gt 0
@@ -225,7 +233,8 @@ res=$(DESKMAIL_NOW=$FUTURE dm purge --older-than 2y --json --by ops-test)
 assert_eq "$(jq -c 'del(.dry_run)' <<<"$dry")" "$(jq -c 'del(.dry_run)' <<<"$res")" "the purge removed what --dry-run said it would"
 assert_eq 0 "$(dm_sql_count "message where ticket_id in ($closed) and (body <> '' or body_full <> '' or body_html is not null)")" "no message text left on the closed tickets"
 assert_eq 0 "$(dm_sql_count "inbound i join message m on m.inbound_id = i.id where m.ticket_id in ($closed) and (octet_length(i.raw) > 0 or i.purged_at is null)")" "no raw mail in left"
-assert_eq 0 "$(dm_sql_count "outbox where ticket_id in ($closed) and octet_length(raw) > 0")" "no raw mail out left"
+assert_eq 0 "$(dm_sql_count "outbox where ticket_id in ($closed) and status <> 'failed' and octet_length(raw) > 0")" "no raw mail out left"
+assert_eq 2 "$(dm_sql_count "outbox where id in ($R2, $R3) and octet_length(raw) > 0")" "but a failed mail, still in the queue, keeps its bytes"
 assert_eq 0 "$(dm_sql_count "outbox where ticket_id is null and octet_length(raw) > 0")" "nor of mail about no ticket"
 assert_true "the mail of tickets kept keeps its bytes" test "$(dm_sql_count "outbox where ticket_id not in ($closed) and octet_length(raw) > 0")" -gt 0
 assert_eq 0 "$(dm_sql_count "attachment a join message m on m.id = a.message_id where m.ticket_id in ($closed) and a.blob_sha256 is not null")" "no attachment bytes linked"
@@ -249,9 +258,16 @@ assert_eq 14 "$(dm stats --json | jq -r .mail.received.total)" "stats count the 
 
 again=$(DESKMAIL_NOW=$FUTURE dm purge --older-than 2y --json)
 assert_eq "0|0|0|0|0|0" "$(jq -r '[.tickets, .message_texts, .attachments, .raw_in, .raw_out, .quarantined] | map(tostring) | join("|")' <<<"$again")" "a second purge finds nothing to do"
+dm outbox drop "$R2" >/dev/null
+again=$(DESKMAIL_NOW=$FUTURE dm purge --older-than 2y --json)
+assert_eq "0|1" "$(jq -r '[.tickets, .raw_out] | map(tostring) | join("|")' <<<"$again")" "once dropped, the next purge removes its bytes"
+assert_eq "0|$(dm_psql -c "select octet_length(raw) from outbox where id = $R3")" "$(dm_psql -c "select octet_length(raw) from outbox where id = $R2")|$(dm_psql -c "select octet_length(raw) from outbox where id = $R3")" "that one only"
+assert_true "the other can still be retried with its bytes" test "$(dm_psql -c "select octet_length(raw) from outbox where id = $R3")" -gt 0
 out=$(dm purge --older-than 2x 2>&1); rc=$?
 assert_true "a span without a known unit is refused (rc $rc)" test "$rc" -ne 0
 assert_contains "$out" "90d, 6m, 2y" "and the usage shows the forms"
+out=$(dm purge --older-than 7d --dry-run 2>&1 >/dev/null)
+assert_contains "$out" "desk.reopen_days (14)" "a span shorter than reopen_days is warned about"
 out=$(dm purge 2>&1); rc=$?
 assert_true "purge without --older-than is refused (rc $rc)" test "$rc" -ne 0
 dm_done
