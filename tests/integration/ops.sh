@@ -263,6 +263,14 @@ again=$(DESKMAIL_NOW=$FUTURE dm purge --older-than 2y --json)
 assert_eq "0|1" "$(jq -r '[.tickets, .raw_out] | map(tostring) | join("|")' <<<"$again")" "once dropped, the next purge removes its bytes"
 assert_eq "0|$(dm_psql -c "select octet_length(raw) from outbox where id = $R3")" "$(dm_psql -c "select octet_length(raw) from outbox where id = $R2")|$(dm_psql -c "select octet_length(raw) from outbox where id = $R3")" "that one only"
 assert_true "the other can still be retried with its bytes" test "$(dm_psql -c "select octet_length(raw) from outbox where id = $R3")" -gt 0
+# batches: 450 tickets closed three years ago, purged 200 at a time, each
+# batch its own transaction (now() is the time its transaction began)
+dm_psql -c "insert into ticket (client_id, subject, status, closed_at) select (select min(id) from client), 'old ' || g, 'closed', now() - interval '3 years' from generate_series(1, 450) g" >/dev/null
+dm_psql -c "insert into message (ticket_id, direction, author_kind, body, body_full) select id, 'in', 'contact', 'old text', 'old text' from ticket where subject like 'old %'" >/dev/null
+res=$(dm purge --older-than 2y --json)
+assert_eq "450|450|0" "$(jq -r '[.tickets, .message_texts, .raw_in] | map(tostring) | join("|")' <<<"$res")" "450 old tickets purged"
+assert_eq 0 "$(dm_sql_count "message m join ticket t on t.id = m.ticket_id where t.subject like 'old %' and m.body <> ''")" "all their texts"
+assert_eq 3 "$(dm_psql -c "select count(distinct purged_at) from ticket where subject like 'old %'")" "in three transactions of at most 200 tickets"
 out=$(dm purge --older-than 2x 2>&1); rc=$?
 assert_true "a span without a known unit is refused (rc $rc)" test "$rc" -ne 0
 assert_contains "$out" "90d, 6m, 2y" "and the usage shows the forms"
