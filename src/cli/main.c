@@ -361,6 +361,18 @@ int main(int argc, char **argv)
 	}
 
 	DmError err = {0};
+	/* the operator's commands: --help and usage errors (64) before any
+	 * configuration is read */
+	if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 || strcmp(cmd, "purge") == 0) {
+		if (cli_flag(cargc, cargv, "--help") || cli_flag(cargc, cargv, "-h")) {
+			printf("%s\n", ops_usage(cmd));
+			return EX_OK;
+		}
+		if (ops_check(cargc, cargv, &err) != 0) {
+			fprintf(stderr, "deskmail: %s\n", err.msg);
+			return EX_USAGE;
+		}
+	}
 	Config *cfg = NULL;
 	const char *path = cfg_default_path(cfg_opt);
 	int rc = cfg_load(path, &cfg, &err);

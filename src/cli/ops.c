@@ -28,6 +28,16 @@ static const char purge_usage[] =
 	"usage: deskmail purge --older-than SPAN [--dry-run] [--json] [--by WHO] (SPAN: a number "
 	"and h, d, w, m or y, as 90d, 6m, 2y)";
 
+/* A command line of these commands, checked. */
+typedef struct {
+	const char *sub;        /* outbox: list, retry, drop */
+	bool json, failed, all; /* --json, --failed, --all-failed */
+	int64_t id;             /* outbox retry|drop ID (0 with --all-failed) */
+	const char *prometheus; /* stats --prometheus FILE */
+	PurgeSpan span;         /* purge --older-than */
+	bool dry_run;
+} OpsArgs;
+
 /* Who acts: --by, else the (sudo) login, else "operator" (as quarantine.c). */
 static const char *who(int argc, char **argv)
 {
@@ -187,57 +197,31 @@ static void queue_text(const GArray *rows, bool failed_only)
 	       (long long)n[0], (long long)n[1], (long long)n[2], (long long)n[3]);
 }
 
-static int outbox_main(Db *db, int argc, char **argv, DmError *err)
+static int outbox_main(Db *db, const OpsArgs *a, const char *by, DmError *err)
 {
-	const char *sub = argc > 1 ? argv[1] : "";
-	if (strcmp(sub, "list") == 0) {
-		static const char *const flags[] = {"--json", "--failed", NULL};
-		static const char *const values[] = {NULL};
-		const char *none[1];
-		int rc = parse_args(argc, argv, 2, flags, values, none, 0, outbox_usage, err);
-		if (rc)
-			return rc;
-		bool failed_only = cli_flag(argc, argv, "--failed");
+	if (strcmp(a->sub, "list") == 0) {
 		GArray *rows = g_array_new(FALSE, TRUE, sizeof(QueueRow));
-		rc = store_queue_list(db, failed_only, rows, err);
-		if (rc == 0 && cli_flag(argc, argv, "--json"))
+		int rc = store_queue_list(db, a->failed, rows, err);
+		if (rc == 0 && a->json)
 			queue_json(rows);
 		else if (rc == 0)
-			queue_text(rows, failed_only);
+			queue_text(rows, a->failed);
 		queue_rows_clear(rows);
 		g_array_free(rows, TRUE);
 		return rc;
 	}
-	bool retry = strcmp(sub, "retry") == 0;
-	if (!retry && strcmp(sub, "drop") != 0)
-		return dm_error_set(err, DM_EPERM, "%s", outbox_usage);
-	static const char *const retry_flags[] = {"--all-failed", NULL};
-	static const char *const no_flags[] = {NULL};
-	static const char *const values[] = {"--by", NULL};
-	const char *arg = NULL;
-	int rc = parse_args(argc, argv, 2, retry ? retry_flags : no_flags, values, &arg, 1,
-			    outbox_usage, err);
-	if (rc)
-		return rc;
-	bool all = retry && cli_flag(argc, argv, "--all-failed");
-	int64_t id = 0;
-	if (arg && arg[0] == '#')
-		arg++;
-	if (all == (arg != NULL) || (arg && dm_parse_i64(arg, 1, INT64_MAX, &id) != 0))
-		return dm_error_set(err, DM_EPERM, "%s", outbox_usage);
-	const char *by = who(argc, argv);
-	if (retry) {
+	if (strcmp(a->sub, "retry") == 0) {
 		int64_t n = 0;
-		rc = store_queue_retry(db, id, by, &n, err);
-		if (rc == 0 && all)
+		int rc = store_queue_retry(db, a->id, by, &n, err);
+		if (rc == 0 && a->all)
 			printf("%lld failed mail(s) queued again by %s\n", (long long)n, by);
 		else if (rc == 0)
-			printf("outbox #%lld queued again by %s\n", (long long)id, by);
+			printf("outbox #%lld queued again by %s\n", (long long)a->id, by);
 		return rc;
 	}
-	rc = store_queue_drop(db, id, by, err);
+	int rc = store_queue_drop(db, a->id, by, err);
 	if (rc == 0)
-		printf("outbox #%lld dropped by %s\n", (long long)id, by);
+		printf("outbox #%lld dropped by %s\n", (long long)a->id, by);
 	return rc;
 }
 
@@ -407,19 +391,11 @@ static char *stats_prometheus(const DeskStats *st)
 	return g_string_free(s, FALSE);
 }
 
-static int stats_main(Db *db, int argc, char **argv, DmError *err)
+static int stats_main(Db *db, const OpsArgs *a, DmError *err)
 {
-	static const char *const flags[] = {"--json", NULL};
-	static const char *const values[] = {"--prometheus", NULL};
-	const char *none[1];
-	int rc = parse_args(argc, argv, 1, flags, values, none, 0, stats_usage, err);
-	if (rc)
-		return rc;
-	const char *prom = cli_opt(argc, argv, "--prometheus");
-	if (prom && !*prom)
-		return dm_error_set(err, DM_EPERM, "%s", stats_usage);
+	const char *prom = a->prometheus;
 	DeskStats st;
-	rc = store_stats(db, &st, err);
+	int rc = store_stats(db, &st, err);
 	if (rc)
 		return rc;
 	if (prom) {
@@ -443,7 +419,7 @@ static int stats_main(Db *db, int argc, char **argv, DmError *err)
 			rc = dm_error_set(err, lasting ? DM_ECONFIG : DM_ETEMP, "%s", ge->message);
 			g_error_free(ge);
 		}
-	} else if (cli_flag(argc, argv, "--json")) {
+	} else if (a->json) {
 		stats_json(&st);
 	} else {
 		stats_text(&st);
@@ -542,18 +518,10 @@ static void purge_text(const PurgeStats *p, bool dry)
  * many rows for long, long enough not to cost a round trip per ticket */
 #define PURGE_BATCH 200
 
-static int purge_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
+static int purge_main(const Config *cfg, Db *db, const OpsArgs *a, const char *by, DmError *err)
 {
-	static const char *const flags[] = {"--dry-run", "--json", NULL};
-	static const char *const values[] = {"--older-than", "--by", NULL};
-	const char *none[1];
-	int rc = parse_args(argc, argv, 1, flags, values, none, 0, purge_usage, err);
-	if (rc)
-		return rc;
-	PurgeSpan span;
-	if (parse_span(cli_opt(argc, argv, "--older-than"), &span) != 0)
-		return dm_error_set(err, DM_EPERM, "%s", purge_usage);
-	bool dry = cli_flag(argc, argv, "--dry-run");
+	const PurgeSpan span = a->span;
+	bool dry = a->dry_run;
 	/* a reply to a ticket closed less than reopen_days ago reopens it:
 	 * said, not refused (the operator may mean it) */
 	int64_t days =
@@ -564,8 +532,8 @@ static int purge_main(const Config *cfg, Db *db, int argc, char **argv, DmError 
 			"can still be reopened by a reply; their earlier contents will be gone\n",
 			cfg->desk_reopen_days);
 	PurgeStats st;
-	rc = store_purge(db, &span, dry, PURGE_BATCH, who(argc, argv), &st, err);
-	if (rc == 0 && cli_flag(argc, argv, "--json"))
+	int rc = store_purge(db, &span, dry, PURGE_BATCH, by, &st, err);
+	if (rc == 0 && a->json)
 		purge_json(&st, dry);
 	else if (rc == 0)
 		purge_text(&st, dry);
@@ -577,12 +545,89 @@ static int purge_main(const Config *cfg, Db *db, int argc, char **argv, DmError 
 	return rc;
 }
 
+/* Every argument of the command checked, nothing run. */
+static int ops_parse(int argc, char **argv, OpsArgs *a, DmError *err)
+{
+	static const char *const none[] = {NULL};
+	memset(a, 0, sizeof *a);
+	const char *cmd = argc > 0 ? argv[0] : "";
+	const char *usage = ops_usage(cmd);
+	const char *pos[1];
+	if (strcmp(cmd, "stats") == 0) {
+		static const char *const flags[] = {"--json", NULL};
+		static const char *const values[] = {"--prometheus", NULL};
+		int rc = parse_args(argc, argv, 1, flags, values, pos, 0, usage, err);
+		if (rc)
+			return rc;
+		a->json = cli_flag(argc, argv, "--json");
+		a->prometheus = cli_opt(argc, argv, "--prometheus");
+		if (a->prometheus && !*a->prometheus)
+			return dm_error_set(err, DM_EPERM, "%s", usage);
+		return 0;
+	}
+	if (strcmp(cmd, "purge") == 0) {
+		static const char *const flags[] = {"--dry-run", "--json", NULL};
+		static const char *const values[] = {"--older-than", "--by", NULL};
+		int rc = parse_args(argc, argv, 1, flags, values, pos, 0, usage, err);
+		if (rc)
+			return rc;
+		if (parse_span(cli_opt(argc, argv, "--older-than"), &a->span) != 0)
+			return dm_error_set(err, DM_EPERM, "%s", usage);
+		a->dry_run = cli_flag(argc, argv, "--dry-run");
+		a->json = cli_flag(argc, argv, "--json");
+		return 0;
+	}
+	if (strcmp(cmd, "outbox") != 0)
+		return dm_error_set(err, DM_EPERM, "%s", usage);
+	a->sub = argc > 1 ? argv[1] : "";
+	if (strcmp(a->sub, "list") == 0) {
+		static const char *const flags[] = {"--json", "--failed", NULL};
+		int rc = parse_args(argc, argv, 2, flags, none, pos, 0, usage, err);
+		a->json = cli_flag(argc, argv, "--json");
+		a->failed = cli_flag(argc, argv, "--failed");
+		return rc;
+	}
+	bool retry = strcmp(a->sub, "retry") == 0;
+	if (!retry && strcmp(a->sub, "drop") != 0)
+		return dm_error_set(err, DM_EPERM, "%s", usage);
+	static const char *const retry_flags[] = {"--all-failed", NULL};
+	static const char *const values[] = {"--by", NULL};
+	int rc = parse_args(argc, argv, 2, retry ? retry_flags : none, values, pos, 1, usage, err);
+	if (rc)
+		return rc;
+	a->all = retry && cli_flag(argc, argv, "--all-failed");
+	const char *arg = pos[0];
+	if (arg && arg[0] == '#')
+		arg++;
+	if (a->all == (arg != NULL) || (arg && dm_parse_i64(arg, 1, INT64_MAX, &a->id) != 0))
+		return dm_error_set(err, DM_EPERM, "%s", usage);
+	return 0;
+}
+
+const char *ops_usage(const char *cmd)
+{
+	if (strcmp(cmd, "stats") == 0)
+		return stats_usage;
+	if (strcmp(cmd, "purge") == 0)
+		return purge_usage;
+	return outbox_usage;
+}
+
+int ops_check(int argc, char **argv, DmError *err)
+{
+	OpsArgs a;
+	return ops_parse(argc, argv, &a, err);
+}
+
 int ops_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 {
-	const char *cmd = argc > 0 ? argv[0] : "";
-	if (strcmp(cmd, "outbox") == 0)
-		return outbox_main(db, argc, argv, err);
-	if (strcmp(cmd, "stats") == 0)
-		return stats_main(db, argc, argv, err);
-	return purge_main(cfg, db, argc, argv, err);
+	OpsArgs a;
+	int rc = ops_parse(argc, argv, &a, err);
+	if (rc)
+		return rc;
+	if (strcmp(argv[0], "outbox") == 0)
+		return outbox_main(db, &a, who(argc, argv), err);
+	if (strcmp(argv[0], "stats") == 0)
+		return stats_main(db, &a, err);
+	return purge_main(cfg, db, &a, who(argc, argv), err);
 }

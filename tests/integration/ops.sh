@@ -63,7 +63,7 @@ assert_eq "queued|0|null" "$(jq -r ".[] | select(.id == $A2) | [.status, .attemp
 assert_eq "$(ids "$C1" "$C2")" "$(dm outbox list --failed --json | jq -r '[.[].id] | sort | map(tostring) | join(",")')" "--failed: only the failed"
 assert_eq 2 "$(dm outbox list --failed | grep -c '^[0-9].* failed ')" "--failed as text: two lines"
 out=$(dm outbox list --bogus 2>&1); rc=$?
-assert_true "an unknown option is refused (rc $rc)" test "$rc" -ne 0
+assert_eq 64 "$rc" "an unknown option is a usage error"
 assert_contains "$out" "unknown option --bogus" "and named"
 
 # ---------------------------------------------------------------------------
@@ -81,7 +81,16 @@ assert_contains "$out" "outbox mail $A1 is sent" "and the message says why"
 out=$(dm outbox retry 999999 2>&1); rc=$?
 assert_eq 1 "$rc" "retrying a mail that does not exist: not found"
 out=$(dm outbox retry 2>&1); rc=$?
-assert_true "retry without an ID or --all-failed is a usage error (rc $rc)" test "$rc" -ne 0 -a "$rc" -ne 1
+assert_eq 64 "$rc" "retry without an ID or --all-failed is a usage error"
+out=$(dm outbox retry 7 --all-failed 2>&1); rc=$?
+assert_eq 64 "$rc" "and with both"
+out=$("$DESKMAIL" -c /nonexistent outbox drop x 2>&1); rc=$?
+assert_eq 64 "$rc" "a usage error is found before the configuration is read"
+for c in "outbox" "stats" "purge"; do
+	out=$("$DESKMAIL" -c /nonexistent $c --help 2>&1); rc=$?
+	assert_eq "0" "$rc" "$c --help exits 0 without a configuration"
+	assert_contains "$out" "usage: deskmail $c" "and prints its usage"
+done
 assert_eq "1 failed mail(s) queued again by ops-test" "$(USER=ops-test SUDO_USER= dm outbox retry --all-failed)" "retry --all-failed takes the other one, by the login running it"
 assert_eq 1 "$(dm_sql_count "event where kind = 'outbox-retried' and actor = 'ops-test' and ticket_id = $T3")" "recorded with that login"
 out=$(dm outbox drop "$B1" --by sam@agency.example)
@@ -272,10 +281,10 @@ assert_eq "450|450|0" "$(jq -r '[.tickets, .message_texts, .raw_in] | map(tostri
 assert_eq 0 "$(dm_sql_count "message m join ticket t on t.id = m.ticket_id where t.subject like 'old %' and m.body <> ''")" "all their texts"
 assert_eq 3 "$(dm_psql -c "select count(distinct purged_at) from ticket where subject like 'old %'")" "in three transactions of at most 200 tickets"
 out=$(dm purge --older-than 2x 2>&1); rc=$?
-assert_true "a span without a known unit is refused (rc $rc)" test "$rc" -ne 0
+assert_eq 64 "$rc" "a span without a known unit is a usage error"
 assert_contains "$out" "90d, 6m, 2y" "and the usage shows the forms"
 out=$(dm purge --older-than 7d --dry-run 2>&1 >/dev/null)
 assert_contains "$out" "desk.reopen_days (14)" "a span shorter than reopen_days is warned about"
 out=$(dm purge 2>&1); rc=$?
-assert_true "purge without --older-than is refused (rc $rc)" test "$rc" -ne 0
+assert_eq 64 "$rc" "purge without --older-than is a usage error"
 dm_done
