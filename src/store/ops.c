@@ -99,16 +99,16 @@ int store_queue_retry(Db *db, int64_t id, const char *by, int64_t *n_r, DmError 
 	int rc = db_exec(
 		db,
 		"WITH o AS (SELECT id, ticket_id, kind, rcpt, last_error, " QUEUE_STATE " AS state "
-		"FROM outbox WHERE CASE WHEN $1::bigint > 0 THEN id = $1::bigint AND status IN "
-		"('pending', 'failed') ELSE status = 'failed' END FOR UPDATE), u AS (UPDATE "
-		"outbox x SET status = 'pending', attempts = 0, next_attempt_at = dm_now(), "
-		"last_error = NULL, locked_until = NULL, claim = NULL FROM o WHERE x.id = o.id "
-		"RETURNING x.id), e AS (INSERT INTO event (ticket_id, kind, actor, staff_id, "
-		"field, "
-		"before, after, detail) SELECT o.ticket_id, 'outbox-retried', $2, (SELECT s.id "
-		"FROM staff s WHERE s.email = lower($2)), 'status', o.state, 'queued', 'outbox #' "
-		"|| o.id || ' (' || o.kind || ' to ' || o.rcpt || ')' || COALESCE(': ' || "
-		"o.last_error, '') FROM o) SELECT count(*) FROM u",
+		"FROM outbox WHERE (id = $1::bigint AND status IN ('pending', 'failed')) OR "
+		"($1::bigint = 0 AND status = 'failed') FOR UPDATE), "
+		"u AS (UPDATE outbox x SET status = 'pending', attempts = 0, next_attempt_at = "
+		"dm_now(), last_error = NULL, locked_until = NULL, claim = NULL FROM o WHERE "
+		"x.id = o.id RETURNING x.id), "
+		"e AS (INSERT INTO event (ticket_id, kind, actor, staff_id, field, before, after, "
+		"detail) SELECT o.ticket_id, 'outbox-retried', $2, (SELECT s.id FROM staff s WHERE "
+		"s.email = lower($2)), 'status', o.state, 'queued', 'outbox #' || o.id || ' (' || "
+		"o.kind || ' to ' || o.rcpt || ')' || COALESCE(': ' || o.last_error, '') FROM o) "
+		"SELECT count(*) FROM u",
 		2, p, &r, err);
 	if (rc)
 		return rc;
@@ -317,6 +317,48 @@ static int add2(Db *db, const char *sql, int n, const char *const *p, int64_t *c
 	return 0;
 }
 
+/* The texts of the messages of tickets $1 (an array). */
+static const char purge_texts_sql[] =
+	"WITH m AS (SELECT id, octet_length(body) + octet_length(body_full) + "
+	"COALESCE(octet_length(body_html), 0) AS n FROM message WHERE ticket_id = "
+	"ANY($1::bigint[])), "
+	"u AS (UPDATE message x SET body = '', body_full = '', body_html = NULL FROM m WHERE "
+	"x.id = m.id AND m.n > 0 RETURNING m.n) "
+	"SELECT count(*), COALESCE(sum(n), 0) FROM u";
+
+/* Their attachments, marked refused with why ($2); a blob is freed once
+ * no attachment left refers to it: the ones of this batch no longer do when
+ * the statement ends, when the foreign key is checked. */
+static const char purge_attachments_sql[] =
+	"WITH a AS (SELECT x.id, x.blob_sha256 AS sha FROM attachment x JOIN message m ON m.id "
+	"= x.message_id WHERE m.ticket_id = ANY($1::bigint[]) AND x.blob_sha256 IS NOT NULL), "
+	"u AS (UPDATE attachment y SET blob_sha256 = NULL, refused = $2 FROM a WHERE y.id = "
+	"a.id RETURNING y.id), "
+	"d AS (DELETE FROM blob b WHERE b.sha256 IN (SELECT sha FROM a) AND NOT EXISTS (SELECT "
+	"1 FROM attachment z WHERE z.blob_sha256 = b.sha256 AND z.id NOT IN (SELECT id FROM "
+	"a)) RETURNING b.size) "
+	"SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM d), (SELECT "
+	"COALESCE(sum(size), 0) FROM d)";
+
+/* The raw mail they came from, kept while a ticket not purged shows it. */
+static const char purge_raw_in_sql[] =
+	"WITH k AS (SELECT n.id, octet_length(n.raw) AS n FROM inbound n WHERE n.id IN (SELECT "
+	"inbound_id FROM message WHERE ticket_id = ANY($1::bigint[])) AND n.purged_at IS NULL "
+	"AND NOT EXISTS (SELECT 1 FROM message o JOIN ticket t ON t.id = o.ticket_id WHERE "
+	"o.inbound_id = n.id AND t.purged_at IS NULL AND o.ticket_id <> ALL($1::bigint[]))), "
+	"u AS (UPDATE inbound x SET raw = ''::bytea, truncated = true, purged_at = dm_now() "
+	"FROM k WHERE x.id = k.id RETURNING k.n) "
+	"SELECT count(*), COALESCE(sum(n), 0) FROM u";
+
+/* The tickets marked, each with an event naming who ($3) and why ($2). */
+static const char purge_mark_sql[] =
+	"WITH t AS (UPDATE ticket SET purged_at = dm_now() WHERE id = ANY($1::bigint[]) "
+	"RETURNING id), "
+	"e AS (INSERT INTO event (ticket_id, kind, actor, staff_id, detail) SELECT id, "
+	"'contents-purged', $3, (SELECT s.id FROM staff s WHERE s.email = lower($3)), $2 FROM "
+	"t) "
+	"SELECT count(*) FROM t";
+
 /* The contents of the tickets ids ('{1,2}'), inside the caller's
  * transaction. */
 static int purge_tickets(Db *db, const char *ids, const char *by, const char *note, PurgeStats *st,
@@ -325,59 +367,19 @@ static int purge_tickets(Db *db, const char *ids, const char *by, const char *no
 	const char *t[] = {ids, note, by};
 	DbRes *r = NULL;
 	int64_t ignored = 0;
-	int rc = add2(db,
-		      "WITH m AS (SELECT id, octet_length(body) + octet_length(body_full) + "
-		      "COALESCE(octet_length(body_html), 0) AS n FROM message WHERE ticket_id = "
-		      "ANY($1::bigint[])), u AS (UPDATE message x SET body = '', body_full = '', "
-		      "body_html = NULL FROM m WHERE x.id = m.id AND m.n > 0 RETURNING m.n) SELECT "
-		      "count(*), COALESCE(sum(n), 0) FROM u",
-		      1, t, &st->messages, &st->text_bytes, err);
-	/* a blob is freed once no attachment left refers to it: the ones of
-	 * this batch no longer do when the statement ends, when the foreign key
-	 * is checked */
+	int rc = add2(db, purge_texts_sql, 1, t, &st->messages, &st->text_bytes, err);
 	if (rc == 0)
-		rc = db_exec(
-			db,
-			"WITH a AS (SELECT x.id, x.blob_sha256 AS sha FROM attachment x JOIN "
-			"message "
-			"m ON m.id = x.message_id WHERE m.ticket_id = ANY($1::bigint[]) AND "
-			"x.blob_sha256 IS NOT NULL), u AS (UPDATE attachment y SET blob_sha256 = "
-			"NULL, refused = $2 FROM a WHERE y.id = a.id RETURNING y.id), d AS (DELETE "
-			"FROM blob b WHERE b.sha256 IN (SELECT sha FROM a) AND NOT EXISTS (SELECT "
-			"1 "
-			"FROM attachment z WHERE z.blob_sha256 = b.sha256 AND z.id NOT IN (SELECT "
-			"id "
-			"FROM a)) RETURNING b.size) SELECT (SELECT count(*) FROM u), (SELECT "
-			"count(*) FROM d), (SELECT COALESCE(sum(size), 0) FROM d)",
-			2, t, &r, err);
+		rc = db_exec(db, purge_attachments_sql, 2, t, &r, err);
 	if (rc == 0) {
 		st->attachments += dbres_i64(r, 0, 0, 0);
 		st->blobs += dbres_i64(r, 0, 1, 0);
 		st->blob_bytes += dbres_i64(r, 0, 2, 0);
 		dbres_free(r);
 	}
-	/* raw mail in: kept while a ticket not purged still shows it */
 	if (rc == 0)
-		rc = add2(
-			db,
-			"WITH k AS (SELECT n.id, octet_length(n.raw) AS n FROM inbound n WHERE "
-			"n.id IN (SELECT inbound_id FROM message WHERE ticket_id = "
-			"ANY($1::bigint[])) AND n.purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
-			"message o JOIN ticket t ON t.id = o.ticket_id WHERE o.inbound_id = n.id "
-			"AND t.purged_at IS NULL AND o.ticket_id <> ALL($1::bigint[]))), u AS "
-			"(UPDATE inbound x SET raw = ''::bytea, truncated = true, purged_at = "
-			"dm_now() FROM k WHERE x.id = k.id RETURNING k.n) SELECT count(*), "
-			"COALESCE(sum(n), 0) FROM u",
-			1, t, &st->raw_in, &st->raw_in_bytes, err);
+		rc = add2(db, purge_raw_in_sql, 1, t, &st->raw_in, &st->raw_in_bytes, err);
 	if (rc == 0)
-		rc = add2(
-			db,
-			"WITH t AS (UPDATE ticket SET purged_at = dm_now() WHERE id = "
-			"ANY($1::bigint[]) RETURNING id), e AS (INSERT INTO event (ticket_id, "
-			"kind, actor, staff_id, detail) SELECT id, 'contents-purged', $3, (SELECT "
-			"s.id FROM staff s WHERE s.email = lower($3)), $2 FROM t) SELECT count(*) "
-			"FROM t",
-			3, t, &ignored, NULL, err);
+		rc = add2(db, purge_mark_sql, 3, t, &ignored, NULL, err);
 	return rc;
 }
 
@@ -415,6 +417,29 @@ static int purge_ticket_batch(Db *db, const char *cutoff, const char *batch, con
 	return rc;
 }
 
+/* A batch of outgoing mail ($3 rows after id $2), emptied. */
+static const char purge_out_sql[] =
+	"WITH o AS (" PURGE_OUT " AND o.id > $2::bigint ORDER BY o.id LIMIT $3::int), "
+	"u AS (UPDATE outbox x SET raw = ''::bytea FROM o WHERE x.id = o.id RETURNING o.id, "
+	"o.n) "
+	"SELECT count(*), COALESCE(sum(n), 0), COALESCE(max(id), 0) FROM u";
+
+/* A batch of quarantined mail ($2 mails), emptied; its held entries
+ * dropped by $3 with the decision $4, each with an event. */
+static const char purge_quarantine_sql[] =
+	"WITH k AS (" PURGE_QUARANTINED
+	" ORDER BY n.received_at, n.id LIMIT $2::int FOR UPDATE SKIP LOCKED), "
+	"u AS (UPDATE inbound x SET raw = ''::bytea, truncated = true, purged_at = dm_now() "
+	"FROM k WHERE x.id = k.id RETURNING k.id, k.n), "
+	"q AS (UPDATE quarantine SET status = 'dropped', decided_by_name = $3, decided_by = "
+	"(SELECT s.id FROM staff s WHERE s.email = lower($3)), decided_at = dm_now(), decision "
+	"= $4 WHERE inbound_id IN (SELECT id FROM u) AND status = 'held' RETURNING id), "
+	"e AS (INSERT INTO event (kind, actor, staff_id, detail) SELECT 'quarantine-dropped', "
+	"$3, (SELECT s.id FROM staff s WHERE s.email = lower($3)), 'quarantine #' || q.id || "
+	"': ' || $4 FROM q) "
+	"SELECT (SELECT count(*) FROM u), (SELECT COALESCE(sum(n), 0) FROM u), (SELECT "
+	"count(*) FROM q)";
+
 int store_purge(Db *db, const PurgeSpan *span, bool dry_run, int batch, const char *by,
 		PurgeStats *st, DmError *err)
 {
@@ -446,13 +471,7 @@ int store_purge(Db *db, const PurgeSpan *span, bool dry_run, int batch, const ch
 	while (rc == 0) {
 		char ab[24];
 		const char *o[] = {st->cutoff, i64s(ab, after), bb};
-		rc = db_exec(
-			db,
-			"WITH o AS (" PURGE_OUT " AND o.id > $2::bigint ORDER BY o.id LIMIT "
-			"$3::int), u AS (UPDATE outbox x SET raw = ''::bytea FROM o WHERE x.id "
-			"= o.id RETURNING o.id, o.n) SELECT count(*), COALESCE(sum(n), 0), "
-			"COALESCE(max(id), 0) FROM u",
-			3, o, &r, err);
+		rc = db_exec(db, purge_out_sql, 3, o, &r, err);
 		if (rc)
 			break;
 		n = dbres_i64(r, 0, 0, 0);
@@ -468,26 +487,7 @@ int store_purge(Db *db, const PurgeSpan *span, bool dry_run, int batch, const ch
 	g_autofree char *qnote = g_strdup_printf("purged: received before %s", st->cutoff);
 	while (rc == 0) {
 		const char *q[] = {st->cutoff, bb, by, qnote};
-		rc = db_exec(
-			db,
-			"WITH k AS (" PURGE_QUARANTINED
-			" ORDER BY n.received_at, n.id LIMIT $2::int "
-			"FOR UPDATE SKIP LOCKED), u AS (UPDATE inbound x SET raw = ''::bytea, "
-			"truncated = true, purged_at = dm_now() FROM k WHERE x.id = k.id RETURNING "
-			"k.id, k.n), q AS (UPDATE quarantine SET status = 'dropped', "
-			"decided_by_name = $3, decided_by = (SELECT s.id FROM staff s WHERE "
-			"s.email = "
-			"lower($3)), decided_at = dm_now(), decision = $4 WHERE inbound_id IN "
-			"(SELECT "
-			"id FROM u) AND status = 'held' RETURNING id), e AS (INSERT INTO event "
-			"(kind, "
-			"actor, staff_id, detail) SELECT 'quarantine-dropped', $3, (SELECT s.id "
-			"FROM "
-			"staff s WHERE s.email = lower($3)), 'quarantine #' || q.id || ': ' || $4 "
-			"FROM "
-			"q) SELECT (SELECT count(*) FROM u), (SELECT COALESCE(sum(n), 0) FROM u), "
-			"(SELECT count(*) FROM q)",
-			4, q, &r, err);
+		rc = db_exec(db, purge_quarantine_sql, 4, q, &r, err);
 		if (rc)
 			break;
 		n = dbres_i64(r, 0, 0, 0);
