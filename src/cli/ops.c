@@ -553,6 +553,10 @@ static int ops_parse(int argc, char **argv, OpsArgs *a, DmError *err)
 	const char *cmd = argc > 0 ? argv[0] : "";
 	const char *usage = ops_usage(cmd);
 	const char *pos[1];
+	/* the name goes into the audit events: an address at most */
+	const char *by = cli_opt(argc, argv, "--by");
+	if (by && strlen(by) > 254)
+		return dm_error_set(err, DM_EPERM, "--by: at most 254 characters");
 	if (strcmp(cmd, "stats") == 0) {
 		static const char *const flags[] = {"--json", NULL};
 		static const char *const values[] = {"--prometheus", NULL};

@@ -84,6 +84,8 @@ out=$(dm outbox retry 2>&1); rc=$?
 assert_eq 64 "$rc" "retry without an ID or --all-failed is a usage error"
 out=$(dm outbox retry 7 --all-failed 2>&1); rc=$?
 assert_eq 64 "$rc" "and with both"
+out=$(dm outbox drop "$B1" --by "$(printf 'x%.0s' $(seq 1 300))" 2>&1); rc=$?
+assert_eq 64 "$rc" "a --by name over 254 characters is refused"
 out=$("$DESKMAIL" -c /nonexistent outbox drop x 2>&1); rc=$?
 assert_eq 64 "$rc" "a usage error is found before the configuration is read"
 for c in "outbox" "stats" "purge"; do
