@@ -62,6 +62,12 @@ static void usage(FILE *f)
 	      "  quarantine drop ID [--by WHO]\n"
 	      "  quarantine retry ID [--by WHO]\n"
 	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
+	      "  outbox list [--failed] [--json]     the mail not sent yet (as mailq)\n"
+	      "  outbox retry ID|--all-failed [--by WHO] | drop ID [--by WHO]\n"
+	      "  stats [--json] [--prometheus FILE]  mail in, quarantined, sent, deferred,\n"
+	      "                               failed; open tickets per status and line\n"
+	      "  purge --older-than SPAN [--dry-run] [--by WHO]   remove the contents of\n"
+	      "                               tickets closed before SPAN (90d, 6m, 2y) ago\n"
 	      "\n"
 	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n"
 	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n",
@@ -283,6 +289,9 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 		   strcmp(cmd, "staff") == 0) {
 		rc = admin_main(cfg, db, argc, argv, err);
+	} else if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 ||
+		   strcmp(cmd, "purge") == 0) {
+		rc = ops_main(cfg, db, argc, argv, err);
 	} else if (strcmp(cmd, "ticket") == 0 && argc > 1 &&
 		   (strcmp(argv[1], "sla") == 0 ||
 		    (strcmp(argv[1], "list") == 0 && cli_flag(argc, argv, "--due")))) {
@@ -352,6 +361,18 @@ int main(int argc, char **argv)
 	}
 
 	DmError err = {0};
+	/* the operator's commands: --help and usage errors (64) before any
+	 * configuration is read */
+	if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 || strcmp(cmd, "purge") == 0) {
+		if (cli_flag(cargc, cargv, "--help") || cli_flag(cargc, cargv, "-h")) {
+			printf("%s\n", ops_usage(cmd));
+			return EX_OK;
+		}
+		if (ops_check(cargc, cargv, &err) != 0) {
+			fprintf(stderr, "deskmail: %s\n", err.msg);
+			return EX_USAGE;
+		}
+	}
 	Config *cfg = NULL;
 	const char *path = cfg_default_path(cfg_opt);
 	int rc = cfg_load(path, &cfg, &err);
@@ -379,7 +400,8 @@ int main(int argc, char **argv)
 	static const char *const desk_cmds[] = {"poll",     "ingest", "send", "run",
 						"escalate", "digest", NULL};
 	static const char *const store_cmds[] = {"migrate", "client",     "contact",    "staff",
-						 "ticket",  "quarantine", "attachment", NULL};
+						 "ticket",  "quarantine", "attachment", "outbox",
+						 "stats",   "purge",      NULL};
 	/* quarantine list is a report; its other commands work with mail */
 	bool quarantine_work =
 		strcmp(cmd, "quarantine") == 0 && cargc > 1 && strcmp(cargv[1], "list") != 0;
