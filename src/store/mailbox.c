@@ -13,7 +13,7 @@ int store_mailbox_open(Db *db, const char *url, const char *username, int64_t *i
 {
 	const char *p[] = {url, username};
 	DbRes *r = NULL;
-	/* a row from before 011_mailboxes.sql (no user name) is adopted by the
+	/* a row from before 012_mailboxes.sql (no user name) is adopted by the
 	 * first account polling its URL; two pollers adopting at once are
 	 * serialised by the row lock, and the second finds it taken */
 	int rc = db_exec(db,

@@ -1,4 +1,4 @@
--- 011_mailboxes.sql - several mailboxes in one desk.
+-- 012_mailboxes.sql - several mailboxes in one desk.
 --
 -- A mailbox's state is per account and folder: two accounts on one server
 -- may share a URL (imap://host/INBOX), so the row is keyed by URL and user
