@@ -165,5 +165,11 @@ const CfgPlan *cfg_plan(const Config *cfg, const char *name);
 
 /* Print the effective settings (passwords masked) to stdout. */
 void cfg_dump(const Config *cfg);
+/* The same, only the settings whose value differs from its default (as
+ * `postconf -n`); a plan with every setting at its default is "{ }". */
+void cfg_dump_changed(const Config *cfg);
+/* DM_ECONFIG when a password is still the example's placeholder
+ * ("change-me"), for `deskmail check-config`; 0 otherwise. */
+int cfg_check_placeholders(const Config *cfg, DmError *err);
 
 #endif
