@@ -8,8 +8,12 @@
  * UID), so that no SEARCH line comes near the length at which curl cuts it
  * or fails; no custom SELECT or EXAMINE; '%' in custom commands written as
  * %25; one retry when a reused connection turns out to be dead.  The
- * server's error text is taken from the last tagged reply seen by the
- * header callback, since curl reports none for IMAP.  It does not IDLE:
+ * server's error text is the last tagged NO or BAD reply, read by a debug
+ * callback together with the command it answered, since curl reports
+ * none for IMAP (and after a NO it logs out, so the last tagged line is
+ * "OK Logout completed"); a NO to LOGIN or AUTHENTICATE is DM_EAUTH.  Of
+ * the commands sent only the verb is kept, never their arguments (LOGIN
+ * and AUTHENTICATE carry the password).  It does not IDLE:
  * deskmail polls.  Plain imap:// is spoken in clear to loopback only, judged
  * by address from curl's own reading of the URL; anywhere else curl must
  * get STARTTLS or fail. */
@@ -45,7 +49,9 @@ struct ImapSession {
 	bool has_move, has_uidplus, has_esearch;
 	size_t requests; /* performs, for imap_request_count() */
 	char errbuf[CURL_ERROR_SIZE];
-	char tagged[512]; /* last tagged reply line */
+	char sent[32];         /* verb of the last tagged command sent ("UID MOVE") */
+	char refusal[512];     /* the last tagged NO/BAD reply, tag cut off */
+	char refused_verb[32]; /* the command it answered */
 	GByteArray *body; /* write callback data */
 	size_t max_body;  /* 0 = unlimited */
 	bool over_cap;
@@ -63,17 +69,89 @@ static size_t write_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Server lines also reach the debug callback, which reads them; this one
+ * keeps them out of the body. */
 static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
-	ImapSession *s = arg;
-	size_t n = size * nmemb;
-	if (n > 0 && buf[0] != '*' && buf[0] != '+') {
-		size_t k = MIN(n, sizeof s->tagged - 1);
-		memcpy(s->tagged, buf, k);
-		s->tagged[k] = '\0';
-		s->tagged[strcspn(s->tagged, "\r\n")] = '\0';
+	(void)buf;
+	(void)arg;
+	return size * nmemb;
+}
+
+/* A tag as curl writes them ("A001"), followed by a space: its length, or
+ * 0 when the line does not start with one. */
+static size_t tag_len(const char *line, size_t n)
+{
+	size_t k = 0;
+	while (k < n && g_ascii_isalnum(line[k]))
+		k++;
+	return k > 0 && k < n && line[k] == ' ' ? k : 0;
+}
+
+/* One line the client sent: keep the verb of a tagged command (one or two
+ * words of letters: "SELECT", "UID MOVE"), never what follows it. */
+static void note_sent(ImapSession *s, const char *line, size_t n)
+{
+	size_t t = tag_len(line, n);
+	if (t == 0)
+		return; /* "DONE", a SASL continuation: no verb, possibly a secret */
+	const char *v = line + t + 1;
+	size_t len = 0, words = 0, max = n - t - 1;
+	while (len < max && words < 2) {
+		size_t w = 0;
+		while (len + w < max && g_ascii_isalpha(v[len + w]))
+			w++;
+		if (w == 0)
+			break;
+		len += w;
+		words++;
+		if (!(words == 1 && w == 3 && g_ascii_strncasecmp(v, "UID", 3) == 0 &&
+		      len < max && v[len] == ' '))
+			break;
+		len++; /* the space after UID */
 	}
-	return n;
+	if (len == 0)
+		return;
+	g_strlcpy(s->sent, v, MIN(len + 1, sizeof s->sent));
+}
+
+/* One line from the server: a tagged NO or BAD is remembered with the
+ * command it answered.  The LOGOUT after it answers OK and is not. */
+static void note_reply(ImapSession *s, const char *line, size_t n)
+{
+	size_t t = tag_len(line, n);
+	if (t == 0)
+		return;
+	const char *st = line + t + 1;
+	size_t rest = n - t - 1;
+	if (!((rest >= 3 && g_ascii_strncasecmp(st, "NO ", 3) == 0) ||
+	      (rest >= 4 && g_ascii_strncasecmp(st, "BAD ", 4) == 0)))
+		return;
+	size_t k = MIN(rest, sizeof s->refusal - 1);
+	memcpy(s->refusal, st, k);
+	s->refusal[k] = '\0';
+	s->refusal[strcspn(s->refusal, "\r\n")] = '\0';
+	g_strlcpy(s->refused_verb, s->sent, sizeof s->refused_verb);
+}
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	(void)h;
+	ImapSession *s = arg;
+	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+		return 0;
+	/* one call is one line in 7.88; split anyway */
+	while (size > 0) {
+		const char *eol = memchr(data, '\n', size);
+		size_t n = eol ? (size_t)(eol - data) + 1 : size;
+		if (type == CURLINFO_HEADER_OUT)
+			note_sent(s, data, n);
+		else
+			note_reply(s, data, n);
+		data += n;
+		size -= n;
+	}
+	return 0;
 }
 
 int imap_global_init(void)
@@ -195,6 +273,11 @@ static void setup(ImapSession *s)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+	/* the debug callback is the only place that sees which command a NO
+	 * answered; VERBOSE only turns it on (it writes nothing itself) */
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, s);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
 	if (s->ca_file)
@@ -204,6 +287,13 @@ static void setup(ImapSession *s)
 	 * (imap_url_is_loopback), not by how the host name begins. */
 	if (g_str_has_prefix(s->server_url, "imap://") && !imap_url_is_loopback(s->server_url))
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+}
+
+static void forget_replies(ImapSession *s)
+{
+	s->errbuf[0] = '\0';
+	s->refusal[0] = '\0';
+	s->refused_verb[0] = '\0';
 }
 
 /* Run one request; custom may be NULL (URL-driven fetch). */
@@ -218,8 +308,7 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 		g_byte_array_set_size(s->body, 0);
 		s->max_body = max_body;
 		s->over_cap = false;
-		s->errbuf[0] = '\0';
-		s->tagged[0] = '\0';
+		forget_replies(s);
 		rc = curl_easy_perform(s->h);
 		s->requests++;
 		long fresh = 0;
@@ -233,15 +322,46 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 	return rc;
 }
 
+static bool is_login(const char *verb)
+{
+	return g_ascii_strcasecmp(verb, "LOGIN") == 0 ||
+	       g_ascii_strcasecmp(verb, "AUTHENTICATE") == 0;
+}
+
+/* The one translation of a failed perform: the server's own words when it
+ * refused something (and what it refused), else curl's, with the
+ * certificate check's result for a TLS failure. */
 static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 {
-	const char *detail = s->tagged[0] ? s->tagged : s->errbuf;
-	int kind = DM_ETEMP;
-	if (rc == CURLE_QUOTE_ERROR)
-		kind = DM_EPERM; /* the server said NO/BAD to our command */
-	return dm_error_set(err, kind, "IMAP %s: %s%s%s", what,
-			    rc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(rc),
-			    detail[0] ? ": " : "", detail);
+	if (rc == CURLE_LOGIN_DENIED &&
+	    (is_login(s->refused_verb) ||
+	     (s->refusal[0] == '\0' && (strstr(s->errbuf, "Access denied") ||
+					strstr(s->errbuf, "Authentication failed")))))
+		return dm_error_set(err, DM_EAUTH, "IMAP login to %s as %s refused: %s",
+				    s->server_url, s->username,
+				    s->refusal[0] ? s->refusal
+				    : s->errbuf[0] ? s->errbuf
+						   : curl_easy_strerror(rc));
+	if (s->refusal[0]) {
+		/* NO/BAD to our command: permanent for it (CURLE_QUOTE_ERROR);
+		 * to curl's own SELECT (a mailbox that is not there, reported
+		 * by curl as a denied login): trouble to retry */
+		int kind = rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP;
+		const char *v = s->refused_verb;
+		if (g_ascii_strncasecmp(v, "UID ", 4) == 0)
+			v += 4;
+		if (*v && g_ascii_strncasecmp(v, what, strlen(v)) != 0)
+			return dm_error_set(err, kind, "IMAP %s: %s refused: %s", what,
+					    s->refused_verb, s->refusal);
+		return dm_error_set(err, kind, "IMAP %s: %s", what, s->refusal);
+	}
+	long verify = 0;
+	if (rc == CURLE_PEER_FAILED_VERIFICATION &&
+	    curl_easy_getinfo(s->h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK && verify)
+		return dm_error_set(err, DM_ETEMP, "IMAP %s: %s: %s (verify result %ld)", what,
+				    curl_easy_strerror(rc), s->errbuf, verify);
+	return dm_error_set(err, rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP, "IMAP %s: %s%s%s",
+			    what, curl_easy_strerror(rc), s->errbuf[0] ? ": " : "", s->errbuf);
 }
 
 /* A mailbox name as an IMAP quoted string, with '%' escaped for curl. */
@@ -673,7 +793,7 @@ int imap_append(ImapSession *s, const char *data, size_t len, DmError *err)
 	curl_easy_setopt(s->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	g_byte_array_set_size(s->body, 0);
 	s->max_body = 0;
-	s->tagged[0] = '\0';
+	forget_replies(s);
 	CURLcode rc = curl_easy_perform(s->h);
 	s->requests++;
 	curl_easy_setopt(s->h, CURLOPT_UPLOAD, 0L);

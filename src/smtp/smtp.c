@@ -6,7 +6,8 @@
  * because it would turn CRLF into CR CR LF.  Recipients are all-or-nothing
  * per message (ALLLOWFAILS off): a refused recipient fails the whole send,
  * and the outbox keeps one recipient per row anyway.  curl's result is
- * translated here, once: 5xx -> DM_EPERM, everything else -> DM_ETEMP.
+ * translated here, once: a refused login (535, curl's CURLE_LOGIN_DENIED)
+ * -> DM_EAUTH, other 5xx -> DM_EPERM, everything else -> DM_ETEMP.
  *
  * TLS (smtp_tls_mode): smtps:// from the first byte; on smtp:// STARTTLS
  * when offered by default, required with "require" or whenever a password
@@ -184,6 +185,11 @@ SmtpClient *smtp_client_new(const SmtpParams *p)
 	return c;
 }
 
+const char *smtp_shown(const SmtpClient *c)
+{
+	return c->shown;
+}
+
 bool smtp_unreachable(const SmtpClient *c)
 {
 	return c && c->unreachable;
@@ -296,7 +302,7 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	int kind = (code >= 500 && code < 600) ? DM_EPERM : DM_ETEMP;
 	if (rc == CURLE_LOGIN_DENIED)
-		kind = DM_ETEMP; /* the operator must fix it; mail waits meanwhile */
+		kind = DM_EAUTH; /* the operator must fix it; mail waits meanwhile */
 	c->unreachable =
 		code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 			      rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
@@ -304,6 +310,47 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	/* a broken connection must not be reused */
 	curl_easy_cleanup(c->h);
 	c->h = NULL;
+	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
+			    why[0] ? ": " : "", why);
+}
+
+static size_t discard_cb(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * nmemb;
+}
+
+int smtp_check(SmtpClient *c, DmError *err)
+{
+	c->unreachable = false;
+	if (c->tls == SMTP_TLS_REFUSE)
+		return dm_error_set(err, DM_ECONFIG,
+				    "SMTP %s: refusing to log in without TLS to a host that is not "
+				    "loopback (STARTTLS is off)",
+				    c->shown);
+	setup(c);
+	/* no recipients, no upload: curl connects, logs in and sends the
+	 * custom command instead of a mail */
+	curl_easy_setopt(c->h, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, discard_cb); /* "250 OK" */
+	c->errbuf[0] = '\0';
+	c->last_reply[0] = '\0';
+	CURLcode rc = curl_easy_perform(c->h);
+	long code = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c->h); /* QUIT; a send sets its handle up again */
+	c->h = NULL;
+	if (rc == CURLE_OK)
+		return 0;
+	const char *why = c->last_reply[0] ? c->last_reply
+					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	int kind = rc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP;
+	c->unreachable = code == 0 && kind == DM_ETEMP;
+	if (kind == DM_EAUTH)
+		return dm_error_set(err, kind, "SMTP %s: login as %s refused: %s", c->shown,
+				    c->username ? c->username : "?", why);
 	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
 			    why[0] ? ": " : "", why);
 }
