@@ -93,7 +93,10 @@ typedef struct {
 } SendStats;
 
 /* Deliver what is due over SMTP on one connection; on failure record the
- * error and retry later with backoff.  Logs a "send timing:" line. */
+ * error and retry later with backoff.  Logs a "send timing:" line.
+ * DM_ETEMP when the pass stopped because the server cannot be reached,
+ * DM_EAUTH when it refused the login (the mail waits, its attempts
+ * untouched; st counts what was done before). */
 int desk_send(Desk *desk, SendStats *st, DmError *err);
 
 /* ---- the daemon ---- */

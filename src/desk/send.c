@@ -8,7 +8,8 @@
  * exponential backoff, or failed (a permanent reply, or attempts
  * exhausted).  A server that cannot be reached at all is an outage, not
  * this mail's fault: the pass stops and the mail is due again at once, its
- * attempts untouched.  A relay that fails for good is an event of its
+ * attempts untouched, and the pass fails with DM_ETEMP (`send` exits 75);
+ * so does a server that refuses our login, with DM_EAUTH (exit 77).  A relay that fails for good is an event of its
  * ticket and its author gets the text back (plan_delivery_failed).  A crash
  * between the SMTP server's acceptance and the 'sent' record leads to one
  * resend after the lease expires, with the same Message-ID; nothing else
@@ -113,6 +114,7 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	int64_t renewed = 0;
 	double t_claim = 0, t_smtp = 0, t_record = 0;
 	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
+	DmError outage = {0}; /* the server down, or refusing our login */
 
 	while (!stop && !desk_stopping(desk)) {
 		int64_t t0 = now_us();
@@ -160,17 +162,21 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				st->sent++;
 				log_info("outbox %lld: sent %s to %s <%s>", (long long)o->id,
 					 o->kind, o->rcpt, o->message_id);
-			} else if (src != DM_EPERM && smtp_unreachable(smtp)) {
+			} else if (src == DM_EAUTH || (src != DM_EPERM && smtp_unreachable(smtp))) {
 				/* The server is down, this mail was not refused: it does not
 				 * count as an attempt and waits for the next pass (the next
 				 * `send`, or poll_interval in `run`) without backoff, however
 				 * long the outage. */
 				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
 				st->deferred++;
-				log_warn("outbox %lld: deferred %s to %s: SMTP server unreachable, "
+				log_warn("outbox %lld: deferred %s to %s: SMTP server %s, "
 					 "trying again on the next pass: %s",
-					 (long long)o->id, o->kind, o->rcpt, se.msg);
+					 (long long)o->id, o->kind, o->rcpt,
+					 src == DM_EAUTH ? "refused the login" : "unreachable",
+					 se.msg);
 				stop = true;
+				dm_error_set(&outage, src == DM_EAUTH ? DM_EAUTH : DM_ETEMP, "%s",
+					     se.msg);
 			} else if (src == DM_EPERM || o->attempts >= cfg->smtp_max_attempts) {
 				rc = give_up(desk, o, se.msg, err);
 				st->failed++;
@@ -199,6 +205,9 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	t_record += secs_since(t0);
 	if (rc == 0 && frc)
 		rc = dm_error_set(err, frc, "%s", fe.msg);
+	if (rc == 0 && outage.kind)
+		rc = dm_error_set(err, outage.kind, "%s (the outbox waits for the next pass)",
+				  outage.msg);
 	outbox_rows_clear(rows);
 	g_array_free(rows, TRUE);
 	smtp_client_free(smtp);
