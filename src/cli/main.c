@@ -36,9 +36,16 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: deskmail [-c FILE] [-v] COMMAND [ARGS]\n"
+	fputs("usage: deskmail [-c FILE] [-v] [-q] [--allow-root] COMMAND [ARGS]\n"
+	      "       deskmail COMMAND [SUBCOMMAND] --help\n"
 	      "\n"
-	      "  check-config                 validate the configuration and templates\n"
+	      "  -q, --quiet                  print and log only warnings and errors (cron)\n"
+	      "  --allow-root                 run as root (else refused; or "
+	      "DESKMAIL_ALLOW_ROOT=1)\n"
+	      "\n"
+	      "  check-config [-n] [--connect] validate the configuration and templates;\n"
+	      "                               -n: only what differs from the defaults;\n"
+	      "                               --connect: log in to PostgreSQL, IMAP and SMTP\n"
 	      "  migrate                      apply missing database migrations\n"
 	      "  poll                         one pass over the IMAP mailbox\n"
 	      "  ingest [FILE]                process one message from FILE or stdin (MTA pipe)\n"
@@ -64,7 +71,10 @@ static void usage(FILE *f)
 	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
 	      "\n"
 	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n"
-	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n",
+	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n"
+	      "Exit codes: 0 done, 1 not found, 64 usage, 65 bad data, 75 temporary (a server\n"
+	      "is unreachable: try again), 77 login refused or run as root, 78 configuration\n"
+	      "or database not migrated.\n",
 	      f);
 }
 
@@ -85,6 +95,8 @@ static int exit_code(int kind)
 		return EX_NOPERM;
 	case DM_EUNMIGRATED:
 		return EX_CONFIG;
+	case DM_EUSAGE:
+		return EX_USAGE;
 	default:
 		return EX_SOFTWARE;
 	}
@@ -92,7 +104,7 @@ static int exit_code(int kind)
 
 static int fail(const DmError *err, int rc)
 {
-	fprintf(stderr, "deskmail: %s\n", err->msg[0] ? err->msg : dm_error_kind_name(rc));
+	dm_log_fatal("%s", err->msg[0] ? err->msg : dm_error_kind_name(rc));
 	return exit_code(rc);
 }
 
@@ -183,18 +195,20 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 	return rc;
 }
 
-static bool quiet_flag(int argc, char **argv)
-{
-	return cli_flag(argc, argv, "-q") || cli_flag(argc, argv, "--quiet");
-}
+/* -q/--quiet, before the command (cron) or after it */
+static bool quiet;
 
 /* poll, ingest, send, run, escalate, digest: the mail work of the desk. */
 static int desk_command(const Config *cfg, const char *cmd, int argc, char **argv, DmError *err)
 {
 	Desk *desk = NULL;
 	int rc = desk_open(cfg, &desk, err);
-	if (rc)
+	if (rc == 0)
+		rc = store_check_migrated(desk_db(desk), sql_dir(), err);
+	if (rc) {
+		desk_close(desk);
 		return rc;
+	}
 	if (strcmp(cmd, "poll") == 0) {
 		PollStats st;
 		rc = desk_poll(desk, &st, err);
@@ -203,16 +217,18 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 				 "quarantined, %zu duplicate(s), %zu set aside, %zu failed",
 				 st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates,
 				 st.set_aside, st.failed);
-		printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
-		       "duplicate(s)",
-		       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
-		if (st.set_aside)
-			printf(", %zu set aside", st.set_aside);
-		printf("\n");
+		if (!quiet) {
+			printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, "
+			       "%zu duplicate(s)",
+			       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
+			if (st.set_aside)
+				printf(", %zu set aside", st.set_aside);
+			printf("\n");
+		}
 	} else if (strcmp(cmd, "quarantine") == 0) {
 		rc = quarantine_main(desk, argc, argv, err);
 	} else if (strcmp(cmd, "ingest") == 0) {
-		rc = cmd_ingest(cfg, desk, argc > 1 ? argv[1] : NULL, err);
+		rc = cmd_ingest(cfg, desk, cli_pos(argc - 1, argv + 1, 0), err);
 	} else if (strcmp(cmd, "escalate") == 0) {
 		EscalateStats es;
 		rc = desk_escalate(desk, &es, err);
@@ -220,7 +236,7 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 			log_info("escalate: %zu ticket(s) looked at: %zu escalated, %zu notice(s), "
 				 "%zu mail(s) queued",
 				 es.tickets, es.escalated, es.notices, es.mails);
-		if (rc == 0 && !quiet_flag(argc, argv))
+		if (rc == 0 && !quiet)
 			printf("escalate: %zu ticket(s) looked at, %zu escalated, %zu notice(s), "
 			       "%zu "
 			       "mail(s) queued%s\n",
@@ -232,14 +248,16 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		rc = desk_digest(desk, dry, &ds, err);
 		if (rc == 0 && !dry) {
 			log_info("digest %s: %zu manager(s)", ds.period, ds.managers);
-			if (!quiet_flag(argc, argv))
+			if (!quiet)
 				printf("digest %s: queued for %zu manager(s)\n", ds.period,
 				       ds.managers);
 		}
 	} else if (strcmp(cmd, "send") == 0) {
 		SendStats st;
 		rc = desk_send(desk, &st, err);
-		printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred, st.failed);
+		if (!quiet)
+			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred,
+			       st.failed);
 	} else {
 		struct sigaction sa = {0};
 		sa.sa_handler = on_signal;
@@ -269,12 +287,16 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 	int rc = store_open(cfg->db_conninfo, &db, err);
 	if (rc)
 		return rc;
+	if (strcmp(cmd, "migrate") != 0 && (rc = store_check_migrated(db, sql_dir(), err)) != 0) {
+		store_close(db);
+		return rc;
+	}
 	if (strcmp(cmd, "migrate") == 0) {
 		int n = 0;
 		rc = store_migrate(db, sql_dir(), &n, err);
 		if (rc == 0)
 			rc = store_sla_fingerprint_init(db, cfg->sla_fingerprint, err);
-		if (rc == 0)
+		if (rc == 0 && !quiet)
 			printf("%d migration(s) applied\n", n);
 	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 		   strcmp(cmd, "staff") == 0) {
@@ -308,19 +330,28 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
 	const char *cfg_opt = NULL;
 	int verbose = 0, c;
+	bool allow_root = false;
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
 						 {"verbose", no_argument, NULL, 'v'},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"allow-root", no_argument, NULL, 'R'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
 	/* '+': stop at the command, so its own --options are left alone */
-	while ((c = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cfg_opt = optarg;
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'R':
+			allow_root = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -341,6 +372,32 @@ int main(int argc, char **argv)
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
 
+	/* the command line is checked whole before anything is read */
+	g_autofree char *help = NULL, *why = NULL;
+	switch (cli_check_args(cargc, cargv, &help, &why)) {
+	case CLI_ARGS_HELP:
+		fputs(help, stdout);
+		return EX_OK;
+	case CLI_ARGS_USAGE:
+		fprintf(stderr, "deskmail: %s\n", why);
+		if (help)
+			fputs(help, stderr);
+		else
+			usage(stderr);
+		return EX_USAGE;
+	default:
+		break;
+	}
+	quiet = quiet || cli_flag(cargc, cargv, "-q") || cli_flag(cargc, cargv, "--quiet");
+	const char *env_root = getenv("DESKMAIL_ALLOW_ROOT");
+	if (geteuid() == 0 && !allow_root && !(env_root && strcmp(env_root, "1") == 0)) {
+		fputs("deskmail: refusing to run as root: run it as the deskmail user "
+		      "(sudo -u deskmail deskmail ...), or give --allow-root before the command "
+		      "(or DESKMAIL_ALLOW_ROOT=1) if you mean it\n",
+		      stderr);
+		return EX_NOPERM;
+	}
+
 	g_autofree char *clock_err = NULL;
 	if (dm_clock_init(&clock_err) < 0) {
 		fprintf(stderr, "deskmail: %s\n", clock_err);
@@ -356,18 +413,13 @@ int main(int argc, char **argv)
 	dm_log_level = dm_log_level_parse(cfg->log_level);
 	if (verbose)
 		dm_log_level = DM_LOG_DEBUG;
+	else if (quiet && dm_log_level < DM_LOG_WARN)
+		dm_log_level = DM_LOG_WARN;
 	if (cfg->log_syslog)
 		dm_log_use_syslog("deskmail");
 
 	if (strcmp(cmd, "check-config") == 0) {
-		/* allowed but unwise: said, without failing */
-		for (size_t i = 0; i < cfg->n_warnings; i++)
-			fprintf(stderr, "deskmail: warning: %s\n", cfg->warnings[i]);
-		rc = desk_check_templates(cfg, &err);
-		if (rc == 0) {
-			cfg_dump(cfg);
-			printf("%s: OK\n", path);
-		}
+		rc = check_config_main(cfg, sql_dir(), quiet, cargc, cargv, &err);
 		cfg_free(cfg);
 		return rc ? fail(&err, rc) : EX_OK;
 	}

@@ -1233,8 +1233,8 @@ static bool changed(const Setting *st, const void *field, int derived)
 
 /* Print the settings of one group; only those that differ from their
  * defaults when only_changed.  Returns how many lines it printed. */
-static size_t dump_group_with(const char *prefix, const Setting *table, size_t n,
-			      const void *base, bool only_changed, int derived)
+static size_t dump_group_with(const char *prefix, const Setting *table, size_t n, const void *base,
+			      bool only_changed, int derived)
 {
 	const char *b = base;
 	size_t shown = 0;
@@ -1292,7 +1292,8 @@ static size_t dump_group_with(const char *prefix, const Setting *table, size_t n
 
 static void dump(const Config *cfg, bool only_changed)
 {
-	printf("# %s%s\n", cfg->path, only_changed ? " (settings that differ from the defaults)" : "");
+	printf("# %s%s\n", cfg->path,
+	       only_changed ? " (settings that differ from the defaults)" : "");
 	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++)
 		dump_group_with(groups[g].name, groups[g].settings, groups[g].n, cfg, only_changed,
 				cfg->auth_require);
@@ -1304,9 +1305,9 @@ static void dump(const Config *cfg, bool only_changed)
 		size_t shown = dump_group_with(prefix, plan_settings, G_N_ELEMENTS(plan_settings),
 					       pl, only_changed, 0);
 		g_autofree char *sprefix = g_strdup_printf("%s.severity_hours", prefix);
-		shown += dump_group_with(sprefix, severity_settings,
-					 G_N_ELEMENTS(severity_settings), pl, only_changed,
-					 pl->resolution_minutes);
+		shown +=
+			dump_group_with(sprefix, severity_settings, G_N_ELEMENTS(severity_settings),
+					pl, only_changed, pl->resolution_minutes);
 		if (shown == 0)
 			printf("%s = { }\n", prefix); /* the plan itself is not a default */
 	}

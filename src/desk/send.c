@@ -9,11 +9,10 @@
  * exhausted).  A server that cannot be reached at all is an outage, not
  * this mail's fault: the pass stops and the mail is due again at once, its
  * attempts untouched, and the pass fails with DM_ETEMP (`send` exits 75);
- * so does a server that refuses our login, with DM_EAUTH (exit 77).  A relay that fails for good is an event of its
- * ticket and its author gets the text back (plan_delivery_failed).  A crash
- * between the SMTP server's acceptance and the 'sent' record leads to one
- * resend after the lease expires, with the same Message-ID; nothing else
- * resends.
+ * so does a server that refuses our login, with DM_EAUTH (exit 77).  A relay that fails for good is
+ * an event of its ticket and its author gets the text back (plan_delivery_failed).  A crash between
+ * the SMTP server's acceptance and the 'sent' record leads to one resend after the lease expires,
+ * with the same Message-ID; nothing else resends.
  *
  * Two passes at once (two `send`s, or `run` and a `send`) never send one
  * row twice: a pass claims rows with a token of its own and takes each row

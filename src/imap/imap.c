@@ -52,8 +52,8 @@ struct ImapSession {
 	char sent[32];         /* verb of the last tagged command sent ("UID MOVE") */
 	char refusal[512];     /* the last tagged NO/BAD reply, tag cut off */
 	char refused_verb[32]; /* the command it answered */
-	GByteArray *body; /* write callback data */
-	size_t max_body;  /* 0 = unlimited */
+	GByteArray *body;      /* write callback data */
+	size_t max_body;       /* 0 = unlimited */
 	bool over_cap;
 };
 
@@ -105,8 +105,8 @@ static void note_sent(ImapSession *s, const char *line, size_t n)
 			break;
 		len += w;
 		words++;
-		if (!(words == 1 && w == 3 && g_ascii_strncasecmp(v, "UID", 3) == 0 &&
-		      len < max && v[len] == ' '))
+		if (!(words == 1 && w == 3 && g_ascii_strncasecmp(v, "UID", 3) == 0 && len < max &&
+		      v[len] == ' '))
 			break;
 		len++; /* the space after UID */
 	}
@@ -335,11 +335,11 @@ static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 {
 	if (rc == CURLE_LOGIN_DENIED &&
 	    (is_login(s->refused_verb) ||
-	     (s->refusal[0] == '\0' && (strstr(s->errbuf, "Access denied") ||
-					strstr(s->errbuf, "Authentication failed")))))
+	     (s->refusal[0] == '\0' &&
+	      (strstr(s->errbuf, "Access denied") || strstr(s->errbuf, "Authentication failed")))))
 		return dm_error_set(err, DM_EAUTH, "IMAP login to %s as %s refused: %s",
 				    s->server_url, s->username,
-				    s->refusal[0] ? s->refusal
+				    s->refusal[0]  ? s->refusal
 				    : s->errbuf[0] ? s->errbuf
 						   : curl_easy_strerror(rc));
 	if (s->refusal[0]) {

@@ -88,8 +88,9 @@ static int connect_failure(PGconn *c, DmError *err)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	static const char *const refused[] = {
-		"password authentication failed", "authentication failed", "no pg_hba.conf entry",
-		"no password supplied", "permission denied for database", NULL};
+		"password authentication failed", "authentication failed",
+		"no pg_hba.conf entry",           "no password supplied",
+		"permission denied for database", NULL};
 	bool auth = PQconnectionNeedsPassword(c) ||
 		    (strstr(one, "role \"") != NULL && strstr(one, "does not exist") != NULL);
 	for (int i = 0; !auth && refused[i]; i++)

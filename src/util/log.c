@@ -47,8 +47,10 @@ bool dm_log_journald(void)
 	unsigned long long dev, ino;
 	char tail;
 	struct stat st;
-	if (js && sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) == 2 && fstat(STDERR_FILENO, &st) == 0)
-		known = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	if (js && sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0)
+		known = (unsigned long long)st.st_dev == dev &&
+			(unsigned long long)st.st_ino == ino;
 	return known;
 }
 
