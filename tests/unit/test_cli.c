@@ -89,9 +89,9 @@ static void test_grammar(void)
 /* every command the usage text lists is one the grammar knows */
 static void test_known(void)
 {
-	const char *const cmds[] = {"check-config", "migrate",  "poll",       "ingest",
-				    "send",         "run",      "escalate",   "digest",
-				    "client",       "contact",  "staff",      "ticket",
+	const char *const cmds[] = {"check-config", "migrate",   "poll",     "ingest",
+				    "send",         "run",       "escalate", "digest",
+				    "client",       "contact",   "staff",    "ticket",
 				    "quarantine",   "attachment"};
 	for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++)
 		g_assert_true(cli_known_command(cmds[i]));
