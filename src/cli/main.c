@@ -27,6 +27,8 @@
 #include "dm_build.h"
 
 static volatile sig_atomic_t stop_requested;
+/* -q/--quiet, before the command (cron) or after it */
+static bool quiet;
 
 static void on_signal(int sig)
 {
@@ -188,15 +190,12 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 				  "not stored, not even in quarantine (%s); "
 				  "leaving it to the MTA to retry",
 				  err->msg);
-	if (rc == 0 && res.ticket_id)
+	if (rc == 0 && res.ticket_id && !quiet)
 		printf("%s #%lld\n", ingest_outcome_name(res.outcome), (long long)res.ticket_id);
-	else if (rc == 0)
+	else if (rc == 0 && !quiet)
 		printf("%s\n", ingest_outcome_name(res.outcome));
 	return rc;
 }
-
-/* -q/--quiet, before the command (cron) or after it */
-static bool quiet;
 
 /* poll, ingest, send, run, escalate, digest: the mail work of the desk. */
 static int desk_command(const Config *cfg, const char *cmd, int argc, char **argv, DmError *err)
@@ -391,10 +390,9 @@ int main(int argc, char **argv)
 	quiet = quiet || cli_flag(cargc, cargv, "-q") || cli_flag(cargc, cargv, "--quiet");
 	const char *env_root = getenv("DESKMAIL_ALLOW_ROOT");
 	if (geteuid() == 0 && !allow_root && !(env_root && strcmp(env_root, "1") == 0)) {
-		fputs("deskmail: refusing to run as root: run it as the deskmail user "
-		      "(sudo -u deskmail deskmail ...), or give --allow-root before the command "
-		      "(or DESKMAIL_ALLOW_ROOT=1) if you mean it\n",
-		      stderr);
+		dm_log_fatal("refusing to run as root: run it as the deskmail user "
+			     "(sudo -u deskmail deskmail ...), or give --allow-root before the "
+			     "command (or DESKMAIL_ALLOW_ROOT=1) if you mean it");
 		return EX_NOPERM;
 	}
 

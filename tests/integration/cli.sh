@@ -289,10 +289,45 @@ assert_contains "$out" "imap: failed: IMAP login" "imap: failed, saying so"
 sed -i 's/password = "wrong";/password = "secret";/' "$DM_CONF"
 dm_smtp_stop
 out=$(dm check-config --connect 2>/dev/null); rc=$?
-assert_eq 75 "$rc" "--connect with the SMTP server down: 75"
-dm_psql -c "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations WHERE version < 999)" >/dev/null
-out=$(dm check-config --connect 2>/dev/null); rc=$?
+assert_eq 75 "$rc" "--connect with the SMTP server down: 75 ($out)"
+echo "SELECT 1;" >"$W/sql/1000_later.sql"
+out=$(DESKMAIL_SQLDIR=$W/sql dm check-config --connect 2>/dev/null); rc=$?
 assert_eq 78 "$rc" "--connect on a database missing a migration (and SMTP down): 78 outranks 75"
 assert_contains "$out" "postgresql: failed: database not migrated" "postgresql: not migrated"
+
+# ---- 14. a fatal error goes to syslog too when log.syslog is on ----
+# /dev/log is a socket of ours, in a mount namespace of the one command
+# (root only; the host's /dev is untouched)
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	"$DM_PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536) + b"\n")
+' "$W/log.sock" "$W/syslog.txt" &
+	SYSLOG_PID=$!
+	dm_wait_for 10 test -S "$W/log.sock"
+	dm_write_conf "log = { syslog = true; };"
+	unshare -m bash -c '
+		set -e
+		mkdir -p "$1/realdev"
+		mount --bind /dev "$1/realdev"
+		mount -t tmpfs tmpfs /dev
+		for d in null zero urandom random; do touch /dev/$d; mount --bind "$1/realdev/$d" /dev/$d; done
+		touch /dev/log
+		mount --bind "$1/log.sock" /dev/log
+		"$DESKMAIL" -c "$DM_CONF" ticket show 999999 >/dev/null 2>"$1/fatal.err" || echo "rc=$?" >"$1/fatal.rc"
+	' _ "$W"
+	sleep 0.5
+	dm_kill_pid "$SYSLOG_PID"
+	assert_eq "rc=1" "$(cat "$W/fatal.rc" 2>/dev/null)" "ticket show of a missing ticket: exit 1"
+	assert_contains "$(cat "$W/fatal.err")" "deskmail: " "the fatal error is on stderr"
+	assert_true "and in syslog, as an error of the mail facility (<19>)" \
+		grep -q '^<19>.*deskmail\[[0-9]*\]: no such ticket' "$W/syslog.txt"
+else
+	dm_ok "# SKIP no mount namespace: fatal errors to syslog not tested"
+fi
 
 dm_done
