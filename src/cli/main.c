@@ -80,8 +80,15 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* `ingest` runs as an MTA's pipe: Postfix and others bounce the mail on
+ * 77 and 78, so there everything but a refused message (65) is 75 and the
+ * MTA keeps the mail until the operator has fixed what is wrong. */
+static bool mta_pipe;
+
 static int exit_code(int kind)
 {
+	if (mta_pipe && kind != 0 && kind != DM_EPERM)
+		return EX_TEMPFAIL;
 	switch (kind) {
 	case 0:
 		return EX_OK;
@@ -368,6 +375,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	const char *cmd = argv[optind];
+	mta_pipe = strcmp(cmd, "ingest") == 0;
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
 
@@ -393,7 +401,7 @@ int main(int argc, char **argv)
 		dm_log_fatal("refusing to run as root: run it as the deskmail user "
 			     "(sudo -u deskmail deskmail ...), or give --allow-root before the "
 			     "command (or DESKMAIL_ALLOW_ROOT=1) if you mean it");
-		return EX_NOPERM;
+		return mta_pipe ? EX_TEMPFAIL : EX_NOPERM;
 	}
 
 	g_autofree char *clock_err = NULL;

@@ -190,6 +190,10 @@ conf_db "host=127.0.0.1 port=$DM_PG_PORT dbname=deskmail user=pwuser password=wr
 out=$(dm ticket list 2>&1); rc=$?
 assert_eq 77 "$rc" "PostgreSQL: a wrong password exits 77"
 assert_contains "$out" 'password authentication failed for user "pwuser"' "with the server's words"
+dm_mail "$W/pipe" 'alice@acme.example' 'Through the pipe' 'hello'
+out=$(dm ingest "$W/pipe" 2>&1); rc=$?
+assert_eq 75 "$rc" "ingest (an MTA's pipe) with the login refused: 75, so the MTA keeps the mail (77 bounces)"
+assert_contains "$out" "password authentication failed" "saying why all the same"
 conf_db "host=127.0.0.1 port=$DM_PG_PORT dbname=deskmail user=pwuser"
 out=$(PGPASSFILE=/dev/null dm ticket list 2>&1); rc=$?
 assert_eq 77 "$rc" "PostgreSQL: no password where one is asked for exits 77"
