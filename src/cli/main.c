@@ -440,7 +440,7 @@ int main(int argc, char **argv)
 	if (is_one_of(cmd, desk_cmds) || quarantine_work) {
 		mime_global_init();
 		if (imap_global_init() != 0 || smtp_global_init() != 0) {
-			fprintf(stderr, "deskmail: cannot set up libcurl\n");
+			dm_log_fatal("cannot set up libcurl");
 			cfg_free(cfg);
 			return EX_SOFTWARE;
 		}
