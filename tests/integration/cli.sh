@@ -253,6 +253,14 @@ assert_contains "$out" "SSL certificate problem" "curl's words about the certifi
 assert_contains "$out" "(verify result 18)" "and the verify result (self-signed)"
 sed -i "s|imap = {|imap = { ca_file = \"$T/server.pem\";|" "$DM_CONF"
 assert_eq 0 "$(dm poll >/dev/null 2>&1; echo $?)" "trusted through imap.ca_file, the same server works"
+# STARTTLS: imap:// to an address that is not loopback's (the IPv4-mapped
+# one) must go through STARTTLS, and the certificate fails there the same way
+DM_IMAP_URL="imap://[::ffff:127.0.0.1]:$DM_IMAP_PORT/INBOX" dm_write_conf
+out=$(dm poll 2>&1); rc=$?
+assert_eq 75 "$rc" "STARTTLS with a certificate that does not verify: exit 75"
+assert_contains "$out" "SSL certificate problem" "curl's words about the certificate"
+assert_contains "$out" "(verify result 18)" "and the verify result"
+assert_lacks "$out" "Begin TLS negotiation" "not the OK to STARTTLS that came before"
 
 # ---- 12. SMTP: unreachable 75, a refused login 77, the mail waits ----
 dm_write_conf
