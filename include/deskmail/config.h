@@ -14,7 +14,9 @@
 #include "deskmail/err.h"
 #include "deskmail/worktime.h"
 
-#define DM_DEFAULT_CONFIG "/etc/deskmail/deskmail.conf"
+/* DM_DEFAULT_CONFIG: <sysconfdir>/deskmail/deskmail.conf, /etc/deskmail/deskmail.conf
+ * for a /usr or /usr/local prefix (meson.build). */
+#include "dm_build.h"
 
 /* The severities, in the order of CfgPlan.severity_minutes. */
 enum { CFG_SEV_SEVERE, CFG_SEV_HIGH, CFG_SEV_MEDIUM, CFG_SEV_LOW, CFG_SEV_ENHANCEMENT, CFG_N_SEV };
@@ -50,6 +52,14 @@ enum {
 	CFG_AUTH_DMARC = 2,   /* "dmarc": dmarc=pass for the From domain */
 };
 
+/* imap.auth and smtp.auth: how deskmail logs in.  With "oauth2" the
+ * password is an OAuth2 access token (SASL XOAUTH2 or OAUTHBEARER, as
+ * oauth2_mechanism says) taken at login from oauth2_token_file or the
+ * output of oauth2_token_command (exactly one), for Microsoft 365 and
+ * Gmail; password and password_file are then refused. */
+enum { CFG_LOGIN_PASSWORD = 0, CFG_LOGIN_OAUTH2 = 1 };
+enum { CFG_OAUTH2_XOAUTH2 = 0, CFG_OAUTH2_OAUTHBEARER = 1 };
+
 typedef struct {
 	char *path; /* the file read (as given) */
 	char *dir;  /* its folder, for relative paths */
@@ -70,6 +80,12 @@ typedef struct {
 	int imap_timeout;               /* seconds, default 60 */
 	int imap_batch;                 /* max messages per poll pass, default 500 */
 
+	/* imap login: password (above) or OAuth2 */
+	int imap_auth;                   /* CFG_LOGIN_*: "password" (default) or "oauth2" */
+	int imap_oauth2_mechanism;       /* CFG_OAUTH2_*: "xoauth2" (default) or "oauthbearer" */
+	char *imap_oauth2_token_file;    /* absolute; read at login (deskmail/token.h) */
+	char *imap_oauth2_token_command; /* run at login, never at load; NULL = none */
+
 	/* smtp */
 	char *smtp_url;      /* smtp[s]://host[:port], no path, never user information */
 	char *smtp_username; /* NULL = no AUTH */
@@ -82,6 +98,13 @@ typedef struct {
 	int smtp_max_attempts; /* default 12, then the row is marked failed */
 	int smtp_retry_base;   /* seconds, first backoff, default 60 (doubles) */
 	int smtp_retry_max;    /* seconds, backoff ceiling, default 3600 */
+
+	/* smtp login: password (above) or OAuth2, as for imap; "oauth2"
+	 * needs smtp_username */
+	int smtp_auth;
+	int smtp_oauth2_mechanism;
+	char *smtp_oauth2_token_file;
+	char *smtp_oauth2_token_command;
 
 	/* desk */
 	char *desk_name;

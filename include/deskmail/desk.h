@@ -99,6 +99,16 @@ typedef struct {
  * untouched; st counts what was done before). */
 int desk_send(Desk *desk, SendStats *st, DmError *err);
 
+/* ---- check-config --connect (check.c) ---- */
+
+/* Log in to the configured IMAP server and ask the mailbox's STATUS, or
+ * to the SMTP server and say NOOP, sending nothing.  0 with *info_r
+ * (g_free) saying what was found; else the kind and the server's words
+ * as imap/smtp give them (DM_EAUTH a refused login, DM_ETEMP a server
+ * that cannot be reached, ...). */
+int desk_check_imap(const Config *cfg, char **info_r, DmError *err);
+int desk_check_smtp(const Config *cfg, char **info_r, DmError *err);
+
 /* ---- the daemon ---- */
 
 /* poll and send every imap.poll_interval seconds until the stop flag is

@@ -24,6 +24,16 @@ typedef struct {
 	bool tls_verify;
 	const char *ca_file; /* or NULL */
 	long timeout;        /* seconds */
+	/* OAuth2: NULL = log in with the password; "XOAUTH2" or "OAUTHBEARER" =
+	 * SASL with a bearer token (password unused) from token_file or the
+	 * output of token_command (exactly one; see deskmail/token.h), taken
+	 * at login, at most `timeout` seconds for the command.  A refused
+	 * token is fetched again once (file read again, command run again)
+	 * and the login tried once more when it changed; a refusal after
+	 * that is DM_EAUTH with the server's words. */
+	const char *oauth2_mechanism;
+	const char *token_file;
+	const char *token_command;
 } ImapParams;
 
 typedef struct ImapSession ImapSession;
@@ -54,11 +64,13 @@ void imap_session_free(ImapSession *s);
  * trouble, DM_EPERM when the server refuses the STATUS (NO/BAD, e.g. no
  * such mailbox).
  *
- * For every call of this module: DM_EAUTH when the server refused the
- * login (a NO to LOGIN or AUTHENTICATE); a NO or BAD from the server is
- * quoted in err as the server wrote it, with the command it answered
- * ("IMAP SEARCH: SELECT refused: NO Mailbox doesn't exist: X"), and a
- * TLS certificate failure carries curl's text and the verify result. */
+ * For every call of this module that talks to the server: DM_EAUTH when
+ * the server refused the login (a NO to LOGIN or AUTHENTICATE); with
+ * OAuth2, also the errors of dm_token_get (DM_ECONFIG, DM_ETEMP).  A NO or
+ * BAD from the server is quoted in err as the server wrote it, with the
+ * command it answered ("IMAP SEARCH: SELECT refused: NO Mailbox doesn't
+ * exist: X"), and a TLS certificate failure carries curl's text and the
+ * verify result. */
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
 
 /* The UIDs in [first_uid, last_uid] that are in the mailbox, ascending, at

@@ -333,4 +333,74 @@ int store_contact_client(Db *db, const char *email, int64_t *client_id_r, DmErro
  * or it was refused (why in err). */
 int store_attachment_get(Db *db, int64_t id, unsigned char **data_r, size_t *len_r, DmError *err);
 
+/* ---- the operator's commands (ops.c): the queue, counts, purge ---- */
+
+/* One row of the outbox as `outbox list` shows it.  state: "queued"
+ * (pending, never tried or retried), "deferred" (pending after a 4xx or an
+ * outage), "sending" (claimed by a send pass), "failed". */
+typedef struct {
+	int64_t id;
+	char *state, *kind, *rcpt, *subject, *last_error; /* last_error may be NULL */
+	int attempts;
+	int64_t next_attempt; /* Unix seconds */
+	int64_t created;      /* Unix seconds */
+	int64_t ticket_id;    /* 0: none */
+	int64_t size;         /* bytes of the composed mail */
+} QueueRow;
+void queue_rows_clear(GArray *rows); /* of QueueRow */
+/* The mail not sent yet (queued, deferred, sending, failed), or only the
+ * failed rows, oldest first; appends QueueRows to rows. */
+int store_queue_list(Db *db, bool failed_only, GArray *rows, DmError *err);
+/* Back to the queue, due now, attempts reset: row id (which must be queued,
+ * deferred or failed), or every failed row when id is 0.  Each row gets an
+ * audit event ("outbox-retried") naming `by`.  *n_r: rows retried.
+ * DM_ENOTFOUND: no such row; DM_EPERM: the row is sending, sent, bounced or
+ * dropped (its state in err). */
+int store_queue_retry(Db *db, int64_t id, const char *by, int64_t *n_r, DmError *err);
+/* Out of the queue for good: the row is kept, marked 'dropped', with an
+ * audit event ("outbox-dropped") naming `by`.  Same errors as retry. */
+int store_queue_drop(Db *db, int64_t id, const char *by, DmError *err);
+
+/* Mail counted over all time and the last hour and day (dm_now()). */
+typedef struct {
+	int64_t total, hour, day;
+} StatCount;
+typedef struct {
+	int64_t now; /* Unix seconds, the desk's clock */
+	StatCount received, quarantined, sent, deferred, failed;
+	/* the queue now */
+	int64_t queued, deferred_now, sending, failed_now, quarantine_held;
+	/* open (not closed) tickets: per status (GPtrArray of g_strdup'd names
+	 * and the counts beside them, in the order of the status names), and
+	 * per support line 1..3 (index 0 unused) */
+	GPtrArray *open_status; /* char *, g_free */
+	GArray *open_status_n;  /* int64_t */
+	int64_t open_line[4];
+	int64_t open_total;
+} DeskStats;
+int store_stats(Db *db, DeskStats *st, DmError *err);
+void desk_stats_clear(DeskStats *st);
+
+/* `purge`: the contents (message texts, attachment bytes, raw mail in and
+ * out) of tickets closed before the cutoff, and the raw bytes of mail
+ * quarantined before it; rows, metadata (addresses, subjects, sizes,
+ * Message-IDs, hashes) and events stay.  Outgoing mail still in the queue
+ * (queued, deferred, failed) keeps its bytes until it is sent or dropped.
+ * Held quarantine entries purged are marked dropped, by `by`.  The cutoff
+ * is dm_now() minus the span. */
+typedef struct {
+	int years, months, days, hours;
+} PurgeSpan;
+typedef struct {
+	char cutoff[40]; /* the instant, as text */
+	int64_t tickets, messages, text_bytes, attachments, blobs, blob_bytes;
+	int64_t raw_in, raw_in_bytes, raw_out, raw_out_bytes;
+	int64_t quarantined, quarantined_bytes, quarantine_dropped;
+} PurgeStats;
+/* dry_run: count, change nothing.  Else work in batches of `batch`
+ * tickets (or mails), each its own transaction; a second run finds
+ * nothing.  *st is filled as far as it went, also on error. */
+int store_purge(Db *db, const PurgeSpan *span, bool dry_run, int batch, const char *by,
+		PurgeStats *st, DmError *err);
+
 #endif

@@ -16,7 +16,6 @@
 #include "cli.h"
 #include "deskmail/desk.h"
 #include "deskmail/imap.h"
-#include "deskmail/log.h"
 #include "deskmail/smtp.h"
 
 /* How bad a failure is, for picking the exit code of several. */
@@ -66,45 +65,23 @@ static int check_db(const Config *cfg, const char *sql_dir, DmError *e)
 
 static int check_imap(const Config *cfg, DmError *e)
 {
-	ImapParams ip = {.url = cfg->imap_url,
-			 .username = cfg->imap_username,
-			 .password = cfg->imap_password,
-			 .tls_verify = cfg->imap_tls_verify,
-			 .ca_file = cfg->imap_ca_file,
-			 .timeout = cfg->imap_timeout};
-	ImapSession *s = imap_session_new(&ip);
-	uint32_t uidvalidity = 0, uidnext = 0;
-	int rc = imap_status(s, &uidvalidity, &uidnext, e);
+	g_autofree char *info = NULL;
+	int rc = desk_check_imap(cfg, &info, e);
 	if (rc == 0)
-		printf("imap: ok (%s as %s, UIDVALIDITY %u, UIDNEXT %u)\n", cfg->imap_url,
-		       cfg->imap_username, uidvalidity, uidnext);
+		printf("imap: ok (%s)\n", info);
 	else
 		printf("imap: failed: %s\n", e->msg);
-	imap_session_free(s);
 	return rc;
 }
 
 static int check_smtp(const Config *cfg, DmError *e)
 {
-	SmtpParams sp = {
-		.url = cfg->smtp_url,
-		.helo = cfg->smtp_helo,
-		.starttls = smtp_starttls_parse(cfg->smtp_starttls),
-		.username = cfg->smtp_username,
-		.password = cfg->smtp_password,
-		.tls_verify = cfg->smtp_tls_verify,
-		.ca_file = cfg->smtp_ca_file,
-		.timeout = cfg->smtp_timeout,
-	};
-	SmtpClient *c = smtp_client_new(&sp);
-	int rc = smtp_check(c, e);
-	if (rc == 0 && cfg->smtp_username)
-		printf("smtp: ok (%s, logged in as %s)\n", smtp_shown(c), cfg->smtp_username);
-	else if (rc == 0)
-		printf("smtp: ok (%s, no login)\n", smtp_shown(c));
+	g_autofree char *info = NULL;
+	int rc = desk_check_smtp(cfg, &info, e);
+	if (rc == 0)
+		printf("smtp: ok (%s)\n", info);
 	else
 		printf("smtp: failed: %s\n", e->msg);
-	smtp_client_free(c);
 	return rc;
 }
 

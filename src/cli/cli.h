@@ -46,5 +46,12 @@ int sla_cli_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
  * argv[0] is "quarantine" */
 typedef struct Desk Desk;
 int quarantine_main(Desk *desk, int argc, char **argv, DmError *err);
+/* `deskmail outbox|stats|purge ...` (ops.c); argv[0] is the command.
+ * ops_check checks the arguments alone (no configuration, no database):
+ * DM_EPERM with the usage in err when they are wrong.  ops_usage: the
+ * usage line of command cmd. */
+int ops_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
+int ops_check(int argc, char **argv, DmError *err);
+const char *ops_usage(const char *cmd);
 
 #endif

@@ -71,6 +71,12 @@ static void usage(FILE *f)
 	      "  quarantine drop ID [--by WHO]\n"
 	      "  quarantine retry ID [--by WHO]\n"
 	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
+	      "  outbox list [--failed] [--json]     the mail not sent yet (as mailq)\n"
+	      "  outbox retry ID|--all-failed [--by WHO] | drop ID [--by WHO]\n"
+	      "  stats [--json] [--prometheus FILE]  mail in, quarantined, sent, deferred,\n"
+	      "                               failed; open tickets per status and line\n"
+	      "  purge --older-than SPAN [--dry-run] [--by WHO]   remove the contents of\n"
+	      "                               tickets closed before SPAN (90d, 6m, 2y) ago\n"
 	      "\n"
 	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n"
 	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n"
@@ -154,15 +160,19 @@ static int read_message(const char *path, size_t max, char **data_r, size_t *len
 	return 0;
 }
 
-/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one, or
- * the source tree's. */
+/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one
+ * (under $DESKMAIL_DATADIR or <prefix>/share/deskmail), or the source tree's. */
 static const char *sql_dir(void)
 {
 	const char *env = getenv("DESKMAIL_SQLDIR");
 	if (env && *env)
 		return env;
-	if (g_file_test(PKGDATADIR "/sql/001_init.sql", G_FILE_TEST_EXISTS))
-		return PKGDATADIR "/sql";
+	static char *installed; /* computed once, kept for the process */
+	if (installed == NULL)
+		installed = g_build_filename(dm_datadir(), "sql", NULL);
+	g_autofree char *first = g_build_filename(installed, "001_init.sql", NULL);
+	if (g_file_test(first, G_FILE_TEST_EXISTS))
+		return installed;
 	return SOURCE_SQLDIR;
 }
 
@@ -307,6 +317,9 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 		   strcmp(cmd, "staff") == 0) {
 		rc = admin_main(cfg, db, argc, argv, err);
+	} else if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 ||
+		   strcmp(cmd, "purge") == 0) {
+		rc = ops_main(cfg, db, argc, argv, err);
 	} else if (strcmp(cmd, "ticket") == 0 && argc > 1 &&
 		   (strcmp(argv[1], "sla") == 0 ||
 		    (strcmp(argv[1], "list") == 0 && cli_flag(argc, argv, "--due")))) {
@@ -395,6 +408,19 @@ int main(int argc, char **argv)
 	default:
 		break;
 	}
+	/* the operator's commands check their own lines (ops.c), also before
+	 * anything is read */
+	if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 || strcmp(cmd, "purge") == 0) {
+		DmError uerr = {0};
+		if (cli_flag(cargc, cargv, "--help") || cli_flag(cargc, cargv, "-h")) {
+			printf("%s\n", ops_usage(cmd));
+			return EX_OK;
+		}
+		if (ops_check(cargc, cargv, &uerr) != 0) {
+			fprintf(stderr, "deskmail: %s\n", uerr.msg);
+			return EX_USAGE;
+		}
+	}
 	quiet = quiet || cli_flag(cargc, cargv, "-q") || cli_flag(cargc, cargv, "--quiet");
 	const char *env_root = getenv("DESKMAIL_ALLOW_ROOT");
 	if (geteuid() == 0 && !allow_root && !(env_root && strcmp(env_root, "1") == 0)) {
@@ -433,7 +459,8 @@ int main(int argc, char **argv)
 	static const char *const desk_cmds[] = {"poll",     "ingest", "send", "run",
 						"escalate", "digest", NULL};
 	static const char *const store_cmds[] = {"migrate", "client",     "contact",    "staff",
-						 "ticket",  "quarantine", "attachment", NULL};
+						 "ticket",  "quarantine", "attachment", "outbox",
+						 "stats",   "purge",      NULL};
 	/* quarantine list is a report; its other commands work with mail */
 	bool quarantine_work =
 		strcmp(cmd, "quarantine") == 0 && cargc > 1 && strcmp(cargv[1], "list") != 0;

@@ -81,6 +81,11 @@ static const Verb verbs[] = {
 	 "Take a quarantined mail through the desk again."},
 	{"attachment", "get", 1, 1, "-o= --output=", "attachment get ID [-o FILE]",
 	 "Write a stored attachment to FILE or stdout."},
+	/* opts NULL: the command checks its own line and prints its own
+	 * usage, before the configuration is read (ops.c) */
+	{"outbox", NULL, 0, 0, NULL, "outbox list|retry|drop ...", NULL},
+	{"stats", NULL, 0, 0, NULL, "stats ...", NULL},
+	{"purge", NULL, 0, 0, NULL, "purge ...", NULL},
 };
 
 static const char common_opts[] = "  -q, --quiet  print and log only warnings and errors\n"
@@ -155,6 +160,9 @@ int cli_check_args(int argc, char **argv, char **text_r, char **why_r)
 		return CLI_ARGS_USAGE;
 	}
 	const Verb *v = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
+		if (strcmp(verbs[i].cmd, cmd) == 0 && verbs[i].opts == NULL)
+			return CLI_ARGS_OK; /* its own checker's */
 	int first = 1;
 	if (has_subcommands(cmd)) {
 		const char *sub = argc > 1 ? argv[1] : NULL;

@@ -282,6 +282,19 @@ static const char *check_authserv_id(const char *v)
 		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
 	}
 
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(Config, field)                                                  \
+	}
+
+/* imap.auth, smtp.auth and their oauth2_mechanism, at their CFG_LOGIN_*
+ * and CFG_OAUTH2_* index */
+static const char *const login_words[] = {"password", "oauth2", NULL};
+static const char *const oauth2_words[] = {"xoauth2", "oauthbearer", NULL};
+G_STATIC_ASSERT(CFG_LOGIN_PASSWORD == 0 && CFG_LOGIN_OAUTH2 == 1);
+G_STATIC_ASSERT(CFG_OAUTH2_XOAUTH2 == 0 && CFG_OAUTH2_OAUTHBEARER == 1);
+
 static const Setting database_settings[] = {
 	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
 };
@@ -299,6 +312,10 @@ static const Setting imap_settings[] = {
 	S_("ca_file", 0, NULL, imap_ca_file, check_nonempty),
 	I_("timeout", 60, 1, 3600, imap_timeout),
 	I_("batch", 500, 1, 100000, imap_batch),
+	W_("auth", CFG_LOGIN_PASSWORD, login_words, imap_auth),
+	W_("oauth2_mechanism", CFG_OAUTH2_XOAUTH2, oauth2_words, imap_oauth2_mechanism),
+	S_("oauth2_token_file", 0, NULL, imap_oauth2_token_file, check_nonempty),
+	S_("oauth2_token_command", 0, NULL, imap_oauth2_token_command, check_nonempty),
 };
 
 static const Setting smtp_settings[] = {
@@ -314,6 +331,10 @@ static const Setting smtp_settings[] = {
 	I_("max_attempts", 12, 1, 1000, smtp_max_attempts),
 	I_("retry_base", 60, 1, 86400, smtp_retry_base),
 	I_("retry_max", 3600, 1, 7 * 86400, smtp_retry_max),
+	W_("auth", CFG_LOGIN_PASSWORD, login_words, smtp_auth),
+	W_("oauth2_mechanism", CFG_OAUTH2_XOAUTH2, oauth2_words, smtp_oauth2_mechanism),
+	S_("oauth2_token_file", 0, NULL, smtp_oauth2_token_file, check_nonempty),
+	S_("oauth2_token_command", 0, NULL, smtp_oauth2_token_command, check_nonempty),
 };
 
 static const Setting desk_settings[] = {
@@ -345,11 +366,6 @@ static const Setting log_settings[] = {
 static const char *const auth_words[] = {"none", "aligned", "dmarc", NULL};
 G_STATIC_ASSERT(CFG_AUTH_NONE == 0 && CFG_AUTH_ALIGNED == 1 && CFG_AUTH_DMARC == 2);
 
-#define W_(n, def, words_, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
-		.offset = offsetof(Config, field)                                                  \
-	}
 static const Setting auth_settings[] = {
 	S_("trusted_authserv_id", 0, NULL, auth_trusted_id, check_authserv_id),
 	W_("require", CFG_AUTH_NONE, auth_words, auth_require),
@@ -974,15 +990,85 @@ static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 	return 0;
 }
 
+/* imap.auth or smtp.auth (`prefix`): "oauth2" needs a user name and
+ * exactly one token source, and refuses a password; "password" refuses
+ * the oauth2_* settings, so that none is silently unused.  The token file
+ * is made absolute (against the configuration's folder) and checked if it
+ * is there; it is read, and the command run, only at login. */
+static int finish_login(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, int auth,
+			const char *username, char **token_file, const char *token_command,
+			Config *cfg)
+{
+	static const char *const oauth2_keys[] = {"oauth2_mechanism", "oauth2_token_file",
+						  "oauth2_token_command"};
+	static const char *const password_keys[] = {"password", "password_file"};
+	if (auth != CFG_LOGIN_OAUTH2) {
+		for (size_t i = 0; i < G_N_ELEMENTS(oauth2_keys); i++) {
+			config_setting_t *s = config_setting_get_member(grp, oauth2_keys[i]);
+			if (s != NULL)
+				return cfg_fail(ctx, s,
+						"setting '%s.%s': needs %s.auth = \"oauth2\"",
+						prefix, oauth2_keys[i], prefix);
+		}
+		return 0;
+	}
+	config_setting_t *a = config_setting_get_member(grp, "auth");
+	if (username == NULL)
+		return cfg_fail(ctx, a,
+				"setting '%s.auth': \"oauth2\" needs %s.username (the account "
+				"the token was issued for)",
+				prefix, prefix);
+	for (size_t i = 0; i < G_N_ELEMENTS(password_keys); i++) {
+		config_setting_t *s = config_setting_get_member(grp, password_keys[i]);
+		if (s != NULL)
+			return cfg_fail(ctx, s,
+					"setting '%s.%s': not used with %s.auth = \"oauth2\" (the "
+					"token comes from %s.oauth2_token_file or "
+					"%s.oauth2_token_command); remove it",
+					prefix, password_keys[i], prefix, prefix, prefix);
+	}
+	if ((*token_file == NULL) == (token_command == NULL))
+		return cfg_fail(ctx, a,
+				"setting '%s.auth': \"oauth2\" needs exactly one of "
+				"%s.oauth2_token_file and %s.oauth2_token_command",
+				prefix, prefix, prefix);
+	if (*token_file != NULL) {
+		char *abs = g_canonicalize_filename(*token_file, ctx->dir);
+		g_free(*token_file);
+		*token_file = abs;
+		struct stat st;
+		config_setting_t *s = config_setting_get_member(grp, "oauth2_token_file");
+		if (stat(abs, &st) < 0)
+			cfg_warn(cfg, "%s.oauth2_token_file: %s: %s (it is read at each login)",
+				 prefix, abs, g_strerror(errno));
+		else if (st.st_mode & (S_IROTH | S_IWOTH))
+			return cfg_fail(
+				ctx, s,
+				"setting '%s.oauth2_token_file': %s is readable or writable "
+				"by others (mode %04o): chmod o-rw it",
+				prefix, abs, (unsigned)(st.st_mode & 07777));
+	}
+	return 0;
+}
+
 /* Cross-setting checks and derived values. */
 static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 {
 	config_setting_t *imap = config_setting_get_member(root, "imap");
 	config_setting_t *smtp = config_setting_get_member(root, "smtp");
 
-	if (cfg->imap_password == NULL)
+	int lrc = finish_login(ctx, imap, "imap", cfg->imap_auth, cfg->imap_username,
+			       &cfg->imap_oauth2_token_file, cfg->imap_oauth2_token_command, cfg);
+	if (lrc == 0)
+		lrc = finish_login(ctx, smtp, "smtp", cfg->smtp_auth, cfg->smtp_username,
+				   &cfg->smtp_oauth2_token_file, cfg->smtp_oauth2_token_command,
+				   cfg);
+	if (lrc < 0)
+		return lrc;
+	if (cfg->imap_password == NULL && cfg->imap_auth != CFG_LOGIN_OAUTH2)
 		return cfg_fail(ctx, imap,
-				"setting 'imap.password': required (or imap.password_file)");
+				"setting 'imap.password': required (or imap.password_file), or "
+				"imap.auth = \"oauth2\"");
 	if (cfg->smtp_password != NULL && cfg->smtp_username == NULL) {
 		config_setting_t *s = config_setting_get_member(smtp, "password");
 		if (s == NULL)

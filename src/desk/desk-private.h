@@ -27,6 +27,13 @@ struct Desk {
 /* The IMAP session of the configured mailbox, opened on first use. */
 ImapSession *desk_imap(Desk *desk);
 
+/* The SASL name of imap/smtp.oauth2_mechanism (CFG_OAUTH2_*), for
+ * ImapParams and SmtpParams. */
+static inline const char *desk_oauth2_mechanism(int m)
+{
+	return m == CFG_OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
+
 static inline bool desk_stopping(const Desk *d)
 {
 	return d->stop && *d->stop;

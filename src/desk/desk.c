@@ -6,25 +6,54 @@
 
 #include "desk-private.h"
 #include "deskmail/log.h"
+#include "deskmail/util.h"
 #include "dm_build.h"
 
-/* The operator's template, else (a folder kept from an older version that
- * lacks a newer template) the one installed with deskmail; the names taken
- * from there are added to `borrowed` for one notice. */
-static int load_template(const Config *cfg, const char *name, Template **t, GString *borrowed,
+/* deskmail's own templates: the installed ones (<prefix>/share/deskmail/
+ * templates, or under $DESKMAIL_DATADIR), else the source tree's (tests and
+ * the demo, run from a build folder).  The operator's folder (desk.templates,
+ * /etc/deskmail/templates when installed) holds only the ones changed. */
+enum { N_FALLBACKS = 2 };
+
+typedef struct {
+	char *dir[N_FALLBACKS];
+	GString *names[N_FALLBACKS]; /* the templates taken from dir[i] */
+	int n;                       /* how many in all */
+} Borrowed;
+
+static void borrowed_init(Borrowed *b)
+{
+	b->dir[0] = g_build_filename(dm_datadir(), "templates", NULL);
+	b->dir[1] = g_strdup(SOURCE_TEMPLATEDIR);
+	for (int i = 0; i < N_FALLBACKS; i++)
+		b->names[i] = g_string_new(NULL);
+	b->n = 0;
+}
+
+static void borrowed_clear(Borrowed *b)
+{
+	for (int i = 0; i < N_FALLBACKS; i++) {
+		g_free(b->dir[i]);
+		g_string_free(b->names[i], TRUE);
+	}
+}
+
+/* The operator's template, else deskmail's own; the names taken from there
+ * are noted in `borrowed` for one notice. */
+static int load_template(const Config *cfg, const char *name, Template **t, Borrowed *borrowed,
 			 DmError *err)
 {
 	int rc = template_load(cfg->desk_templates, name, t, err);
 	if (rc != DM_ENOTFOUND)
 		return rc;
-	static const char *const fallbacks[] = {SYSCONF_TEMPLATEDIR, SOURCE_TEMPLATEDIR};
-	for (size_t i = 0; i < G_N_ELEMENTS(fallbacks); i++) {
-		if (strcmp(fallbacks[i], cfg->desk_templates) == 0)
+	for (int i = 0; i < N_FALLBACKS; i++) {
+		if (strcmp(borrowed->dir[i], cfg->desk_templates) == 0)
 			continue;
 		DmError e2 = {0};
-		if (template_load(fallbacks[i], name, t, &e2) == 0) {
-			g_string_append_printf(borrowed, "%s%s", borrowed->len ? ", " : "", name);
-			g_string_append_printf(borrowed, " (%s)", fallbacks[i]);
+		if (template_load(borrowed->dir[i], name, t, &e2) == 0) {
+			GString *names = borrowed->names[i];
+			g_string_append_printf(names, "%s%s", names->len ? ", " : "", name);
+			borrowed->n++;
 			dm_error_clear(err);
 			return 0;
 		}
@@ -32,20 +61,35 @@ static int load_template(const Config *cfg, const char *name, Template **t, GStr
 	return rc;
 }
 
-static void note_borrowed(const Config *cfg, const GString *borrowed)
+/* One line: at info when the operator's folder holds none of the templates
+ * (the usual installation, where it holds only those changed, if any), at
+ * notice when it holds some but not all (a folder kept from an older
+ * version), naming those taken from deskmail's own. */
+static void note_borrowed(const Config *cfg, const Borrowed *borrowed)
 {
-	if (borrowed->len)
+	g_autoptr(GString) s = g_string_new(NULL);
+	for (int i = 0; i < N_FALLBACKS; i++)
+		if (borrowed->names[i]->len)
+			g_string_append_printf(s, "%s%s (%s)", s->len ? "; " : "",
+					       borrowed->names[i]->str, borrowed->dir[i]);
+	if (borrowed->n == 0)
+		return;
+	if (borrowed->n < TPL_COUNT)
 		log_notice("templates not in %s, taken from deskmail's own: %s",
-			   cfg->desk_templates, borrowed->str);
+			   cfg->desk_templates, s->str);
+	else
+		log_info("templates: deskmail's own, none in %s: %s", cfg->desk_templates, s->str);
 }
 
 static int load_templates(const Config *cfg, Template *tpl[TPL_COUNT], DmError *err)
 {
-	g_autoptr(GString) borrowed = g_string_new(NULL);
+	Borrowed borrowed;
+	borrowed_init(&borrowed);
 	int rc = 0;
 	for (int i = 0; i < TPL_COUNT && rc == 0; i++)
-		rc = load_template(cfg, plan_template_names[i], &tpl[i], borrowed, err);
-	note_borrowed(cfg, borrowed);
+		rc = load_template(cfg, plan_template_names[i], &tpl[i], &borrowed, err);
+	note_borrowed(cfg, &borrowed);
+	borrowed_clear(&borrowed);
 	return rc == DM_ENOTFOUND ? DM_ECONFIG : rc;
 }
 

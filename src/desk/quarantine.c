@@ -48,6 +48,11 @@ ImapSession *desk_imap(Desk *desk)
 				 .tls_verify = cfg->imap_tls_verify,
 				 .ca_file = cfg->imap_ca_file,
 				 .timeout = cfg->imap_timeout};
+		if (cfg->imap_auth == CFG_LOGIN_OAUTH2) {
+			ip.oauth2_mechanism = desk_oauth2_mechanism(cfg->imap_oauth2_mechanism);
+			ip.token_file = cfg->imap_oauth2_token_file;
+			ip.token_command = cfg->imap_oauth2_token_command;
+		}
 		desk->imap = imap_session_new(&ip);
 	}
 	return desk->imap;

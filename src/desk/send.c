@@ -9,10 +9,11 @@
  * exhausted).  A server that cannot be reached at all is an outage, not
  * this mail's fault: the pass stops and the mail is due again at once, its
  * attempts untouched, and the pass fails with DM_ETEMP (`send` exits 75);
- * so does a server that refuses our login, with DM_EAUTH (exit 77).  A relay that fails for good is
- * an event of its ticket and its author gets the text back (plan_delivery_failed).  A crash between
- * the SMTP server's acceptance and the 'sent' record leads to one resend after the lease expires,
- * with the same Message-ID; nothing else resends.
+ * so does a server that refuses our login, with DM_EAUTH (exit 77).  A
+ * relay that fails for good is an event of its ticket and its author gets
+ * the text back (plan_delivery_failed).  A crash between the SMTP server's
+ * acceptance and the 'sent' record leads to one resend after the lease
+ * expires, with the same Message-ID; nothing else resends.
  *
  * Two passes at once (two `send`s, or `run` and a `send`) never send one
  * row twice: a pass claims rows with a token of its own and takes each row
@@ -100,6 +101,11 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 		.ca_file = cfg->smtp_ca_file,
 		.timeout = cfg->smtp_timeout,
 	};
+	if (cfg->smtp_auth == CFG_LOGIN_OAUTH2) {
+		sp.oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
+		sp.token_file = cfg->smtp_oauth2_token_file;
+		sp.token_command = cfg->smtp_oauth2_token_command;
+	}
 	int rc = store_ensure(desk->db, NULL, err);
 	if (rc)
 		return rc;
@@ -113,7 +119,7 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	int64_t renewed = 0;
 	double t_claim = 0, t_smtp = 0, t_record = 0;
 	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
-	DmError outage = {0}; /* the server down, or refusing our login */
+	DmError outage = {0}; /* the server down */
 
 	while (!stop && !desk_stopping(desk)) {
 		int64_t t0 = now_us();
@@ -161,21 +167,30 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				st->sent++;
 				log_info("outbox %lld: sent %s to %s <%s>", (long long)o->id,
 					 o->kind, o->rcpt, o->message_id);
-			} else if (src == DM_EAUTH || (src != DM_EPERM && smtp_unreachable(smtp))) {
+			} else if (src != DM_EPERM && src != DM_EAUTH && smtp_unreachable(smtp)) {
 				/* The server is down, this mail was not refused: it does not
 				 * count as an attempt and waits for the next pass (the next
 				 * `send`, or poll_interval in `run`) without backoff, however
-				 * long the outage. */
+				 * long the outage; the pass fails with DM_ETEMP (exit 75). */
 				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
 				st->deferred++;
-				log_warn("outbox %lld: deferred %s to %s: SMTP server %s, "
+				log_warn("outbox %lld: deferred %s to %s: SMTP server unreachable, "
 					 "trying again on the next pass: %s",
-					 (long long)o->id, o->kind, o->rcpt,
-					 src == DM_EAUTH ? "refused the login" : "unreachable",
-					 se.msg);
+					 (long long)o->id, o->kind, o->rcpt, se.msg);
 				stop = true;
-				dm_error_set(&outage, src == DM_EAUTH ? DM_EAUTH : DM_ETEMP, "%s",
-					     se.msg);
+				dm_error_set(&outage, src == DM_ECONFIG ? DM_ECONFIG : DM_ETEMP,
+					     "%s", se.msg);
+			} else if (src == DM_EAUTH || src == DM_ECONFIG) {
+				/* Our login was refused (or there is no token to log in
+				 * with): not this mail's fault, so not an attempt; the pass
+				 * stops and says why (exit 77, or 78). */
+				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
+				st->deferred++;
+				log_warn("outbox %lld: deferred %s to %s: %s", (long long)o->id,
+					 o->kind, o->rcpt, se.msg);
+				stop = true;
+				if (rc == 0)
+					rc = dm_error_set(err, src, "%s", se.msg);
 			} else if (src == DM_EPERM || o->attempts >= cfg->smtp_max_attempts) {
 				rc = give_up(desk, o, se.msg, err);
 				st->failed++;

@@ -184,15 +184,21 @@ int store_outbox_release(Db *db, const char *token, int64_t id, DmError *err)
 		2, p, NULL, err);
 }
 
+/* A deferral or failure is also a row of outbox_setback (what `stats`
+ * counts), in the same statement as the row's new state. */
+#define SETBACK_DEFERRED                                                                           \
+	"INSERT INTO outbox_setback (outbox_id, outcome) SELECT id, 'deferred' FROM u"
+#define SETBACK_FAILED "INSERT INTO outbox_setback (outbox_id, outcome) SELECT id, 'failed' FROM u"
+
 int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err)
 {
 	char b[24];
 	const char *p[] = {i64s(b, id), why};
 	int rc = db_exec(
 		db,
-		"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
-		"attempts = attempts - 1, last_error = $2, next_attempt_at = dm_now() WHERE "
-		"id = $1::bigint AND status = 'sending'",
+		"WITH u AS (UPDATE outbox SET status = 'pending', locked_until = NULL, claim = "
+		"NULL, attempts = attempts - 1, last_error = $2, next_attempt_at = dm_now() "
+		"WHERE id = $1::bigint AND status = 'sending' RETURNING id) " SETBACK_DEFERRED,
 		2, p, NULL, err);
 	store_outbox_unlock(db, id, NULL);
 	return rc;
@@ -204,9 +210,10 @@ int store_outbox_defer(Db *db, int64_t id, const char *why, int64_t delay_second
 	const char *p[] = {i64s(b, id), why, i64s(d, delay_seconds)};
 	int rc = db_exec(
 		db,
-		"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
-		"last_error = $2, next_attempt_at = dm_now() + make_interval(secs => $3::int) "
-		"WHERE id = $1::bigint AND status = 'sending'",
+		"WITH u AS (UPDATE outbox SET status = 'pending', locked_until = NULL, claim = "
+		"NULL, last_error = $2, next_attempt_at = dm_now() + make_interval(secs => "
+		"$3::int) WHERE id = $1::bigint AND status = 'sending' RETURNING "
+		"id) " SETBACK_DEFERRED,
 		3, p, NULL, err);
 	store_outbox_unlock(db, id, NULL);
 	return rc;
@@ -240,11 +247,11 @@ int store_outbox_fail(Db *db, int64_t id, const char *why, const Plan *p, DmErro
 	const char *v[] = {i64s(b, id), why};
 	int rc = db_begin(db, err);
 	if (rc == 0)
-		rc = db_exec(
-			db,
-			"UPDATE outbox SET status = 'failed', locked_until = NULL, claim = NULL, "
-			"last_error = $2 WHERE id = $1::bigint AND status = 'sending'",
-			2, v, NULL, err);
+		rc = db_exec(db,
+			     "WITH u AS (UPDATE outbox SET status = 'failed', locked_until = NULL, "
+			     "claim = NULL, last_error = $2 WHERE id = $1::bigint AND status = "
+			     "'sending' RETURNING id) " SETBACK_FAILED,
+			     2, v, NULL, err);
 	if (rc == 0 && p)
 		rc = store_apply_plan_now(db, p, err);
 	if (rc == 0)

@@ -297,7 +297,7 @@ assert_true "and the waiting mail went out" test "$(dm_smtp_count)" -ge 1
 sed -i 's/password = "secret";/password = "wrong";/' "$DM_CONF"
 out=$(dm check-config --connect 2>/dev/null); rc=$?
 assert_eq 77 "$rc" "--connect with the IMAP login refused: 77"
-assert_contains "$out" "imap: failed: IMAP login" "imap: failed, saying so"
+assert_contains "$out" "imap: failed: IMAP STATUS: login denied: " "imap: failed, saying so"
 sed -i 's/password = "wrong";/password = "secret";/' "$DM_CONF"
 dm_smtp_stop
 out=$(dm check-config --connect 2>/dev/null); rc=$?

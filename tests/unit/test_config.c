@@ -1100,6 +1100,131 @@ static void test_default_path(void)
 	g_unsetenv("DESKMAIL_CONFIG");
 }
 
+/* ---------- OAuth2 logins ---------- */
+
+/* Load base_conf with `c` applied: NULL on error (message in *msg_r,
+ * g_free), else the Config. */
+static Config *try_load(const BadCase *c, char **msg_r)
+{
+	g_autofree char *text = build_conf(c);
+	g_autofree char *path = write_file("deskmail.conf", text);
+	Config *cfg = NULL;
+	DmError err = {0};
+	int rc = cfg_load(path, &cfg, &err);
+	*msg_r = rc == 0 ? NULL : g_strdup(err.msg);
+	if (rc != 0)
+		g_assert_cmpint(rc, ==, DM_ECONFIG);
+	return cfg;
+}
+
+static void test_oauth2(void)
+{
+	static const char pw[] = "\tpassword = \"secret\";";
+	static const struct {
+		const char *what;
+		const char *to;   /* replaces imap's password line (8) */
+		const char *smtp; /* inserted into smtp { } (line 13) */
+		int line;         /* of the error, 0 = none expected */
+		const char *msg;  /* expected in the error */
+	} bad[] = {
+		{"oauth2 with a password",
+		 "\tauth = \"oauth2\"; password = \"x\"; oauth2_token_file = "
+		 "\"tok\";",
+		 "", 8, "setting 'imap.password': not used with imap.auth = \"oauth2\""},
+		{"oauth2 without a token source", "\tauth = \"oauth2\";", "", 8,
+		 "setting 'imap.auth': \"oauth2\" needs exactly one of imap.oauth2_token_file and "
+		 "imap.oauth2_token_command"},
+		{"oauth2 with both token sources",
+		 "\tauth = \"oauth2\"; oauth2_token_file = \"tok\"; "
+		 "oauth2_token_command = \"true\";",
+		 "", 8, "needs exactly one of"},
+		{"a token file without oauth2", "\tpassword = \"x\"; oauth2_token_file = \"tok\";",
+		 "", 8, "setting 'imap.oauth2_token_file': needs imap.auth = \"oauth2\""},
+		{"a mechanism without oauth2",
+		 "\tpassword = \"x\"; oauth2_mechanism = \"xoauth2\";", "", 8,
+		 "setting 'imap.oauth2_mechanism': needs imap.auth = \"oauth2\""},
+		{"unknown auth", "\tpassword = \"x\"; auth = \"oauth\";", "", 8,
+		 "setting 'imap.auth': must be \"password\" or \"oauth2\""},
+		{"unknown mechanism",
+		 "\tauth = \"oauth2\"; oauth2_mechanism = \"plain\"; "
+		 "oauth2_token_file = \"tok\";",
+		 "", 8, "setting 'imap.oauth2_mechanism': must be \"xoauth2\" or \"oauthbearer\""},
+		{"empty token command", "\tauth = \"oauth2\"; oauth2_token_command = \"\";", "", 8,
+		 "setting 'imap.oauth2_token_command': must not be empty"},
+		{"smtp oauth2 without a user name", pw,
+		 "auth = \"oauth2\"; oauth2_token_command = \"true\";", 13,
+		 "setting 'smtp.auth': \"oauth2\" needs smtp.username"},
+		{"smtp oauth2 with a password file", pw,
+		 "username = \"u\"; auth = \"oauth2\"; oauth2_token_command = \"true\"; "
+		 "password_file = \"tok\";",
+		 13, "setting 'smtp.password_file': not used with smtp.auth = \"oauth2\""},
+		{"a token file others can read",
+		 "\tauth = \"oauth2\"; oauth2_token_file = \"open\";", "", 8,
+		 "is readable or writable by others (mode 0644): chmod o-rw it"},
+	};
+	tmp_setup();
+	g_autofree char *tok = write_file("tok", "abc\n");
+	g_assert_cmpint(g_chmod(tok, 0600), ==, 0);
+	g_autofree char *open_tok = write_file("open", "abc\n");
+	g_assert_cmpint(g_chmod(open_tok, 0644), ==, 0);
+	g_autofree char *conf_path = g_build_filename(tmpdir, "deskmail.conf", NULL);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		BadCase c = {.from = pw, .to = bad[i].to, .tag = "@SMTP@", .insert = bad[i].smtp};
+		g_autofree char *msg = NULL;
+		Config *cfg = try_load(&c, &msg);
+		g_test_message("%s -> %s", bad[i].what, msg ? msg : "(loaded)");
+		g_assert_null(cfg);
+		g_autofree char *where = g_strdup_printf("%s:%d: ", conf_path, bad[i].line);
+		g_assert_true(g_str_has_prefix(msg, where));
+		g_assert_nonnull(strstr(msg, bad[i].msg));
+	}
+
+	/* IMAP with a token file (relative to the configuration's folder) and
+	 * SMTP with a command, OAUTHBEARER; nothing is run at load */
+	BadCase good = {.from = pw,
+			.to = "\tauth = \"oauth2\"; oauth2_token_file = \"tok\";",
+			.tag = "@SMTP@",
+			.insert = "username = \"u@example.com\"; auth = \"oauth2\"; "
+				  "oauth2_mechanism = \"oauthbearer\"; "
+				  "oauth2_token_command = \"/nonexistent/refresh --user u\";"};
+	g_autofree char *msg = NULL;
+	Config *cfg = try_load(&good, &msg);
+	if (msg != NULL)
+		g_test_message("error: %s", msg);
+	g_assert_nonnull(cfg);
+	g_assert_cmpint(cfg->imap_auth, ==, CFG_LOGIN_OAUTH2);
+	g_assert_cmpint(cfg->imap_oauth2_mechanism, ==, CFG_OAUTH2_XOAUTH2);
+	g_assert_cmpstr(cfg->imap_oauth2_token_file, ==, tok);
+	g_assert_null(cfg->imap_oauth2_token_command);
+	g_assert_null(cfg->imap_password);
+	g_assert_cmpint(cfg->smtp_auth, ==, CFG_LOGIN_OAUTH2);
+	g_assert_cmpint(cfg->smtp_oauth2_mechanism, ==, CFG_OAUTH2_OAUTHBEARER);
+	g_assert_cmpstr(cfg->smtp_oauth2_token_command, ==, "/nonexistent/refresh --user u");
+	g_assert_null(cfg->smtp_oauth2_token_file);
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		g_assert_null(strstr(cfg->warnings[i], "oauth2"));
+	cfg_free(cfg);
+
+	/* the default is a password login */
+	BadCase plain = {0};
+	cfg = try_load(&plain, &msg);
+	g_assert_nonnull(cfg);
+	g_assert_cmpint(cfg->imap_auth, ==, CFG_LOGIN_PASSWORD);
+	g_assert_cmpint(cfg->smtp_auth, ==, CFG_LOGIN_PASSWORD);
+	cfg_free(cfg);
+
+	/* a token file that is not there yet: a warning, for check-config */
+	BadCase later = {.from = pw, .to = "\tauth = \"oauth2\"; oauth2_token_file = \"later\";"};
+	cfg = try_load(&later, &msg);
+	g_assert_nonnull(cfg);
+	bool warned = false;
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		warned = warned || strstr(cfg->warnings[i], "imap.oauth2_token_file") != NULL;
+	g_assert_true(warned);
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1121,6 +1246,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/urls", test_urls);
 	g_test_add_func("/config/include", test_include);
 	g_test_add_func("/config/password-file", test_password_file);
+	g_test_add_func("/config/oauth2", test_oauth2);
 	g_test_add_func("/config/templates-path", test_templates_path);
 	g_test_add_func("/config/unreadable", test_unreadable);
 	g_test_add_func("/config/default-path", test_default_path);
