@@ -64,11 +64,12 @@ enum { CFG_OAUTH2_XOAUTH2 = 0, CFG_OAUTH2_OAUTHBEARER = 1 };
  * its brand: the address and templates of the mail about the tickets that
  * came in through it. */
 typedef struct {
-	char *name;      /* unique; default: username@host[:port]/MAILBOX */
-	char *address;   /* the brand's desk address; NULL = desk.address */
-	char *templates; /* absolute; NULL = desk.templates (per file: a template
-			    missing here is taken from desk.templates) */
-	char *url;       /* imap[s]://host[:port]/MAILBOX, never user information */
+	char *name;        /* unique; default: username@host[:port]/MAILBOX */
+	bool name_derived; /* the default, not set in the file */
+	char *address;     /* the brand's desk address; NULL = desk.address */
+	char *templates;   /* absolute; NULL = desk.templates (per file: a template
+			      missing here is taken from desk.templates) */
+	char *url;         /* imap[s]://host[:port]/MAILBOX, never user information */
 	char *username;
 	char *password;    /* from password or password_file; may be "" */
 	int poll_interval; /* seconds, default 30 */
@@ -209,5 +210,11 @@ const CfgMailbox *cfg_mailbox(const Config *cfg, const char *name);
 
 /* Print the effective settings (passwords masked) to stdout. */
 void cfg_dump(const Config *cfg);
+/* The same, only the settings whose value differs from its default (as
+ * `postconf -n`); a plan with every setting at its default is "{ }". */
+void cfg_dump_changed(const Config *cfg);
+/* DM_ECONFIG when a password is still the example's placeholder
+ * ("change-me"), for `deskmail check-config`; 0 otherwise. */
+int cfg_check_placeholders(const Config *cfg, DmError *err);
 
 #endif

@@ -101,8 +101,21 @@ typedef struct {
 } SendStats;
 
 /* Deliver what is due over SMTP on one connection; on failure record the
- * error and retry later with backoff.  Logs a "send timing:" line. */
+ * error and retry later with backoff.  Logs a "send timing:" line.
+ * DM_ETEMP when the pass stopped because the server cannot be reached,
+ * DM_EAUTH when it refused the login (the mail waits, its attempts
+ * untouched; st counts what was done before). */
 int desk_send(Desk *desk, SendStats *st, DmError *err);
+
+/* ---- check-config --connect (check.c) ---- */
+
+/* Log in to the IMAP server of mailbox i and ask the mailbox's STATUS, or
+ * to the SMTP server and say NOOP, sending nothing.  0 with *info_r
+ * (g_free) saying what was found; else the kind and the server's words
+ * as imap/smtp give them (DM_EAUTH a refused login, DM_ETEMP a server
+ * that cannot be reached, ...). */
+int desk_check_imap(const Config *cfg, size_t i, char **info_r, DmError *err);
+int desk_check_smtp(const Config *cfg, char **info_r, DmError *err);
 
 /* ---- the daemon ---- */
 

@@ -24,6 +24,7 @@ typedef enum {
 	DM_EINTERNAL = -5,   /* bug or impossible state */
 	DM_EAUTH = -6,       /* a server refused our credentials */
 	DM_EUNMIGRATED = -7, /* the database schema is missing or old */
+	DM_EUSAGE = -8,      /* the command line is wrong (exit 64) */
 } DmErrKind;
 
 typedef struct {

@@ -94,6 +94,14 @@ void smtp_client_free(SmtpClient *c);
 int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
 	      const char *data, size_t len, DmError *err);
 
+/* Connect, log in (when a username is set) and say NOOP, sending no mail:
+ * for `deskmail check-config --connect`.  0 when the server took it;
+ * DM_EAUTH when it refused the login (its reply in err), DM_ETEMP when it
+ * cannot be reached or TLS fails, DM_ECONFIG as smtp_send. */
+int smtp_check(SmtpClient *c, DmError *err);
+/* The server as scheme://host[:port], for messages (borrowed). */
+const char *smtp_shown(const SmtpClient *c);
+
 /* True when the last smtp_send failed before the server said anything (no
  * connection, no greeting; or, with OAuth2, no token to log in with, so
  * nothing was tried): the server is down, not refusing this mail. */

@@ -27,11 +27,15 @@
 typedef struct Db Db;
 
 /* Connect (connect_timeout 10 s unless the conninfo says otherwise).
- * DM_ETEMP if the server cannot be reached. */
+ * DM_ETEMP if the server cannot be reached; DM_EAUTH if it refused the
+ * login (bad password, unknown role, pg_hba.conf), with its words;
+ * DM_ECONFIG for a conninfo libpq cannot read or a database that does not
+ * exist. */
 int store_open(const char *conninfo, Db **db_r, DmError *err);
 void store_close(Db *db);
 
-/* If the connection was lost, reset it.  DM_ETEMP if it is still down.
+/* If the connection was lost, reset it.  DM_ETEMP if it is still down
+ * (DM_EAUTH, DM_ECONFIG as store_open).
  * *reconnected_r (may be NULL) is set true when a reset happened: session
  * state (locks, an open batch) is gone. */
 int store_ensure(Db *db, bool *reconnected_r, DmError *err);
@@ -44,6 +48,13 @@ int store_ensure(Db *db, bool *reconnected_r, DmError *err);
 int store_migrate(Db *db, const char *dir, int *applied_r, DmError *err);
 /* The highest applied migration number, 0 if none. */
 int store_schema_version(Db *db, int *version_r, DmError *err);
+/* 0 when every migration in dir (NNN_name.sql) is applied; DM_EUNMIGRATED
+ * with "run `deskmail migrate`" when the schema is missing or a migration
+ * (the lowest, named) is not applied; DM_ETEMP and others from the query.
+ * A dir that cannot be opened checks only that some schema exists. */
+int store_check_migrated(Db *db, const char *dir, DmError *err);
+/* The server's version ("15.20"), borrowed from the connection. */
+const char *store_server_version(Db *db);
 
 /* ---- ingest: a batch of mails in one transaction (ingest.c) ----
  *

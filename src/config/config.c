@@ -604,6 +604,14 @@ static int read_secret_file(const LoadCtx *ctx, const config_setting_t *s, const
 	g_autofree char *path = g_canonicalize_filename(name, ctx->dir);
 	char *data = NULL;
 	size_t len = 0;
+	/* as fetchmail does: a secret others may read (or change) is no
+	 * secret; the owner and its group (the daemon's) only */
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 007) != 0)
+		return cfg_fail(ctx, s,
+				"setting '%s': %s is readable or writable by others "
+				"(mode %04o): chmod o-rwx %s",
+				full, path, (unsigned)(st.st_mode & 07777), path);
 	if (dm_read_file(path, CFG_PASSWORD_FILE_MAX, &data, &len) < 0) {
 		if (errno == EFBIG)
 			return cfg_fail(ctx, s, "setting '%s': %s is larger than %d bytes", full,
@@ -881,8 +889,10 @@ static int load_mailbox(const LoadCtx *ctx, config_setting_t *grp, const char *p
 				"setting '%s.password': required (or %s.password_file), or "
 				"%s.auth = \"oauth2\"",
 				prefix, prefix, prefix);
-	if (mb->name == NULL)
+	if (mb->name == NULL) {
 		mb->name = mailbox_default_name(mb);
+		mb->name_derived = true;
+	}
 	if (mb->templates != NULL) {
 		char *abs = g_canonicalize_filename(mb->templates, ctx->dir);
 		g_free(mb->templates);
@@ -1488,14 +1498,47 @@ static bool conninfo_has_password(const char *v)
 	return at != NULL && colon != NULL && colon < at;
 }
 
-static void dump_group(const char *prefix, const Setting *table, size_t n, const void *base)
+/* Does the setting's value differ from its default?  `derived` stands for
+ * a default of -1 ("set later": auth.staff_require is auth.require, a
+ * severity's hours are the plan's resolution_hours). */
+static bool changed(const Setting *st, const void *field, int derived)
+{
+	switch (st->type) {
+	case T_STRING: {
+		const char *v = *(char *const *)field;
+		if (v == NULL || st->def_str == NULL)
+			return v != st->def_str;
+		return strcmp(v, st->def_str) != 0;
+	}
+	case T_INT:
+	case T_WORD:
+	case T_HOURS:
+		return *(const int *)field != (st->def_int == -1 ? derived : (int)st->def_int);
+	case T_INT64:
+		return *(const int64_t *)field != st->def_int;
+	case T_BOOL:
+		return *(const bool *)field != (st->def_int != 0);
+	case T_SKIP:
+		return false;
+	}
+	return true;
+}
+
+/* Print the settings of one group; only those that differ from their
+ * defaults when only_changed.  Returns how many lines it printed. */
+static size_t dump_group_with(const char *prefix, const Setting *table, size_t n, const void *base,
+			      bool only_changed, int derived)
 {
 	const char *b = base;
+	size_t shown = 0;
 	for (size_t k = 0; k < n; k++) {
 		const Setting *st = &table[k];
 		const void *field = b + st->offset;
 		if (st->flags & F_SECRET_FILE)
 			continue; /* shown with its password row */
+		if (only_changed && !changed(st, field, derived))
+			continue;
+		shown++;
 		printf("%s.%s = ", prefix, st->name);
 		switch (st->type) {
 		case T_STRING: {
@@ -1537,51 +1580,103 @@ static void dump_group(const char *prefix, const Setting *table, size_t n, const
 		}
 		}
 	}
+	return shown;
 }
 
 /* The imap group, or each entry of the list with its brand (an unset
- * address or templates folder shown as the desk's it falls back to). */
-static void dump_mailboxes(const Config *cfg)
+ * address or templates folder shown as the desk's it falls back to); with
+ * only_changed, a name derived from the account is not shown, nor an
+ * unset address or templates. */
+static void dump_mailboxes(const Config *cfg, bool only_changed)
 {
-	if (!cfg->mailbox_list) {
-		dump_group("imap", mailbox_settings, N_IMAP_SETTINGS, &cfg->mailboxes[0]);
-		return;
-	}
 	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
 		const CfgMailbox *mb = &cfg->mailboxes[i];
-		g_autofree char *prefix = g_strdup_printf("mailboxes.[%zu]", i);
-		dump_group(prefix, mailbox_settings, N_IMAP_SETTINGS, mb);
-		printf("%s.address = \"%s\"%s\n", prefix,
-		       mb->address ? mb->address : cfg->desk_address,
-		       mb->address ? "" : " (desk.address)");
-		printf("%s.templates = \"%s\"%s\n", prefix,
-		       mb->templates ? mb->templates : cfg->desk_templates,
-		       mb->templates ? " (then desk.templates for a file not there)"
-				     : " (desk.templates)");
+		g_autofree char *prefix = cfg->mailbox_list ? g_strdup_printf("mailboxes.[%zu]", i)
+							    : g_strdup("imap");
+		if (!(only_changed && mb->name_derived))
+			printf("%s.name = \"%s\"\n", prefix, mb->name);
+		/* the name is row 0 */
+		dump_group_with(prefix, mailbox_settings + 1, N_IMAP_SETTINGS - 1, mb, only_changed,
+				0);
+		if (!cfg->mailbox_list)
+			continue;
+		if (mb->address || !only_changed)
+			printf("%s.address = \"%s\"%s\n", prefix,
+			       mb->address ? mb->address : cfg->desk_address,
+			       mb->address ? "" : " (desk.address)");
+		if (mb->templates || !only_changed)
+			printf("%s.templates = \"%s\"%s\n", prefix,
+			       mb->templates ? mb->templates : cfg->desk_templates,
+			       mb->templates ? " (then desk.templates for a file not there)"
+					     : " (desk.templates)");
 	}
 }
 
-void cfg_dump(const Config *cfg)
+static void dump(const Config *cfg, bool only_changed)
 {
-	printf("# %s\n", cfg->path);
+	printf("# %s%s\n", cfg->path,
+	       only_changed ? " (settings that differ from the defaults)" : "");
 	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
-		dump_group(groups[g].name, groups[g].settings, groups[g].n, cfg);
+		dump_group_with(groups[g].name, groups[g].settings, groups[g].n, cfg, only_changed,
+				cfg->auth_require);
 		if (g == 0)
-			dump_mailboxes(cfg);
+			dump_mailboxes(cfg, only_changed);
 	}
-	if (cfg->n_plans == 0)
+	if (cfg->n_plans == 0 && !only_changed)
 		puts("# no plans");
 	for (size_t i = 0; i < cfg->n_plans; i++) {
-		g_autofree char *prefix = g_strdup_printf("plans.%s", cfg->plans[i].name);
-		dump_group(prefix, plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
+		const CfgPlan *pl = &cfg->plans[i];
+		g_autofree char *prefix = g_strdup_printf("plans.%s", pl->name);
+		size_t shown = dump_group_with(prefix, plan_settings, G_N_ELEMENTS(plan_settings),
+					       pl, only_changed, 0);
 		g_autofree char *sprefix = g_strdup_printf("%s.severity_hours", prefix);
-		dump_group(sprefix, severity_settings, G_N_ELEMENTS(severity_settings),
-			   &cfg->plans[i]);
+		shown +=
+			dump_group_with(sprefix, severity_settings, G_N_ELEMENTS(severity_settings),
+					pl, only_changed, pl->resolution_minutes);
+		if (shown == 0)
+			printf("%s = { }\n", prefix); /* the plan itself is not a default */
 	}
-	for (size_t i = 0; i < cfg->n_calendars; i++)
+	for (size_t i = 0; i < cfg->n_calendars && !(only_changed && cfg->default_calendar); i++)
 		printf("calendars.%s = { timezone = \"%s\"; %.1f working hours a week }%s\n",
 		       wt_calendar_name(cfg->calendars[i]), wt_calendar_timezone(cfg->calendars[i]),
 		       (double)wt_calendar_week_seconds(cfg->calendars[i]) / 3600.0,
 		       cfg->default_calendar ? " (built in: no calendars set)" : "");
 	fflush(stdout);
+}
+
+void cfg_dump(const Config *cfg)
+{
+	dump(cfg, false);
+}
+
+void cfg_dump_changed(const Config *cfg)
+{
+	dump(cfg, true);
+}
+
+/* The placeholder the example configuration (conf/deskmail.conf) ships. */
+#define CFG_PLACEHOLDER_PASSWORD "change-me"
+
+int cfg_check_placeholders(const Config *cfg, DmError *err)
+{
+	const char *which = NULL;
+	g_autofree char *mbw = NULL;
+	for (size_t i = 0; i < cfg->n_mailboxes && which == NULL; i++) {
+		const char *pw = cfg->mailboxes[i].password;
+		if (pw && strcmp(pw, CFG_PLACEHOLDER_PASSWORD) == 0)
+			which = mbw = cfg->mailbox_list
+					      ? g_strdup_printf("mailboxes.[%zu].password", i)
+					      : g_strdup("imap.password");
+	}
+	if (which == NULL && cfg->smtp_password &&
+	    strcmp(cfg->smtp_password, CFG_PLACEHOLDER_PASSWORD) == 0)
+		which = "smtp.password";
+	if (which == NULL && cfg->db_conninfo && strstr(cfg->db_conninfo, CFG_PLACEHOLDER_PASSWORD))
+		which = "database.conninfo";
+	if (which == NULL)
+		return 0;
+	return dm_error_set(err, DM_ECONFIG,
+			    "%s: setting '%s' is still the example's placeholder \"%s\": "
+			    "put the real password in a password_file",
+			    cfg->path, which, CFG_PLACEHOLDER_PASSWORD);
 }

@@ -8,11 +8,12 @@
  * exponential backoff, or failed (a permanent reply, or attempts
  * exhausted).  A server that cannot be reached at all is an outage, not
  * this mail's fault: the pass stops and the mail is due again at once, its
- * attempts untouched.  A relay that fails for good is an event of its
- * ticket and its author gets the text back (plan_delivery_failed).  A crash
- * between the SMTP server's acceptance and the 'sent' record leads to one
- * resend after the lease expires, with the same Message-ID; nothing else
- * resends.
+ * attempts untouched, and the pass fails with DM_ETEMP (`send` exits 75);
+ * so does a server that refuses our login, with DM_EAUTH (exit 77).  A
+ * relay that fails for good is an event of its ticket and its author gets
+ * the text back (plan_delivery_failed).  A crash between the SMTP server's
+ * acceptance and the 'sent' record leads to one resend after the lease
+ * expires, with the same Message-ID; nothing else resends.
  *
  * Two passes at once (two `send`s, or `run` and a `send`) never send one
  * row twice: a pass claims rows with a token of its own and takes each row
@@ -125,6 +126,7 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	if (rc)
 		return rc;
 	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
+	DmError outage = {0}; /* the server down */
 
 	while (!stop && !desk_stopping(desk)) {
 		int64_t t0 = now_us();
@@ -172,17 +174,19 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				st->sent++;
 				log_info("outbox %lld: sent %s to %s <%s>", (long long)o->id,
 					 o->kind, o->rcpt, o->message_id);
-			} else if (src != DM_EPERM && smtp_unreachable(smtp)) {
+			} else if (src != DM_EPERM && src != DM_EAUTH && smtp_unreachable(smtp)) {
 				/* The server is down, this mail was not refused: it does not
 				 * count as an attempt and waits for the next pass (the next
 				 * `send`, or poll_interval in `run`) without backoff, however
-				 * long the outage. */
+				 * long the outage; the pass fails with DM_ETEMP (exit 75). */
 				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
 				st->deferred++;
 				log_warn("outbox %lld: deferred %s to %s: SMTP server unreachable, "
 					 "trying again on the next pass: %s",
 					 (long long)o->id, o->kind, o->rcpt, se.msg);
 				stop = true;
+				dm_error_set(&outage, src == DM_ECONFIG ? DM_ECONFIG : DM_ETEMP,
+					     "%s", se.msg);
 			} else if (src == DM_EAUTH || src == DM_ECONFIG) {
 				/* Our login was refused (or there is no token to log in
 				 * with): not this mail's fault, so not an attempt; the pass
@@ -222,6 +226,9 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	t_record += secs_since(t0);
 	if (rc == 0 && frc)
 		rc = dm_error_set(err, frc, "%s", fe.msg);
+	if (rc == 0 && outage.kind)
+		rc = dm_error_set(err, outage.kind, "%s (the outbox waits for the next pass)",
+				  outage.msg);
 	store_outbox_unhold(desk->db, token);
 	outbox_rows_clear(rows);
 	g_array_free(rows, TRUE);

@@ -8,8 +8,13 @@
  * UID), so that no SEARCH line comes near the length at which curl cuts it
  * or fails; no custom SELECT or EXAMINE; '%' in custom commands written as
  * %25; one retry when a reused connection turns out to be dead.  The
- * server's error text is taken from the last tagged reply seen by the
- * header callback, since curl reports none for IMAP.  It does not IDLE:
+ * server's error text is the first tagged NO or BAD of a request, seen by
+ * the header callback, since curl reports none for IMAP (and after a NO
+ * it logs out, so the last tagged line is "OK Logout completed"); a debug
+ * callback notes which command it answered, so that a NO to LOGIN or
+ * AUTHENTICATE is DM_EAUTH and one to curl's own SELECT is not (curl
+ * reports both as a denied login).  Of the commands sent only the verb is
+ * kept, never their arguments (LOGIN carries the password).  It does not IDLE:
  * deskmail polls.  Plain imap:// is spoken in clear to loopback only, judged
  * by address from curl's own reading of the URL; anywhere else curl must
  * get STARTTLS or fail. */
@@ -49,12 +54,14 @@ struct ImapSession {
 	bool has_move, has_uidplus, has_esearch;
 	size_t requests; /* performs, for imap_request_count() */
 	char errbuf[CURL_ERROR_SIZE];
-	char tagged[512]; /* last tagged reply line */
-	char cont[512];   /* last continuation ("+ ...") of this request: with a
-			   * refused XOAUTH2 login, the server's only words (curl
-			   * 7.88 gives up on it without answering, so no NO) */
-	GByteArray *body; /* write callback data */
-	size_t max_body;  /* 0 = unlimited */
+	char tagged[512];      /* last tagged reply line, or its first NO/BAD */
+	char sent[32];         /* verb of the last tagged command sent ("UID MOVE") */
+	char refused_verb[32]; /* the command the first NO/BAD answered */
+	char cont[512];        /* last continuation ("+ ...") of this request: with a
+				* refused XOAUTH2 login, the server's only words (curl
+				* 7.88 gives up on it without answering, so no NO) */
+	GByteArray *body;      /* write callback data */
+	size_t max_body;       /* 0 = unlimited */
 	bool over_cap;
 };
 
@@ -94,6 +101,77 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 		dst[strcspn(dst, "\r\n")] = '\0';
 	}
 	return n;
+}
+
+/* A tag as curl writes them ("A001"), followed by a space: its length, or
+ * 0 when the line does not start with one. */
+static size_t tag_len(const char *line, size_t n)
+{
+	size_t k = 0;
+	while (k < n && g_ascii_isalnum(line[k]))
+		k++;
+	return k > 0 && k < n && line[k] == ' ' ? k : 0;
+}
+
+/* One line the client sent: keep the verb of a tagged command (one or two
+ * words of letters: "SELECT", "UID MOVE"), never what follows it. */
+static void note_sent(ImapSession *s, const char *line, size_t n)
+{
+	size_t t = tag_len(line, n);
+	if (t == 0)
+		return; /* "DONE", a SASL continuation: no verb, possibly a secret */
+	const char *v = line + t + 1;
+	size_t len = 0, words = 0, max = n - t - 1;
+	while (len < max && words < 2) {
+		size_t w = 0;
+		while (len + w < max && g_ascii_isalpha(v[len + w]))
+			w++;
+		if (w == 0)
+			break;
+		len += w;
+		words++;
+		if (!(words == 1 && w == 3 && g_ascii_strncasecmp(v, "UID", 3) == 0 && len < max &&
+		      v[len] == ' '))
+			break;
+		len++; /* the space after UID */
+	}
+	if (len == 0)
+		return;
+	g_strlcpy(s->sent, v, MIN(len + 1, sizeof s->sent));
+}
+
+/* One line from the server: the first tagged NO or BAD of a request is
+ * noted with the command it answered. */
+static void note_reply(ImapSession *s, const char *line, size_t n)
+{
+	size_t t = tag_len(line, n);
+	if (t == 0 || s->refused_verb[0] != '\0')
+		return;
+	const char *st = line + t + 1;
+	size_t rest = n - t - 1;
+	if ((rest >= 3 && g_ascii_strncasecmp(st, "NO ", 3) == 0) ||
+	    (rest >= 4 && g_ascii_strncasecmp(st, "BAD ", 4) == 0))
+		g_strlcpy(s->refused_verb, s->sent[0] ? s->sent : "?", sizeof s->refused_verb);
+}
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	(void)h;
+	ImapSession *s = arg;
+	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+		return 0;
+	/* one call is one line in 7.88; split anyway */
+	while (size > 0) {
+		const char *eol = memchr(data, '\n', size);
+		size_t n = eol ? (size_t)(eol - data) + 1 : size;
+		if (type == CURLINFO_HEADER_OUT)
+			note_sent(s, data, n);
+		else
+			note_reply(s, data, n);
+		data += n;
+		size -= n;
+	}
+	return 0;
 }
 
 int imap_global_init(void)
@@ -226,6 +304,11 @@ static void setup(ImapSession *s)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+	/* the debug callback is the only place that sees which command a NO
+	 * answered; VERBOSE only turns it on (it writes nothing itself) */
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, s);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
 	if (s->ca_file)
@@ -235,6 +318,14 @@ static void setup(ImapSession *s)
 	 * (imap_url_is_loopback), not by how the host name begins. */
 	if (g_str_has_prefix(s->server_url, "imap://") && !imap_url_is_loopback(s->server_url))
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+}
+
+static void forget_replies(ImapSession *s)
+{
+	s->errbuf[0] = '\0';
+	s->tagged[0] = '\0';
+	s->cont[0] = '\0';
+	s->refused_verb[0] = '\0';
 }
 
 /* With OAuth2, the token for the next request: the file is read again when
@@ -283,9 +374,7 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 		g_byte_array_set_size(s->body, 0);
 		s->max_body = max_body;
 		s->over_cap = false;
-		s->errbuf[0] = '\0';
-		s->tagged[0] = '\0';
-		s->cont[0] = '\0';
+		forget_replies(s);
 		rc = curl_easy_perform(s->h);
 		s->requests++;
 		long fresh = 0;
@@ -294,12 +383,15 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 			/* once: a refresher may have a newer token than ours */
 			refreshed = true;
 			char tagged[sizeof s->tagged], cont[sizeof s->cont];
+			char verb[sizeof s->refused_verb];
 			memcpy(tagged, s->tagged, sizeof tagged);
 			memcpy(cont, s->cont, sizeof cont);
+			memcpy(verb, s->refused_verb, sizeof verb);
 			if (bearer_again(s))
 				continue;
 			memcpy(s->tagged, tagged, sizeof tagged); /* the server's words */
 			memcpy(s->cont, cont, sizeof cont);
+			memcpy(s->refused_verb, verb, sizeof verb);
 			break;
 		}
 		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
@@ -341,28 +433,57 @@ static void login_words(const ImapSession *s, char *out, size_t n)
 		snprintf(out, n, "%s", s->errbuf);
 }
 
+static bool is_login(const char *verb)
+{
+	return g_ascii_strcasecmp(verb, "LOGIN") == 0 ||
+	       g_ascii_strcasecmp(verb, "AUTHENTICATE") == 0;
+}
+
+/* The one translation of a failed perform: the server's own words when it
+ * refused something (and what it refused), else curl's, with the
+ * certificate check's result for a TLS failure. */
 static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 {
-	char words[768];
-	if (rc == CURLE_LOGIN_DENIED)
+	/* curl reports a refused SELECT (no such mailbox) as a denied login
+	 * too: only a NO to LOGIN or AUTHENTICATE, or none at all (a bearer
+	 * login curl gave up on, no token to log in with), is one */
+	if (rc == CURLE_LOGIN_DENIED && (s->refused_verb[0] == '\0' || is_login(s->refused_verb))) {
+		char words[768];
 		login_words(s, words, sizeof words);
-	const char *detail = rc == CURLE_LOGIN_DENIED ? words
-			     : s->tagged[0]           ? s->tagged
-						      : s->errbuf;
-	if (s->token_err.kind != 0 && rc == CURLE_LOGIN_DENIED && detail[0] != '\0')
-		/* refused, and no new token could be had */
-		return dm_error_set(err, s->token_err.kind, "IMAP %s: login denied: %s; then %s",
-				    what, detail, s->token_err.msg);
+		if (s->token_err.kind != 0 && words[0] != '\0')
+			/* refused, and no new token could be had */
+			return dm_error_set(err, s->token_err.kind,
+					    "IMAP %s: login denied: %s; then %s", what, words,
+					    s->token_err.msg);
+		if (s->token_err.kind != 0)
+			return dm_error_set(err, s->token_err.kind, "IMAP %s: %s", what,
+					    s->token_err.msg);
+		/* the same secret will not do better next time */
+		return dm_error_set(err, DM_EAUTH, "IMAP %s: login denied: %s (as %s at %s)", what,
+				    words[0] ? words : curl_easy_strerror(rc), s->username,
+				    s->server_url);
+	}
 	if (s->token_err.kind != 0)
 		return dm_error_set(err, s->token_err.kind, "IMAP %s: %s", what, s->token_err.msg);
-	int kind = DM_ETEMP;
-	if (rc == CURLE_QUOTE_ERROR)
-		kind = DM_EPERM; /* the server said NO/BAD to our command */
-	if (rc == CURLE_LOGIN_DENIED)
-		kind = DM_EAUTH; /* the same secret will not do better next time */
-	return dm_error_set(err, kind, "IMAP %s: %s%s%s", what,
-			    rc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(rc),
-			    detail[0] ? ": " : "", detail);
+	if (s->tagged[0] && !tagged_ok(s->tagged)) {
+		/* NO/BAD to our command: permanent for it (CURLE_QUOTE_ERROR);
+		 * to curl's own SELECT: trouble to retry */
+		int kind = rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP;
+		const char *v = s->refused_verb;
+		if (g_ascii_strncasecmp(v, "UID ", 4) == 0)
+			v += 4;
+		if (*v && g_ascii_strncasecmp(v, what, strlen(v)) != 0)
+			return dm_error_set(err, kind, "IMAP %s: %s refused: %s", what,
+					    s->refused_verb, s->tagged);
+		return dm_error_set(err, kind, "IMAP %s: %s", what, s->tagged);
+	}
+	long verify = 0;
+	if (rc == CURLE_PEER_FAILED_VERIFICATION &&
+	    curl_easy_getinfo(s->h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK && verify)
+		return dm_error_set(err, DM_ETEMP, "IMAP %s: %s: %s (verify result %ld)", what,
+				    curl_easy_strerror(rc), s->errbuf, verify);
+	return dm_error_set(err, rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP, "IMAP %s: %s%s%s",
+			    what, curl_easy_strerror(rc), s->errbuf[0] ? ": " : "", s->errbuf);
 }
 
 /* A mailbox name as an IMAP quoted string, with '%' escaped for curl. */
@@ -805,7 +926,7 @@ int imap_append(ImapSession *s, const char *data, size_t len, DmError *err)
 	curl_easy_setopt(s->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	g_byte_array_set_size(s->body, 0);
 	s->max_body = 0;
-	s->tagged[0] = '\0';
+	forget_replies(s);
 	CURLcode rc = curl_easy_perform(s->h);
 	s->requests++;
 	curl_easy_setopt(s->h, CURLOPT_UPLOAD, 0L);

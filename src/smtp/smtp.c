@@ -6,7 +6,8 @@
  * because it would turn CRLF into CR CR LF.  Recipients are all-or-nothing
  * per message (ALLLOWFAILS off): a refused recipient fails the whole send,
  * and the outbox keeps one recipient per row anyway.  curl's result is
- * translated here, once: 5xx -> DM_EPERM, everything else -> DM_ETEMP.
+ * translated here, once: a refused login (535, curl's CURLE_LOGIN_DENIED)
+ * -> DM_EAUTH, other 5xx -> DM_EPERM, everything else -> DM_ETEMP.
  *
  * TLS (smtp_tls_mode): smtps:// from the first byte; on smtp:// STARTTLS
  * when offered by default, required with "require" or whenever a password
@@ -198,6 +199,11 @@ SmtpClient *smtp_client_new(const SmtpParams *p)
 		c->token = dm_token_new(p->token_file, p->token_command, (int)c->timeout);
 	}
 	return c;
+}
+
+const char *smtp_shown(const SmtpClient *c)
+{
+	return c->shown;
 }
 
 bool smtp_unreachable(const SmtpClient *c)
@@ -393,6 +399,54 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	if (te.kind != 0) /* refused, and no new token could be had */
 		return dm_error_set(err, te.kind, "SMTP %s: %s%s%s; then %s", c->shown,
 				    curl_easy_strerror(rc), why[0] ? ": " : "", why, te.msg);
+	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
+			    why[0] ? ": " : "", why);
+}
+
+static size_t discard_cb(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * nmemb;
+}
+
+int smtp_check(SmtpClient *c, DmError *err)
+{
+	c->unreachable = false;
+	if (c->tls == SMTP_TLS_REFUSE)
+		return dm_error_set(err, DM_ECONFIG,
+				    "SMTP %s: refusing to log in without TLS to a host that is not "
+				    "loopback (STARTTLS is off)",
+				    c->shown);
+	setup(c);
+	bool set = true;
+	DmError te = {0};
+	int trc = bearer(c, false, &set, &te);
+	if (trc < 0) {
+		c->unreachable = true;
+		return dm_error_set(err, trc, "SMTP %s: %s", c->shown, te.msg);
+	}
+	/* no recipients, no upload: curl connects, logs in and sends the
+	 * custom command instead of a mail */
+	curl_easy_setopt(c->h, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, discard_cb); /* "250 OK" */
+	c->errbuf[0] = '\0';
+	c->last_reply[0] = '\0';
+	CURLcode rc = curl_easy_perform(c->h);
+	long code = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c->h); /* QUIT; a send sets its handle up again */
+	c->h = NULL;
+	if (rc == CURLE_OK)
+		return 0;
+	const char *why = c->last_reply[0] ? c->last_reply
+					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	int kind = rc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP;
+	c->unreachable = code == 0 && kind == DM_ETEMP;
+	if (kind == DM_EAUTH)
+		return dm_error_set(err, kind, "SMTP %s: login as %s refused: %s", c->shown,
+				    c->username ? c->username : "?", why);
 	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
 			    why[0] ? ": " : "", why);
 }

@@ -62,6 +62,8 @@ static char *write_file(const char *name, const char *text)
 	GError *gerr = NULL;
 	g_file_set_contents(path, text, -1, &gerr);
 	g_assert_no_error(gerr);
+	/* whatever the umask: password files others may read are refused */
+	g_assert_cmpint(g_chmod(path, 0640), ==, 0);
 	return path;
 }
 
@@ -159,6 +161,49 @@ static void test_minimal(void)
 	cfg_free(cfg);
 	cfg_free(NULL);
 	tmp_teardown();
+}
+
+/* cfg_dump_changed (check-config -n): only what differs from the
+ * defaults, a derived default compared with what it derives from. */
+static void test_dump_changed(void)
+{
+	if (g_test_subprocess()) {
+		tmp_setup();
+		g_autofree char *text =
+			g_strconcat(minimal_conf,
+				    "auth = { trusted_authserv_id = \"mx.agency.example\"; require "
+				    "= \"aligned\";\n"
+				    " staff_require = \"aligned\"; };\n"
+				    "log = { level = \"info\"; syslog = true; };\n",
+				    NULL);
+		g_autofree char *path = write_file("deskmail.conf", text);
+		Config *cfg = NULL;
+		DmError err = {0};
+		int rc = cfg_load(path, &cfg, &err);
+		if (rc != 0)
+			g_printerr("%s\n", err.msg);
+		g_assert_cmpint(rc, ==, 0);
+		cfg_dump_changed(cfg);
+		cfg_free(cfg);
+		tmp_teardown();
+		return;
+	}
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
+	g_test_trap_assert_stdout("*(settings that differ from the defaults)\n*");
+	g_test_trap_assert_stdout("*\nimap.url = \"imap://127.0.0.1:1143/INBOX\"\n*");
+	g_test_trap_assert_stdout("*\nimap.password = (set)\n*");
+	g_test_trap_assert_stdout("*\nlog.syslog = true\n*");
+	g_test_trap_assert_stdout("*\nauth.require = \"aligned\"\n*");
+	g_test_trap_assert_stdout("*\nplans.silver = { }\n*");
+	/* at their defaults: poll_interval 30 written out, level "info",
+	 * staff_require the same as require */
+	g_test_trap_assert_stdout_unmatched("*poll_interval*");
+	g_test_trap_assert_stdout_unmatched("*log.level*");
+	g_test_trap_assert_stdout_unmatched("*staff_require*");
+	g_test_trap_assert_stdout_unmatched("*imap.timeout*");
+	g_test_trap_assert_stdout_unmatched("*calendars.*");
+	g_test_trap_assert_stdout_unmatched("*secret*");
 }
 
 /* cfg_dump: passwords masked, values printed. Runs in a subprocess so the
@@ -961,6 +1006,28 @@ static void test_password_file(void)
 	g_assert_cmpstr(cfg->mailboxes[0].password, ==, "a");
 	g_assert_cmpstr(cfg->smtp_password, ==, "b");
 	cfg_free(cfg);
+
+	/* others may neither read nor write it (as fetchmail); the group may */
+	g_autofree char *smtp_pw = g_build_filename(tmpdir, "secrets", "smtp.pw", NULL);
+	g_autofree char *path2 = write_file("deskmail.conf", text2);
+	static const int modes[] = {0644, 0602, 0601, 0640, 0600, 0660};
+	for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+		g_assert_cmpint(g_chmod(smtp_pw, modes[i]), ==, 0);
+		DmError e2 = {0};
+		cfg = NULL;
+		int rc = cfg_load(path2, &cfg, &e2);
+		if (modes[i] & 007) {
+			g_assert_cmpint(rc, ==, DM_ECONFIG);
+			g_autofree char *want =
+				g_strdup_printf("%s is readable or writable by others (mode %04o)",
+						smtp_pw, modes[i]);
+			g_assert_nonnull(strstr(e2.msg, want));
+			g_assert_nonnull(strstr(e2.msg, "setting 'smtp.password_file'"));
+		} else {
+			g_assert_cmpint(rc, ==, 0);
+			cfg_free(cfg);
+		}
+	}
 	tmp_teardown();
 }
 
@@ -1310,6 +1377,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/minimal", test_minimal);
 	g_test_add_func("/config/mailboxes", test_mailboxes);
 	g_test_add_func("/config/dump", test_dump);
+	g_test_add_func("/config/dump-changed", test_dump_changed);
 	g_test_add_func("/config/dump-auth", test_dump_auth);
 	g_test_add_func("/config/shipped", test_shipped);
 	g_test_add_func("/config/base-ok", test_base_ok);
