@@ -40,7 +40,8 @@
  * comes before the final colon. */
 #define VERB                                                                                       \
 	"(?:wrote|writes|has\\s+written|schrieb|schreibt|a" SP "+[ée]crit|escribi[óo]|"          \
-	"ha" SP "+escrito|ha" SP "+scritto|scrisse|schreef|escreveu|napisa[łl]a?|skrev|"          \
+	"ha" SP "+escrito|ha" SP "+escrit|ha" SP "+scritto|\\bsent|(?:het" SP "+volgende" SP       \
+	"+)?geschreven|scrisse|schreef|escreveu|napisa[łl]a?|skrev|"                              \
 	"kirjoitti|naps[ae]la?|έγραψε|написал[аи]?|написав|пише|пишет|va" SP "+escriure|"          \
 	"đã" SP "+viết|yazdı|írta|a" SP "+scris|rašė|rakstīja|kirjutas|napisao|napisala|"       \
 	"написа|pisze|写道|寫道|書きました|のメール|のメッセージ|님이" SP "*작성|작성)"
@@ -56,9 +57,21 @@ static const char attr_tail_re[] = VERB AFTER_VERB;
 static const char attr_addr_re[] =
 	"^.{0,300}?<[^<>\\s]{1,200}@[^<>\\s]{1,200}>" SP "*" COLON SP "*$"
 	"|^" SP "*\\d.{0,200}" SP "[^\\s<>@]{1,100}@[^\\s<>@]{1,100}" SP "*" COLON SP "*$";
-/* Where a reply and an attribution share one line: "Thanks! On ...". */
-static const char attr_split_re[] = "[.!?。！？]" SP "+(?=" LEAD SP ")";
-static const char lead_start_re[] = "^" SP "*(?:" LEAD SP "|\\d)";
+/* Where a reply and an attribution share one line: "Thanks! On ...",
+ * "reply On ...", "reply--- On ...". */
+static const char attr_split_re[] = "(?:" SP "+|-{2,}" SP "*)(?=" LEAD SP ")";
+/* The first line of a wrapped attribution: its lead word, or a digit
+ * (a date) early in the line ("tir. 18. apr. 2017 kl. 13:09 skrev"). */
+static const char lead_start_re[] = "^" SP "*(?:" LEAD SP "|[^\\d]{0,30}\\d)";
+/* A line that starts an attribution of its own. */
+static const char own_start_re[] = "^" SP "*(?:" LEAD SP "|\\d)";
+/* An attribution without its colon: "On <date> Name <a@b> wrote", or a
+ * date-first "2011/4/7 Name <a@b>" (the latter only right above a quote). */
+static const char attr_nocolon_re[] = "^" SP "*" LEAD SP ".{0,300}?" VERB SP "*$";
+static const char attr_nocolon_addr_re[] =
+	"^" SP "*(?:" LEAD SP "|\\d).{0,250}<[^<>\\s]{1,200}@[^<>\\s]{1,200}>" SP "*$";
+/* "From: bob@example.com Date: ..." on one line (HTML made into text). */
+static const char inline_hdr_re[] = SP "(?:Date|Sent|To|Subject)" SP "*:";
 
 #define ORIG_PHRASES                                                                                    \
 	"Original" SP "+Message|Reply" SP "+Message|Ursprüngliche" SP "+Nachricht|"                     \
@@ -66,7 +79,8 @@ static const char lead_start_re[] = "^" SP "*(?:" LEAD SP "|\\d)";
 	"Message" SP "+original|Mensaje" SP "+original|Messaggio" SP "+originale|"                      \
 	"Oorspronkelijk" SP "+bericht|Origineel" SP "+bericht|Mensagem" SP "+original|"                 \
 	"Původní" SP "+zpráva|Pôvodná" SP "+správa|Oryginalna" SP "+wiadomość|"                       \
-	"Wiadomość" SP "+oryginalna|Oprindelig" SP "+meddelelse|Opprinnelig" SP "+melding|"             \
+	"Wiadomość" SP "+oryginalna|Oprindelig" SP "+meddelelse|Oprindelig" SP                          \
+	"+besked|Original" SP "+besked|Opprinnelig" SP "+melding|"                                      \
 	"Ursprungligt" SP "+meddelande|Alkuperäinen" SP "+viesti|Eredeti" SP "+üzenet|"                \
 	"Исходное" SP "+сообщение|Оригинальное" SP "+сообщение|Вихідне" SP "+повідомлення|" \
 	"Оригінальне" SP "+повідомлення|Orijinal" SP "+mesaj|Özgün" SP "+ileti|"                        \
@@ -103,8 +117,9 @@ static const char *const hdr_res[] = {
 	    "Avsender|Nadawca|Odesílatel|Remetente|De" SP "+la|Expéditeur|Absender|发件人|"
 	    "發件人|寄件者|寄件人|差出人|送信者|보낸" SP "*사람"),
 	/* sent or date */
-	HDR("Sent|Sent" SP "+on|Date|Gesendet|Datum|Envoyé|Envoyé" SP "+le|Date" SP
-	    "+d'envoi|Enviado|Enviado" SP "+el|Enviado" SP "+em|Enviada" SP "+em|Fecha|"
+	HDR("Sent|Sent" SP "+on|Date|Message" SP "+du|Dato|Gesendet|Datum|Envoyé|Envoyé" SP
+	    "+le|Date" SP "+d'envoi|Enviado|Enviado" SP "+el|Enviado" SP "+em|Enviada" SP
+	    "+em|Fecha|"
 	    "Inviato|Data|Verzonden|Verzonden" SP "+op|Verstuurd|Skickat|Sendt|Wysłano|Wysłane|"
 	    "Odesláno|Lähetetty|Päivämäärä|Отправлено|Дата|Надіслано|Küldve|Elküldve|Dátum|"
 	    "Gönderildi|Gönderilme" SP "+Tarihi|Tarih|Đã" SP "+gửi|Ngày|Ngày" SP "+gửi|"
@@ -114,7 +129,8 @@ static const char *const hdr_res[] = {
 	HDR("To|An|À|A|Para|Aan|Till|Til|Do|Vastaanottaja|Кому|Komu|Címzett|Kime|Alıcı|"
 	    "Đến|Tới|收件人|收件者|宛先|받는" SP "*사람|Προς|Per"),
 	/* cc */
-	HDR("Cc|Kopie|Kopia|Kopie" SP "+an|Копия|Копія|抄送|副本|Kopio|Másolat|Bilgi|Kopi|"
+	HDR("Cc|Kopie|Kopia|Kopie" SP "+an|Copie|Copie" SP
+	    "+à|Копия|Копія|抄送|副本|Kopio|Másolat|Bilgi|Kopi|"
 	    "CC|Bcc|Cco|Kp|Κοιν"),
 	/* subject */
 	HDR("Subject|Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|Emne|Temat|Předmět|Aihe|"
@@ -129,18 +145,33 @@ static const char fwd_subject_re[] =
 	"Továbbítás|Пересл|Переслано|转发|轉寄|転送|전달)" SP "*" COLON;
 
 static const char rule_re[] = "^" SP "*(?:_{10,}|-{10,}|={10,}|\\*{10,})" SP "*$";
+/* A short rule ("__", "====") above a list footer or right above history. */
+static const char short_rule_re[] = "^" SP "*(?:_{2,}|-{2,}|={2,}|\\*{2,})" SP "*$";
 static const char list_footer_re[] = "mailing" SP "+list|listinfo|/mailman/|unsubscribe";
 
-/* Device sign-offs ("Sent from my iPhone" and its translations). */
+/* Device sign-offs ("Sent from my iPhone" and its translations): a short
+ * line, no comma, optionally with the app's link.  In English "Sent from"
+ * is followed by "my" or an app's name (capitalised words: "Sent from
+ * Yahoo Mail for iPhone", "Sent from TypeApp"), so that a sentence ("Sent
+ * from my desk, is much easier") or a motto ("Sent from a magnificent torch
+ * of pixels") is not one. */
+#define SIGNOFF_URL "(?:" SP "*<https?://[^<>\\s]{1,200}>)?" SP "*$"
+#define SIGNOFF_END "[^,;:]{1,60}?" SIGNOFF_URL
+#define APP_WORD "(?:[A-Z0-9][\\w.+-]{0,30}|iPhone|iPad|iOS|for|on|de|para|per|für|with)"
 static const char signoff_re[] =
-	"^" SP "*(?:(?:Sent|Envoyé|Enviado|Enviada|Inviato|Verzonden|Verstuurd|Skickat|Sendt|"
-	"Wysłane|Wysłano|Отправлено|Надіслано|Lähetetty|Odesláno|Gönderildi|Küldve|Gesendet)" SP
+	"^" SP "*(?:(?i:Sent" SP "+(?:from|via|with|using)" SP "+my" SP ")" SIGNOFF_END "|"
+	"(?i:Sent" SP "+(?:from|via|with|using))" SP "+[A-Z][\\w.+-]{0,30}(?:" SP "+" APP_WORD
+	"){0,5}\\.?" SIGNOFF_URL "|"
+	"(?i:(?:Envoyé|Enviado|Enviada|Inviato|Verzonden|Verstuurd|Skickat|Sendt|Wysłane|Wysłano|"
+	"Отправлено|Надіслано|Lähetetty|Odesláno|Gönderildi|Küldve|Gesendet)" SP
 	"+(?:from|via|with|using|on|de|depuis|desde|do|da|dal|met|vanaf|från|fra|z|ze|с|со|з|"
-	"із|mit|von)" SP ".{1,60}|Von" SP "+meine[mr]" SP ".{1,50}|Get" SP "+Outlook" SP "+for" SP
-	".{1,30}|(?:从|來自|来自|從)我的.{1,30}|.{1,30}から送信)" SP "*$";
+	"із|mit|von|à" SP "+partir" SP "+de|a" SP "+partir" SP "+de|dall'|dal" SP
+	"+mio)" SP SIGNOFF_END "|Von" SP "+meine[mr]" SP SIGNOFF_END "|Get" SP "+Outlook" SP
+	"+for" SP SIGNOFF_END "|(?:从|來自|来自|從)我的.{1,30}|.{1,30}から送信))" SP "*$";
 
-static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_sep, *re_fwd,
-	*re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_list, *re_signoff;
+static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_own_start, *re_sep,
+	*re_fwd, *re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_short_rule, *re_list,
+	*re_signoff, *re_nocolon, *re_nocolon_addr, *re_inline_hdr;
 
 static GRegex *compile(const char *pattern, GRegexCompileFlags extra)
 {
@@ -161,6 +192,7 @@ static void compile_once(void)
 		re_addr = compile(attr_addr_re, ci);
 		re_split = compile(attr_split_re, ci);
 		re_lead_start = compile(lead_start_re, ci);
+		re_own_start = compile(own_start_re, ci);
 		re_sep = compile(sep_re, ci);
 		re_fwd = compile(fwd_re, ci);
 		re_sep_wrote = compile(sep_wrote_re, ci);
@@ -168,8 +200,12 @@ static void compile_once(void)
 			re_hdr[k] = compile(hdr_res[k], k == H_TO ? 0 : ci);
 		re_fwd_subject = compile(fwd_subject_re, ci);
 		re_rule = compile(rule_re, 0);
+		re_short_rule = compile(short_rule_re, 0);
+		re_nocolon = compile(attr_nocolon_re, ci);
+		re_nocolon_addr = compile(attr_nocolon_addr_re, ci);
+		re_inline_hdr = compile(inline_hdr_re, 0);
 		re_list = compile(list_footer_re, ci);
-		re_signoff = compile(signoff_re, ci);
+		re_signoff = compile(signoff_re, 0);
 		g_once_init_leave(&done, 1);
 	}
 }
@@ -235,17 +271,32 @@ static gboolean is_attribution(const char *s)
 	return has_digit_or_at(s) && match(re_tail, s);
 }
 
+static gboolean has_digit_before(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (g_ascii_isdigit(s[i]))
+			return TRUE;
+	return FALSE;
+}
+
 /* A reply and an attribution on one line: the length of the reply, or 0. */
 static size_t split_attribution(const char *line)
 {
 	GMatchInfo *mi = NULL;
 	size_t at = 0;
+	/* a line that starts as an attribution is one whole ("On Thursday,
+	 * ..., life is short. on Bob wrote:") */
+	if (match(re_lead, line))
+		return 0;
 	g_regex_match(re_split, line, 0, &mi);
 	for (int tries = 0; tries < 4 && g_match_info_matches(mi); tries++) {
 		int start, end;
 		g_match_info_fetch_pos(mi, 0, &start, &end);
-		if (match(re_lead, line + end)) {
-			at = (size_t)start + 1;
+		/* the reply ends a sentence or holds no number: "tir. 18. apr.
+		 * 2017 kl. 13:09 skrev" is one attribution */
+		if (start > 0 && match(re_lead, line + end) &&
+		    (strchr(".!?", line[start - 1]) || !has_digit_before(line, (size_t)start))) {
+			at = (size_t)start;
 			break;
 		}
 		g_match_info_next(mi, NULL);
@@ -315,6 +366,11 @@ static int header_block(char **lines, guint n, guint i)
 		if (is_blank(lines[j]))
 			continue;
 		int k = header_kind(lines[j]);
+		/* a header's value wrapped onto the next line ("From: Name\n<a@b>",
+		 * "[mailto:\n a@b]"): one such line between two header lines */
+		if (k < 0 && j + 1 < n && strlen(lines[j]) <= 120 &&
+		    header_kind(lines[j - 1]) >= 0 && (k = header_kind(lines[j + 1])) >= 0)
+			j++;
 		if (k < 0)
 			break;
 		mask |= 1u << k;
@@ -326,6 +382,10 @@ static int header_block(char **lines, guint n, guint i)
 			 (mask & ((1u << H_FROM) | (1u << H_DATE))) != 0;
 	if (!block && count == 1 && k0 == H_FROM && (i + 1 >= n || is_blank(lines[i + 1])) &&
 	    looks_like_sender(header_value(lines[i])))
+		block = TRUE;
+	/* "From: a@b Date: ..." written on one line */
+	if (!block && count == 1 && k0 == H_FROM && strchr(lines[i], '@') &&
+	    match(re_inline_hdr, header_value(lines[i])))
 		block = TRUE;
 	if (!block)
 		return 0;
@@ -345,21 +405,27 @@ static guint wrapped_attribution(char **lines, guint n, guint i)
 	guint found = 0;
 	for (guint j = i + 1; j < n && j <= i + 2 && !found; j++) {
 		const char *l = lines[j];
-		if (is_blank(l) || is_quoted(l) || strlen(l) > MAX_JOIN_LINE)
+		/* a quoted line only as the end of an address: ">:" */
+		if (is_blank(l) || strlen(l) > MAX_JOIN_LINE ||
+		    (is_quoted(l) && !(strlen(l) <= 4 && ends_with_colon(l, strlen(l)))))
 			break;
-		g_string_append_c(s, ' ');
+		/* "Name <\naddr>:" and "<addr\n>:" join without a blank */
+		if (s->len == 0 || (s->str[s->len - 1] != '<' && *l != '>'))
+			g_string_append_c(s, ' ');
 		g_string_append(s, l);
 		/* an attribution that starts on the last line is found there */
-		if (is_attribution(s->str) && !(match(re_lead_start, l) && is_attribution(l)))
+		if (is_attribution(s->str) && !(match(re_own_start, l) && is_attribution(l)))
 			found = j - i + 1;
 	}
 	g_string_free(s, TRUE);
 	return found;
 }
 
-/* Bottom posting: an attribution with nothing above it, a ">" block under
- * it, then text of the sender's own.  Returns the line after the block if
- * so, or 0. */
+static gboolean is_wrap_fragment(char **lines, guint n, guint i);
+
+/* Bottom posting and inline answers: an attribution, a ">" block under it
+ * (with the pieces of its wrapped lines), then text of the sender's own.
+ * Returns the line after the block if so, or 0. */
 static guint quote_then_text(char **lines, guint n, guint after)
 {
 	guint j = after;
@@ -367,7 +433,8 @@ static guint quote_then_text(char **lines, guint n, guint after)
 		j++;
 	if (j >= n || !is_quoted(lines[j]))
 		return 0;
-	while (j < n && (is_quoted(lines[j]) || is_blank(lines[j])))
+	while (j < n &&
+	       (is_quoted(lines[j]) || is_blank(lines[j]) || is_wrap_fragment(lines, n, j)))
 		j++;
 	return j < n ? j : 0;
 }
@@ -405,6 +472,35 @@ static gboolean may_be_separator(const char *l)
 static gboolean is_forward_line(const char *l)
 {
 	return may_be_separator(l) && match(re_fwd, l);
+}
+
+static gboolean is_signoff(const char *l)
+{
+	return strlen(l) <= 100 && match(re_signoff, l);
+}
+
+static gboolean has_text_below(char **lines, guint n, guint from)
+{
+	for (guint j = from; j < n; j++)
+		if (!is_blank(lines[j]))
+			return TRUE;
+	return FALSE;
+}
+
+/* An attribution without its colon: "On <date>, Name <a@b> wrote" alone
+ * on its line, or a date-first "2011/4/7 Name <a@b>" right above a ">"
+ * quote. */
+static gboolean is_colonless_attribution(char **lines, guint n, guint i)
+{
+	const char *l = lines[i];
+	if (strlen(l) > MAX_JOIN_LINE || strchr(l, '@') == NULL)
+		return FALSE;
+	if (match(re_nocolon, l))
+		return TRUE;
+	guint j = i + 1;
+	while (j < n && is_blank(lines[j]))
+		j++;
+	return j < n && is_quoted(lines[j]) && match(re_nocolon_addr, l);
 }
 
 /* Scan top down for the first boundary.  Attributions of bottom-posted
@@ -462,7 +558,7 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 				b.cut = i;
 			return b;
 		}
-		if (is_rule_char(*unquote(l)) && match(re_rule, l)) {
+		if (is_rule_char(*unquote(l)) && match(re_short_rule, l)) {
 			for (guint j = i + 1; j < n && j <= i + 3; j++)
 				if (strlen(lines[j]) < MAX_MARKER_LINE &&
 				    match(re_list, lines[j])) {
@@ -471,19 +567,27 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 				}
 			continue;
 		}
-		guint span = is_attribution(l) ? 1 : wrapped_attribution(lines, n, i);
+		/* a device sign-off with the sender's text above and more below:
+		 * what follows is the quoted mail, whatever its form */
+		if (text_above && is_signoff(l) && has_text_below(lines, n, i + 1)) {
+			b.cut = i;
+			return b;
+		}
+		guint span = is_attribution(l) || is_colonless_attribution(lines, n, i)
+				     ? 1
+				     : wrapped_attribution(lines, n, i);
 		if (span > 0) {
 			size_t keep_len = span == 1 ? split_attribution(l) : 0;
-			guint next =
-				text_above || keep_len ? 0 : quote_then_text(lines, n, i + span);
+			guint next = keep_len ? 0 : quote_then_text(lines, n, i + span);
 			if (next == 0) {
 				b.cut = i;
 				b.keep_len = keep_len;
 				return b;
 			}
+			/* an attribution, a ">" block, then text: the text is the
+			 * sender's (bottom posting, inline answers); go on below */
 			for (guint k = i; k < i + span; k++)
 				drop[k] = TRUE;
-			seen_text = FALSE;
 			i = next - 1;
 		}
 	}
@@ -498,7 +602,7 @@ static guint rule_above(char **lines, guint cut)
 	while (i > 0 && is_blank(lines[i - 1]))
 		i--;
 	if (i > 0 && strlen(lines[i - 1]) < MAX_MARKER_LINE &&
-	    is_rule_char(*unquote(lines[i - 1])) && match(re_rule, lines[i - 1]))
+	    is_rule_char(*unquote(lines[i - 1])) && match(re_short_rule, lines[i - 1]))
 		return i - 1;
 	return cut;
 }
@@ -522,16 +626,16 @@ static gboolean is_wrap_fragment(char **lines, guint n, guint i)
 		const char *l = lines[k];
 		if (is_blank(l) || strlen(l) >= 80)
 			return FALSE;
-		gboolean odd_start = g_ascii_islower(l[0]) || strchr("<'\"([", l[0]) != NULL;
+		while (*l == ' ' || *l == '\t')
+			l++;
+		/* a piece of a link: one word holding "=", "/" or ")" */
+		gboolean link_piece = strpbrk(l, " \t") == NULL && strpbrk(l, "=/)") != NULL;
+		gboolean odd_start =
+			g_ascii_islower(l[0]) || strchr("<'\"([", l[0]) != NULL || link_piece;
 		if (!odd_start && !(strlen(lines[a - 1]) >= 60 && strlen(l) < 60))
 			return FALSE;
 	}
 	return TRUE;
-}
-
-static gboolean is_signoff(const char *l)
-{
-	return strlen(l) <= 100 && match(re_signoff, l);
 }
 
 /* Blank runs of 3+ newlines collapsed to one blank line, ends trimmed. */
