@@ -46,10 +46,12 @@
 	"đã" SP "+viết|yazdı|írta|a" SP "+scris|rašė|rakstīja|kirjutas|napisao|napisala|"       \
 	"написа|pisze|写道|寫道|書きました|のメール|のメッセージ|님이" SP "*작성|작성)"
 
-/* After the verb: up to 200 characters that are not a colon, or a
+/* After the verb: up to 200 characters that are not a colon, a colon
+ * inside a time ("schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:"), or a
  * parenthesised part that may hold one ("ezt írta (időpont: ...):").  The
- * parts are disjoint from the colon that follows, so no backtracking. */
-#define AFTER_VERB "(?:[^:\\x{ff1a}()]|\\([^()]{0,150}\\)){0,200}" COLON SP "*$"
+ * parts are disjoint from the colon that ends the line, so no
+ * backtracking. */
+#define AFTER_VERB "(?:[^:\\x{ff1a}()]|(?<=\\d):(?=\\d)|\\([^()]{0,150}\\)){0,200}" COLON SP "*$"
 
 static const char attr_lead_re[] = "^" SP "*" LEAD SP ".{0,400}?" VERB AFTER_VERB;
 static const char attr_tail_re[] = VERB AFTER_VERB;
@@ -62,14 +64,19 @@ static const char attr_addr_re[] =
 static const char attr_split_re[] = "(?:" SP "+|-{2,}" SP "*)(?=" LEAD SP ")";
 /* The first line of a wrapped attribution: its lead word, or a digit
  * (a date) early in the line ("tir. 18. apr. 2017 kl. 13:09 skrev"). */
-static const char lead_start_re[] = "^" SP "*(?:" LEAD SP "|[^\\d]{0,30}\\d)";
-/* A line that starts an attribution of its own. */
-static const char own_start_re[] = "^" SP "*(?:" LEAD SP "|\\d)";
+static const char lead_start_re[] = "^" SP "*(?:" LEAD SP "|[^\\d@]{0,60}[\\d@])";
+static const char lead_word_re[] = "^" SP "*" LEAD SP;
+/* A line that starts an attribution of its own: its lead word or a date. */
+static const char own_start_re[] = "^" SP "*(?:" LEAD SP "|\\d{1,4}(?:[-./年]|" SP "))";
 /* An attribution without its colon: "On <date> Name <a@b> wrote", or a
  * date-first "2011/4/7 Name <a@b>" (the latter only right above a quote). */
 static const char attr_nocolon_re[] = "^" SP "*" LEAD SP ".{0,300}?" VERB SP "*$";
 static const char attr_nocolon_addr_re[] =
 	"^" SP "*(?:" LEAD SP "|\\d).{0,250}<[^<>\\s]{1,200}@[^<>\\s]{1,200}>" SP "*$";
+/* Gmail's date-first line with a name only: "2016-03-03 17:21 GMT+01:00
+ * Name". */
+static const char attr_gmail_date_re[] = "^" SP "*\\d{4}-\\d{2}-\\d{2}" SP "+\\d{1,2}:\\d{2}" SP
+					 "+GMT[-+]\\d{1,2}:\\d{2}" SP "+[^:]{1,120}$";
 /* "From: bob@example.com Date: ..." on one line (HTML made into text). */
 static const char inline_hdr_re[] = SP "(?:Date|Sent|To|Subject)" SP "*:";
 
@@ -129,7 +136,8 @@ static const char *const hdr_res[] = {
 	HDR("To|An|À|A|Para|Aan|Till|Til|Do|Vastaanottaja|Кому|Komu|Címzett|Kime|Alıcı|"
 	    "Đến|Tới|收件人|收件者|宛先|받는" SP "*사람|Προς|Per"),
 	/* cc */
-	HDR("Cc|Kopie|Kopia|Kopie" SP "+an|Copie|Copie" SP
+	HDR("Cc|Reply-To|Antwort" SP "+an|Répondre" SP "+à|Responder" SP "+a|Risposta|"
+	    "Kopie|Kopia|Kopie" SP "+an|Copie|Copie" SP
 	    "+à|Копия|Копія|抄送|副本|Kopio|Másolat|Bilgi|Kopi|"
 	    "CC|Bcc|Cco|Kp|Κοιν"),
 	/* subject */
@@ -169,9 +177,9 @@ static const char signoff_re[] =
 	"+mio)" SP SIGNOFF_END "|Von" SP "+meine[mr]" SP SIGNOFF_END "|Get" SP "+Outlook" SP
 	"+for" SP SIGNOFF_END "|(?:从|來自|来自|從)我的.{1,30}|.{1,30}から送信))" SP "*$";
 
-static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_own_start, *re_sep,
-	*re_fwd, *re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_short_rule, *re_list,
-	*re_signoff, *re_nocolon, *re_nocolon_addr, *re_inline_hdr;
+static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_lead_word, *re_own_start,
+	*re_sep, *re_fwd, *re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_short_rule,
+	*re_list, *re_signoff, *re_nocolon, *re_nocolon_addr, *re_gmail_date, *re_inline_hdr;
 
 static GRegex *compile(const char *pattern, GRegexCompileFlags extra)
 {
@@ -193,6 +201,7 @@ static void compile_once(void)
 		re_split = compile(attr_split_re, ci);
 		re_lead_start = compile(lead_start_re, ci);
 		re_own_start = compile(own_start_re, ci);
+		re_lead_word = compile(lead_word_re, ci);
 		re_sep = compile(sep_re, ci);
 		re_fwd = compile(fwd_re, ci);
 		re_sep_wrote = compile(sep_wrote_re, ci);
@@ -203,6 +212,7 @@ static void compile_once(void)
 		re_short_rule = compile(short_rule_re, 0);
 		re_nocolon = compile(attr_nocolon_re, ci);
 		re_nocolon_addr = compile(attr_nocolon_addr_re, ci);
+		re_gmail_date = compile(attr_gmail_date_re, 0);
 		re_inline_hdr = compile(inline_hdr_re, 0);
 		re_list = compile(list_footer_re, ci);
 		re_signoff = compile(signoff_re, 0);
@@ -409,6 +419,10 @@ static guint wrapped_attribution(char **lines, guint n, guint i)
 		if (is_blank(l) || strlen(l) > MAX_JOIN_LINE ||
 		    (is_quoted(l) && !(strlen(l) <= 4 && ends_with_colon(l, strlen(l)))))
 			break;
+		/* an attribution that starts with its lead word on a later line
+		 * is found there */
+		if (match(re_lead_word, l))
+			break;
 		/* "Name <\naddr>:" and "<addr\n>:" join without a blank */
 		if (s->len == 0 || (s->str[s->len - 1] != '<' && *l != '>'))
 			g_string_append_c(s, ' ');
@@ -419,6 +433,35 @@ static guint wrapped_attribution(char **lines, guint n, guint i)
 	}
 	g_string_free(s, TRUE);
 	return found;
+}
+
+/* Polymail's attribution, spread over lines with blank ones between:
+ * "On <date> Name\n\n<\nmailto:Name <a@b>\n> wrote:".  The first line
+ * has the lead word and a number; the lines are joined (blank ones
+ * skipped) up to the first one ending with a colon, at most 6 lines down.
+ * Returns the number of lines it takes, or 0. */
+static guint spread_attribution(char **lines, guint n, guint i)
+{
+	const char *l = lines[i];
+	if (strlen(l) > MAX_JOIN_LINE || !has_digit_or_at(l) || !match(re_own_start, l) ||
+	    g_ascii_isdigit(*unquote(l)))
+		return 0;
+	guint end = 0;
+	for (guint j = i + 1; j < n && j <= i + 6 && end == 0; j++)
+		if (strlen(lines[j]) <= MAX_JOIN_LINE &&
+		    ends_with_colon(lines[j], strlen(lines[j])))
+			end = j;
+	if (end == 0)
+		return 0;
+	GString *s = g_string_new(l);
+	for (guint j = i + 1; j <= end; j++)
+		if (!is_blank(lines[j])) {
+			g_string_append_c(s, ' ');
+			g_string_append(s, lines[j]);
+		}
+	gboolean ok = strchr(s->str, '@') != NULL && match(re_lead, s->str);
+	g_string_free(s, TRUE);
+	return ok ? end - i + 1 : 0;
 }
 
 static gboolean is_wrap_fragment(char **lines, guint n, guint i);
@@ -493,14 +536,20 @@ static gboolean has_text_below(char **lines, guint n, guint from)
 static gboolean is_colonless_attribution(char **lines, guint n, guint i)
 {
 	const char *l = lines[i];
-	if (strlen(l) > MAX_JOIN_LINE || strchr(l, '@') == NULL)
+	if (strlen(l) > MAX_JOIN_LINE)
+		return FALSE;
+	if (g_ascii_isdigit(*unquote(l)) && match(re_gmail_date, l))
+		return TRUE;
+	if (strchr(l, '@') == NULL)
 		return FALSE;
 	if (match(re_nocolon, l))
 		return TRUE;
 	guint j = i + 1;
 	while (j < n && is_blank(lines[j]))
 		j++;
-	return j < n && is_quoted(lines[j]) && match(re_nocolon_addr, l);
+	/* quoted with ">" or, as some programs do, "|" */
+	return j < n && (is_quoted(lines[j]) || *unquote(lines[j]) == '|') &&
+	       match(re_nocolon_addr, l);
 }
 
 /* Scan top down for the first boundary.  Attributions of bottom-posted
@@ -576,6 +625,8 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 		guint span = is_attribution(l) || is_colonless_attribution(lines, n, i)
 				     ? 1
 				     : wrapped_attribution(lines, n, i);
+		if (span == 0)
+			span = spread_attribution(lines, n, i);
 		if (span > 0) {
 			size_t keep_len = span == 1 ? split_attribution(l) : 0;
 			guint next = keep_len ? 0 : quote_then_text(lines, n, i + span);
