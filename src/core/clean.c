@@ -364,9 +364,18 @@ static gboolean looks_like_sender(const char *value)
  * block (subject "FW:"), 0 if none.  A block is two header lines of
  * different kinds, one of them From or Sent/Date, with at most blank lines
  * between; or a lone "From: sender" line followed by a blank line. */
-static int header_block(char **lines, guint n, guint i)
+/* header_kind of line j, computed once: kinds[] starts as KIND_UNKNOWN. */
+#define KIND_UNKNOWN 100
+static int kind_at(char **lines, gint8 *kinds, guint j)
 {
-	int k0 = header_kind(lines[i]);
+	if (kinds[j] == KIND_UNKNOWN)
+		kinds[j] = (gint8)header_kind(lines[j]);
+	return kinds[j];
+}
+
+static int header_block(char **lines, gint8 *kinds, guint n, guint i)
+{
+	int k0 = kind_at(lines, kinds, i);
 	if (k0 < 0)
 		return 0;
 	unsigned mask = 1u << k0;
@@ -375,11 +384,11 @@ static int header_block(char **lines, guint n, guint i)
 	for (guint j = i + 1; j < n && j <= i + HEADER_WINDOW; j++) {
 		if (is_blank(lines[j]))
 			continue;
-		int k = header_kind(lines[j]);
+		int k = kind_at(lines, kinds, j);
 		/* a header's value wrapped onto the next line ("From: Name\n<a@b>",
 		 * "[mailto:\n a@b]"): one such line between two header lines */
 		if (k < 0 && j + 1 < n && strlen(lines[j]) <= 120 &&
-		    header_kind(lines[j - 1]) >= 0 && (k = header_kind(lines[j + 1])) >= 0)
+		    kind_at(lines, kinds, j - 1) >= 0 && (k = kind_at(lines, kinds, j + 1)) >= 0)
 			j++;
 		if (k < 0)
 			break;
@@ -554,7 +563,7 @@ static gboolean is_colonless_attribution(char **lines, guint n, guint i)
 
 /* Scan top down for the first boundary.  Attributions of bottom-posted
  * quotes are marked in drop[]. */
-static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
+static Bounds scan(char **lines, gint8 *kinds, guint n, unsigned flags, gboolean *drop)
 {
 	gboolean keep_fwd = (flags & CLEAN_KEEP_FORWARDS) != 0;
 	gboolean seen_text = FALSE;
@@ -593,13 +602,13 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 			guint j = i + 1;
 			while (j < n && is_blank(lines[j]))
 				j++;
-			if (keep_fwd && j < n && header_block(lines, n, j) == 2)
+			if (keep_fwd && j < n && header_block(lines, kinds, n, j) == 2)
 				b.fwd = i;
 			else
 				b.cut = i;
 			return b;
 		}
-		int hb = header_block(lines, n, i);
+		int hb = header_block(lines, kinds, n, i);
 		if (hb) {
 			if (hb == 2 && keep_fwd)
 				b.fwd = i;
@@ -616,9 +625,10 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 				}
 			continue;
 		}
-		/* a device sign-off with the sender's text above and more below:
-		 * what follows is the quoted mail, whatever its form */
-		if (text_above && is_signoff(l) && has_text_below(lines, n, i + 1)) {
+		/* a device sign-off with the sender's text above, a blank line and
+		 * more below: what follows is the quoted mail, whatever its form */
+		if (text_above && i + 1 < n && is_blank(lines[i + 1]) && is_signoff(l) &&
+		    has_text_below(lines, n, i + 1)) {
 			b.cut = i;
 			return b;
 		}
@@ -642,6 +652,15 @@ static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
 			i = next - 1;
 		}
 	}
+	return b;
+}
+
+static Bounds find_bounds(char **lines, guint n, unsigned flags, gboolean *drop)
+{
+	gint8 *kinds = g_new(gint8, n + 1);
+	memset(kinds, KIND_UNKNOWN, n + 1);
+	Bounds b = scan(lines, kinds, n, flags, drop);
+	g_free(kinds);
 	return b;
 }
 

@@ -7,8 +7,9 @@
 # owner+repo, each a tree of that repository, e.g.
 #   git -C /work/.mirror/mailgun+talon/repo archive HEAD | tar -x -C FIXTURES/mailgun+talon
 # for crisp-oss/email-reply-parser, willdurand/EmailReplyParser,
-# github/email_reply_parser, zapier/email-reply-parser, mailgun/talon and
-# closeio/quotequail (missing ones are skipped).
+# github/email_reply_parser, zapier/email-reply-parser, mailgun/talon,
+# closeio/quotequail and discourse/email_reply_trimmer (missing ones are
+# skipped).
 #
 # Each case (a fixture file, or a string in the suite's test source, with
 # the expected visible text the suite's test asserts) is made into a mail
@@ -377,6 +378,14 @@ if os.path.isdir(f"{FIX}/{S}"):
     for i, (html, _, intro) in enumerate(qq_cases(f"{FIX}/{S}/tests/test_quote_html.py")):
         if intro and intro[0][0]:
             add(S, f"quote_html_{i+1}", html, intro[0][1], kind="html", check="html-nows")
+
+# ---- discourse/email_reply_trimmer (Ruby): test/emails/X -> test/trimmed/X ----
+S = "discourse+email_reply_trimmer"
+if os.path.isdir(f"{FIX}/{S}"):
+    for fn in sorted(os.listdir(f"{FIX}/{S}/test/emails")):
+        tp = f"{FIX}/{S}/test/trimmed/{fn}"
+        if fn.endswith(".txt") and os.path.exists(tp):
+            add(S, fn, rd(f"{FIX}/{S}/test/emails/{fn}"), rd(tp))
 
 with open(f"{OUT}/cases.tsv", "w") as f:
     for r in rows:
