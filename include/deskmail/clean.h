@@ -21,7 +21,8 @@
  *    lines of different kinds with From or Sent/Date among them (a value
  *    may wrap onto one more line), a lone "From: sender" line followed by
  *    a blank line, or "From: a@b Date: ..." on one line.  A rule ("____",
- *    "====") right above is history too.
+ *    "====") right above is history too, as is an attribution without its
+ *    colon ("Am 04.03.26 um 10:15 schrieb Name") right above.
  *  - a separator line: "-----Original Message-----", "Reply Message",
  *    "Antwort Nachricht", "Oprindelig meddelelse", "原始邮件" and kin,
  *    "---- X wrote ----", a forwarded-message line ("---------- Forwarded
@@ -43,15 +44,22 @@
  *    reply, kept when they are all the reply has.  A sign-off with text of
  *    the sender's above and more text below is a boundary: what follows
  *    is the quoted mail.  A sentence ("Sent from my desk, which ...") or a
- *    motto ("Sent from a dusty laptop") is no sign-off.
+ *    motto ("Sent from a dusty laptop") is no sign-off.  A sign-off on
+ *    top ("Sent from iPhone" above the text, as some programs put it)
+ *    goes too.
+ *  - A mail gateway's warning above the sender's text ("CAUTION: This
+ *    email originated from outside the organisation. Do not click links or
+ *    open attachments ...") goes: a first paragraph that starts with a
+ *    warning word and speaks of the outside and of links or attachments.
  *  - All quote: when nothing of the sender's own is above the first
  *    boundary (the mail is all quotation, or starts with the boundary, or a
  *    forwarded mail with nothing above it), the result is the original text,
  *    trimmed, with newlines made LF.  So the result is never empty unless the
  *    input is blank.
  *
- * Cost is linear in the input: patterns run on single lines (or three joined
- * lines) of bounded length. */
+ * Cost is linear in the input: patterns run on single lines (or up to seven
+ * joined lines) of bounded length, and each line is looked at a bounded
+ * number of times. */
 #ifndef DESKMAIL_CLEAN_H
 #define DESKMAIL_CLEAN_H
 

@@ -41,7 +41,7 @@
 #define VERB                                                                                       \
 	"(?:wrote|writes|has\\s+written|schrieb|schreibt|a" SP "+[ée]crit|escribi[óo]|"          \
 	"ha" SP "+escrito|ha" SP "+escrit|ha" SP "+scritto|\\bsent|(?:het" SP "+volgende" SP       \
-	"+)?geschreven|scrisse|schreef|escreveu|napisa[łl]a?|skrev|"                              \
+	"+)?geschreven|scrisse|schreef|escreveu|napisa[łl]a?|napisana|skrev|"                     \
 	"kirjoitti|naps[ae]la?|έγραψε|написал[аи]?|написав|пише|пишет|va" SP "+escriure|"          \
 	"đã" SP "+viết|yazdı|írta|a" SP "+scris|rašė|rakstīja|kirjutas|napisao|napisala|"       \
 	"написа|pisze|写道|寫道|書きました|のメール|のメッセージ|님이" SP "*작성|작성)"
@@ -71,14 +71,18 @@ static const char own_start_re[] = "^" SP "*(?:" LEAD SP "|\\d{1,4}(?:[-./年]|"
 /* An attribution without its colon: "On <date> Name <a@b> wrote", or a
  * date-first "2011/4/7 Name <a@b>" (the latter only right above a quote). */
 static const char attr_nocolon_re[] = "^" SP "*" LEAD SP ".{0,300}?" VERB SP "*$";
+/* The same with a name after the verb, only right above other history. */
+static const char attr_loose_re[] = "^" SP "*" LEAD SP ".{0,300}?" VERB "[^:]{0,120}$";
 static const char attr_nocolon_addr_re[] =
 	"^" SP "*(?:" LEAD SP "|\\d).{0,250}<[^<>\\s]{1,200}@[^<>\\s]{1,200}>" SP "*$";
 /* Gmail's date-first line with a name only: "2016-03-03 17:21 GMT+01:00
  * Name". */
 static const char attr_gmail_date_re[] = "^" SP "*\\d{4}-\\d{2}-\\d{2}" SP "+\\d{1,2}:\\d{2}" SP
 					 "+GMT[-+]\\d{1,2}:\\d{2}" SP "+[^:]{1,120}$";
-/* "From: bob@example.com Date: ..." on one line (HTML made into text). */
-static const char inline_hdr_re[] = SP "(?:Date|Sent|To|Subject)" SP "*:";
+/* "From: bob@example.com Date: ..." (HTML made into text) or "Temat: RE:
+ * Subject: 2023-01-17 13:46Nadawca: a@b" on one line: a header word after
+ * a blank or a digit, and its colon. */
+#define INLINE_HDR_WORDS FROM_WORDS "|" DATE_WORDS "|" SUBJ_WORDS "|To"
 
 #define ORIG_PHRASES                                                                                    \
 	"Original" SP "+Message|Reply" SP "+Message|Ursprüngliche" SP "+Nachricht|"                     \
@@ -116,35 +120,45 @@ static const char fwd_re[] = "^" SEP_EDGE "(?:" FWD_PHRASES ")" SEP_EDGE COLON "
 static const char sep_wrote_re[] = "^" SP "*-{2,}" SP "*.{0,300}?" VERB SP "*-{2,}" SP "*$";
 
 /* Outlook header lines, one pattern per kind; "*From:*" in bold too. */
+/* From */
+#define FROM_WORDS                                                                                        \
+	"From|Von|De|Van|Da|Från|Fra|Od|Lähettäjä|Feladó|Kimden|Gönderen|Từ|От|Від|"         \
+	"Від" SP "+кого|Αποστολέας|Από|Remitente|Mittente|Afzender|Avsändare|Afsender|" \
+	"Avsender|Nadawca|Odesílatel|Remetente|De" SP "+la|Expéditeur|Absender|发件人|"               \
+	"發件人|寄件者|寄件人|差出人|送信者|보낸" SP "*사람"
+/* Sent or date */
+#define DATE_WORDS                                                                                                        \
+	"Sent|Sent" SP "+on|Date|Message" SP "+du|Dato|Gesendet|Datum|Envoyé|Envoyé" SP                                   \
+	"+le|Date" SP "+d'envoi|Enviado|Enviado" SP "+el|Enviado" SP "+em|Enviada" SP "+em|Fecha|"                        \
+	"Inviato|Data|Verzonden|Verzonden" SP "+op|Verstuurd|Skickat|Sendt|Wysłano|Wysłane|"                            \
+	"Odesláno|Lähetetty|Päivämäärä|Отправлено|Дата|Надіслано|Küldve|Elküldve|Dátum|" \
+	"Gönderildi|Gönderilme" SP "+Tarihi|Tarih|Đã" SP "+gửi|Ngày|Ngày" SP "+gửi|"                                    \
+	"Thời" SP "+gian|发送时间|發送時間|时间|時間|日期|寄件日期|送信日時|日付|보낸" SP                                 \
+	"*날짜|날짜|Στάλθηκε|Ημερομηνία|Enviat|Tramès"
+/* To */
+#define TO_WORDS                                                                                   \
+	"To|An|À|A|Para|Aan|Till|Til|Do|Vastaanottaja|Кому|Komu|Címzett|Kime|Alıcı|"       \
+	"Đến|Tới|收件人|收件者|宛先|받는" SP "*사람|Προς|Per"
+/* Cc, Reply-To */
+#define CC_WORDS                                                                                   \
+	"Cc|Reply-To|Antwort" SP "+an|Répondre" SP "+à|Responder" SP "+a|Risposta|"                \
+	"Kopie|Kopia|Kopie" SP "+an|Copie|Copie" SP                                                \
+	"+à|Копия|Копія|抄送|副本|Kopio|Másolat|Bilgi|Kopi|"                       \
+	"CC|Bcc|Cco|Kp|Κοιν"
+/* Subject */
+#define SUBJ_WORDS                                                                                           \
+	"Subject|Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|Emne|Temat|Předmět|Aihe|"                    \
+	"Тема|Tárgy|Konu|Chủ" SP "+đề|Tiêu" SP "+đề|主题|主旨|標題|件名|제목|Θέμα|Assunto|" \
+	"Assumpte|Tema|Sujet"
 #define HDR(words) "^" SP "*\\*{0,2}" SP "*(?:" words ")" SP "*\\*{0,2}" SP "*" COLON
 static const char *const hdr_res[] = {
-	/* from */
-	HDR("From|Von|De|Van|Da|Från|Fra|Od|Lähettäjä|Feladó|Kimden|Gönderen|Từ|От|Від|"
-	    "Від" SP "+кого|Αποστολέας|Από|Remitente|Mittente|Afzender|Avsändare|Afsender|"
-	    "Avsender|Nadawca|Odesílatel|Remetente|De" SP "+la|Expéditeur|Absender|发件人|"
-	    "發件人|寄件者|寄件人|差出人|送信者|보낸" SP "*사람"),
-	/* sent or date */
-	HDR("Sent|Sent" SP "+on|Date|Message" SP "+du|Dato|Gesendet|Datum|Envoyé|Envoyé" SP
-	    "+le|Date" SP "+d'envoi|Enviado|Enviado" SP "+el|Enviado" SP "+em|Enviada" SP
-	    "+em|Fecha|"
-	    "Inviato|Data|Verzonden|Verzonden" SP "+op|Verstuurd|Skickat|Sendt|Wysłano|Wysłane|"
-	    "Odesláno|Lähetetty|Päivämäärä|Отправлено|Дата|Надіслано|Küldve|Elküldve|Dátum|"
-	    "Gönderildi|Gönderilme" SP "+Tarihi|Tarih|Đã" SP "+gửi|Ngày|Ngày" SP "+gửi|"
-	    "Thời" SP "+gian|发送时间|發送時間|时间|時間|日期|寄件日期|送信日時|日付|보낸" SP
-	    "*날짜|날짜|Στάλθηκε|Ημερομηνία|Enviat|Tramès"),
-	/* to */
-	HDR("To|An|À|A|Para|Aan|Till|Til|Do|Vastaanottaja|Кому|Komu|Címzett|Kime|Alıcı|"
-	    "Đến|Tới|收件人|收件者|宛先|받는" SP "*사람|Προς|Per"),
-	/* cc */
-	HDR("Cc|Reply-To|Antwort" SP "+an|Répondre" SP "+à|Responder" SP "+a|Risposta|"
-	    "Kopie|Kopia|Kopie" SP "+an|Copie|Copie" SP
-	    "+à|Копия|Копія|抄送|副本|Kopio|Másolat|Bilgi|Kopi|"
-	    "CC|Bcc|Cco|Kp|Κοιν"),
-	/* subject */
-	HDR("Subject|Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|Emne|Temat|Předmět|Aihe|"
-	    "Тема|Tárgy|Konu|Chủ" SP "+đề|Tiêu" SP "+đề|主题|主旨|標題|件名|제목|Θέμα|Assunto|"
-	    "Assumpte|Tema|Sujet"),
+	HDR(FROM_WORDS), HDR(DATE_WORDS), HDR(TO_WORDS), HDR(CC_WORDS), HDR(SUBJ_WORDS),
 };
+/* "-------- Original Message --------From: ..." on one line */
+static const char sep_inline_re[] = "^" SP "*-{2,}" SP "*(?:" ORIG_PHRASES ")" SP "*-{2,}" SP
+				    "*(?:" FROM_WORDS "|" DATE_WORDS ")" SP "*" COLON;
+static const char inline_hdr_re[] =
+	"(?<=[" SPC "\\d])\\*{0,2}(?:" INLINE_HDR_WORDS ")\\*{0,2}" SP "*" COLON;
 enum { H_FROM, H_DATE, H_TO, H_CC, H_SUBJ, H_N };
 
 /* A forwarded mail's subject: "FW:", "Fwd:", "WG:", "TR:", "RV:" ... */
@@ -168,18 +182,29 @@ static const char list_footer_re[] = "mailing" SP "+list|listinfo|/mailman/|unsu
 #define APP_WORD "(?:[A-Z0-9][\\w.+-]{0,30}|iPhone|iPad|iOS|for|on|de|para|per|für|with)"
 static const char signoff_re[] =
 	"^" SP "*(?:(?i:Sent" SP "+(?:from|via|with|using)" SP "+my" SP ")" SIGNOFF_END "|"
-	"(?i:Sent" SP "+(?:from|via|with|using))" SP "+[A-Z][\\w.+-]{0,30}(?:" SP "+" APP_WORD
-	"){0,5}\\.?" SIGNOFF_URL "|"
+	"(?i:Sent" SP "+(?:from|via|with|using))" SP
+	"+(?:[A-Z][\\w.+-]{0,30}|iPhone|iPad|iOS)(?:" SP "+" APP_WORD "){0,5}\\.?" SIGNOFF_URL "|"
+	/* "Sent using the mobile mail app", "Sent via mobile": a few words */
+	"(?i:Sent" SP "+(?:via|with|using))" SP "+[^,;:.!?]{1,50}" SIGNOFF_URL "|"
+	/* "Az iPhone-omról küldve", "Trimis de pe iPhone-ul meu", "Lähetetty
+	 * iPhonesta", "Στάλθηκε από το iPhone μου", "iPhone에서 보냄",
+	 * "iPhone'umdan gönderildi" */
+	"(?i:(?:Az" SP "+)?[^,;:]{1,40}?r[óő]l" SP "+küldve|Trimis" SP "+de" SP "+pe" SP
+	"[^,;:]{1,40}|Lähetetty" SP "+[^,;:]{1,40}?st[aä]|Στάλθηκε" SP "+από" SP "[^,;:]{1,40}|"
+	"[^,;:]{1,30}?에서" SP "*보냄|[^,;:]{1,30}?(?:dan|den|tan|ten)" SP
+	"+gönderildi)" SIGNOFF_URL "|"
 	"(?i:(?:Envoyé|Enviado|Enviada|Inviato|Verzonden|Verstuurd|Skickat|Sendt|Wysłane|Wysłano|"
 	"Отправлено|Надіслано|Lähetetty|Odesláno|Gönderildi|Küldve|Gesendet)" SP
-	"+(?:from|via|with|using|on|de|depuis|desde|do|da|dal|met|vanaf|från|fra|z|ze|с|со|з|"
+	"+(?:from|via|with|using|on|de|depuis|desde|do|da|dal|met|vanaf|vanuit|från|fra|z|ze|с|со|"
+	"з|"
 	"із|mit|von|à" SP "+partir" SP "+de|a" SP "+partir" SP "+de|dall'|dal" SP
 	"+mio)" SP SIGNOFF_END "|Von" SP "+meine[mr]" SP SIGNOFF_END "|Get" SP "+Outlook" SP
 	"+for" SP SIGNOFF_END "|(?:从|來自|来自|從)我的.{1,30}|.{1,30}から送信))" SP "*$";
 
 static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_lead_word, *re_own_start,
 	*re_sep, *re_fwd, *re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_short_rule,
-	*re_list, *re_signoff, *re_nocolon, *re_nocolon_addr, *re_gmail_date, *re_inline_hdr;
+	*re_list, *re_signoff, *re_nocolon, *re_nocolon_addr, *re_attr_loose, *re_gmail_date,
+	*re_inline_hdr, *re_sep_inline;
 
 static GRegex *compile(const char *pattern, GRegexCompileFlags extra)
 {
@@ -212,8 +237,10 @@ static void compile_once(void)
 		re_short_rule = compile(short_rule_re, 0);
 		re_nocolon = compile(attr_nocolon_re, ci);
 		re_nocolon_addr = compile(attr_nocolon_addr_re, ci);
+		re_attr_loose = compile(attr_loose_re, ci);
 		re_gmail_date = compile(attr_gmail_date_re, 0);
-		re_inline_hdr = compile(inline_hdr_re, 0);
+		re_inline_hdr = compile(inline_hdr_re, ci);
+		re_sep_inline = compile(sep_inline_re, ci);
 		re_list = compile(list_footer_re, ci);
 		re_signoff = compile(signoff_re, 0);
 		g_once_init_leave(&done, 1);
@@ -403,7 +430,7 @@ static int header_block(char **lines, gint8 *kinds, guint n, guint i)
 	    looks_like_sender(header_value(lines[i])))
 		block = TRUE;
 	/* "From: a@b Date: ..." written on one line */
-	if (!block && count == 1 && k0 == H_FROM && strchr(lines[i], '@') &&
+	if (!block && count == 1 && strchr(lines[i], '@') && strlen(lines[i]) <= MAX_MARKER_LINE &&
 	    match(re_inline_hdr, header_value(lines[i])))
 		block = TRUE;
 	if (!block)
@@ -597,7 +624,8 @@ static Bounds scan(char **lines, gint8 *kinds, guint n, unsigned flags, gboolean
 				b.cut = i;
 			return b;
 		}
-		if (may_be_separator(l) && (match(re_sep, l) || match(re_sep_wrote, l))) {
+		if (may_be_separator(l) &&
+		    (match(re_sep, l) || match(re_sep_wrote, l) || match(re_sep_inline, l))) {
 			/* Outlook forwards under "Original Message" too */
 			guint j = i + 1;
 			while (j < n && is_blank(lines[j]))
@@ -674,6 +702,11 @@ static guint rule_above(char **lines, guint cut)
 	if (i > 0 && strlen(lines[i - 1]) < MAX_MARKER_LINE &&
 	    is_rule_char(*unquote(lines[i - 1])) && match(re_short_rule, lines[i - 1]))
 		return i - 1;
+	/* "Am 20.06.24 um 16:20 schrieb Name" without its colon, right above
+	 * the header block it introduces */
+	if (i > 0 && strlen(lines[i - 1]) <= MAX_JOIN_LINE && has_digit_or_at(lines[i - 1]) &&
+	    match(re_attr_loose, lines[i - 1]))
+		return i - 1;
 	return cut;
 }
 
@@ -706,6 +739,69 @@ static gboolean is_wrap_fragment(char **lines, guint n, guint i)
 			return FALSE;
 	}
 	return TRUE;
+}
+
+/* Does the lowercased text hold one of the words? */
+static gboolean has_any(const char *low, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strstr(low, words[i]))
+			return TRUE;
+	return FALSE;
+}
+
+/* A mail gateway's warning put above the sender's text ("CAUTION: This
+ * email originated from outside the organization. Do not click links or
+ * open attachments ..."): it starts with a warning word and speaks of the
+ * outside and of links or attachments. */
+static gboolean is_banner(const char *para)
+{
+	static const char *const start[] = {"caution", "warning",   "external", "[external",
+					    "[ext]",   "attention", "achtung",  "vorsicht",
+					    "extern",  "*external", NULL};
+	static const char *const outside[] = {"outside",   "extern", "origin",  "extérieur",
+					      "außerhalb", "fuera",  "esterno", NULL};
+	static const char *const act[] = {"link",  "attachment", "click",   "anhäng", "anhang",
+					  "pièce", "adjunto",    "allegat", NULL};
+	if (strlen(para) > MAX_MARKER_LINE)
+		return FALSE;
+	g_autofree char *low = g_utf8_strdown(para, -1);
+	const char *p = low;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	gboolean starts = FALSE;
+	for (int i = 0; start[i] && !starts; i++)
+		starts = g_str_has_prefix(p, start[i]);
+	return starts && has_any(p, outside) && has_any(p, act);
+}
+
+/* Before the sender's own text: a gateway's warning paragraph, and a
+ * device sign-off some programs put on top ("Sent from iPhone\n\nHi, ..."),
+ * go when more text follows. */
+static void drop_leading(char **lines, gboolean *keep, guint end)
+{
+	guint f = 0;
+	while (f < end && (!keep[f] || is_blank(lines[f])))
+		f++;
+	if (f >= end)
+		return;
+	guint z = f; /* the paragraph: up to 4 lines */
+	GString *para = g_string_new(lines[f]);
+	while (z + 1 < end && z < f + 3 && keep[z + 1] && !is_blank(lines[z + 1])) {
+		z++;
+		g_string_append_c(para, ' ');
+		g_string_append(para, lines[z]);
+	}
+	gboolean banner = is_banner(para->str);
+	g_string_free(para, TRUE);
+	if (!banner && !(z == f && is_signoff(lines[f])))
+		return;
+	for (guint j = z + 1; j < end; j++)
+		if (keep[j] && !is_blank(lines[j])) {
+			for (guint k = f; k <= z; k++)
+				keep[k] = FALSE;
+			return;
+		}
 }
 
 /* Blank runs of 3+ newlines collapsed to one blank line, ends trimmed. */
@@ -782,6 +878,7 @@ char *clean_reply_text_opts(const char *text, unsigned flags)
 		if (keep[i] && !is_blank(l))
 			last = i;
 	}
+	drop_leading(lines, keep, end);
 	gboolean partial = b.cut < n && b.keep_len > 0 && end == b.cut;
 	/* a device sign-off as the last line goes, unless it is all there is */
 	if (last < n && !partial && last < b.fwd && is_signoff(lines[last])) {
