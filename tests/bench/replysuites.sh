@@ -8,8 +8,9 @@
 #   git -C /work/.mirror/mailgun+talon/repo archive HEAD | tar -x -C FIXTURES/mailgun+talon
 # for crisp-oss/email-reply-parser, willdurand/EmailReplyParser,
 # github/email_reply_parser, zapier/email-reply-parser, mailgun/talon,
-# closeio/quotequail and discourse/email_reply_trimmer (missing ones are
-# skipped).
+# closeio/quotequail, discourse/email_reply_trimmer,
+# EdgeTier/email-reply-parser and alfonsrv/mail-parser-reply (missing
+# ones are skipped).
 #
 # Each case (a fixture file, or a string in the suite's test source, with
 # the expected visible text the suite's test asserts) is made into a mail
@@ -19,7 +20,9 @@
 # linked against BUILD_DIR's static libraries (default: build).  The
 # result is compared after whitespace is collapsed (HTML expectations:
 # with all whitespace removed, as talon's and quotequail's tests do).
-# Prints the pass rate per suite and overall, and the cases cut to empty;
+# Prints the pass rate per suite and overall, and the cases cut to empty
+# (INGEST=1: then again for the bodies `deskmail ingest` stored, on real
+# servers started by tests/lib/servers.sh);
 # the failures, with what was wanted and got, are in $WORK/cases/failures.txt
 # (WORK: a new temporary directory unless set; VERBOSE=1 lists them).
 set -eu
@@ -387,6 +390,79 @@ if os.path.isdir(f"{FIX}/{S}"):
         if fn.endswith(".txt") and os.path.exists(tp):
             add(S, fn, rd(f"{FIX}/{S}/test/emails/{fn}"), rd(tp))
 
+# ---- EdgeTier/email-reply-parser (Python): cut_off_at_signature(include=True
+# unless noted) and parse_reply expectations: exact, or its start/end ----
+S = "EdgeTier+email-reply-parser"
+if os.path.isdir(f"{FIX}/{S}"):
+    P = "Ten tekst powinien pojawi\u0107 si\u0119 w tre\u015bci"
+    yes = "Yes that would be fine"
+    t = [("email_polish_1.txt", P), ("email_polish_2.txt", P), ("email_polish_3.txt", P),
+         ("email_polish_4.txt", P), ("email_with_two_headers.txt", "This is the main content"),
+         ("email_portuguese_1.txt", "This is the main body"), ("email_portuguese_2.txt", "Here is the actual email"),
+         ("email_romanian_1.txt", "This is the actual email"), ("email_german_2.txt", "This is a german email"),
+         ("email_greek_1.txt", {"ends": "\u0391\u03c0\u03cc \u03c4\u03bf\u03bd \u0386\u03b4\u03b7"}),
+         ("email_malformed_thread_header.txt", {"ends": "que cet e-mail est analys\u00e9 correctement"}),
+         ("email_portuguese_3.txt", {"starts": "This is a test", "ends": "This should be included"}),
+         ("sent_from_device_in_thread.txt", yes), ("sent_from_device_in_thread_english.txt", yes),
+         ("sent_from_device_in_thread_hungarian.txt", yes), ("sent_from_device_in_thread_dutch.txt", yes),
+         ("sent_from_device_in_thread_romanian.txt", yes),
+         ("sent_from_device_in_thread_portuguese.txt", "Yes o Would like the price ajustament of 26\u20ac and i Will keep the boots"),
+         ("sent_from_device_in_thread_german.txt", "Hallo.Bis heute weis ich nicht ob diese Creolie welche ich habe nicht bekommen sind mir gut geschrieben LgElisabeth"),
+         ("email_iphone_french.txt", {"ends": "Au revoir,\n\nKelsier"}),
+         ("email_iphone_portuguese.txt", {"ends": "Adeus,\n\nOtis"}),
+         ("email_iphone_polish.txt", {"ends": "Do widzenia,\n\nTriss"}),
+         ("email_iphone_finnish.txt", {"ends": "Hyv\u00e4sti,\n\nTorin"}),
+         ("email_iphone_start.txt", {"starts": "Hi,\n\nCase where the"}),
+         ("email_iphone_start_german.txt", {"starts": "Hallo,\n\nFall, in dem das"}),
+         ("email_with_stars_signoff.txt", {"ends": "Jim"}),
+         ("email_with_quoted_text.txt", {"ends": "Tony"}),
+         ("spanish_signoff.txt", {"ends": "Salud"}),
+         ("email_with_header_warning.txt", {"starts": "Hi,", "ends": "Thanks"}),
+         ("george_best.txt", {"starts": "Dear George Best,", "ends": "Phil"}),
+         ("dutch_beste_example.txt", {"starts": "Beste,", "ends": "Timmy"}),
+         ("french_signoff.txt", {"ends": "Il est signal\u00e9 site innaxecible"}),
+         ("german_signoff.txt", {"ends": "Mit freundlichen Gr\u00fc\u00dfen"}),
+         ("german_signoff_2.txt", {"ends": "Freundliche Gr\u00fc\u00dfe"}),
+         ("original_message_german.txt", {"ends": "Mit freundlichen Gr\u00fc\u00dfen"}),
+         ("original_message_german_2.txt", {"ends": "Mit freundlichen Gr\u00fc\u00dfen"}),
+         ("forwarded_message_french.txt", {"ends": "Bonne fin de journ\u00e9e"}),
+         ("sincerely_message.txt", {"ends": "Paul"}), ("best_example.txt", {"ends": "Paul"}),
+         ("bet_at_home_bottom_posting.txt", {"has": ["Guten Tag,", "Ich werde keine Fotos meiner Kreditkarte machen"]}),
+         ("vielen_dank_mid_message.txt", {"has": ["vielen Dank f\u00fcr Ihre Anfrage!", "W\u00e4re sch\u00f6n, wenn wir Ihnen damit eine kleine Freude machen.", "Sollten Sie Fragen haben, stehen wir selbstverst\u00e4ndlich gerne zur Verf\u00fcgung."]}),
+         ("bet_at_home_footer_separator.txt", {"has": ["Ich werde keine Fotos"], "not": ["bet-at-home.com Internet Ltd.", "**. . . . . . . . . .**", "4Y5JPX"]}),
+         ("swiss_german_signoff_with_quoted_thread.txt", {"has": ["K\u00f6nnten Sie bitte"], "not": ["schrieb am", "Gerne best\u00e4tigen"]}),
+         ("email_gmail.txt", "This is a test for inbox replying to a github message."),
+         ("email_2_1.txt", "Outlook with a reply"), ("email_2_2.txt", "Outlook with a reply directly above line"),
+         ("email_2_3.txt", "Outlook with a reply above headers using unusual format"),
+         ("email_headers_no_delimiter.txt", "And another reply!")]
+    fixture_cases(S, "test/emails", t, None)
+
+# ---- alfonsrv/mail-parser-reply (Python): what the latest reply holds and
+# what only the quoted ones hold ----
+S = "alfonsrv+mail-parser-reply"
+if os.path.isdir(f"{FIX}/{S}"):
+    t = [("email_ja_1_2.txt", {"has": ["\u304a\u4e16\u8a71\u306b\u306a\u3063\u3066\u304a\u308a\u307e\u3059\u3002\u7e54\u7530\u3067\u3059\u3002", "\u305d\u308c\u3067\u306f 11:00 \u306b\u304a\u5f85\u3061\u3057\u3066\u304a\u308a\u307e\u3059\u3002"], "not": ["\u304b\u3057\u3053\u307e\u308a\u307e\u3057\u305f", "\u660e\u65e5\u306e 11:00 \u3067\u304a\u9858\u3044\u3044\u305f\u3057\u307e\u3059"]}),
+         ("email_ja_1_1.txt", {"has": ["\u3053\u3093\u306b\u3061\u306f"]}),
+         ("email_pl_1_2.txt", {"not": ["Dnia 28 lutego 2023 14:00 Anna Nowak"]}),
+         ("email_pl_1_1.txt", {"has": ["Czesc Anno"]}),
+         ("email_swedish_1.txt", {"has": ["Urs\u00e4kta mitt sena svar!"], "not": ["Hej Person B,"]}),
+         ("email_swedish_2.txt", {"has": ["Hello Anna,"]}),
+         ("email_sv_anon_1.txt", {"has": ["Ber\u00e4ttar g\u00e4rna."], "not": ["Kan inte se att det st\u00e5r n\u00e5got", "Jag har f\u00f6rs\u00f6kt f\u00e5 tag"]}),
+         ("email_danish_1.txt", {"has": ["Hej Peter,"], "not": ["Hej Anders,"]}),
+         ("email_danish_2.txt", {"has": ["Jeg har modtaget filerne."], "not": ["Her er filerne du bad om."]}),
+         ("email_danish_3.txt", {"has": ["Svar."], "not": ["Oprindelig besked."]}),
+         ("email_danish_4.txt", {"has": ["Svar."], "not": ["-----Oprindelig meddelelse-----", "Fra: Peter"]}),
+         ("email_danish_5.txt", {"has": ["Svar."]}),
+         ("email_2_3.txt", {"has": ["Outlook with a reply above headers using unusual format"], "not": ["Ei tale aliquam"]}),
+         ("email_nl_1_2.txt", {"has": ["Outlook met een antwoord"], "not": ["Google Apps Sync Team"]}),
+         ("email_2_1.txt", {"has": ["Outlook with a reply"], "not": ["Google Apps Sync Team"]}),
+         ("email_headers_no_delimiter.txt", {"has": ["And another reply!"], "not": ["A reply", "This is a message."]}),
+         ("email_sent_from_not_signature.txt", "Here is another email\n\nSent from my desk, is much easier than my mobile phone."),
+         ("email_sent_from_iPhone.txt", "Here is another email"),
+         ("email_sent_from_multi_word_mobile_device.txt", "Here is another email"),
+         ("email_sent_from_BlackBerry.txt", "Here is another email")]
+    fixture_cases(S, "test/emails", t, None)
+
 with open(f"{OUT}/cases.tsv", "w") as f:
     for r in rows:
         f.write("\t".join(r) + "\n")
@@ -406,7 +482,11 @@ for suite, name, role, kind, ip, check, wp in rows:
     jobs.append(f"{role}\t{kind}\t{ip}\t{op}")
     if check == "html-nows":
         jobs.append(f"render\thtml\t{wp}\t{wp}.txt")
+ingest = "--ingest" in sys.argv  # compare the bodies `deskmail ingest` stored
+if ingest:
+    jobs = [j for j in jobs if j.startswith("render\t")]
 subprocess.run([DRV], input="\n".join(jobs) + "\n", text=True, check=True)
+outdir = f"{W}/ingest" if ingest else f"{W}/out"
 
 def norm(s):
     return " ".join(s.split())
@@ -418,12 +498,15 @@ stats = collections.OrderedDict()
 empty = []
 fails = []
 for suite, name, role, kind, ip, check, wp in rows:
-    got = open(f"{W}/out/" + os.path.basename(ip) + ".got", encoding="utf-8").read()
+    got = open(f"{outdir}/" + os.path.basename(ip) + ".got", encoding="utf-8").read()
     st = stats.setdefault(suite, [0, 0, 0])
     inp = open(ip, encoding="utf-8", errors="replace").read()
     if check == "contains":
         w = json.load(open(wp))
-        ok = all(norm(h) in norm(got) for h in w.get("has", [])) and not any(norm(n) in norm(got) for n in w.get("not", []))
+        ok = (all(norm(h) in norm(got) for h in w.get("has", []))
+              and not any(norm(n) in norm(got) for n in w.get("not", []))
+              and norm(got).startswith(norm(w.get("starts", "")))
+              and norm(got).endswith(norm(w.get("ends", ""))) and bool(norm(got)))
         want = json.dumps(w)
     elif check == "html-nows":
         want = open(wp + ".txt", encoding="utf-8").read()
@@ -462,3 +545,70 @@ rm -rf "$WORK/cases"
 python3 "$WORK/cases.py" "$fix" "$WORK/cases"
 python3 "$WORK/run.py" "$WORK/cases" "$WORK/driver" ${VERBOSE:+-v}
 echo "failures: $WORK/cases/failures.txt"
+[ "${INGEST:-0}" = 1 ] || exit 0
+
+# INGEST=1: the same cases through `deskmail ingest` on real servers
+# (tests/lib/servers.sh), each as a client's reply to one ticket, compared
+# on the message body stored; this is what the figures above must match.
+cat >"$WORK/mkmails.py" <<'PY_EOF'
+#!/usr/bin/env python3
+"""mkmails.py CASEDIR OUTDIR: each case as a client's reply to ticket @@T@@
+(from alice@acme.example), for `deskmail ingest`."""
+import os, re, sys
+W, OUT = sys.argv[1], sys.argv[2]
+os.makedirs(OUT, exist_ok=True)
+drop = re.compile(rb"^(from|to|cc|bcc|subject|message-id|in-reply-to|references|reply-to|sender|return-path|delivered-to|auto-submitted|precedence|list-[a-z-]+|x-[a-z0-9-]+|received|date|dkim-signature|thread-[a-z-]+):", re.I)
+n = 0
+for line in open(f"{W}/cases.tsv", encoding="utf-8"):
+    suite, name, role, kind, ip, check, wp = line.rstrip("\n").split("\t")
+    body = open(ip, "rb").read()
+    n += 1
+    head = (b"From: Alice Archer <alice@acme.example>\r\nTo: support@agency.example\r\n"
+            b"Subject: Re: [#@@T@@] Suite ticket\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+            b"Message-ID: <suite%d@acme.example>\r\n" % n)
+    if kind == "eml":
+        sep = re.search(rb"\r?\n\r?\n", body)
+        hdr, rest = body[:sep.start()], body[sep.start():]
+        keep, skipping = [], False
+        for h in re.split(rb"\r?\n", hdr):
+            if h[:1] in (b" ", b"\t"):
+                if not skipping:
+                    keep.append(h)
+                continue
+            skipping = bool(drop.match(h))
+            if not skipping:
+                keep.append(h)
+        mail = head + b"\r\n".join(keep) + rest
+    else:
+        ct = b"text/html" if kind == "html" else b"text/plain"
+        mail = head + b"MIME-Version: 1.0\r\nContent-Type: " + ct + b"; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+    open(f"{OUT}/{os.path.basename(ip)}.eml", "wb").write(mail)
+PY_EOF
+(
+	set +e # the server helpers are not written for errexit
+	export DESKMAIL=$build/deskmail DM_SRCDIR=$src
+	. "$src/tests/lib/servers.sh"
+	. "$src/tests/lib/mail.sh"
+	. "$src/tests/lib/convo.sh"
+	dm_servers_start >/dev/null
+	dm_write_conf
+	dm_fixture
+	W=$DM_TEST_DIR/work
+	mkdir -p "$W" "$WORK/cases/ingest"
+	dm_mail "$W/a" 'alice@acme.example' 'Suite ticket' 'The first mail of the ticket.'
+	dm ingest "$W/a" >/dev/null 2>&1
+	T=$(dm_psql -c "select id from ticket where subject = 'Suite ticket'")
+	python3 "$WORK/mkmails.py" "$WORK/cases" "$W/mails"
+	for f in "$W"/mails/*.eml; do
+		sed -i "s/@@T@@/$T/" "$f"
+		b=$(basename "$f" .eml)
+		if dm ingest "$f" >/dev/null 2>&1; then
+			dm_psql -c "select body from message where ticket_id = $T and direction = 'in' order by id desc limit 1" >"$WORK/cases/ingest/$b.got"
+		else
+			echo "INGEST FAILED" >"$WORK/cases/ingest/$b.got"
+		fi
+	done
+	dm_servers_stop
+) || true
+echo "through deskmail ingest:"
+python3 "$WORK/run.py" "$WORK/cases" "$WORK/driver" --ingest ${VERBOSE:+-v}
