@@ -38,6 +38,9 @@
  *    inline answering: the attribution and the quote go, the text below is
  *    kept, and the scan for history goes on under it.  An attribution (or
  *    other boundary) followed by unquoted text is history: cut there.
+ *    Under the sender's own text, a line right under the quote that looks
+ *    like the rest of a quoted line whose ">" was lost (lower case, or
+ *    after a long quoted line that stops mid-sentence) is history too.
  *  - Device sign-offs ("Sent from my iPhone", "Sent from Yahoo Mail for
  *    iPhone", "Von meinem iPhone gesendet", "iPhoneから送信", ..., with or
  *    without the app's link): removed when they are the last line of the

@@ -503,9 +503,25 @@ static guint spread_attribution(char **lines, guint n, guint i)
 static gboolean is_wrap_fragment(char **lines, guint n, guint i);
 
 /* Bottom posting and inline answers: an attribution, a ">" block under it
- * (with the pieces of its wrapped lines), then text of the sender's own.
- * Returns the line after the block if so, or 0. */
-static guint quote_then_text(char **lines, guint n, guint after)
+ * (with the pieces of its wrapped lines), then text of the sender's own
+ * (careful: not what looks like the rest of a quoted line).  Returns the
+ * line after the block if so, or 0. */
+/* Does unquoted line l, right under quoted line q, look like the rest of
+ * q: it starts in lower case or with a bracket or quote mark, or q is long
+ * and stops without ending its sentence? */
+static gboolean continues_quote(const char *q, const char *l)
+{
+	while (*l == ' ' || *l == '\t')
+		l++;
+	if (g_ascii_islower(*l) || strchr("<'\"([", *l) != NULL)
+		return TRUE;
+	size_t len = strlen(q);
+	while (len > 0 && g_ascii_isspace(q[len - 1]))
+		len--;
+	return len >= 50 && strchr(".!?:", q[len - 1]) == NULL;
+}
+
+static guint quote_then_text(char **lines, guint n, guint after, gboolean careful)
 {
 	guint j = after;
 	while (j < n && is_blank(lines[j]))
@@ -515,6 +531,11 @@ static guint quote_then_text(char **lines, guint n, guint after)
 	while (j < n &&
 	       (is_quoted(lines[j]) || is_blank(lines[j]) || is_wrap_fragment(lines, n, j)))
 		j++;
+	/* below the sender's text, a line right under the quote may be the
+	 * rest of a quoted line whose ">" a mail program lost: history, unless
+	 * it stands apart or starts as an answer does */
+	if (careful && j < n && is_quoted(lines[j - 1]) && continues_quote(lines[j - 1], lines[j]))
+		return 0;
 	return j < n ? j : 0;
 }
 
@@ -667,7 +688,7 @@ static Bounds scan(char **lines, gint8 *kinds, guint n, unsigned flags, gboolean
 			span = spread_attribution(lines, n, i);
 		if (span > 0) {
 			size_t keep_len = span == 1 ? split_attribution(l) : 0;
-			guint next = keep_len ? 0 : quote_then_text(lines, n, i + span);
+			guint next = keep_len ? 0 : quote_then_text(lines, n, i + span, text_above);
 			if (next == 0) {
 				b.cut = i;
 				b.keep_len = keep_len;

@@ -188,7 +188,8 @@ assert_eq "Thanks." "$(last_in_body "$T")" "in a client's reply it is cut as his
 
 # 7. the internal note quoted the way mail programs quote: Gmail's HTML
 # blockquote, Outlook's header block (text and HTML), Apple Mail (text and
-# HTML), plain '>', bottom posted, re-wrapped without marks, forwarded.
+# HTML), plain '>', bottom posted, re-wrapped without marks, forwarded, a
+# quote whose wrapped line lost its '>'.
 # Whatever clean text makes of it, the note never reaches the client: cut
 # as history (the new text is relayed alone) or withheld.
 NOTE1='The client is on the old contract and we should'
@@ -276,6 +277,12 @@ To: <support@agency.example>
 
 $NOTE"
 check_style "forwarded" "$W/q9" "FYI"
-assert_eq 9 "$quoted_styles" "every style was checked"
+dm_mail "$W/q10" 'sam@agency.example' "$S" "Noted, thanks.
+
+On Mon, 23 Nov 2026 at 09:30, Jo Junior <jo@agency.example> wrote:
+> $NOTE1
+$NOTE2"
+check_style "quote whose wrapped line lost its '>'" "$W/q10" "Noted, thanks."
+assert_eq 10 "$quoted_styles" "every style was checked"
 
 dm_done
