@@ -348,8 +348,11 @@ static int header_kind(const char *line)
 	size_t len = strlen(line);
 	if (len > MAX_MARKER_LINE)
 		return -1;
-	g_autofree char *head = g_strndup(line, len < 48 ? len : 48);
-	if (strchr(head, ':') == NULL && strstr(head, "\xef\xbc\x9a") == NULL)
+	size_t head = len < 48 ? len : 48;
+	gboolean colon = memchr(line, ':', head) != NULL;
+	for (size_t i = 0; !colon && i + 2 < head; i++) /* full-width colon */
+		colon = memcmp(line + i, "\xef\xbc\x9a", 3) == 0;
+	if (!colon)
 		return -1;
 	for (int k = 0; k < H_N; k++)
 		if (match(re_hdr[k], line))
@@ -551,15 +554,24 @@ typedef struct {
 static gboolean may_be_separator(const char *l)
 {
 	static const char *const stems[] = {
-		"messag",     "nachricht", "bericht", "meddel", "melding", "wiadomo",
-		"zpráv",      "správ",     "viesti",  "üzenet", "сообщ",   "повідом",
-		"mesaj",      "ileti",     "gốc",     "nhắn",   "μήνυμα",  "missatge",
-		"mensa",      "mail",      "邮件",    "郵件",   "信件",    "消息",
-		"メッセージ", "메시지",    "poruka",  "thư",    "wrote",   NULL};
+		"messag", "nachricht", "bericht", "meddel", "melding",    "wiadomo", "zpráv",
+		"správ",  "viesti",    "üzenet",  "сообщ",  "повідом",    "besked",  "mesaj",
+		"ileti",  "gốc",       "nhắn",    "μήνυμα", "missatge",   "mensa",   "mail",
+		"邮件",   "郵件",      "信件",    "消息",   "メッセージ", "메시지",  "poruka",
+		"thư",    "wrote",     NULL};
 	size_t len = strlen(l);
 	if (len > 200)
 		return FALSE;
-	g_autofree char *low = g_utf8_strdown(l, (gssize)len);
+	/* most lines are ASCII: lower them on the stack */
+	char buf[201];
+	gboolean ascii = TRUE;
+	for (size_t i = 0; i < len; i++) {
+		ascii = ascii && (unsigned char)l[i] < 0x80;
+		buf[i] = g_ascii_tolower(l[i]);
+	}
+	buf[len] = '\0';
+	g_autofree char *wide = ascii ? NULL : g_utf8_strdown(l, (gssize)len);
+	const char *low = ascii ? buf : wide;
 	for (int i = 0; stems[i]; i++)
 		if (strstr(low, stems[i]))
 			return TRUE;
