@@ -606,6 +606,43 @@ static void test_reopen_window(void)
 	g_assert_cmpstr(var(mail_of(&c.p, "notify-new"), "notice.title"), ==,
 			"New ticket (follows up closed ticket #7)");
 	done(&c);
+
+	/* the follow-up quotes our notification: cut at the reply marker and
+	 * at the history, as a reply is; the staff notice shows the same */
+	c = (Case){
+		.m = mail(&from_alice, "Re: [#7]",
+			  "It broke again.\n\nOn Mon, Example Support wrote:\n> " PLAN_REPLY_MARKER
+			  "\n> Your ticket is closed.\n")};
+	facts_alice(&c.f);
+	ticket7(&c.f, "closed");
+	c.f.ticket.closed_at = NOW - 20 * DAY;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	g_assert_cmpstr(c.p.message_body, ==, "It broke again.");
+	g_assert_cmpstr(var(mail_of(&c.p, "notify-new"), "notice.text"), ==, "It broke again.");
+	done(&c);
+}
+
+/* A new ticket from a mail that answers another (a reply's subject here)
+ * keeps its clean text; a mail that answers nothing is kept as written,
+ * quote marks and all. */
+static void test_new_ticket_from_a_reply(void)
+{
+	Case c = {.m = mail(&from_alice, "RE: Invoice 2026-03",
+			    "Please open a ticket for this.\n\n-----Original Message-----\n"
+			    "From: Billing\nSent: Monday\n\nYour invoice is attached.\n")};
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	g_assert_cmpstr(c.p.message_body, ==, "Please open a ticket for this.");
+	done(&c);
+
+	const char *plain = "The log says:\n> disk full\nWhat now?";
+	c = (Case){.m = mail(&from_alice, "Disk full", plain)};
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpstr(c.p.message_body, ==, plain);
+	done(&c);
 }
 
 static void test_attachments_refused(void)
@@ -1153,6 +1190,7 @@ int main(int argc, char **argv)
 			test_unreadable_truncated_duplicate);
 	g_test_add_func("/plan/client-reply", test_client_reply);
 	g_test_add_func("/plan/reopen-window", test_reopen_window);
+	g_test_add_func("/plan/new-ticket-from-a-reply", test_new_ticket_from_a_reply);
 	g_test_add_func("/plan/attachments-refused", test_attachments_refused);
 	g_test_add_func("/plan/notify-fallback", test_notify_fallback);
 	g_test_add_func("/plan/staff-commands-and-relay", test_staff_commands_and_relay);
