@@ -169,9 +169,10 @@ int store_mail_abandon(Db *db, DmError *err);
 
 /* ---- the IMAP mailbox state (mailbox.c) ---- */
 
-/* The row of the mailbox at url read as username (created when new; a row
- * of url from before user names were recorded is taken over). */
-int store_mailbox_open(Db *db, const char *url, const char *username, int64_t *id_r,
+/* The row of the mailbox at url read as username (created when new; with
+ * adopt, a row of url from before user names were recorded is taken over:
+ * only when this is the one configured account on url). */
+int store_mailbox_open(Db *db, const char *url, const char *username, bool adopt, int64_t *id_r,
 		       uint32_t *uidvalidity_r, uint32_t *last_uid_r, DmError *err);
 /* One poller per mailbox: a session advisory lock.  *locked_r false when
  * another process holds it. */

@@ -304,7 +304,11 @@ static int poll_mailbox(Desk *desk, size_t i, PollStats *st, DmError *err)
 		   .mailbox = desk->cfg->mailbox_list ? mb->name : mailbox_name(mb->url),
 		   .st = st};
 	uint32_t uv_db, last;
-	rc = store_mailbox_open(desk->db, mb->url, mb->username, &ps.mbid, &uv_db, &last, err);
+	size_t on_url = 0;
+	for (size_t k = 0; k < desk->cfg->n_mailboxes; k++)
+		on_url += strcmp(desk->cfg->mailboxes[k].url, mb->url) == 0;
+	rc = store_mailbox_open(desk->db, mb->url, mb->username, on_url == 1, &ps.mbid, &uv_db,
+				&last, err);
 	if (rc)
 		return rc;
 	bool locked = false;

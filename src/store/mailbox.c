@@ -8,18 +8,24 @@
 
 #define POLL_LOCK_CLASS "7291005"
 
-int store_mailbox_open(Db *db, const char *url, const char *username, int64_t *id_r,
+int store_mailbox_open(Db *db, const char *url, const char *username, bool adopt, int64_t *id_r,
 		       uint32_t *uidvalidity_r, uint32_t *last_uid_r, DmError *err)
 {
 	const char *p[] = {url, username};
 	DbRes *r = NULL;
 	/* a row from before 012_mailboxes.sql (no user name) is adopted by the
-	 * first account polling its URL; two pollers adopting at once are
-	 * serialised by the row lock, and the second finds it taken */
-	int rc = db_exec(db,
-			 "UPDATE mailbox SET username = $2 WHERE url = $1 AND username = '' AND "
-			 "NOT EXISTS (SELECT 1 FROM mailbox WHERE url = $1 AND username = $2)",
-			 2, p, NULL, err);
+	 * one account configured on its URL (adopt); with several on one URL
+	 * nobody can tell whose it was, and taking another account's
+	 * checkpoint would skip its mail: the row is left alone.  Two pollers
+	 * adopting at once are serialised by the row lock, and the second
+	 * finds it taken */
+	int rc = !adopt ? 0
+			: db_exec(db,
+				  "UPDATE mailbox SET username = $2 WHERE url = $1 AND username = "
+				  "'' AND "
+				  "NOT EXISTS (SELECT 1 FROM mailbox WHERE url = $1 AND username = "
+				  "$2)",
+				  2, p, NULL, err);
 	if (rc == 0)
 		rc = db_exec(
 			db,

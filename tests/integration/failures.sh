@@ -155,4 +155,15 @@ out=$(dm poll 2>/dev/null); rc=$?
 assert_eq 0 "$rc" "the server back, the pass exits 0"
 assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Fetch answered NO'")" "the mail answered NO is taken in"
 assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Behind the NO'")" "and the one behind it, once"
+
+# 7. a mailbox row from before user names were recorded (012_mailboxes.sql)
+# is taken over by the one account configured on its URL: its checkpoint is
+# kept, nothing is taken in twice
+mbid=$(dm_psql -c 'select id from mailbox')
+dm_psql -c "update mailbox set username = ''" >/dev/null
+before=$(dm_psql -c 'select count(*) from inbound')
+out=$(dm poll 2>/dev/null); rc=$?
+assert_eq 0 "$rc" "a pass over the old row exits 0"
+assert_eq "$mbid support" "$(dm_psql -c 'select id, username from mailbox' | tr '|' ' ')" "the one account on its URL takes the old row over"
+assert_eq "$before" "$(dm_psql -c 'select count(*) from inbound')" "and takes nothing in twice"
 dm_done
