@@ -29,7 +29,8 @@ int store_quarantine_get(Db *db, int64_t id, QuarantineRow *q, DmError *err)
 			 "'base64'), i.truncated, q.mailbox_id, q.uidvalidity, q.uid, m.url, "
 			 "m.uidvalidity, m.username FROM quarantine q LEFT JOIN inbound i ON i.id "
 			 "= q.inbound_id "
-			 "LEFT JOIN mailbox m ON m.id = q.mailbox_id WHERE q.id = $1::bigint",
+			 "LEFT JOIN mailbox m ON m.id = COALESCE(q.mailbox_id, i.mailbox_id) "
+			 "WHERE q.id = $1::bigint",
 			 1, p, &r, err);
 	if (rc)
 		return rc;
