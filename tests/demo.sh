@@ -13,6 +13,7 @@ bash tests/lib/install-deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 meson compile -C build >/dev/null
 export DESKMAIL=$root/build/deskmail
+export DESKMAIL_ALLOW_ROOT=1 # run as root here: deskmail refuses it unless told
 set +e
 . tests/lib/servers.sh
 . tests/lib/mail.sh
@@ -174,6 +175,18 @@ at 2026-12-29T12:15:00Z ingest "$W/52-leak.eml" >/dev/null
 dm_psql -c "select format('  event %s: %s', kind, detail) from event where ticket_id = $T and kind = 'relay-withheld'"
 dm_psql -c "select format('  %s to %s', kind, rcpt) from outbox where ticket_id = $T and kind = 'notify-withheld'"
 at 2026-12-29T12:15:00Z send >/dev/null
+
+# What an operator runs.
+say "deskmail check-config -n: only the settings that differ from the defaults"
+dm check-config -n | head -n 12
+say "deskmail check-config --connect: a login to each server"
+dm check-config --connect
+say "deskmail outbox list: what is not yet delivered"
+dm outbox list
+say "deskmail stats"
+dm stats
+say "deskmail purge --older-than 2y --dry-run, as if in 2029: what would be removed of old closed tickets"
+at 2029-06-01T12:00:00Z purge --older-than 2y --dry-run
 
 say "mail received by the SMTP server (127.0.0.1:$DM_SMTP_PORT)"
 for n in $(ls "$DM_SMTP_OUT" | sed -n 's/^\([0-9]*\)\.eml$/\1/p' | sort -n); do

@@ -14,7 +14,9 @@
 #include "deskmail/err.h"
 #include "deskmail/worktime.h"
 
-#define DM_DEFAULT_CONFIG "/etc/deskmail/deskmail.conf"
+/* DM_DEFAULT_CONFIG: <sysconfdir>/deskmail/deskmail.conf, /etc/deskmail/deskmail.conf
+ * for a /usr or /usr/local prefix (meson.build). */
+#include "dm_build.h"
 
 /* The severities, in the order of CfgPlan.severity_minutes. */
 enum { CFG_SEV_SEVERE, CFG_SEV_HIGH, CFG_SEV_MEDIUM, CFG_SEV_LOW, CFG_SEV_ENHANCEMENT, CFG_N_SEV };
@@ -50,6 +52,42 @@ enum {
 	CFG_AUTH_DMARC = 2,   /* "dmarc": dmarc=pass for the From domain */
 };
 
+/* imap.auth and smtp.auth: how deskmail logs in.  With "oauth2" the
+ * password is an OAuth2 access token (SASL XOAUTH2 or OAUTHBEARER, as
+ * oauth2_mechanism says) taken at login from oauth2_token_file or the
+ * output of oauth2_token_command (exactly one), for Microsoft 365 and
+ * Gmail; password and password_file are then refused. */
+enum { CFG_LOGIN_PASSWORD = 0, CFG_LOGIN_OAUTH2 = 1 };
+enum { CFG_OAUTH2_XOAUTH2 = 0, CFG_OAUTH2_OAUTHBEARER = 1 };
+
+/* One mailbox polled (the `imap` group, or an entry of `mailboxes`), and
+ * its brand: the address and templates of the mail about the tickets that
+ * came in through it. */
+typedef struct {
+	char *name;        /* unique; default: username@host[:port]/MAILBOX */
+	bool name_derived; /* the default, not set in the file */
+	char *address;     /* the brand's desk address; NULL = desk.address */
+	char *templates;   /* absolute; NULL = desk.templates (per file: a template
+			      missing here is taken from desk.templates) */
+	char *url;         /* imap[s]://host[:port]/MAILBOX, never user information */
+	char *username;
+	char *password;    /* from password or password_file; may be "" */
+	int poll_interval; /* seconds, default 30 */
+	char *mark_flag;   /* keyword/flag set after commit, default "$Ticketed"; "" = none */
+	char *move_to;     /* folder to move to after commit; NULL = don't move */
+	int64_t max_message_bytes; /* default 25 MiB */
+	bool tls_verify;           /* default true */
+	char *ca_file;             /* NULL = system store */
+	int timeout;               /* seconds, default 60 */
+	int batch;                 /* max messages per poll pass, default 500 */
+
+	/* login: password (above) or OAuth2 */
+	int auth;                   /* CFG_LOGIN_*: "password" (default) or "oauth2" */
+	int oauth2_mechanism;       /* CFG_OAUTH2_*: "xoauth2" (default) or "oauthbearer" */
+	char *oauth2_token_file;    /* absolute; read at login (deskmail/token.h) */
+	char *oauth2_token_command; /* run at login, never at load; NULL = none */
+} CfgMailbox;
+
 typedef struct {
 	char *path; /* the file read (as given) */
 	char *dir;  /* its folder, for relative paths */
@@ -57,18 +95,15 @@ typedef struct {
 	/* database */
 	char *db_conninfo;
 
-	/* imap */
-	char *imap_url; /* imap[s]://host[:port]/MAILBOX, never user information */
-	char *imap_username;
-	char *imap_password;    /* from password or password_file; may be "" */
-	int imap_poll_interval; /* seconds, default 30 */
-	char *imap_mark_flag;   /* keyword/flag set after commit, default "$Ticketed"; "" = none */
-	char *imap_move_to;     /* folder to move to after commit; NULL = don't move */
-	int64_t imap_max_message_bytes; /* default 25 MiB */
-	bool imap_tls_verify;           /* default true */
-	char *imap_ca_file;             /* NULL = system store */
-	int imap_timeout;               /* seconds, default 60 */
-	int imap_batch;                 /* max messages per poll pass, default 500 */
+	/* the mailboxes polled: the single `imap` group (then n_mailboxes is 1)
+	 * or the `mailboxes` list, never both; at least one */
+	CfgMailbox *mailboxes;
+	size_t n_mailboxes;
+	bool mailbox_list; /* they come from the `mailboxes` list */
+	/* every address that is ours: desk.address and each mailbox's address,
+	 * lower-case, unique, NULL-terminated (mail From: one of them or with
+	 * one in X-Loop is our own coming back) */
+	char **own_addresses;
 
 	/* smtp */
 	char *smtp_url;      /* smtp[s]://host[:port], no path, never user information */
@@ -82,6 +117,13 @@ typedef struct {
 	int smtp_max_attempts; /* default 12, then the row is marked failed */
 	int smtp_retry_base;   /* seconds, first backoff, default 60 (doubles) */
 	int smtp_retry_max;    /* seconds, backoff ceiling, default 3600 */
+
+	/* smtp login: password (above) or OAuth2, as for imap; "oauth2"
+	 * needs smtp_username */
+	int smtp_auth;
+	int smtp_oauth2_mechanism;
+	char *smtp_oauth2_token_file;
+	char *smtp_oauth2_token_command;
 
 	/* desk */
 	char *desk_name;
@@ -163,7 +205,16 @@ const WtCalendar *cfg_ticket_calendar(const Config *cfg, const char *client_cale
 /* Borrowed; NULL if the plan is not configured. */
 const CfgPlan *cfg_plan(const Config *cfg, const char *name);
 
+/* Borrowed; NULL if no mailbox has that name (or name is NULL). */
+const CfgMailbox *cfg_mailbox(const Config *cfg, const char *name);
+
 /* Print the effective settings (passwords masked) to stdout. */
 void cfg_dump(const Config *cfg);
+/* The same, only the settings whose value differs from its default (as
+ * `postconf -n`); a plan with every setting at its default is "{ }". */
+void cfg_dump_changed(const Config *cfg);
+/* DM_ECONFIG when a password is still the example's placeholder
+ * ("change-me"), for `deskmail check-config`; 0 otherwise. */
+int cfg_check_placeholders(const Config *cfg, DmError *err);
 
 #endif

@@ -31,6 +31,10 @@ void desk_close(Desk *desk);
  * other desk_ function may be called before desk_connect succeeded. */
 int desk_new(const Config *cfg, Desk **desk_r, DmError *err);
 int desk_connect(Desk *desk, DmError *err);
+/* With a folder of migrations set, desk_connect checks on each new
+ * connection that they are applied (DM_EUNMIGRATED otherwise, see
+ * store_check_migrated).  dir is borrowed. */
+void desk_set_schema_dir(Desk *desk, const char *dir);
 
 /* Use cfg from now on (SIGHUP): its templates are loaded and test-rendered,
  * and a changed database conninfo is connected to, before anything is
@@ -84,10 +88,24 @@ typedef struct {
 	size_t set_aside; /* not stored even raw: left on the server, flagged */
 } PollStats;
 
-/* One pass over the IMAP mailbox, incremental by UID, in batches committed
- * together (about 100 ms of work each), each mail marked on the server
- * after its batch's commit.  Logs a "poll timing:" line at info level. */
+/* One pass over each configured IMAP mailbox whose poll_interval has
+ * passed since this desk last polled it (the first call: all of them),
+ * incremental by UID, in batches committed together (about 100 ms of work
+ * each), each mail marked on the server after its batch's commit.  A
+ * mailbox another process is polling (its advisory lock is taken) is
+ * skipped.  st is the sum over the mailboxes; the first mailbox's error is
+ * returned (prefixed with its name when there are several), the others'
+ * are logged, and every mailbox gets its pass.  Logs a "poll timing:" line
+ * per mailbox at info level. */
 int desk_poll(Desk *desk, PollStats *st, DmError *err);
+/* The shortest poll_interval of the mailboxes, in seconds. */
+int desk_poll_interval(const Desk *desk);
+
+/* desk_poll for mailbox i of the configuration alone: polled when its
+ * poll_interval has passed since this process last polled it, or at once
+ * with `now` (its server announced mail); *polled_r says whether it was.
+ * The error names the mailbox when there are several. */
+int desk_poll_mailbox(Desk *desk, size_t i, bool now, bool *polled_r, PollStats *st, DmError *err);
 
 /* ---- the quarantine, worked by staff (quarantine.c) ---- */
 
@@ -114,8 +132,21 @@ typedef struct {
 } SendStats;
 
 /* Deliver what is due over SMTP on one connection; on failure record the
- * error and retry later with backoff.  Logs a "send timing:" line. */
+ * error and retry later with backoff.  Logs a "send timing:" line.
+ * DM_ETEMP when the pass stopped because the server cannot be reached,
+ * DM_EAUTH when it refused the login (the mail waits, its attempts
+ * untouched; st counts what was done before). */
 int desk_send(Desk *desk, SendStats *st, DmError *err);
+
+/* ---- check-config --connect (check.c) ---- */
+
+/* Log in to the IMAP server of mailbox i and ask the mailbox's STATUS, or
+ * to the SMTP server and say NOOP, sending nothing.  0 with *info_r
+ * (g_free) saying what was found; else the kind and the server's words
+ * as imap/smtp give them (DM_EAUTH a refused login, DM_ETEMP a server
+ * that cannot be reached, ...). */
+int desk_check_imap(const Config *cfg, size_t i, char **info_r, DmError *err);
+int desk_check_smtp(const Config *cfg, char **info_r, DmError *err);
 
 /* ---- the daemon ---- */
 

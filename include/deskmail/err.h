@@ -17,13 +17,14 @@
 
 typedef enum {
 	DM_OK = 0,
-	DM_ETEMP = -1,     /* temporary: retry later */
-	DM_EPERM = -2,     /* permanent: bad input, do not retry */
-	DM_ECONFIG = -3,   /* configuration error */
-	DM_ENOTFOUND = -4, /* no such object */
-	DM_EINTERNAL = -5, /* bug or impossible state */
+	DM_ETEMP = -1,       /* temporary: retry later */
+	DM_EPERM = -2,       /* permanent: bad input, do not retry */
+	DM_ECONFIG = -3,     /* configuration error */
+	DM_ENOTFOUND = -4,   /* no such object */
+	DM_EINTERNAL = -5,   /* bug or impossible state */
 	DM_EAUTH = -6,       /* a server refused our credentials */
 	DM_EUNMIGRATED = -7, /* the database schema is missing or old */
+	DM_EUSAGE = -8,      /* the command line is wrong (exit 64) */
 } DmErrKind;
 
 typedef struct {

@@ -25,6 +25,16 @@ typedef struct {
 	bool tls_verify;
 	const char *ca_file; /* or NULL */
 	long timeout;        /* seconds */
+	/* OAuth2: NULL = log in with the password; "XOAUTH2" or "OAUTHBEARER" =
+	 * SASL with a bearer token (password unused) from token_file or the
+	 * output of token_command (exactly one; see deskmail/token.h), taken
+	 * at login, at most `timeout` seconds for the command.  A refused
+	 * token is fetched again once (file read again, command run again)
+	 * and the login tried once more when it changed; a refusal after
+	 * that is DM_EAUTH with the server's words. */
+	const char *oauth2_mechanism;
+	const char *token_file;
+	const char *token_command;
 } ImapParams;
 
 typedef struct ImapSession ImapSession;
@@ -52,9 +62,16 @@ ImapSession *imap_session_new(const ImapParams *p);
 void imap_session_free(ImapSession *s);
 
 /* STATUS of the mailbox: UIDVALIDITY and UIDNEXT.  DM_ETEMP on network
- * trouble, DM_EAUTH when the server refuses the login (every request may
- * return it: curl logs in on the first request of a connection); the
- * message is in err. */
+ * trouble, DM_EPERM when the server refuses the STATUS (NO/BAD, e.g. no
+ * such mailbox).
+ *
+ * For every call of this module that talks to the server: DM_EAUTH when
+ * the server refused the login (a NO to LOGIN or AUTHENTICATE); with
+ * OAuth2, also the errors of dm_token_get (DM_ECONFIG, DM_ETEMP).  A NO or
+ * BAD from the server is quoted in err as the server wrote it, with the
+ * command it answered ("IMAP SEARCH: SELECT refused: NO Mailbox doesn't
+ * exist: X"), and a TLS certificate failure carries curl's text and the
+ * verify result. */
 int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, DmError *err);
 
 /* The UIDs in [first_uid, last_uid] that are in the mailbox, ascending, at
@@ -70,7 +87,7 @@ int imap_status(ImapSession *s, uint32_t *uidvalidity_r, uint32_t *uidnext_r, Dm
  * requests, not one per window (without ESEARCH, one per `window` UIDs of
  * the gap once the window is at its widest).  first_uid 0 counts as 1.
  * *uids_r is allocated with GLib (g_free()); NULL when *n_r == 0.
- * DM_ETEMP on network or login trouble or a reply that is not an answer to
+ * DM_ETEMP on network trouble or a reply that is not an answer to
  * the search, DM_EPERM when the server refuses it (NO/BAD); the message is
  * in err and the outputs are untouched on failure. */
 #define IMAP_SEARCH_WINDOW 16384

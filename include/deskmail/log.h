@@ -3,6 +3,8 @@
 #ifndef DESKMAIL_LOG_H
 #define DESKMAIL_LOG_H
 
+#include <stdbool.h>
+
 typedef enum {
 	DM_LOG_DEBUG = 0,
 	DM_LOG_INFO = 1,
@@ -18,6 +20,13 @@ int dm_log_level_parse(const char *name);
 void dm_log_use_syslog(const char *ident);
 
 void dm_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The message a command ends with when it fails: "deskmail: text" on
+ * stderr always (cron mails it, a shell shows it), and to syslog too when
+ * it is on; under journald with the error priority prefix. */
+void dm_log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True when stderr is systemd's journal stream ($JOURNAL_STREAM names its
+ * device and inode): lines then carry "<N>" priorities, no timestamp. */
+bool dm_log_journald(void);
 
 #define dm_log(level, ...)                                                                         \
 	do {                                                                                       \

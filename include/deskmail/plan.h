@@ -81,6 +81,7 @@ typedef struct {
 	char *last_in_msgid; /* the client's latest mail with a Message-ID ... */
 	char *last_in_refs;  /* ... its newest 19 references, space separated */
 	char *last_in_body;  /* the clean text of the client's latest mail */
+	char *mailbox;       /* the mailbox it came in through (its brand), or NULL */
 } TicketFact;
 
 /* Kinds of automatic reply counted per recipient for the hourly limits. */
@@ -164,6 +165,11 @@ typedef struct {
 	const char *source;  /* "imap" or "pipe" */
 	int64_t mailbox_id;  /* 0 for pipe */
 	const char *mailbox; /* its name, for the log ("INBOX"); may be NULL */
+	/* the configured mailbox whose brand (address, templates) the mail
+	 * about it carries, recorded with a ticket it opens; NULL: the
+	 * desk's own.  Set by the desk once the facts are known (the ticket's
+	 * own brand for mail about a ticket). */
+	const char *brand;
 	uint32_t uidvalidity;
 	uint32_t uid;
 	bool truncated; /* quarantine whatever it is (over a cap, or unstorable) */

@@ -28,6 +28,12 @@ typedef struct {
 	bool tls_verify;
 	const char *ca_file;
 	long timeout; /* seconds */
+	/* OAuth2, as in ImapParams: NULL = the password; "XOAUTH2" or
+	 * "OAUTHBEARER" = a bearer token from token_file or token_command
+	 * (exactly one; needs username), fetched again once when refused. */
+	const char *oauth2_mechanism;
+	const char *token_file;
+	const char *token_command;
 } SmtpParams;
 
 /* "try", "require", "never" (NULL = "try") to SmtpStarttls; -1 for
@@ -79,15 +85,26 @@ void smtp_client_free(SmtpClient *c);
  * addr-spec, "" for the null sender) to the bare addr-spec recipients.
  * Returns 0 when the server accepted the message for every recipient,
  * DM_ETEMP for connection trouble, a 4xx reply or TLS that failed or was
- * required and not offered, DM_EPERM for a 5xx reply, DM_ECONFIG when the
- * parameters are SMTP_TLS_REFUSE (message in err, with the server's code
+ * required and not offered, DM_EPERM for a 5xx reply, DM_EAUTH when the
+ * server refused the login (with OAuth2: after one new token), DM_ECONFIG
+ * when the parameters are SMTP_TLS_REFUSE, and with OAuth2 the errors of
+ * dm_token_get when no token can be had (message in err, with the server's code
  * and text when there is one, and the server as scheme://host:port only,
  * never the URL as given). */
 int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
 	      const char *data, size_t len, DmError *err);
 
+/* Connect, log in (when a username is set) and say NOOP, sending no mail:
+ * for `deskmail check-config --connect`.  0 when the server took it;
+ * DM_EAUTH when it refused the login (its reply in err), DM_ETEMP when it
+ * cannot be reached or TLS fails, DM_ECONFIG as smtp_send. */
+int smtp_check(SmtpClient *c, DmError *err);
+/* The server as scheme://host[:port], for messages (borrowed). */
+const char *smtp_shown(const SmtpClient *c);
+
 /* True when the last smtp_send failed before the server said anything (no
- * connection, no greeting): the server is down, not refusing this mail. */
+ * connection, no greeting; or, with OAuth2, no token to log in with, so
+ * nothing was tried): the server is down, not refusing this mail. */
 bool smtp_unreachable(const SmtpClient *c);
 
 #endif

@@ -27,11 +27,15 @@
 typedef struct Db Db;
 
 /* Connect (connect_timeout 10 s unless the conninfo says otherwise).
- * DM_ETEMP if the server cannot be reached. */
+ * DM_ETEMP if the server cannot be reached; DM_EAUTH if it refused the
+ * login (bad password, unknown role, pg_hba.conf), with its words;
+ * DM_ECONFIG for a conninfo libpq cannot read or a database that does not
+ * exist. */
 int store_open(const char *conninfo, Db **db_r, DmError *err);
 void store_close(Db *db);
 
-/* If the connection was lost, reset it.  DM_ETEMP if it is still down.
+/* If the connection was lost, reset it.  DM_ETEMP if it is still down
+ * (DM_EAUTH, DM_ECONFIG as store_open).
  * *reconnected_r (may be NULL) is set true when a reset happened: session
  * state (locks, an open batch) is gone. */
 int store_ensure(Db *db, bool *reconnected_r, DmError *err);
@@ -44,6 +48,13 @@ int store_ensure(Db *db, bool *reconnected_r, DmError *err);
 int store_migrate(Db *db, const char *dir, int *applied_r, DmError *err);
 /* The highest applied migration number, 0 if none. */
 int store_schema_version(Db *db, int *version_r, DmError *err);
+/* 0 when every migration in dir (NNN_name.sql) is applied; DM_EUNMIGRATED
+ * with "run `deskmail migrate`" when the schema is missing or a migration
+ * (the lowest, named) is not applied; DM_ETEMP and others from the query.
+ * A dir that cannot be opened checks only that some schema exists. */
+int store_check_migrated(Db *db, const char *dir, DmError *err);
+/* The server's version ("15.20"), borrowed from the connection. */
+const char *store_server_version(Db *db);
 
 /* ---- ingest: a batch of mails in one transaction (ingest.c) ----
  *
@@ -158,9 +169,11 @@ int store_mail_abandon(Db *db, DmError *err);
 
 /* ---- the IMAP mailbox state (mailbox.c) ---- */
 
-/* The row of mailbox url (created when new). */
-int store_mailbox_open(Db *db, const char *url, int64_t *id_r, uint32_t *uidvalidity_r,
-		       uint32_t *last_uid_r, DmError *err);
+/* The row of the mailbox at url read as username (created when new; with
+ * adopt, a row of url from before user names were recorded is taken over:
+ * only when this is the one configured account on url). */
+int store_mailbox_open(Db *db, const char *url, const char *username, bool adopt, int64_t *id_r,
+		       uint32_t *uidvalidity_r, uint32_t *last_uid_r, DmError *err);
 /* One poller per mailbox: a session advisory lock.  *locked_r false when
  * another process holds it. */
 int store_mailbox_lock(Db *db, int64_t id, bool *locked_r, DmError *err);
@@ -188,6 +201,12 @@ typedef struct {
 	unsigned char *raw;
 	size_t raw_len;
 } OutboxRow;
+
+/* A send pass holds its token for as long as it works (a session advisory
+ * lock): rows claimed with a token nobody holds are due again at once (the
+ * pass died).  Take it before the first claim. */
+int store_outbox_hold(Db *db, const char *token, DmError *err);
+void store_outbox_unhold(Db *db, const char *token);
 
 /* Claim up to max due rows for the pass whose token is given (status
  * 'sending', a lease of lease_seconds, attempts + 1), committed before any
@@ -302,6 +321,7 @@ typedef struct {
 	int64_t mailbox_id;           /* set aside: where it lies */
 	uint32_t uidvalidity, uid;    /* (0: not known) */
 	char *mailbox_url;            /* that mailbox's URL, or NULL */
+	char *mailbox_username;       /* and the user name it is read as ("": unknown) */
 	uint32_t mailbox_uidvalidity; /* the mailbox's UIDVALIDITY now */
 } QuarantineRow;
 
@@ -321,5 +341,75 @@ int store_contact_client(Db *db, const char *email, int64_t *client_id_r, DmErro
 /* A stored attachment's bytes (g_free).  DM_ENOTFOUND when there is none,
  * or it was refused (why in err). */
 int store_attachment_get(Db *db, int64_t id, unsigned char **data_r, size_t *len_r, DmError *err);
+
+/* ---- the operator's commands (ops.c): the queue, counts, purge ---- */
+
+/* One row of the outbox as `outbox list` shows it.  state: "queued"
+ * (pending, never tried or retried), "deferred" (pending after a 4xx or an
+ * outage), "sending" (claimed by a send pass), "failed". */
+typedef struct {
+	int64_t id;
+	char *state, *kind, *rcpt, *subject, *last_error; /* last_error may be NULL */
+	int attempts;
+	int64_t next_attempt; /* Unix seconds */
+	int64_t created;      /* Unix seconds */
+	int64_t ticket_id;    /* 0: none */
+	int64_t size;         /* bytes of the composed mail */
+} QueueRow;
+void queue_rows_clear(GArray *rows); /* of QueueRow */
+/* The mail not sent yet (queued, deferred, sending, failed), or only the
+ * failed rows, oldest first; appends QueueRows to rows. */
+int store_queue_list(Db *db, bool failed_only, GArray *rows, DmError *err);
+/* Back to the queue, due now, attempts reset: row id (which must be queued,
+ * deferred or failed), or every failed row when id is 0.  Each row gets an
+ * audit event ("outbox-retried") naming `by`.  *n_r: rows retried.
+ * DM_ENOTFOUND: no such row; DM_EPERM: the row is sending, sent, bounced or
+ * dropped (its state in err). */
+int store_queue_retry(Db *db, int64_t id, const char *by, int64_t *n_r, DmError *err);
+/* Out of the queue for good: the row is kept, marked 'dropped', with an
+ * audit event ("outbox-dropped") naming `by`.  Same errors as retry. */
+int store_queue_drop(Db *db, int64_t id, const char *by, DmError *err);
+
+/* Mail counted over all time and the last hour and day (dm_now()). */
+typedef struct {
+	int64_t total, hour, day;
+} StatCount;
+typedef struct {
+	int64_t now; /* Unix seconds, the desk's clock */
+	StatCount received, quarantined, sent, deferred, failed;
+	/* the queue now */
+	int64_t queued, deferred_now, sending, failed_now, quarantine_held;
+	/* open (not closed) tickets: per status (GPtrArray of g_strdup'd names
+	 * and the counts beside them, in the order of the status names), and
+	 * per support line 1..3 (index 0 unused) */
+	GPtrArray *open_status; /* char *, g_free */
+	GArray *open_status_n;  /* int64_t */
+	int64_t open_line[4];
+	int64_t open_total;
+} DeskStats;
+int store_stats(Db *db, DeskStats *st, DmError *err);
+void desk_stats_clear(DeskStats *st);
+
+/* `purge`: the contents (message texts, attachment bytes, raw mail in and
+ * out) of tickets closed before the cutoff, and the raw bytes of mail
+ * quarantined before it; rows, metadata (addresses, subjects, sizes,
+ * Message-IDs, hashes) and events stay.  Outgoing mail still in the queue
+ * (queued, deferred, failed) keeps its bytes until it is sent or dropped.
+ * Held quarantine entries purged are marked dropped, by `by`.  The cutoff
+ * is dm_now() minus the span. */
+typedef struct {
+	int years, months, days, hours;
+} PurgeSpan;
+typedef struct {
+	char cutoff[40]; /* the instant, as text */
+	int64_t tickets, messages, text_bytes, attachments, blobs, blob_bytes;
+	int64_t raw_in, raw_in_bytes, raw_out, raw_out_bytes;
+	int64_t quarantined, quarantined_bytes, quarantine_dropped;
+} PurgeStats;
+/* dry_run: count, change nothing.  Else work in batches of `batch`
+ * tickets (or mails), each its own transaction; a second run finds
+ * nothing.  *st is filled as far as it went, also on error. */
+int store_purge(Db *db, const PurgeSpan *span, bool dry_run, int batch, const char *by,
+		PurgeStats *st, DmError *err);
 
 #endif

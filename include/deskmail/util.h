@@ -70,4 +70,9 @@ bool dm_host_is_loopback(const char *host);
  * SIGKILL.  Costs one comparison when the variable is unset. */
 void dm_failpoint(const char *name);
 
+/* The folder of deskmail's own data (sql/ and templates/): $DESKMAIL_DATADIR
+ * when it is set and not empty (a staged installation, tests), else the one
+ * compiled in, <prefix>/share/deskmail.  Borrowed. */
+const char *dm_datadir(void);
+
 #endif

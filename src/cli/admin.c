@@ -16,7 +16,7 @@
 
 static int usage(DmError *err, const char *text)
 {
-	return dm_error_set(err, DM_EPERM, "usage: deskmail %s", text);
+	return dm_error_set(err, DM_EUSAGE, "usage: deskmail %s", text);
 }
 
 static int lines(int rc, GPtrArray *l)

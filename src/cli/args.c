@@ -42,7 +42,14 @@ const char *cli_pos(int argc, char **argv, int k)
 	int seen = 0;
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) == 0) {
-			if (strchr(argv[i], '=') == NULL && !is_flag(argv[i]))
+			if (strchr(argv[i], '=') == NULL && !is_flag(argv[i]) &&
+			    strcmp(argv[i], "--quiet") != 0)
+				i++;
+			continue;
+		}
+		/* -q, -n: flags; -o FILE */
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			if (strcmp(argv[i], "-o") == 0)
 				i++;
 			continue;
 		}

@@ -22,6 +22,20 @@ void cli_print_json(JsonBuilder *b);
 /* Print every line (for the reports) and free the array. */
 void cli_print_lines(GPtrArray *lines);
 
+/* The command line's grammar (usage.c).  cli_check_args() checks argv
+ * (argv[0] is the command) before anything is read: CLI_ARGS_OK;
+ * CLI_ARGS_HELP with the usage asked for in *text_r; CLI_ARGS_USAGE with
+ * the complaint in *why_r and the usage in *text_r (NULL for an unknown
+ * command).  Both strings are the caller's to g_free. */
+enum { CLI_ARGS_OK = 0, CLI_ARGS_HELP = 1, CLI_ARGS_USAGE = 2 };
+int cli_check_args(int argc, char **argv, char **text_r, char **why_r);
+bool cli_known_command(const char *cmd);
+
+/* `deskmail check-config [-n] [--connect]` (check.c); sql_dir is the
+ * migrations folder, for the schema check. */
+int check_config_main(const Config *cfg, const char *sql_dir, bool quiet, int argc, char **argv,
+		      DmError *err);
+
 /* `deskmail client|contact|staff ...` (admin.c) */
 int admin_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
 /* `deskmail ticket|quarantine|attachment ...` (report.c) */
@@ -32,5 +46,12 @@ int sla_cli_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
  * argv[0] is "quarantine" */
 typedef struct Desk Desk;
 int quarantine_main(Desk *desk, int argc, char **argv, DmError *err);
+/* `deskmail outbox|stats|purge ...` (ops.c); argv[0] is the command.
+ * ops_check checks the arguments alone (no configuration, no database):
+ * DM_EPERM with the usage in err when they are wrong.  ops_usage: the
+ * usage line of command cmd. */
+int ops_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err);
+int ops_check(int argc, char **argv, DmError *err);
+const char *ops_usage(const char *cmd);
 
 #endif

@@ -27,13 +27,16 @@
 #include "dm_build.h"
 
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
+/* -q/--quiet, before the command (cron) or after it */
+static bool quiet;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
 }
+
+static volatile sig_atomic_t reload_requested;
 
 static void on_sighup(int sig)
 {
@@ -43,9 +46,16 @@ static void on_sighup(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: deskmail [-c FILE] [-v] COMMAND [ARGS]\n"
+	fputs("usage: deskmail [-c FILE] [-v] [-q] [--allow-root] COMMAND [ARGS]\n"
+	      "       deskmail COMMAND [SUBCOMMAND] --help\n"
 	      "\n"
-	      "  check-config                 validate the configuration and templates\n"
+	      "  -q, --quiet                  print and log only warnings and errors (cron)\n"
+	      "  --allow-root                 run as root (else refused; or "
+	      "DESKMAIL_ALLOW_ROOT=1)\n"
+	      "\n"
+	      "  check-config [-n] [--connect] validate the configuration and templates;\n"
+	      "                               -n: only what differs from the defaults;\n"
+	      "                               --connect: log in to PostgreSQL, IMAP and SMTP\n"
 	      "  migrate                      apply missing database migrations\n"
 	      "  poll                         one pass over the IMAP mailbox\n"
 	      "  ingest [FILE]                process one message from FILE or stdin (MTA pipe)\n"
@@ -69,14 +79,30 @@ static void usage(FILE *f)
 	      "  quarantine drop ID [--by WHO]\n"
 	      "  quarantine retry ID [--by WHO]\n"
 	      "  attachment get ID [-o FILE]  write a stored attachment to FILE or stdout\n"
+	      "  outbox list [--failed] [--json]     the mail not sent yet (as mailq)\n"
+	      "  outbox retry ID|--all-failed [--by WHO] | drop ID [--by WHO]\n"
+	      "  stats [--json] [--prometheus FILE]  mail in, quarantined, sent, deferred,\n"
+	      "                               failed; open tickets per status and line\n"
+	      "  purge --older-than SPAN [--dry-run] [--by WHO]   remove the contents of\n"
+	      "                               tickets closed before SPAN (90d, 6m, 2y) ago\n"
 	      "\n"
 	      "The configuration is -c FILE, else $DESKMAIL_CONFIG, else " DM_DEFAULT_CONFIG ".\n"
-	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n",
+	      "DESKMAIL_NOW=2026-12-24T16:00:00Z runs any command at that instant (tests).\n"
+	      "Exit codes: 0 done, 1 not found, 64 usage, 65 bad data, 75 temporary (a server\n"
+	      "is unreachable: try again), 77 login refused or run as root, 78 configuration\n"
+	      "or database not migrated.\n",
 	      f);
 }
 
+/* `ingest` runs as an MTA's pipe: Postfix and others bounce the mail on
+ * 77 and 78, so there everything but a refused message (65) is 75 and the
+ * MTA keeps the mail until the operator has fixed what is wrong. */
+static bool mta_pipe;
+
 static int exit_code(int kind)
 {
+	if (mta_pipe && kind != 0 && kind != DM_EPERM)
+		return EX_TEMPFAIL;
 	switch (kind) {
 	case 0:
 		return EX_OK;
@@ -92,6 +118,8 @@ static int exit_code(int kind)
 		return EX_NOPERM;
 	case DM_EUNMIGRATED:
 		return EX_CONFIG;
+	case DM_EUSAGE:
+		return EX_USAGE;
 	default:
 		return EX_SOFTWARE;
 	}
@@ -99,7 +127,7 @@ static int exit_code(int kind)
 
 static int fail(const DmError *err, int rc)
 {
-	fprintf(stderr, "deskmail: %s\n", err->msg[0] ? err->msg : dm_error_kind_name(rc));
+	dm_log_fatal("%s", err->msg[0] ? err->msg : dm_error_kind_name(rc));
 	return exit_code(rc);
 }
 
@@ -140,15 +168,19 @@ static int read_message(const char *path, size_t max, char **data_r, size_t *len
 	return 0;
 }
 
-/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one, or
- * the source tree's. */
+/* The folder of the SQL migrations: $DESKMAIL_SQLDIR, the installed one
+ * (under $DESKMAIL_DATADIR or <prefix>/share/deskmail), or the source tree's. */
 static const char *sql_dir(void)
 {
 	const char *env = getenv("DESKMAIL_SQLDIR");
 	if (env && *env)
 		return env;
-	if (g_file_test(PKGDATADIR "/sql/001_init.sql", G_FILE_TEST_EXISTS))
-		return PKGDATADIR "/sql";
+	static char *installed; /* computed once, kept for the process */
+	if (installed == NULL)
+		installed = g_build_filename(dm_datadir(), "sql", NULL);
+	g_autofree char *first = g_build_filename(installed, "001_init.sql", NULL);
+	if (g_file_test(first, G_FILE_TEST_EXISTS))
+		return installed;
 	return SOURCE_SQLDIR;
 }
 
@@ -156,7 +188,7 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 {
 	char *raw = NULL;
 	size_t len = 0, total = 0;
-	size_t max = (size_t)cfg->imap_max_message_bytes;
+	size_t max = (size_t)cfg->mailboxes[0].max_message_bytes; /* the first mailbox's */
 	int rc = read_message(path, max, &raw, &len, &total, err);
 	if (rc)
 		return rc;
@@ -183,16 +215,11 @@ static int cmd_ingest(const Config *cfg, Desk *desk, const char *path, DmError *
 				  "not stored, not even in quarantine (%s); "
 				  "leaving it to the MTA to retry",
 				  err->msg);
-	if (rc == 0 && res.ticket_id)
+	if (rc == 0 && res.ticket_id && !quiet)
 		printf("%s #%lld\n", ingest_outcome_name(res.outcome), (long long)res.ticket_id);
-	else if (rc == 0)
+	else if (rc == 0 && !quiet)
 		printf("%s\n", ingest_outcome_name(res.outcome));
 	return rc;
-}
-
-static bool quiet_flag(int argc, char **argv)
-{
-	return cli_flag(argc, argv, "-q") || cli_flag(argc, argv, "--quiet");
 }
 
 /* poll, ingest, send, run, escalate, digest: the mail work of the desk. */
@@ -202,8 +229,14 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 	/* the daemon starts with the database down too: its passes connect */
 	bool is_run = strcmp(cmd, "run") == 0;
 	int rc = is_run ? desk_new(cfg, &desk, err) : desk_open(cfg, &desk, err);
-	if (rc)
+	if (rc == 0 && is_run)
+		desk_set_schema_dir(desk, sql_dir()); /* checked at its connect */
+	else if (rc == 0)
+		rc = store_check_migrated(desk_db(desk), sql_dir(), err);
+	if (rc) {
+		desk_close(desk);
 		return rc;
+	}
 	if (strcmp(cmd, "poll") == 0) {
 		PollStats st;
 		rc = desk_poll(desk, &st, err);
@@ -212,16 +245,18 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 				 "quarantined, %zu duplicate(s), %zu set aside, %zu failed",
 				 st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates,
 				 st.set_aside, st.failed);
-		printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, %zu "
-		       "duplicate(s)",
-		       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
-		if (st.set_aside)
-			printf(", %zu set aside", st.set_aside);
-		printf("\n");
+		if (!quiet) {
+			printf("fetched %zu: %zu new ticket(s), %zu repl(ies), %zu quarantined, "
+			       "%zu duplicate(s)",
+			       st.fetched, st.tickets, st.replies, st.quarantined, st.duplicates);
+			if (st.set_aside)
+				printf(", %zu set aside", st.set_aside);
+			printf("\n");
+		}
 	} else if (strcmp(cmd, "quarantine") == 0) {
 		rc = quarantine_main(desk, argc, argv, err);
 	} else if (strcmp(cmd, "ingest") == 0) {
-		rc = cmd_ingest(cfg, desk, argc > 1 ? argv[1] : NULL, err);
+		rc = cmd_ingest(cfg, desk, cli_pos(argc - 1, argv + 1, 0), err);
 	} else if (strcmp(cmd, "escalate") == 0) {
 		EscalateStats es;
 		rc = desk_escalate(desk, &es, err);
@@ -229,7 +264,7 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 			log_info("escalate: %zu ticket(s) looked at: %zu escalated, %zu notice(s), "
 				 "%zu mail(s) queued",
 				 es.tickets, es.escalated, es.notices, es.mails);
-		if (rc == 0 && !quiet_flag(argc, argv))
+		if (rc == 0 && !quiet)
 			printf("escalate: %zu ticket(s) looked at, %zu escalated, %zu notice(s), "
 			       "%zu "
 			       "mail(s) queued%s\n",
@@ -241,14 +276,16 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		rc = desk_digest(desk, dry, &ds, err);
 		if (rc == 0 && !dry) {
 			log_info("digest %s: %zu manager(s)", ds.period, ds.managers);
-			if (!quiet_flag(argc, argv))
+			if (!quiet)
 				printf("digest %s: queued for %zu manager(s)\n", ds.period,
 				       ds.managers);
 		}
 	} else if (strcmp(cmd, "send") == 0) {
 		SendStats st;
 		rc = desk_send(desk, &st, err);
-		printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred, st.failed);
+		if (!quiet)
+			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred,
+			       st.failed);
 	} else {
 		struct sigaction sa = {0};
 		sa.sa_handler = on_signal;
@@ -281,16 +318,23 @@ static int store_command(const Config *cfg, const char *cmd, int argc, char **ar
 	int rc = store_open(cfg->db_conninfo, &db, err);
 	if (rc)
 		return rc;
+	if (strcmp(cmd, "migrate") != 0 && (rc = store_check_migrated(db, sql_dir(), err)) != 0) {
+		store_close(db);
+		return rc;
+	}
 	if (strcmp(cmd, "migrate") == 0) {
 		int n = 0;
 		rc = store_migrate(db, sql_dir(), &n, err);
 		if (rc == 0)
 			rc = store_sla_fingerprint_init(db, cfg->sla_fingerprint, err);
-		if (rc == 0)
+		if (rc == 0 && !quiet)
 			printf("%d migration(s) applied\n", n);
 	} else if (strcmp(cmd, "client") == 0 || strcmp(cmd, "contact") == 0 ||
 		   strcmp(cmd, "staff") == 0) {
 		rc = admin_main(cfg, db, argc, argv, err);
+	} else if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 ||
+		   strcmp(cmd, "purge") == 0) {
+		rc = ops_main(cfg, db, argc, argv, err);
 	} else if (strcmp(cmd, "ticket") == 0 && argc > 1 &&
 		   (strcmp(argv[1], "sla") == 0 ||
 		    (strcmp(argv[1], "list") == 0 && cli_flag(argc, argv, "--due")))) {
@@ -320,19 +364,28 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 512 * 1024);
 	const char *cfg_opt = NULL;
 	int verbose = 0, c;
+	bool allow_root = false;
 	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
 						 {"verbose", no_argument, NULL, 'v'},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"allow-root", no_argument, NULL, 'R'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
 	/* '+': stop at the command, so its own --options are left alone */
-	while ((c = getopt_long(argc, argv, "+c:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cfg_opt = optarg;
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'R':
+			allow_root = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -350,8 +403,47 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	const char *cmd = argv[optind];
+	mta_pipe = strcmp(cmd, "ingest") == 0;
 	int cargc = argc - optind;
 	char **cargv = argv + optind;
+
+	/* the command line is checked whole before anything is read */
+	g_autofree char *help = NULL, *why = NULL;
+	switch (cli_check_args(cargc, cargv, &help, &why)) {
+	case CLI_ARGS_HELP:
+		fputs(help, stdout);
+		return EX_OK;
+	case CLI_ARGS_USAGE:
+		fprintf(stderr, "deskmail: %s\n", why);
+		if (help)
+			fputs(help, stderr);
+		else
+			usage(stderr);
+		return EX_USAGE;
+	default:
+		break;
+	}
+	/* the operator's commands check their own lines (ops.c), also before
+	 * anything is read */
+	if (strcmp(cmd, "outbox") == 0 || strcmp(cmd, "stats") == 0 || strcmp(cmd, "purge") == 0) {
+		DmError uerr = {0};
+		if (cli_flag(cargc, cargv, "--help") || cli_flag(cargc, cargv, "-h")) {
+			printf("%s\n", ops_usage(cmd));
+			return EX_OK;
+		}
+		if (ops_check(cargc, cargv, &uerr) != 0) {
+			fprintf(stderr, "deskmail: %s\n", uerr.msg);
+			return EX_USAGE;
+		}
+	}
+	quiet = quiet || cli_flag(cargc, cargv, "-q") || cli_flag(cargc, cargv, "--quiet");
+	const char *env_root = getenv("DESKMAIL_ALLOW_ROOT");
+	if (geteuid() == 0 && !allow_root && !(env_root && strcmp(env_root, "1") == 0)) {
+		dm_log_fatal("refusing to run as root: run it as the deskmail user "
+			     "(sudo -u deskmail deskmail ...), or give --allow-root before the "
+			     "command (or DESKMAIL_ALLOW_ROOT=1) if you mean it");
+		return mta_pipe ? EX_TEMPFAIL : EX_NOPERM;
+	}
 
 	g_autofree char *clock_err = NULL;
 	if (dm_clock_init(&clock_err) < 0) {
@@ -368,18 +460,13 @@ int main(int argc, char **argv)
 	dm_log_level = dm_log_level_parse(cfg->log_level);
 	if (verbose)
 		dm_log_level = DM_LOG_DEBUG;
+	else if (quiet && dm_log_level < DM_LOG_WARN)
+		dm_log_level = DM_LOG_WARN;
 	if (cfg->log_syslog)
 		dm_log_use_syslog("deskmail");
 
 	if (strcmp(cmd, "check-config") == 0) {
-		/* allowed but unwise: said, without failing */
-		for (size_t i = 0; i < cfg->n_warnings; i++)
-			fprintf(stderr, "deskmail: warning: %s\n", cfg->warnings[i]);
-		rc = desk_check_templates(cfg, &err);
-		if (rc == 0) {
-			cfg_dump(cfg);
-			printf("%s: OK\n", path);
-		}
+		rc = check_config_main(cfg, sql_dir(), quiet, cargc, cargv, &err);
 		cfg_free(cfg);
 		return rc ? fail(&err, rc) : EX_OK;
 	}
@@ -387,14 +474,15 @@ int main(int argc, char **argv)
 	static const char *const desk_cmds[] = {"poll",     "ingest", "send", "run",
 						"escalate", "digest", NULL};
 	static const char *const store_cmds[] = {"migrate", "client",     "contact",    "staff",
-						 "ticket",  "quarantine", "attachment", NULL};
+						 "ticket",  "quarantine", "attachment", "outbox",
+						 "stats",   "purge",      NULL};
 	/* quarantine list is a report; its other commands work with mail */
 	bool quarantine_work =
 		strcmp(cmd, "quarantine") == 0 && cargc > 1 && strcmp(cargv[1], "list") != 0;
 	if (is_one_of(cmd, desk_cmds) || quarantine_work) {
 		mime_global_init();
 		if (imap_global_init() != 0 || smtp_global_init() != 0) {
-			fprintf(stderr, "deskmail: cannot set up libcurl\n");
+			dm_log_fatal("cannot set up libcurl");
 			cfg_free(cfg);
 			return EX_SOFTWARE;
 		}

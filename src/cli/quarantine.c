@@ -38,7 +38,7 @@ int quarantine_main(Desk *desk, int argc, char **argv, DmError *err)
 	if (arg && arg[0] == '#')
 		arg++;
 	if (arg == NULL || dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
-		return dm_error_set(err, DM_EPERM, "%s", usage_text);
+		return dm_error_set(err, DM_EUSAGE, "%s", usage_text);
 	const char *by = who(argc, argv);
 	if (strcmp(sub, "show") == 0) {
 		GPtrArray *l = g_ptr_array_new_with_free_func(g_free);
@@ -58,7 +58,7 @@ int quarantine_main(Desk *desk, int argc, char **argv, DmError *err)
 	}
 	bool accept = strcmp(sub, "accept") == 0;
 	if (!accept && strcmp(sub, "retry") != 0)
-		return dm_error_set(err, DM_EPERM, "%s", usage_text);
+		return dm_error_set(err, DM_EUSAGE, "%s", usage_text);
 	const char *contact = accept ? cli_opt(argc, argv, "--contact") : NULL;
 	g_autofree char *low = contact ? g_utf8_strdown(contact, -1) : NULL;
 	IngestResult res;

@@ -25,7 +25,7 @@ static int attachment_get(Db *db, int argc, char **argv, DmError *err)
 	int64_t id;
 	const char *arg = argc > 2 ? argv[2] : "";
 	if (dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
-		return dm_error_set(err, DM_EPERM, "usage: deskmail attachment get ID [-o FILE]");
+		return dm_error_set(err, DM_EUSAGE, "usage: deskmail attachment get ID [-o FILE]");
 	const char *out = cli_opt(argc, argv, "-o");
 	if (out == NULL)
 		out = cli_opt(argc, argv, "--output");
@@ -65,7 +65,7 @@ int report_main(Db *db, int argc, char **argv, DmError *err)
 			arg++;
 		if (dm_parse_i64(arg, 1, INT64_MAX, &id) != 0) {
 			g_ptr_array_free(l, TRUE);
-			return dm_error_set(err, DM_EPERM,
+			return dm_error_set(err, DM_EUSAGE,
 					    "usage: deskmail ticket show N [--json]");
 		}
 		return print(store_ticket_show(db, id, json, l, err), l);
@@ -78,6 +78,6 @@ int report_main(Db *db, int argc, char **argv, DmError *err)
 	if (strcmp(what, "attachment") == 0 && strcmp(sub, "get") == 0)
 		return attachment_get(db, argc, argv, err);
 	return dm_error_set(
-		err, DM_EPERM,
+		err, DM_EUSAGE,
 		"usage: deskmail ticket list|show N [--json] | quarantine list [--json]");
 }

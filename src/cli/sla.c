@@ -235,12 +235,13 @@ int sla_cli_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 		if (arg && arg[0] == '#')
 			arg++;
 		if (arg == NULL || dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
-			return dm_error_set(err, DM_EPERM, "usage: deskmail ticket sla N [--json]");
+			return dm_error_set(err, DM_EUSAGE,
+					    "usage: deskmail ticket sla N [--json]");
 		return ticket_sla(cfg, db, id, json, err);
 	}
 	int64_t limit = 100;
 	const char *l = cli_opt(argc, argv, "--limit");
 	if (l && dm_parse_i64(l, 1, 100000, &limit) != 0)
-		return dm_error_set(err, DM_EPERM, "--limit must be 1 .. 100000");
+		return dm_error_set(err, DM_EUSAGE, "--limit must be 1 .. 100000");
 	return ticket_due(cfg, db, json, (int)limit, err);
 }

@@ -42,6 +42,9 @@
 /* A password file holds one line; anything bigger is a mistake. */
 #define CFG_PASSWORD_FILE_MAX 4096
 
+/* Mailboxes in the list at most (each is polled every pass). */
+#define CFG_MAX_MAILBOXES 1000
+
 typedef enum {
 	T_STRING,
 	T_INT,   /* stored as int */
@@ -244,6 +247,15 @@ static const char *check_mailbox(const char *v)
 	return NULL;
 }
 
+/* A mailbox's name: it is recorded with each ticket that came in through
+ * it (the brand of the mail about the ticket) and shown in logs. */
+static const char *check_mailbox_name(const char *v)
+{
+	if (*v == '\0' || strlen(v) > 100)
+		return "must be 1 to 100 characters";
+	return NULL;
+}
+
 /* An authserv-id as RFC 8601 allows it unquoted (an RFC 2045 token), which
  * is what servers write: in practice a host name. */
 static const char *check_authserv_id(const char *v)
@@ -282,24 +294,108 @@ static const char *check_authserv_id(const char *v)
 		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
 	}
 
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(Config, field)                                                  \
+	}
+
+/* imap.auth, smtp.auth and their oauth2_mechanism, at their CFG_LOGIN_*
+ * and CFG_OAUTH2_* index */
+static const char *const login_words[] = {"password", "oauth2", NULL};
+static const char *const oauth2_words[] = {"xoauth2", "oauthbearer", NULL};
+G_STATIC_ASSERT(CFG_LOGIN_PASSWORD == 0 && CFG_LOGIN_OAUTH2 == 1);
+G_STATIC_ASSERT(CFG_OAUTH2_XOAUTH2 == 0 && CFG_OAUTH2_OAUTHBEARER == 1);
+
 static const Setting database_settings[] = {
 	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
 };
 
-static const Setting imap_settings[] = {
-	S_("url", F_REQUIRED, NULL, imap_url, check_imap_url),
-	S_("username", F_REQUIRED, NULL, imap_username, check_nonempty),
-	S_("password", F_SECRET | F_RAW, NULL, imap_password, NULL),
-	S_("password_file", F_SECRET_FILE, NULL, imap_password, check_nonempty),
-	I_("poll_interval", 30, 1, 86400, imap_poll_interval),
-	S_("mark_flag", 0, "$Ticketed", imap_mark_flag, check_imap_flag),
-	S_("move_to", 0, NULL, imap_move_to, check_mailbox),
-	L_("max_message_bytes", 25 * MIB, KIB, GIB, imap_max_message_bytes),
-	B_("tls_verify", 1, imap_tls_verify),
-	S_("ca_file", 0, NULL, imap_ca_file, check_nonempty),
-	I_("timeout", 60, 1, 3600, imap_timeout),
-	I_("batch", 500, 1, 100000, imap_batch),
+#undef S_
+#undef I_
+#undef L_
+#undef B_
+#undef W_
+#define S_(n, fl, def, field, chk)                                                                 \
+	{                                                                                          \
+		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
+		.offset = offsetof(CfgMailbox, field), .check = chk                                \
+	}
+#define I_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
+		.offset = offsetof(CfgMailbox, field)                                              \
+	}
+#define L_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
+		.offset = offsetof(CfgMailbox, field)                                              \
+	}
+#define B_(n, def, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(CfgMailbox, field)   \
+	}
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(CfgMailbox, field)                                              \
+	}
+/* The imap group and each entry of the mailboxes list land in a
+ * CfgMailbox.  The last N_BRAND_SETTINGS rows are the brand's and are
+ * allowed in the list's entries only (the imap group's brand is the desk). */
+static const Setting mailbox_settings[] = {
+	S_("name", 0, NULL, name, check_mailbox_name),
+	S_("url", F_REQUIRED, NULL, url, check_imap_url),
+	S_("username", F_REQUIRED, NULL, username, check_nonempty),
+	S_("password", F_SECRET | F_RAW, NULL, password, NULL),
+	S_("password_file", F_SECRET_FILE, NULL, password, check_nonempty),
+	I_("poll_interval", 30, 1, 86400, poll_interval),
+	S_("mark_flag", 0, "$Ticketed", mark_flag, check_imap_flag),
+	S_("move_to", 0, NULL, move_to, check_mailbox),
+	L_("max_message_bytes", 25 * MIB, KIB, GIB, max_message_bytes),
+	B_("tls_verify", 1, tls_verify),
+	S_("ca_file", 0, NULL, ca_file, check_nonempty),
+	I_("timeout", 60, 1, 3600, timeout),
+	I_("batch", 500, 1, 100000, batch),
+	W_("auth", CFG_LOGIN_PASSWORD, login_words, auth),
+	W_("oauth2_mechanism", CFG_OAUTH2_XOAUTH2, oauth2_words, oauth2_mechanism),
+	S_("oauth2_token_file", 0, NULL, oauth2_token_file, check_nonempty),
+	S_("oauth2_token_command", 0, NULL, oauth2_token_command, check_nonempty),
+	/* the brand's, entries only */
+	S_("address", 0, NULL, address, check_addr),
+	S_("templates", 0, NULL, templates, check_nonempty),
 };
+#define N_BRAND_SETTINGS 2
+#define N_IMAP_SETTINGS (G_N_ELEMENTS(mailbox_settings) - N_BRAND_SETTINGS)
+#undef S_
+#undef I_
+#undef L_
+#undef B_
+#undef W_
+#define S_(n, fl, def, field, chk)                                                                 \
+	{                                                                                          \
+		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
+		.offset = offsetof(Config, field), .check = chk                                    \
+	}
+#define W_(n, def, words_, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define I_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define L_(n, def, lo, hi, field)                                                                  \
+	{                                                                                          \
+		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
+		.offset = offsetof(Config, field)                                                  \
+	}
+#define B_(n, def, field)                                                                          \
+	{                                                                                          \
+		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
+	}
 
 static const Setting smtp_settings[] = {
 	S_("url", F_REQUIRED, NULL, smtp_url, check_smtp_url),
@@ -314,6 +410,10 @@ static const Setting smtp_settings[] = {
 	I_("max_attempts", 12, 1, 1000, smtp_max_attempts),
 	I_("retry_base", 60, 1, 86400, smtp_retry_base),
 	I_("retry_max", 3600, 1, 7 * 86400, smtp_retry_max),
+	W_("auth", CFG_LOGIN_PASSWORD, login_words, smtp_auth),
+	W_("oauth2_mechanism", CFG_OAUTH2_XOAUTH2, oauth2_words, smtp_oauth2_mechanism),
+	S_("oauth2_token_file", 0, NULL, smtp_oauth2_token_file, check_nonempty),
+	S_("oauth2_token_command", 0, NULL, smtp_oauth2_token_command, check_nonempty),
 };
 
 static const Setting desk_settings[] = {
@@ -345,11 +445,6 @@ static const Setting log_settings[] = {
 static const char *const auth_words[] = {"none", "aligned", "dmarc", NULL};
 G_STATIC_ASSERT(CFG_AUTH_NONE == 0 && CFG_AUTH_ALIGNED == 1 && CFG_AUTH_DMARC == 2);
 
-#define W_(n, def, words_, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
-		.offset = offsetof(Config, field)                                                  \
-	}
 static const Setting auth_settings[] = {
 	S_("trusted_authserv_id", 0, NULL, auth_trusted_id, check_authserv_id),
 	W_("require", CFG_AUTH_NONE, auth_words, auth_require),
@@ -430,9 +525,9 @@ typedef struct {
 		n, req, t, G_N_ELEMENTS(t)                                                         \
 	}
 static const Group groups[] = {
-	G_("database", true, database_settings), G_("imap", true, imap_settings),
-	G_("smtp", true, smtp_settings),         G_("desk", true, desk_settings),
-	G_("log", false, log_settings),          G_("auth", false, auth_settings),
+	G_("database", true, database_settings), G_("smtp", true, smtp_settings),
+	G_("desk", true, desk_settings),         G_("log", false, log_settings),
+	G_("auth", false, auth_settings),
 };
 #undef G_
 
@@ -509,6 +604,14 @@ static int read_secret_file(const LoadCtx *ctx, const config_setting_t *s, const
 	g_autofree char *path = g_canonicalize_filename(name, ctx->dir);
 	char *data = NULL;
 	size_t len = 0;
+	/* as fetchmail does: a secret others may read (or change) is no
+	 * secret; the owner and its group (the daemon's) only */
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 007) != 0)
+		return cfg_fail(ctx, s,
+				"setting '%s': %s is readable or writable by others "
+				"(mode %04o): chmod o-rwx %s",
+				full, path, (unsigned)(st.st_mode & 07777), path);
 	if (dm_read_file(path, CFG_PASSWORD_FILE_MAX, &data, &len) < 0) {
 		if (errno == EFBIG)
 			return cfg_fail(ctx, s, "setting '%s': %s is larger than %d bytes", full,
@@ -757,6 +860,123 @@ static int load_plans(const LoadCtx *ctx, const config_setting_t *plans, Config 
 	return 0;
 }
 
+/* "username@host[:port]/MAILBOX" of a mailbox, its default name. */
+static char *mailbox_default_name(const CfgMailbox *mb)
+{
+	const char *p = strstr(mb->url, "://");
+	return g_strdup_printf("%s@%s", mb->username, p ? p + 3 : mb->url);
+}
+
+/* One mailbox from grp (the imap group, or an entry of the list, whose
+ * brand settings are allowed too), its password required and its templates
+ * folder made absolute. */
+static int finish_login(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, int auth,
+			const char *username, char **token_file, const char *token_command,
+			Config *cfg);
+
+static int load_mailbox(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, bool entry,
+			Config *cfg, CfgMailbox *mb)
+{
+	int rc = load_group(ctx, grp, prefix, mailbox_settings,
+			    entry ? G_N_ELEMENTS(mailbox_settings) : N_IMAP_SETTINGS, mb);
+	if (rc == 0)
+		rc = finish_login(ctx, grp, prefix, mb->auth, mb->username, &mb->oauth2_token_file,
+				  mb->oauth2_token_command, cfg);
+	if (rc < 0)
+		return rc;
+	if (mb->password == NULL && mb->auth != CFG_LOGIN_OAUTH2)
+		return cfg_fail(ctx, grp,
+				"setting '%s.password': required (or %s.password_file), or "
+				"%s.auth = \"oauth2\"",
+				prefix, prefix, prefix);
+	if (mb->name == NULL) {
+		mb->name = mailbox_default_name(mb);
+		mb->name_derived = true;
+	}
+	if (mb->templates != NULL) {
+		char *abs = g_canonicalize_filename(mb->templates, ctx->dir);
+		g_free(mb->templates);
+		mb->templates = abs;
+	}
+	if (mb->address != NULL) {
+		char *low = g_ascii_strdown(mb->address, -1);
+		g_free(mb->address);
+		mb->address = low;
+	}
+	return 0;
+}
+
+/* The single imap group or the mailboxes list (not both): names unique, no
+ * account's folder twice. */
+static int load_mailboxes(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
+{
+	config_setting_t *imap = config_setting_get_member(root, "imap");
+	config_setting_t *list = config_setting_get_member(root, "mailboxes");
+	if (imap != NULL && list != NULL)
+		return cfg_fail(ctx, list,
+				"setting 'mailboxes': set either the imap group (one mailbox) or "
+				"the mailboxes list, not both");
+	if (imap == NULL && list == NULL)
+		return cfg_fail(ctx, NULL,
+				"setting 'imap': required group is missing (or a mailboxes list)");
+	if (imap != NULL) {
+		if (config_setting_type(imap) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, imap, "setting 'imap': must be a group { ... }");
+		cfg->mailboxes = g_new0(CfgMailbox, 1);
+		cfg->n_mailboxes = 1;
+		return load_mailbox(ctx, imap, "imap", false, cfg, &cfg->mailboxes[0]);
+	}
+	int n = config_setting_type(list) == CONFIG_TYPE_LIST ? config_setting_length(list) : 0;
+	if (n < 1 || n > CFG_MAX_MAILBOXES)
+		return cfg_fail(ctx, list,
+				"setting 'mailboxes': must be a list of 1 to %d groups: "
+				"( { url = ...; username = ...; ... }, ... )",
+				CFG_MAX_MAILBOXES);
+	cfg->mailbox_list = true;
+	cfg->mailboxes = g_new0(CfgMailbox, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		g_autofree char *prefix = g_strdup_printf("mailboxes.[%d]", i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			return cfg_fail(ctx, e, "setting '%s': must be a group { ... }", prefix);
+		CfgMailbox *mb = &cfg->mailboxes[cfg->n_mailboxes++];
+		int rc = load_mailbox(ctx, e, prefix, true, cfg, mb);
+		if (rc < 0)
+			return rc;
+		for (size_t k = 0; k + 1 < cfg->n_mailboxes; k++) {
+			const CfgMailbox *o = &cfg->mailboxes[k];
+			if (strcmp(o->name, mb->name) == 0)
+				return cfg_fail(ctx, e,
+						"setting '%s.name': \"%s\" is the name of "
+						"mailboxes.[%zu] too (names must be unique)",
+						prefix, mb->name, k);
+			if (strcmp(o->url, mb->url) == 0 && strcmp(o->username, mb->username) == 0)
+				return cfg_fail(ctx, e,
+						"setting '%s': the same url and username as "
+						"mailboxes.[%zu] (a mailbox is polled once)",
+						prefix, k);
+		}
+	}
+	return 0;
+}
+
+/* desk.address and every mailbox's, lower-case, each once. */
+static void own_addresses(Config *cfg)
+{
+	GPtrArray *a = g_ptr_array_new();
+	g_ptr_array_add(a, g_ascii_strdown(cfg->desk_address, -1));
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		const char *addr = cfg->mailboxes[i].address;
+		bool seen = addr == NULL;
+		for (guint k = 0; k < a->len && !seen; k++)
+			seen = strcmp(a->pdata[k], addr) == 0;
+		if (!seen)
+			g_ptr_array_add(a, g_strdup(addr));
+	}
+	g_ptr_array_add(a, NULL);
+	cfg->own_addresses = (char **)g_ptr_array_free(a, FALSE);
+}
+
 static void cfg_warn(Config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static const char *const weekday_keys[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -966,15 +1186,76 @@ static int finish_auth(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 	return 0;
 }
 
+/* imap.auth or smtp.auth (`prefix`): "oauth2" needs a user name and
+ * exactly one token source, and refuses a password; "password" refuses
+ * the oauth2_* settings, so that none is silently unused.  The token file
+ * is made absolute (against the configuration's folder) and checked if it
+ * is there; it is read, and the command run, only at login. */
+static int finish_login(const LoadCtx *ctx, config_setting_t *grp, const char *prefix, int auth,
+			const char *username, char **token_file, const char *token_command,
+			Config *cfg)
+{
+	static const char *const oauth2_keys[] = {"oauth2_mechanism", "oauth2_token_file",
+						  "oauth2_token_command"};
+	static const char *const password_keys[] = {"password", "password_file"};
+	if (auth != CFG_LOGIN_OAUTH2) {
+		for (size_t i = 0; i < G_N_ELEMENTS(oauth2_keys); i++) {
+			config_setting_t *s = config_setting_get_member(grp, oauth2_keys[i]);
+			if (s != NULL)
+				return cfg_fail(ctx, s,
+						"setting '%s.%s': needs %s.auth = \"oauth2\"",
+						prefix, oauth2_keys[i], prefix);
+		}
+		return 0;
+	}
+	config_setting_t *a = config_setting_get_member(grp, "auth");
+	if (username == NULL)
+		return cfg_fail(ctx, a,
+				"setting '%s.auth': \"oauth2\" needs %s.username (the account "
+				"the token was issued for)",
+				prefix, prefix);
+	for (size_t i = 0; i < G_N_ELEMENTS(password_keys); i++) {
+		config_setting_t *s = config_setting_get_member(grp, password_keys[i]);
+		if (s != NULL)
+			return cfg_fail(ctx, s,
+					"setting '%s.%s': not used with %s.auth = \"oauth2\" (the "
+					"token comes from %s.oauth2_token_file or "
+					"%s.oauth2_token_command); remove it",
+					prefix, password_keys[i], prefix, prefix, prefix);
+	}
+	if ((*token_file == NULL) == (token_command == NULL))
+		return cfg_fail(ctx, a,
+				"setting '%s.auth': \"oauth2\" needs exactly one of "
+				"%s.oauth2_token_file and %s.oauth2_token_command",
+				prefix, prefix, prefix);
+	if (*token_file != NULL) {
+		char *abs = g_canonicalize_filename(*token_file, ctx->dir);
+		g_free(*token_file);
+		*token_file = abs;
+		struct stat st;
+		config_setting_t *s = config_setting_get_member(grp, "oauth2_token_file");
+		if (stat(abs, &st) < 0)
+			cfg_warn(cfg, "%s.oauth2_token_file: %s: %s (it is read at each login)",
+				 prefix, abs, g_strerror(errno));
+		else if (st.st_mode & (S_IROTH | S_IWOTH))
+			return cfg_fail(
+				ctx, s,
+				"setting '%s.oauth2_token_file': %s is readable or writable "
+				"by others (mode %04o): chmod o-rw it",
+				prefix, abs, (unsigned)(st.st_mode & 07777));
+	}
+	return 0;
+}
+
 /* Cross-setting checks and derived values. */
 static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 {
-	config_setting_t *imap = config_setting_get_member(root, "imap");
 	config_setting_t *smtp = config_setting_get_member(root, "smtp");
 
-	if (cfg->imap_password == NULL)
-		return cfg_fail(ctx, imap,
-				"setting 'imap.password': required (or imap.password_file)");
+	int lrc = finish_login(ctx, smtp, "smtp", cfg->smtp_auth, cfg->smtp_username,
+			       &cfg->smtp_oauth2_token_file, cfg->smtp_oauth2_token_command, cfg);
+	if (lrc < 0)
+		return lrc;
 	if (cfg->smtp_password != NULL && cfg->smtp_username == NULL) {
 		config_setting_t *s = config_setting_get_member(smtp, "password");
 		if (s == NULL)
@@ -1019,6 +1300,7 @@ static int finish(const LoadCtx *ctx, config_setting_t *root, Config *cfg)
 		const char *at = strrchr(cfg->desk_address, '@');
 		cfg->desk_domain = g_ascii_strdown(at + 1, -1);
 	}
+	own_addresses(cfg);
 	return 0;
 }
 
@@ -1083,13 +1365,14 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 		const config_setting_t *e = config_setting_get_elem(root, (unsigned)i);
 		const char *name = config_setting_name(e);
 		bool known = name != NULL &&
-			     (strcmp(name, "plans") == 0 || strcmp(name, "calendars") == 0);
+			     (strcmp(name, "plans") == 0 || strcmp(name, "calendars") == 0 ||
+			      strcmp(name, "imap") == 0 || strcmp(name, "mailboxes") == 0);
 		for (size_t g = 0; g < G_N_ELEMENTS(groups) && !known; g++)
 			known = name != NULL && strcmp(name, groups[g].name) == 0;
 		if (!known) {
 			rc = cfg_fail(&ctx, e,
-				      "setting '%s': unknown (groups are database, imap, smtp, "
-				      "desk, log, auth, calendars, plans)",
+				      "setting '%s': unknown (groups are database, imap or "
+				      "mailboxes, smtp, desk, log, auth, calendars, plans)",
 				      name ? name : "?");
 			goto out;
 		}
@@ -1112,6 +1395,9 @@ int cfg_load(const char *path, Config **cfg_r, DmError *err)
 			goto out;
 	}
 	rc = load_plans(&ctx, config_setting_get_member(root, "plans"), cfg);
+	if (rc < 0)
+		goto out;
+	rc = load_mailboxes(&ctx, root, cfg);
 	if (rc < 0)
 		goto out;
 	rc = finish(&ctx, root, cfg);
@@ -1146,6 +1432,11 @@ void cfg_free(Config *cfg)
 		free_fields(plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
 	}
 	g_free(cfg->plans);
+	for (size_t i = 0; cfg->mailboxes != NULL && i < cfg->n_mailboxes; i++) {
+		free_fields(mailbox_settings, G_N_ELEMENTS(mailbox_settings), &cfg->mailboxes[i]);
+	}
+	g_free(cfg->mailboxes);
+	g_strfreev(cfg->own_addresses);
 	for (size_t i = 0; cfg->calendars != NULL && i < cfg->n_calendars; i++)
 		wt_calendar_free(cfg->calendars[i]);
 	g_free(cfg->calendars);
@@ -1174,6 +1465,16 @@ const WtCalendar *cfg_ticket_calendar(const Config *cfg, const char *client_cale
 	return c != NULL ? c : cfg->desk_cal;
 }
 
+const CfgMailbox *cfg_mailbox(const Config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_mailboxes; i++)
+		if (strcmp(cfg->mailboxes[i].name, name) == 0)
+			return &cfg->mailboxes[i];
+	return NULL;
+}
+
 const CfgPlan *cfg_plan(const Config *cfg, const char *name)
 {
 	if (cfg == NULL || name == NULL)
@@ -1197,14 +1498,47 @@ static bool conninfo_has_password(const char *v)
 	return at != NULL && colon != NULL && colon < at;
 }
 
-static void dump_group(const char *prefix, const Setting *table, size_t n, const void *base)
+/* Does the setting's value differ from its default?  `derived` stands for
+ * a default of -1 ("set later": auth.staff_require is auth.require, a
+ * severity's hours are the plan's resolution_hours). */
+static bool changed(const Setting *st, const void *field, int derived)
+{
+	switch (st->type) {
+	case T_STRING: {
+		const char *v = *(char *const *)field;
+		if (v == NULL || st->def_str == NULL)
+			return v != st->def_str;
+		return strcmp(v, st->def_str) != 0;
+	}
+	case T_INT:
+	case T_WORD:
+	case T_HOURS:
+		return *(const int *)field != (st->def_int == -1 ? derived : (int)st->def_int);
+	case T_INT64:
+		return *(const int64_t *)field != st->def_int;
+	case T_BOOL:
+		return *(const bool *)field != (st->def_int != 0);
+	case T_SKIP:
+		return false;
+	}
+	return true;
+}
+
+/* Print the settings of one group; only those that differ from their
+ * defaults when only_changed.  Returns how many lines it printed. */
+static size_t dump_group_with(const char *prefix, const Setting *table, size_t n, const void *base,
+			      bool only_changed, int derived)
 {
 	const char *b = base;
+	size_t shown = 0;
 	for (size_t k = 0; k < n; k++) {
 		const Setting *st = &table[k];
 		const void *field = b + st->offset;
 		if (st->flags & F_SECRET_FILE)
 			continue; /* shown with its password row */
+		if (only_changed && !changed(st, field, derived))
+			continue;
+		shown++;
 		printf("%s.%s = ", prefix, st->name);
 		switch (st->type) {
 		case T_STRING: {
@@ -1246,26 +1580,103 @@ static void dump_group(const char *prefix, const Setting *table, size_t n, const
 		}
 		}
 	}
+	return shown;
 }
 
-void cfg_dump(const Config *cfg)
+/* The imap group, or each entry of the list with its brand (an unset
+ * address or templates folder shown as the desk's it falls back to); with
+ * only_changed, a name derived from the account is not shown, nor an
+ * unset address or templates. */
+static void dump_mailboxes(const Config *cfg, bool only_changed)
 {
-	printf("# %s\n", cfg->path);
-	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++)
-		dump_group(groups[g].name, groups[g].settings, groups[g].n, cfg);
-	if (cfg->n_plans == 0)
+	for (size_t i = 0; i < cfg->n_mailboxes; i++) {
+		const CfgMailbox *mb = &cfg->mailboxes[i];
+		g_autofree char *prefix = cfg->mailbox_list ? g_strdup_printf("mailboxes.[%zu]", i)
+							    : g_strdup("imap");
+		if (!(only_changed && mb->name_derived))
+			printf("%s.name = \"%s\"\n", prefix, mb->name);
+		/* the name is row 0 */
+		dump_group_with(prefix, mailbox_settings + 1, N_IMAP_SETTINGS - 1, mb, only_changed,
+				0);
+		if (!cfg->mailbox_list)
+			continue;
+		if (mb->address || !only_changed)
+			printf("%s.address = \"%s\"%s\n", prefix,
+			       mb->address ? mb->address : cfg->desk_address,
+			       mb->address ? "" : " (desk.address)");
+		if (mb->templates || !only_changed)
+			printf("%s.templates = \"%s\"%s\n", prefix,
+			       mb->templates ? mb->templates : cfg->desk_templates,
+			       mb->templates ? " (then desk.templates for a file not there)"
+					     : " (desk.templates)");
+	}
+}
+
+static void dump(const Config *cfg, bool only_changed)
+{
+	printf("# %s%s\n", cfg->path,
+	       only_changed ? " (settings that differ from the defaults)" : "");
+	for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
+		dump_group_with(groups[g].name, groups[g].settings, groups[g].n, cfg, only_changed,
+				cfg->auth_require);
+		if (g == 0)
+			dump_mailboxes(cfg, only_changed);
+	}
+	if (cfg->n_plans == 0 && !only_changed)
 		puts("# no plans");
 	for (size_t i = 0; i < cfg->n_plans; i++) {
-		g_autofree char *prefix = g_strdup_printf("plans.%s", cfg->plans[i].name);
-		dump_group(prefix, plan_settings, G_N_ELEMENTS(plan_settings), &cfg->plans[i]);
+		const CfgPlan *pl = &cfg->plans[i];
+		g_autofree char *prefix = g_strdup_printf("plans.%s", pl->name);
+		size_t shown = dump_group_with(prefix, plan_settings, G_N_ELEMENTS(plan_settings),
+					       pl, only_changed, 0);
 		g_autofree char *sprefix = g_strdup_printf("%s.severity_hours", prefix);
-		dump_group(sprefix, severity_settings, G_N_ELEMENTS(severity_settings),
-			   &cfg->plans[i]);
+		shown +=
+			dump_group_with(sprefix, severity_settings, G_N_ELEMENTS(severity_settings),
+					pl, only_changed, pl->resolution_minutes);
+		if (shown == 0)
+			printf("%s = { }\n", prefix); /* the plan itself is not a default */
 	}
-	for (size_t i = 0; i < cfg->n_calendars; i++)
+	for (size_t i = 0; i < cfg->n_calendars && !(only_changed && cfg->default_calendar); i++)
 		printf("calendars.%s = { timezone = \"%s\"; %.1f working hours a week }%s\n",
 		       wt_calendar_name(cfg->calendars[i]), wt_calendar_timezone(cfg->calendars[i]),
 		       (double)wt_calendar_week_seconds(cfg->calendars[i]) / 3600.0,
 		       cfg->default_calendar ? " (built in: no calendars set)" : "");
 	fflush(stdout);
+}
+
+void cfg_dump(const Config *cfg)
+{
+	dump(cfg, false);
+}
+
+void cfg_dump_changed(const Config *cfg)
+{
+	dump(cfg, true);
+}
+
+/* The placeholder the example configuration (conf/deskmail.conf) ships. */
+#define CFG_PLACEHOLDER_PASSWORD "change-me"
+
+int cfg_check_placeholders(const Config *cfg, DmError *err)
+{
+	const char *which = NULL;
+	g_autofree char *mbw = NULL;
+	for (size_t i = 0; i < cfg->n_mailboxes && which == NULL; i++) {
+		const char *pw = cfg->mailboxes[i].password;
+		if (pw && strcmp(pw, CFG_PLACEHOLDER_PASSWORD) == 0)
+			which = mbw = cfg->mailbox_list
+					      ? g_strdup_printf("mailboxes.[%zu].password", i)
+					      : g_strdup("imap.password");
+	}
+	if (which == NULL && cfg->smtp_password &&
+	    strcmp(cfg->smtp_password, CFG_PLACEHOLDER_PASSWORD) == 0)
+		which = "smtp.password";
+	if (which == NULL && cfg->db_conninfo && strstr(cfg->db_conninfo, CFG_PLACEHOLDER_PASSWORD))
+		which = "database.conninfo";
+	if (which == NULL)
+		return 0;
+	return dm_error_set(err, DM_ECONFIG,
+			    "%s: setting '%s' is still the example's placeholder \"%s\": "
+			    "put the real password in a password_file",
+			    cfg->path, which, CFG_PLACEHOLDER_PASSWORD);
 }

@@ -80,6 +80,7 @@ void ticket_fact_clear(TicketFact *t)
 	g_free(t->last_in_msgid);
 	g_free(t->last_in_refs);
 	g_free(t->last_in_body);
+	g_free(t->mailbox);
 	memset(t, 0, sizeof *t);
 }
 

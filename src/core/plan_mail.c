@@ -34,10 +34,15 @@ static const char *loop_reason(const Mail *m, const MailFacts *f, const Config *
 {
 	if (m == NULL || m->is_automatic)
 		return NULL;
-	if (m->from && g_ascii_strcasecmp(m->from->addr, cfg->desk_address) == 0)
-		return "From: our own address";
-	if (m->x_loop) {
-		g_autofree char *ours = g_ascii_strdown(cfg->desk_address, -1);
+	/* every address of the desk's (each mailbox's brand has one) */
+	const char *only[] = {cfg->desk_address, NULL};
+	const char *const *own =
+		cfg->own_addresses ? (const char *const *)cfg->own_addresses : only;
+	for (size_t i = 0; own[i] != NULL; i++)
+		if (m->from && g_ascii_strcasecmp(m->from->addr, own[i]) == 0)
+			return "From: our own address";
+	for (size_t i = 0; m->x_loop && own[i] != NULL; i++) {
+		g_autofree char *ours = g_ascii_strdown(own[i], -1);
 		size_t n = strlen(ours);
 		for (const char *s = strstr(m->x_loop, ours); s; s = strstr(s + 1, ours)) {
 			bool start = s == m->x_loop || !g_ascii_isalnum(s[-1]);
@@ -210,6 +215,48 @@ static void refused_notice(Plan *p, const Mail *m, const MailFacts *f, int64_t t
 	plan_event(p, ticket_id, "attachment-refused", m->from->addr, NULL, NULL, NULL, refused);
 }
 
+/* Does the subject start the way replies do ("Re:", "AW:", "SV: [2]")? */
+static bool reply_subject(const char *subject)
+{
+	static const char *const prefixes[] = {"re",  "aw", "sv",  "vs",  "antw", "odp", "ynt",
+					       "rif", "r",  "res", "réf", "odg",  "vá",  NULL};
+	const char *s = subject ? subject : "";
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (int i = 0; prefixes[i]; i++) {
+		size_t len = strlen(prefixes[i]);
+		if (g_ascii_strncasecmp(s, prefixes[i], len) != 0)
+			continue;
+		const char *c = s + len;
+		const char *e = *c == '[' ? strchr(c, ']') : NULL;
+		if (e && e - c < 8) /* "Re[2]:" */
+			c = e + 1;
+		while (*c == ' ')
+			c++;
+		if (*c == ':' || g_str_has_prefix(c, "\xef\xbc\x9a"))
+			return true;
+	}
+	return g_str_has_prefix(s, "回复") || g_str_has_prefix(s, "答复") ||
+	       g_str_has_prefix(s, "回覆") || g_str_has_prefix(s, "답장");
+}
+
+/* A new ticket's first message: a mail that answers another (In-Reply-To,
+ * References, a reply's subject, a follow-up of a closed ticket) carries
+ * quoted history, which is cut as in a reply (the reply marker first);
+ * other mails are kept as written.  NULL: keep the text as it is. */
+static const char *first_text(Plan *p, const Mail *m, const RouteDecision *d)
+{
+	if (!(m->in_reply_to || m->n_references > 0 || d->reopened_from ||
+	      reply_subject(m->subject)))
+		return NULL;
+	char *above = plan_above_marker(m->text);
+	char *clean = clean_reply_text(above);
+	g_free(above);
+	const char *body = *clean && strcmp(clean, m->text) != 0 ? ps(p, clean) : NULL;
+	g_free(clean);
+	return body;
+}
+
 static void new_ticket(Plan *p, const Mail *m, const MailFacts *f, const RouteDecision *d,
 		       const Config *cfg)
 {
@@ -224,7 +271,8 @@ static void new_ticket(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 	p->reopened_from = d->reopened_from;
 
 	const char *refused = NULL;
-	plan_message(p, m, f, f->contact_id, 0, false, NULL, &refused, cfg);
+	const char *body = first_text(p, m, d);
+	plan_message(p, m, f, f->contact_id, 0, false, body, &refused, cfg);
 	plan_event(p, tid, "ticket-created", m->from->addr, "status", NULL, "open",
 		   d->reason[0] ? ps(p, d->reason) : NULL);
 	if (d->reopened_from)
@@ -289,7 +337,7 @@ static void new_ticket(Plan *p, const Mail *m, const MailFacts *f, const RouteDe
 				     ? psf(p, "New ticket (follows up closed ticket #%lld)",
 					   (long long)d->reopened_from)
 				     : "New ticket",
-		    .text = m->text,
+		    .text = body ? body : m->text,
 		    .who = NOTIFY_LINE,
 		    .m = m,
 		    .actor_name = m->from->name,

@@ -258,8 +258,13 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 	if (rc)
 		return rc;
 
+	/* mail about a ticket carries the ticket's brand, other mail that of
+	 * the mailbox it came in through */
+	j->src.brand = j->facts.ticket.id ? j->facts.ticket.mailbox : j->in_mailbox;
+	const Brand *brand = desk_brand(d, j->src.brand);
 	t0 = now_us();
-	plan_mail(j->mail, j->parse_err.msg, j->sha256, &j->src, &j->facts, d->cfg, &j->plan);
+	plan_mail(j->mail, j->parse_err.msg, j->sha256, &j->src, &j->facts, brand_cfg(d, brand),
+		  &j->plan);
 	j->plan.raw = j->raw;
 	j->plan.raw_len = j->len;
 	t->plan += secs_since(t0);
@@ -267,7 +272,7 @@ static int try_job(Batch *b, MailJob *j, DmError *err)
 		log_notice("%s", (const char *)j->plan.notes->pdata[i]);
 
 	t0 = now_us();
-	rc = render_plan(d, &j->plan, err);
+	rc = render_plan(d, brand, &j->plan, err);
 	t->compose += secs_since(t0);
 	if (rc) {
 		store_mail_abandon(d->db, NULL);

@@ -13,6 +13,18 @@
 #include "deskmail/store.h"
 #include "deskmail/template.h"
 
+/* A mailbox's brand: the configuration as the mail about its tickets sees
+ * it (a shallow copy of the desk's with the mailbox's address and
+ * templates folder) and its templates. */
+typedef struct {
+	const CfgMailbox *mb;     /* borrowed */
+	Config view;              /* borrows every string from the desk's Config,
+				     but desk_domain */
+	char *domain;             /* owned: its address's, for Message-IDs */
+	Template *tpl[TPL_COUNT]; /* owned; all NULL without templates of its
+				     own (then the desk's are used) */
+} Brand;
+
 struct Desk {
 	const Config *cfg; /* borrowed, or owned_cfg after a reload */
 	Config *owned_cfg; /* loaded by a reload (desk_reload), or NULL */
@@ -20,17 +32,43 @@ struct Desk {
 	MimeLimits limits;
 	Template *tpl[TPL_COUNT];    /* owned, by TemplateKind */
 	volatile sig_atomic_t *stop; /* set by a signal handler; may be NULL */
-	ImapSession *imap;           /* owned, opened by the first poll */
-	bool sla_settings_checked;   /* this configuration's fingerprint is
-					recorded (desk/sla.c): once a process */
+	ImapSession **imap;          /* owned, one per mailbox of cfg, each opened
+					by its first poll */
+	int64_t *polled_at;          /* per mailbox: when this process last polled
+					it (monotonic us), 0 never */
+	Brand *brands;               /* one per mailbox with an address or
+					templates of its own */
+	size_t n_brands;
+	bool sla_settings_checked; /* this configuration's fingerprint is
+				      recorded (desk/sla.c): once a process */
 
 	/* the daemon (run.c): SIGHUP reloads the configuration (and the
 	 * fingerprint above is checked again); may be NULL */
 	volatile sig_atomic_t *reload;
+	const char *schema_dir; /* borrowed: migrations checked at connect, or NULL */
 };
 
-/* The IMAP session of the configured mailbox, opened on first use. */
-ImapSession *desk_imap(Desk *desk);
+/* The IMAP session of mailbox i of the configuration, opened on first use. */
+ImapSession *desk_imap(Desk *desk, size_t i);
+
+/* The brand of the mailbox named `mailbox`; NULL for the desk's own (name
+ * NULL, a mailbox without address or templates of its own, or one no
+ * longer configured). */
+const Brand *desk_brand(const Desk *desk, const char *mailbox);
+
+/* The configuration the planner reads for mail of brand b (NULL: the
+ * desk's own). */
+static inline const Config *brand_cfg(const Desk *d, const Brand *b)
+{
+	return b ? &b->view : d->cfg;
+}
+
+/* The SASL name of imap/smtp.oauth2_mechanism (CFG_OAUTH2_*), for
+ * ImapParams and SmtpParams. */
+static inline const char *desk_oauth2_mechanism(int m)
+{
+	return m == CFG_OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
 
 static inline bool desk_stopping(const Desk *d)
 {
@@ -50,8 +88,11 @@ static inline int64_t now_us(void)
 typedef struct {
 	unsigned char *raw; /* g_malloc'd */
 	size_t len;
-	MailSource src; /* strings borrowed from the caller, except `why` */
-	char *why;      /* owned: the reason it is quarantined whatever it is */
+	MailSource src;         /* strings borrowed from the caller, except `why`;
+				   src.brand is set with the facts (batch.c) */
+	const char *in_mailbox; /* the configured mailbox it came in through
+				   (borrowed), NULL: not through one */
+	char *why;              /* owned: the reason it is quarantined whatever it is */
 	char sha256[65];
 	Mail *mail; /* NULL when the bytes are not a readable mail */
 	DmError parse_err;
@@ -116,9 +157,11 @@ int chart_compliance_png(const DigestChart *c, GByteArray *out);
 /* ---- rendering (render.c) ---- */
 
 /* Render and compose every mail of the plan (fills the PlanMail output
- * fields).  DM_ECONFIG for a template problem, DM_EPERM for mail that cannot
- * be composed (a bad address). */
-int render_plan(Desk *desk, Plan *p, DmError *err);
+ * fields) with brand b's templates and address (NULL: the desk's own; the
+ * plan must have been made with brand_cfg(desk, b)).  DM_ECONFIG for a
+ * template problem, DM_EPERM for mail that cannot be composed (a bad
+ * address). */
+int render_plan(Desk *desk, const Brand *b, Plan *p, DmError *err);
 
 /* ---- a batch of jobs in one transaction (batch.c) ---- */
 

@@ -75,7 +75,7 @@ int desk_digest(Desk *desk, bool dry_run, DigestStats *st, DmError *err)
 					pm->inline_name = "service-levels.png";
 				}
 			}
-			rc = render_plan(desk, &p, err);
+			rc = render_plan(desk, NULL, &p, err);
 			if (rc == 0)
 				rc = store_digest_apply(desk->db, &p, err);
 		}

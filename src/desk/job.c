@@ -14,6 +14,7 @@ MailJob *job_new(unsigned char *raw, size_t len, const MailSource *src)
 	j->raw = raw;
 	j->len = len;
 	j->src = *src;
+	j->in_mailbox = src->brand;
 	plan_init(&j->plan);
 	return j;
 }

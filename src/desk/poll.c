@@ -1,4 +1,4 @@
-/* poll.c - one pass over the IMAP mailbox, incremental by UID.
+/* poll.c - one pass over each IMAP mailbox, incremental by UID.
  *
  * The mailbox's UIDVALIDITY and the last UID done are kept in PostgreSQL
  * and advance with the mails' effects, so a pass costs one STATUS when
@@ -10,7 +10,9 @@
  * crash between the two is repaired by the next pass.  A UIDVALIDITY change
  * starts the mailbox over from UID 1: what was stored before is recognised
  * by content hash or Message-ID and only checkpointed.  One poller per
- * mailbox, by a PostgreSQL advisory lock.
+ * mailbox, by a PostgreSQL advisory lock: several workers on one database
+ * share the mailboxes, each skipping those another is polling; a mailbox
+ * is polled again once its own poll_interval has passed.
  *
  * The sequence per mail: fetch (imap), parse (mime), then the batch:
  * facts (store), plan (core), render (config + mime), apply (store); per
@@ -27,6 +29,8 @@
 
 typedef struct {
 	Desk *desk;
+	const CfgMailbox *mb; /* the mailbox polled */
+	ImapSession *imap;    /* its session */
 	int64_t mbid;
 	uint32_t uidvalidity;
 	const char *mailbox; /* its name, for the log */
@@ -48,7 +52,7 @@ static double secs_since(int64_t t0)
  * mailbox_seen and the next poll repairs them. */
 static int mark(Pass *ps, GArray *uids, DmError *err)
 {
-	const Config *cfg = ps->desk->cfg;
+	const CfgMailbox *mb = ps->mb;
 	if (uids->len == 0)
 		return 0;
 	int64_t t0 = now_us();
@@ -56,8 +60,7 @@ static int mark(Pass *ps, GArray *uids, DmError *err)
 	const uint32_t *v = (const uint32_t *)(void *)uids->data;
 	if (ps->fetch)
 		fetcher_pause(ps->fetch);
-	int rc = imap_mark_set(ps->desk->imap, v, uids->len, cfg->imap_mark_flag, cfg->imap_move_to,
-			       &e);
+	int rc = imap_mark_set(ps->imap, v, uids->len, mb->mark_flag, mb->move_to, &e);
 	if (ps->fetch)
 		fetcher_resume(ps->fetch);
 	if (rc != 0 && rc != DM_ENOTFOUND) {
@@ -84,7 +87,7 @@ static void flag_set_aside(Pass *ps, GArray *uids)
 	DmError e = {0};
 	if (ps->fetch)
 		fetcher_pause(ps->fetch);
-	int rc = imap_mark_set(ps->desk->imap, (const uint32_t *)(void *)uids->data, uids->len,
+	int rc = imap_mark_set(ps->imap, (const uint32_t *)(void *)uids->data, uids->len,
 			       "$DeskmailSetAside", NULL, &e);
 	if (ps->fetch)
 		fetcher_resume(ps->fetch);
@@ -167,14 +170,13 @@ static const char *mailbox_name(const char *url)
  * its header (when that could be had) and where it lies. */
 static unsigned char *over_cap_note(Pass *ps, const Fetched *f, size_t *len_r)
 {
-	const Config *cfg = ps->desk->cfg;
 	g_autofree char *h =
 		f->head_len ? g_strndup((const char *)f->head, f->head_len) : g_strdup("");
 	g_strchomp(h);
 	char *note = g_strdup_printf("%s%sX-Deskmail-Left-On-Server: %s uidvalidity %u uid %u\r\n"
 				     "\r\n[deskmail: %s; the whole message was left on the "
 				     "server]\r\n",
-				     h, *h ? "\r\n" : "", cfg->imap_url, ps->uidvalidity, f->uid,
+				     h, *h ? "\r\n" : "", ps->mb->url, ps->uidvalidity, f->uid,
 				     f->err.msg);
 	*len_r = strlen(note);
 	return (unsigned char *)note;
@@ -186,6 +188,7 @@ static int take(Pass *ps, Fetched *f, DmError *err)
 	MailSource src = {.source = "imap",
 			  .mailbox_id = ps->mbid,
 			  .mailbox = ps->mailbox,
+			  .brand = ps->mb->name,
 			  .uidvalidity = ps->uidvalidity,
 			  .uid = f->uid};
 	unsigned char *raw = f->raw;
@@ -246,18 +249,18 @@ static void log_timing(const Pass *ps, int64_t started)
  * thread fetches a few mails ahead of the one being taken in. */
 static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 {
-	const Config *cfg = ps->desk->cfg;
+	const CfgMailbox *mb = ps->mb;
 	int rc = 0;
 	bool more = uidnext > last + 1;
 	if (more)
-		ps->fetch = fetcher_start(ps->desk->imap, ps->uidvalidity,
-					  (size_t)cfg->imap_max_message_bytes, &ps->desk->limits);
+		ps->fetch = fetcher_start(ps->imap, ps->uidvalidity, (size_t)mb->max_message_bytes,
+					  &ps->desk->limits);
 	while (more && rc == 0 && !desk_stopping(ps->desk)) {
 		uint32_t *uids = NULL;
 		size_t n = 0;
 		fetcher_pause(ps->fetch);
-		rc = imap_search_range(ps->desk->imap, last + 1, uidnext - 1,
-				       (size_t)cfg->imap_batch, 0, &uids, &n, err);
+		rc = imap_search_range(ps->imap, last + 1, uidnext - 1, (size_t)mb->batch, 0, &uids,
+				       &n, err);
 		fetcher_resume(ps->fetch);
 		if (rc)
 			break;
@@ -274,7 +277,7 @@ static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 			if (rc == 0 && batch_full(&ps->batch))
 				rc = commit(ps, err);
 		}
-		more = rc == 0 && n == (size_t)cfg->imap_batch && last + 1 < uidnext;
+		more = rc == 0 && n == (size_t)mb->batch && last + 1 < uidnext;
 		g_free(uids);
 	}
 	fetcher_stop(ps->fetch);
@@ -282,17 +285,30 @@ static int take_new(Pass *ps, uint32_t last, uint32_t uidnext, DmError *err)
 	return rc;
 }
 
-int desk_poll(Desk *desk, PollStats *st, DmError *err)
+/* One pass over mailbox i.  The lock is taken anew by every pass, after
+ * store_ensure: a session that was lost and reconnected lost its lock with
+ * it, and a pass never reconnects midway (a lost connection fails the
+ * statements until the pass ends). */
+static int poll_mailbox(Desk *desk, size_t i, PollStats *st, DmError *err)
 {
-	const Config *cfg = desk->cfg;
+	const CfgMailbox *mb = &desk->cfg->mailboxes[i];
 	memset(st, 0, sizeof *st);
 	int64_t started = now_us();
 	int rc = store_ensure(desk->db, NULL, err);
 	if (rc)
 		return rc;
-	Pass ps = {.desk = desk, .mailbox = mailbox_name(cfg->imap_url), .st = st};
+	/* log lines name the mailbox by its folder, or by its name when there
+	 * are several */
+	Pass ps = {.desk = desk,
+		   .mb = mb,
+		   .mailbox = desk->cfg->mailbox_list ? mb->name : mailbox_name(mb->url),
+		   .st = st};
 	uint32_t uv_db, last;
-	rc = store_mailbox_open(desk->db, cfg->imap_url, &ps.mbid, &uv_db, &last, err);
+	size_t on_url = 0;
+	for (size_t k = 0; k < desk->cfg->n_mailboxes; k++)
+		on_url += strcmp(desk->cfg->mailboxes[k].url, mb->url) == 0;
+	rc = store_mailbox_open(desk->db, mb->url, mb->username, on_url == 1, &ps.mbid, &uv_db,
+				&last, err);
 	if (rc)
 		return rc;
 	bool locked = false;
@@ -300,22 +316,22 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 	if (rc)
 		return rc;
 	if (!locked) {
-		log_notice("another deskmail is polling %s; skipping this pass", cfg->imap_url);
+		log_info("mailbox %s: another deskmail is polling it; skipping this pass",
+			 mb->name);
 		return 0;
 	}
-	desk_imap(desk);
+	ps.imap = desk_imap(desk, i);
 	batch_init(&ps.batch, desk, true, &ps.t);
 	ps.done = g_array_new(FALSE, TRUE, sizeof(BatchDone));
 
 	uint32_t uidnext = 0;
-	rc = imap_status(desk->imap, &ps.uidvalidity, &uidnext, err);
+	rc = imap_status(ps.imap, &ps.uidvalidity, &uidnext, err);
 	if (rc == 0 && ps.uidvalidity != uv_db) {
 		if (uv_db != 0)
 			log_warn("%s: UIDVALIDITY changed from %u to %u: rescanning; mail already "
 				 "stored is recognised and skipped",
-				 cfg->imap_url, uv_db, ps.uidvalidity);
-		rc = store_mailbox_reset(desk->db, ps.mbid, cfg->imap_url, uv_db, ps.uidvalidity,
-					 err);
+				 mb->url, uv_db, ps.uidvalidity);
+		rc = store_mailbox_reset(desk->db, ps.mbid, mb->url, uv_db, ps.uidvalidity, err);
 		last = 0;
 	}
 	if (rc == 0)
@@ -335,4 +351,72 @@ int desk_poll(Desk *desk, PollStats *st, DmError *err)
 	store_mailbox_unlock(desk->db, ps.mbid);
 	log_timing(&ps, started);
 	return rc;
+}
+
+static void add_stats(PollStats *sum, const PollStats *st)
+{
+	sum->fetched += st->fetched;
+	sum->tickets += st->tickets;
+	sum->replies += st->replies;
+	sum->quarantined += st->quarantined;
+	sum->duplicates += st->duplicates;
+	sum->failed += st->failed;
+	sum->set_aside += st->set_aside;
+}
+
+int desk_poll_mailbox(Desk *desk, size_t i, bool now, bool *polled_r, PollStats *st, DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	const CfgMailbox *mb = &cfg->mailboxes[i];
+	memset(st, 0, sizeof *st);
+	*polled_r = false;
+	int64_t t = now_us();
+	if (!now && desk->polled_at[i] != 0 &&
+	    t - desk->polled_at[i] < (int64_t)mb->poll_interval * G_USEC_PER_SEC - 50000)
+		return 0; /* polled lately: its own interval has not passed */
+	desk->polled_at[i] = t;
+	*polled_r = true;
+	DmError e = {0};
+	int rc = poll_mailbox(desk, i, st, &e);
+	if (rc && cfg->mailbox_list)
+		dm_error_set(err, rc, "mailbox %s: %s", mb->name, e.msg);
+	else if (rc)
+		*err = e;
+	return rc;
+}
+
+int desk_poll(Desk *desk, PollStats *st, DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	memset(st, 0, sizeof *st);
+	int rc = 0;
+	for (size_t i = 0; i < cfg->n_mailboxes && !desk_stopping(desk); i++) {
+		PollStats one;
+		DmError e = {0};
+		bool polled;
+		int mrc = desk_poll_mailbox(desk, i, false, &polled, &one, &e);
+		add_stats(st, &one);
+		if (mrc == 0)
+			continue;
+		/* a mailbox's trouble does not keep the others from their pass */
+		if (rc == 0 || mrc == DM_ECONFIG) {
+			dm_error_clear(err);
+			*err = e;
+			rc = mrc;
+		} else {
+			log_warn("poll: %s (%s; retrying next interval)", e.msg,
+				 dm_error_kind_name(mrc));
+		}
+		if (mrc == DM_ECONFIG)
+			break;
+	}
+	return rc;
+}
+
+int desk_poll_interval(const Desk *desk)
+{
+	int s = desk->cfg->mailboxes[0].poll_interval;
+	for (size_t i = 1; i < desk->cfg->n_mailboxes; i++)
+		s = MIN(s, desk->cfg->mailboxes[i].poll_interval);
+	return s;
 }

@@ -38,19 +38,39 @@ int desk_contact_add(const Config *cfg, Db *db, int64_t client_id, const char *a
 				    err);
 }
 
-ImapSession *desk_imap(Desk *desk)
+ImapSession *desk_imap(Desk *desk, size_t i)
+{
+	const CfgMailbox *mb = &desk->cfg->mailboxes[i];
+	if (desk->imap[i] == NULL) {
+		ImapParams ip = {.url = mb->url,
+				 .username = mb->username,
+				 .password = mb->password,
+				 .tls_verify = mb->tls_verify,
+				 .ca_file = mb->ca_file,
+				 .timeout = mb->timeout};
+		if (mb->auth == CFG_LOGIN_OAUTH2) {
+			ip.oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
+			ip.token_file = mb->oauth2_token_file;
+			ip.token_command = mb->oauth2_token_command;
+		}
+		desk->imap[i] = imap_session_new(&ip);
+	}
+	return desk->imap[i];
+}
+
+/* The configured mailbox where entry q lies (by its URL and user name; a
+ * row from before user names were recorded by its URL alone), or -1. */
+static ssize_t mailbox_of(const Desk *desk, const QuarantineRow *q)
 {
 	const Config *cfg = desk->cfg;
-	if (desk->imap == NULL) {
-		ImapParams ip = {.url = cfg->imap_url,
-				 .username = cfg->imap_username,
-				 .password = cfg->imap_password,
-				 .tls_verify = cfg->imap_tls_verify,
-				 .ca_file = cfg->imap_ca_file,
-				 .timeout = cfg->imap_timeout};
-		desk->imap = imap_session_new(&ip);
+	for (size_t i = 0; q->mailbox_url != NULL && i < cfg->n_mailboxes; i++) {
+		const CfgMailbox *mb = &cfg->mailboxes[i];
+		if (strcmp(q->mailbox_url, mb->url) == 0 &&
+		    (q->mailbox_username == NULL || *q->mailbox_username == '\0' ||
+		     strcmp(q->mailbox_username, mb->username) == 0))
+			return (ssize_t)i;
 	}
-	return desk->imap;
+	return -1;
 }
 
 /* The mail of entry q: its stored bytes, or fetched again from the server
@@ -58,7 +78,6 @@ ImapSession *desk_imap(Desk *desk)
 static int mail_of(Desk *desk, const QuarantineRow *q, unsigned char **raw_r, size_t *len_r,
 		   DmError *err)
 {
-	const Config *cfg = desk->cfg;
 	if (q->inbound_id) {
 		if (q->truncated && q->raw &&
 		    strstr((const char *)q->raw, "X-Deskmail-Left-On-Server:") != NULL)
@@ -71,20 +90,24 @@ static int mail_of(Desk *desk, const QuarantineRow *q, unsigned char **raw_r, si
 		*len_r = q->raw_len;
 		return 0;
 	}
-	if (q->mailbox_url == NULL || strcmp(q->mailbox_url, cfg->imap_url) != 0)
-		return dm_error_set(err, DM_EPERM,
-				    "quarantine entry %lld lies in mailbox %s, not the configured "
-				    "imap.url",
-				    (long long)q->id,
-				    q->mailbox_url ? q->mailbox_url : "(unknown)");
+	ssize_t i = mailbox_of(desk, q);
+	if (i < 0)
+		return dm_error_set(
+			err, DM_EPERM,
+			"quarantine entry %lld lies in mailbox %s%s%s, not a configured "
+			"one",
+			(long long)q->id, q->mailbox_username ? q->mailbox_username : "",
+			q->mailbox_username && *q->mailbox_username ? "@" : "",
+			q->mailbox_url ? q->mailbox_url : "(unknown)");
+	const CfgMailbox *mb = &desk->cfg->mailboxes[i];
 	if (q->mailbox_uidvalidity != q->uidvalidity)
 		return dm_error_set(
 			err, DM_EPERM,
 			"quarantine entry %lld: the mailbox was renumbered (UIDVALIDITY "
 			"%u, now %u); find the mail by hand",
 			(long long)q->id, q->uidvalidity, q->mailbox_uidvalidity);
-	int rc = imap_fetch(desk_imap(desk), q->uidvalidity, q->uid,
-			    (size_t)cfg->imap_max_message_bytes, raw_r, len_r, err);
+	int rc = imap_fetch(desk_imap(desk, (size_t)i), q->uidvalidity, q->uid,
+			    (size_t)mb->max_message_bytes, raw_r, len_r, err);
 	if (rc == DM_ENOTFOUND)
 		return dm_error_set(err, rc,
 				    "quarantine entry %lld: uid %u is gone from the mailbox",
@@ -161,7 +184,10 @@ int desk_quarantine_redo(Desk *desk, int64_t id, bool accept, const char *contac
 		quarantine_row_clear(&q);
 		return rc;
 	}
+	/* a mail set aside in a configured mailbox carries its brand */
+	ssize_t mbi = mailbox_of(desk, &q);
 	MailSource src = {.source = q.inbound_id ? "pipe" : "imap",
+			  .brand = mbi >= 0 ? desk->cfg->mailboxes[mbi].name : NULL,
 			  .mailbox_id = q.inbound_id ? 0 : q.mailbox_id,
 			  .mailbox = "quarantine",
 			  .uidvalidity = q.uidvalidity,
@@ -187,11 +213,12 @@ int desk_quarantine_redo(Desk *desk, int64_t id, bool accept, const char *contac
 	/* a set-aside mail now stored (whatever came of it): marked on the
 	 * server as any other */
 	if (rc == 0 && !q.inbound_id) {
-		const Config *cfg = desk->cfg;
+		ssize_t i = mailbox_of(desk, &q);
+		const CfgMailbox *mb = &desk->cfg->mailboxes[i < 0 ? 0 : i];
 		DmError me = {0};
 		uint32_t uid = q.uid;
-		if (imap_mark_set(desk_imap(desk), &uid, 1, cfg->imap_mark_flag, cfg->imap_move_to,
-				  &me) != 0)
+		if (i >= 0 && imap_mark_set(desk_imap(desk, (size_t)i), &uid, 1, mb->mark_flag,
+					    mb->move_to, &me) != 0)
 			log_warn("uid %u: taken in, but could not be marked on the server: %s", uid,
 				 me.msg);
 	}

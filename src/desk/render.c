@@ -8,12 +8,13 @@
 #include "desk-private.h"
 #include "deskmail/util.h"
 
-static int render_one(Desk *desk, PlanMail *pm, DmError *err)
+static int render_one(Desk *desk, const Brand *b, PlanMail *pm, DmError *err)
 {
-	const Config *cfg = desk->cfg;
+	const Config *cfg = brand_cfg(desk, b);
+	Template *const *tpl = b && b->mb->templates ? b->tpl : desk->tpl;
 	char *subject = NULL, *text = NULL, *html = NULL;
-	int rc = template_render(desk->tpl[pm->tpl], plan_vars_lookup, &pm->vars, &subject, &text,
-				 &html, err);
+	int rc = template_render(tpl[pm->tpl], plan_vars_lookup, &pm->vars, &subject, &text, &html,
+				 err);
 	if (rc)
 		return rc;
 	char tb[24];
@@ -76,10 +77,10 @@ static int render_one(Desk *desk, PlanMail *pm, DmError *err)
 	return mime_compose(&m, &pm->wire, &pm->wire_len, err);
 }
 
-int render_plan(Desk *desk, Plan *p, DmError *err)
+int render_plan(Desk *desk, const Brand *b, Plan *p, DmError *err)
 {
 	for (guint i = 0; i < p->mails->len; i++) {
-		int rc = render_one(desk, &g_array_index(p->mails, PlanMail, i), err);
+		int rc = render_one(desk, b, &g_array_index(p->mails, PlanMail, i), err);
 		if (rc)
 			return rc;
 	}

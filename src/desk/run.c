@@ -1,13 +1,15 @@
 /* run.c - the daemon: a pass (poll, escalate, send), then a wait for new
  * mail, until the stop flag (SIGTERM/SIGINT, set by the command line) is
- * raised.
+ * raised.  Each mailbox is polled at its own poll_interval, a pass comes
+ * at the shortest.
  *
- * The wait is IMAP IDLE on a connection of its own (imap_idle_*) when the
- * server offers it: a pass follows as soon as the server announces mail,
- * and at the latest after imap.poll_interval seconds (escalation and the
- * outbox need passes too).  A server without IDLE, or an IDLE connection
- * that fails, is polled every poll_interval; the connection is opened
- * again with backoff.
+ * The wait is IMAP IDLE on a connection of its own per mailbox
+ * (imap_idle_*) when the server offers it: the mailbox is polled as soon
+ * as its server announces mail, and at the latest after its poll_interval
+ * (escalation and the outbox need passes too).  A server without IDLE, or
+ * an IDLE connection that fails, is polled every poll_interval; the
+ * connection is opened again with backoff.  With several mailboxes the
+ * connections are watched in turn, a share of a second each.
  *
  * Trouble is logged once per outage, not once per pass: a refused login
  * (DM_EAUTH: IMAP, SMTP or PostgreSQL) at error level with the server's
@@ -21,6 +23,7 @@
  * The reload flag (SIGHUP) makes it read the configuration file again
  * between passes; a file or templates that do not pass the checks are
  * logged and the running configuration is kept. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,8 +43,9 @@
 /* ---- once per outage, with backoff ---- */
 
 typedef struct {
-	const char *what; /* "database", "IMAP", "SMTP", "IMAP IDLE" */
-	int kind;         /* DmErrKind of the outage under way; 0 = none */
+	char what[160]; /* "database", "IMAP", "SMTP", "IMAP IDLE", or with the
+			   mailbox's name when there are several */
+	int kind;       /* DmErrKind of the outage under way; 0 = none */
 	unsigned failures;
 	int delay;       /* seconds before the next try */
 	int64_t next_us; /* monotonic: no try before this */
@@ -110,13 +114,47 @@ static void backoff_retry_now(Backoff *b)
 
 /* ---- the state of the daemon between passes ---- */
 
+/* One mailbox: its outage and its IDLE connection. */
 typedef struct {
-	Backoff db, imap, smtp;
-	/* waiting for mail */
+	Backoff imap;        /* polling it */
 	ImapIdle *idle;      /* open and idling, or NULL */
-	bool idle_unoffered; /* the server has no IDLE: poll at the interval */
+	bool idle_unoffered; /* its server has no IDLE: polled at its interval */
 	Backoff idle_b;      /* the IDLE connection's own trouble */
+	bool announced;      /* its server announced mail: poll it at once */
+} RunMailbox;
+
+typedef struct {
+	Backoff db, smtp;
+	RunMailbox *mb; /* one per mailbox of desk->cfg */
+	size_t n_mb;
 } RunState;
+
+static void run_mailboxes_init(RunState *st, const Config *cfg)
+{
+	st->n_mb = cfg->n_mailboxes;
+	st->mb = g_new0(RunMailbox, st->n_mb);
+	for (size_t i = 0; i < st->n_mb; i++) {
+		RunMailbox *m = &st->mb[i];
+		if (cfg->mailbox_list) {
+			snprintf(m->imap.what, sizeof m->imap.what, "IMAP mailbox %s",
+				 cfg->mailboxes[i].name);
+			snprintf(m->idle_b.what, sizeof m->idle_b.what, "IMAP IDLE mailbox %s",
+				 cfg->mailboxes[i].name);
+		} else {
+			g_strlcpy(m->imap.what, "IMAP", sizeof m->imap.what);
+			g_strlcpy(m->idle_b.what, "IMAP IDLE", sizeof m->idle_b.what);
+		}
+	}
+}
+
+static void run_mailboxes_clear(RunState *st)
+{
+	for (size_t i = 0; i < st->n_mb; i++)
+		imap_idle_close(st->mb[i].idle);
+	g_free(st->mb);
+	st->mb = NULL;
+	st->n_mb = 0;
+}
 
 static bool fatal(int rc)
 {
@@ -132,6 +170,17 @@ static void log_poll(const PollStats *st)
 			 st->failed);
 }
 
+/* What is polled how often, once at the start. */
+static void log_running(const Desk *desk)
+{
+	const Config *cfg = desk->cfg;
+	for (size_t i = 0; i < cfg->n_mailboxes; i++)
+		log_notice("running: polling %s%s%s at least every %d s", cfg->mailboxes[i].url,
+			   cfg->mailbox_list ? " as mailbox " : "",
+			   cfg->mailbox_list ? cfg->mailboxes[i].name : "",
+			   cfg->mailboxes[i].poll_interval);
+}
+
 /* A step failed with rc: whose fault?  If the database is gone now, the
  * database's (one outage for all steps); else the step's server's, when it
  * has a Backoff (a missing mailbox is as much an outage as a server that
@@ -140,7 +189,7 @@ static void log_poll(const PollStats *st)
 static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *step, int rc,
 			const DmError *e)
 {
-	int interval = desk->cfg->imap_poll_interval;
+	int interval = desk_poll_interval(desk);
 	DmError dbe = {0};
 	int dbrc = desk_connect(desk, &dbe);
 	if (dbrc) {
@@ -158,7 +207,7 @@ static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *s
  * backoff.  Returns 0, or a fatal kind with err set. */
 static int run_pass(Desk *desk, RunState *st, DmError *err)
 {
-	int interval = desk->cfg->imap_poll_interval;
+	int interval = desk_poll_interval(desk);
 	DmError e = {0};
 	if (!backoff_due(&st->db))
 		return 0;
@@ -171,17 +220,24 @@ static int run_pass(Desk *desk, RunState *st, DmError *err)
 	}
 	backoff_ok(&st->db);
 
-	if (backoff_due(&st->imap)) {
+	for (size_t i = 0; i < st->n_mb && !desk_stopping(desk); i++) {
+		RunMailbox *m = &st->mb[i];
+		if (!backoff_due(&m->imap))
+			continue;
 		PollStats ps;
+		bool polled = false;
 		dm_error_clear(&e);
-		rc = desk_poll(desk, &ps, &e);
+		rc = desk_poll_mailbox(desk, i, m->announced, &polled, &ps, &e);
+		m->announced = false;
 		log_poll(&ps);
 		if (fatal(rc))
 			return dm_error_set(err, rc, "%s", e.msg);
 		if (rc)
-			step_failed(desk, st, &st->imap, "poll", rc, &e);
-		else
-			backoff_ok(&st->imap);
+			step_failed(desk, st, &m->imap, "poll", rc, &e);
+		else if (polled)
+			backoff_ok(&m->imap);
+		if (!backoff_due(&st->db))
+			return 0;
 	}
 	if (!backoff_due(&st->db))
 		return 0;
@@ -220,104 +276,139 @@ static bool reload_requested(const Desk *desk)
 	return desk->reload && *desk->reload;
 }
 
-static void idle_close(RunState *st)
+static void imap_params(const CfgMailbox *mb, ImapParams *p)
 {
-	imap_idle_close(st->idle);
-	st->idle = NULL;
+	*p = (ImapParams){.url = mb->url,
+			  .username = mb->username,
+			  .password = mb->password,
+			  .tls_verify = mb->tls_verify,
+			  .ca_file = mb->ca_file,
+			  .timeout = mb->timeout};
+	if (mb->auth == CFG_LOGIN_OAUTH2) {
+		p->oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
+		p->token_file = mb->oauth2_token_file;
+		p->token_command = mb->oauth2_token_command;
+	}
 }
 
-static void imap_params(const Config *cfg, ImapParams *p)
+/* Open mailbox i's IDLE connection if it is wanted and may be tried now.
+ * True when it was just opened: mail may have come since its last poll,
+ * before the server was watching for us, so it is polled at once. */
+static bool idle_open(Desk *desk, RunState *st, size_t i)
 {
-	*p = (ImapParams){.url = cfg->imap_url,
-			  .username = cfg->imap_username,
-			  .password = cfg->imap_password,
-			  .tls_verify = cfg->imap_tls_verify,
-			  .ca_file = cfg->imap_ca_file,
-			  .timeout = cfg->imap_timeout};
-}
-
-/* Open the IDLE connection if it is wanted and may be tried now.  True
- * when it was just opened: mail may have come since the last pass, before
- * the server was watching for us, so a pass is due at once. */
-static bool idle_open(Desk *desk, RunState *st)
-{
-	if (st->idle || st->idle_unoffered || !backoff_due(&st->idle_b) ||
-	    st->imap.kind == DM_EAUTH)
+	RunMailbox *m = &st->mb[i];
+	if (m->idle || m->idle_unoffered || !backoff_due(&m->idle_b) || m->imap.kind == DM_EAUTH)
 		return false;
-	const Config *cfg = desk->cfg;
+	const CfgMailbox *mb = &desk->cfg->mailboxes[i];
 	ImapParams p;
-	imap_params(cfg, &p);
+	imap_params(mb, &p);
 	DmError e = {0};
-	int rc = imap_idle_open(&p, &st->idle, &e);
+	int rc = imap_idle_open(&p, &m->idle, &e);
 	if (rc == 0) {
-		if (st->idle_b.kind == 0)
+		if (m->idle_b.kind == 0)
 			log_info("IMAP IDLE: waiting for mail on %s (and a pass every %d s)",
-				 cfg->imap_url, cfg->imap_poll_interval);
-		backoff_ok(&st->idle_b);
+				 mb->url, mb->poll_interval);
+		backoff_ok(&m->idle_b);
 		/* the server answers again: the poll need not wait its turn */
-		backoff_retry_now(&st->imap);
+		backoff_retry_now(&m->imap);
+		m->announced = true;
 		return true;
 	}
 	if (rc == DM_ENOTFOUND || rc == DM_ECONFIG) {
-		st->idle_unoffered = true;
-		log_notice("%s; polling %s every %d s", e.msg, cfg->imap_url,
-			   cfg->imap_poll_interval);
+		m->idle_unoffered = true;
+		log_notice("%s; polling %s every %d s", e.msg, mb->url, mb->poll_interval);
 		return false;
 	}
 	/* a refused login is the poll's to report (once); the rest is the
 	 * IDLE connection's own outage, polled through meanwhile */
 	if (rc == DM_EAUTH)
-		backoff_failed(&st->imap, rc, e.msg, cfg->imap_poll_interval);
+		backoff_failed(&m->imap, rc, e.msg, mb->poll_interval);
 	else
-		backoff_failed(&st->idle_b, rc, e.msg, cfg->imap_poll_interval);
+		backoff_failed(&m->idle_b, rc, e.msg, mb->poll_interval);
 	return false;
 }
 
-/* When the next pass is due: poll_interval from now, or sooner when a
- * server in an outage may be tried again (the database after 5 s, ...). */
+/* Every mailbox's IDLE connection that may be opened now; true when one
+ * was. */
+static bool idle_open_all(Desk *desk, RunState *st)
+{
+	bool opened = false;
+	for (size_t i = 0; i < st->n_mb && !desk_stopping(desk); i++)
+		opened |= idle_open(desk, st, i);
+	return opened;
+}
+
+/* When the next pass is due: the shortest poll_interval from now, or
+ * sooner when a server in an outage may be tried again (the database
+ * after 5 s, ...). */
 static int64_t next_pass_at(const Desk *desk, const RunState *st)
 {
 	int64_t now = now_us();
-	int64_t at = now + (int64_t)desk->cfg->imap_poll_interval * G_USEC_PER_SEC;
-	const Backoff *outages[] = {&st->db, &st->imap, &st->smtp};
+	int64_t at = now + (int64_t)desk_poll_interval(desk) * G_USEC_PER_SEC;
+	const Backoff *outages[] = {&st->db, &st->smtp};
 	for (size_t i = 0; i < G_N_ELEMENTS(outages); i++)
 		if (outages[i]->kind && outages[i]->next_us > now)
 			at = MIN(at, outages[i]->next_us);
+	for (size_t i = 0; i < st->n_mb; i++)
+		if (st->mb[i].imap.kind && st->mb[i].imap.next_us > now)
+			at = MIN(at, st->mb[i].imap.next_us);
 	return at;
 }
 
-/* Wait until the next pass is due: the server announced mail (IDLE), or
+/* The IDLE connections open now. */
+static size_t idle_count(const RunState *st)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->n_mb; i++)
+		n += st->mb[i].idle != NULL;
+	return n;
+}
+
+/* Wait until the next pass is due: a server announced mail (IDLE), or
  * its time came (next_pass_at), or a flag was raised (looked at within a
  * second, or 100 ms when polling). */
 static Wake wait_for_mail(Desk *desk, RunState *st)
 {
-	if (idle_open(desk, st))
+	if (idle_open_all(desk, st))
 		return WAKE_MAIL;
 	int64_t deadline = next_pass_at(desk, st);
-	while (st->idle) {
-		if (desk_stopping(desk))
-			return WAKE_STOP;
-		if (reload_requested(desk))
-			return WAKE_RELOAD;
-		int64_t left_ms = (deadline - now_us()) / 1000;
-		if (left_ms <= 0)
-			return WAKE_TIME;
-		bool changed = false;
-		DmError e = {0};
-		int rc = imap_idle_wait(st->idle, (int)MIN(left_ms, RUN_WAIT_SLICE_MS), desk->stop,
-					&changed, &e);
-		if (rc) {
-			idle_close(st);
-			backoff_failed(&st->idle_b, rc, e.msg, desk->cfg->imap_poll_interval);
-			break;
+	size_t n;
+	while ((n = idle_count(st)) > 0) {
+		for (size_t i = 0; i < st->n_mb; i++) {
+			RunMailbox *m = &st->mb[i];
+			if (desk_stopping(desk))
+				return WAKE_STOP;
+			if (reload_requested(desk))
+				return WAKE_RELOAD;
+			int64_t left_ms = (deadline - now_us()) / 1000;
+			if (left_ms <= 0)
+				return WAKE_TIME;
+			if (m->idle == NULL)
+				continue;
+			bool changed = false;
+			DmError e = {0};
+			int slice = (int)MAX(RUN_WAIT_SLICE_MS / (int64_t)n, 50);
+			int rc = imap_idle_wait(m->idle, (int)MIN(left_ms, slice), desk->stop,
+						&changed, &e);
+			if (rc) {
+				imap_idle_close(m->idle);
+				m->idle = NULL;
+				backoff_failed(&m->idle_b, rc, e.msg,
+					       desk->cfg->mailboxes[i].poll_interval);
+				break;
+			}
+			if (changed) {
+				log_debug("IMAP IDLE: the server announced mail in %s",
+					  desk->cfg->mailboxes[i].url);
+				m->announced = true;
+				return WAKE_MAIL;
+			}
 		}
-		if (changed) {
-			log_debug("IMAP IDLE: the server announced mail");
+		if (idle_count(st) < n && idle_open_all(desk, st))
 			return WAKE_MAIL;
-		}
 	}
-	/* polling: sleep out the interval, trying the IDLE connection again
-	 * when its backoff allows */
+	/* polling: sleep out the interval, trying the IDLE connections again
+	 * when their backoff allows */
 	for (;;) {
 		if (desk_stopping(desk))
 			return WAKE_STOP;
@@ -325,7 +416,7 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 			return WAKE_RELOAD;
 		if (now_us() >= deadline)
 			return WAKE_TIME;
-		if (idle_open(desk, st))
+		if (idle_open_all(desk, st))
 			return WAKE_MAIL;
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -339,12 +430,15 @@ static bool same_str(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
-static bool imap_settings_equal(const Config *a, const Config *b)
+static bool imap_settings_equal(const CfgMailbox *a, const CfgMailbox *b)
 {
-	return same_str(a->imap_url, b->imap_url) && same_str(a->imap_username, b->imap_username) &&
-	       same_str(a->imap_password, b->imap_password) &&
-	       a->imap_tls_verify == b->imap_tls_verify &&
-	       same_str(a->imap_ca_file, b->imap_ca_file) && a->imap_timeout == b->imap_timeout;
+	return same_str(a->url, b->url) && same_str(a->username, b->username) &&
+	       same_str(a->password, b->password) && a->tls_verify == b->tls_verify &&
+	       same_str(a->ca_file, b->ca_file) && a->timeout == b->timeout && a->auth == b->auth &&
+	       a->oauth2_mechanism == b->oauth2_mechanism &&
+	       same_str(a->oauth2_token_file, b->oauth2_token_file) &&
+	       same_str(a->oauth2_token_command, b->oauth2_token_command) &&
+	       same_str(a->name, b->name);
 }
 
 /* Read the configuration file again; keep the one in use when the new one
@@ -357,12 +451,18 @@ static void reload(Desk *desk, RunState *st)
 	Config *cfg = NULL;
 	DmError e = {0};
 	int rc = cfg_load(path, &cfg, &e);
-	bool imap_same = rc == 0 && imap_settings_equal(desk->cfg, cfg);
+	/* the mailboxes' states are kept when the list is the same length;
+	 * a mailbox whose settings changed gets a new IDLE connection */
+	bool same_list = rc == 0 && cfg->n_mailboxes == st->n_mb;
+	bool *changed = g_new0(bool, st->n_mb);
+	for (size_t i = 0; same_list && i < st->n_mb; i++)
+		changed[i] = !imap_settings_equal(&desk->cfg->mailboxes[i], &cfg->mailboxes[i]);
 	int level_was = dm_log_level_parse(desk->cfg->log_level);
 	int level = rc == 0 ? dm_log_level_parse(cfg->log_level) : -1;
 	if (rc == 0)
 		rc = desk_reload(desk, cfg, &e);
 	if (rc) {
+		g_free(changed);
 		cfg_free(cfg);
 		log_err("reload of %s refused, keeping the configuration in use: %s", path, e.msg);
 		return;
@@ -371,26 +471,32 @@ static void reload(Desk *desk, RunState *st)
 	if (level >= 0 && dm_log_level == level_was)
 		dm_log_level = level;
 	log_notice("configuration and templates reloaded from %s", path);
-	if (!imap_same) {
-		idle_close(st);
-		st->idle_unoffered = false;
-		backoff_retry_now(&st->idle_b);
+	if (!same_list) {
+		run_mailboxes_clear(st);
+		run_mailboxes_init(st, desk->cfg);
 	}
+	for (size_t i = 0; i < st->n_mb; i++) {
+		RunMailbox *m = &st->mb[i];
+		if (same_list && changed[i]) {
+			imap_idle_close(m->idle);
+			m->idle = NULL;
+			m->idle_unoffered = false;
+			backoff_retry_now(&m->idle_b);
+		}
+		backoff_retry_now(&m->imap);
+	}
+	g_free(changed);
 	backoff_retry_now(&st->db);
-	backoff_retry_now(&st->imap);
 	backoff_retry_now(&st->smtp);
 }
 
 int desk_run(Desk *desk, DmError *err)
 {
-	log_notice("running: polling %s at least every %d s", desk->cfg->imap_url,
-		   desk->cfg->imap_poll_interval);
-	RunState st = {.db = {.what = "database"},
-		       .imap = {.what = "IMAP"},
-		       .smtp = {.what = "SMTP"},
-		       .idle_b = {.what = "IMAP IDLE"}};
+	log_running(desk);
+	RunState st = {.db = {.what = "database"}, .smtp = {.what = "SMTP"}};
+	run_mailboxes_init(&st, desk->cfg);
 	int rc = 0;
-	idle_open(desk, &st); /* watching before the first pass: nothing slips between */
+	idle_open_all(desk, &st); /* watching before the first pass: nothing slips between */
 	while (!desk_stopping(desk)) {
 		if ((rc = run_pass(desk, &st, err)) != 0)
 			break;
@@ -398,7 +504,7 @@ int desk_run(Desk *desk, DmError *err)
 		if (wait_for_mail(desk, &st) == WAKE_RELOAD)
 			reload(desk, &st);
 	}
-	idle_close(&st);
+	run_mailboxes_clear(&st);
 	if (rc == 0)
 		log_notice("stopping on signal");
 	return rc;

@@ -8,18 +8,22 @@
  * exponential backoff, or failed (a permanent reply, or attempts
  * exhausted).  A server that cannot be reached at all is an outage, not
  * this mail's fault: the pass stops and the mail is due again at once, its
- * attempts untouched.  A relay that fails for good is an event of its
- * ticket and its author gets the text back (plan_delivery_failed).  A crash
- * between the SMTP server's acceptance and the 'sent' record leads to one
- * resend after the lease expires, with the same Message-ID; nothing else
- * resends.
+ * attempts untouched, and the pass fails with DM_ETEMP (`send` exits 75);
+ * so does a server that refuses our login, with DM_EAUTH (exit 77).  A
+ * relay that fails for good is an event of its ticket and its author gets
+ * the text back (plan_delivery_failed).  A crash between the SMTP server's
+ * acceptance and the 'sent' record leads to one resend after the lease
+ * expires, with the same Message-ID; nothing else resends.
  *
  * Two passes at once (two `send`s, or `run` and a `send`) never send one
  * row twice: a pass claims rows with a token of its own and takes each row
  * again just before it goes on the wire (store/outbox.c explains the lock
  * that covers the mail on the wire).  The lease is long enough for one
  * SMTP transaction to time out twice over, and a pass renews the leases of
- * its batch while it works, so a slow server does not make them run out. */
+ * its batch while it works, so a slow server does not make them run out.
+ * A pass that dies does not hold its rows that long: while it works it
+ * holds its token (a session lock), and rows whose token nobody holds are
+ * due again at once, so another worker sends them at its next pass. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +59,6 @@ static int64_t backoff(const Config *cfg, int attempts)
  * member's relay, their text back to them, in one transaction. */
 static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err)
 {
-	const Config *cfg = desk->cfg;
 	TicketFact t = {0};
 	StaffList staff = {0};
 	int64_t author = 0;
@@ -68,11 +71,12 @@ static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err
 		if (rc == 0 && author)
 			rc = store_staff_load(desk->db, &staff, err);
 		if (rc == 0 && t.id) {
+			const Brand *brand = desk_brand(desk, t.mailbox);
 			plan_delivery_failed(&t, &staff, o->id, o->kind, o->rcpt, why, author, body,
-					     cfg, &p);
+					     brand_cfg(desk, brand), &p);
 			for (guint i = 0; i < p.notes->len; i++)
 				log_notice("%s", (const char *)p.notes->pdata[i]);
-			rc = render_plan(desk, &p, err);
+			rc = render_plan(desk, brand, &p, err);
 		}
 	}
 	if (rc == 0)
@@ -100,6 +104,11 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 		.ca_file = cfg->smtp_ca_file,
 		.timeout = cfg->smtp_timeout,
 	};
+	if (cfg->smtp_auth == CFG_LOGIN_OAUTH2) {
+		sp.oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
+		sp.token_file = cfg->smtp_oauth2_token_file;
+		sp.token_command = cfg->smtp_oauth2_token_command;
+	}
 	int rc = store_ensure(desk->db, NULL, err);
 	if (rc)
 		return rc;
@@ -112,7 +121,12 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 		   g_random_int(), g_random_int());
 	int64_t renewed = 0;
 	double t_claim = 0, t_smtp = 0, t_record = 0;
+	/* while this pass lives, its claims are its own (store/outbox.c) */
+	rc = store_outbox_hold(desk->db, token, err);
+	if (rc)
+		return rc;
 	GArray *rows = g_array_new(FALSE, TRUE, sizeof(OutboxRow));
+	DmError outage = {0}; /* the server down */
 
 	while (!stop && !desk_stopping(desk)) {
 		int64_t t0 = now_us();
@@ -160,17 +174,30 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 				st->sent++;
 				log_info("outbox %lld: sent %s to %s <%s>", (long long)o->id,
 					 o->kind, o->rcpt, o->message_id);
-			} else if (src != DM_EPERM && smtp_unreachable(smtp)) {
+			} else if (src != DM_EPERM && src != DM_EAUTH && smtp_unreachable(smtp)) {
 				/* The server is down, this mail was not refused: it does not
 				 * count as an attempt and waits for the next pass (the next
 				 * `send`, or poll_interval in `run`) without backoff, however
-				 * long the outage. */
+				 * long the outage; the pass fails with DM_ETEMP (exit 75). */
 				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
 				st->deferred++;
 				log_warn("outbox %lld: deferred %s to %s: SMTP server unreachable, "
 					 "trying again on the next pass: %s",
 					 (long long)o->id, o->kind, o->rcpt, se.msg);
 				stop = true;
+				dm_error_set(&outage, src == DM_ECONFIG ? DM_ECONFIG : DM_ETEMP,
+					     "%s", se.msg);
+			} else if (src == DM_EAUTH || src == DM_ECONFIG) {
+				/* Our login was refused (or there is no token to log in
+				 * with): not this mail's fault, so not an attempt; the pass
+				 * stops and says why (exit 77, or 78). */
+				rc = store_outbox_outage(desk->db, o->id, se.msg, err);
+				st->deferred++;
+				log_warn("outbox %lld: deferred %s to %s: %s", (long long)o->id,
+					 o->kind, o->rcpt, se.msg);
+				stop = true;
+				if (rc == 0)
+					rc = dm_error_set(err, src, "%s", se.msg);
 			} else if (src == DM_EPERM || o->attempts >= cfg->smtp_max_attempts) {
 				rc = give_up(desk, o, se.msg, err);
 				st->failed++;
@@ -199,6 +226,10 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 	t_record += secs_since(t0);
 	if (rc == 0 && frc)
 		rc = dm_error_set(err, frc, "%s", fe.msg);
+	if (rc == 0 && outage.kind)
+		rc = dm_error_set(err, outage.kind, "%s (the outbox waits for the next pass)",
+				  outage.msg);
+	store_outbox_unhold(desk->db, token);
 	outbox_rows_clear(rows);
 	g_array_free(rows, TRUE);
 	smtp_client_free(smtp);

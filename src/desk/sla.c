@@ -71,12 +71,14 @@ int desk_escalate(Desk *desk, EscalateStats *st, DmError *err)
 			Plan p;
 			plan_init(&p);
 			SlaWrite w;
-			plan_sla(f, &staff, cfg, &p, &w);
+			/* the ticket's brand: the mailbox it came in through */
+			const Brand *brand = desk_brand(desk, f->t.mailbox);
+			plan_sla(f, &staff, brand_cfg(desk, brand), &p, &w);
 			for (guint k = 0; k < p.notes->len; k++)
 				log_notice("%s", (const char *)p.notes->pdata[k]);
 			rc = store_sla_savepoint(desk->db, err);
 			DmError e = {0};
-			int trc = rc ? rc : render_plan(desk, &p, &e);
+			int trc = rc ? rc : render_plan(desk, brand, &p, &e);
 			if (rc == 0 && trc == 0)
 				trc = store_sla_apply(desk->db, &p, f, &w, &e);
 			if (rc == 0 && trc == 0) {

@@ -7,7 +7,8 @@
  * request, and then hands the connection over: CAPABILITY, EXAMINE, IDLE and
  * DONE are spoken here with curl_easy_send/curl_easy_recv, the socket
  * watched with poll() (CURLINFO_ACTIVESOCKET).  So the password never passes
- * through code of ours, and no IMAP quoting of it is needed.
+ * through code of ours, and no IMAP quoting of it is needed; an OAuth2
+ * bearer token is taken from its file or command as the session does.
  *
  * It only tells that the server announced a change ("* n EXISTS"); what
  * arrived is found by the ordinary poll (deskmail/imap.h).  It stays in IDLE
@@ -27,6 +28,7 @@
 
 #include "deskmail/imap.h"
 #include "deskmail/log.h"
+#include "deskmail/token.h"
 #include "deskmail/util.h"
 
 /* The longest server line kept; the rest of a longer one is skipped. */
@@ -347,7 +349,26 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	curl_easy_setopt(h, CURLOPT_URL, server);
 	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(h, CURLOPT_USERNAME, p->username);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, p->password ? p->password : "");
+	DmToken *token = NULL;
+	if (p->oauth2_mechanism != NULL) {
+		/* as the polling session: the bearer token from its file or
+		 * command, the mechanism pinned (curl copies both) */
+		g_autofree char *opts = g_strdup_printf("AUTH=%s", p->oauth2_mechanism);
+		const char *tok = NULL;
+		token = dm_token_new(p->token_file, p->token_command, (int)i->timeout);
+		rc = dm_token_get(token, &tok, err);
+		if (rc == 0) {
+			curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, opts);
+			curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, tok);
+		}
+	} else {
+		curl_easy_setopt(h, CURLOPT_PASSWORD, p->password ? p->password : "");
+	}
+	if (rc) {
+		dm_token_free(token);
+		imap_idle_close(i);
+		return rc;
+	}
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, i->timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -362,6 +383,7 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	if (g_str_has_prefix(server, "imap://") && !imap_url_is_loopback(server))
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	CURLcode crc = curl_easy_perform(h);
+	dm_token_free(token);
 	if (crc != CURLE_OK) {
 		const char *detail = i->tagged[0] ? i->tagged : i->errbuf;
 		rc = dm_error_set(

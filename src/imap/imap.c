@@ -8,8 +8,13 @@
  * UID), so that no SEARCH line comes near the length at which curl cuts it
  * or fails; no custom SELECT or EXAMINE; '%' in custom commands written as
  * %25; one retry when a reused connection turns out to be dead.  The
- * server's error text is taken from the last tagged reply seen by the
- * header callback, since curl reports none for IMAP.  It does not IDLE:
+ * server's error text is the first tagged NO or BAD of a request, seen by
+ * the header callback, since curl reports none for IMAP (and after a NO
+ * it logs out, so the last tagged line is "OK Logout completed"); a debug
+ * callback notes which command it answered, so that a NO to LOGIN or
+ * AUTHENTICATE is DM_EAUTH and one to curl's own SELECT is not (curl
+ * reports both as a denied login).  Of the commands sent only the verb is
+ * kept, never their arguments (LOGIN carries the password).  It does not IDLE:
  * deskmail polls.  Plain imap:// is spoken in clear to loopback only, judged
  * by address from curl's own reading of the URL; anywhere else curl must
  * get STARTTLS or fail. */
@@ -21,6 +26,7 @@
 
 #include "deskmail/imap.h"
 #include "deskmail/log.h"
+#include "deskmail/token.h"
 #include "deskmail/util.h"
 #define IMAP_BUFFER_SIZE (512L * 1024)
 /* curl 7.88 (pingpong.c) cuts a server line to 40 bytes when a read of
@@ -41,14 +47,22 @@ struct ImapSession {
 	char *username, *password, *ca_file;
 	bool tls_verify;
 	long timeout;
+	char *login_options; /* "AUTH=XOAUTH2" or "AUTH=OAUTHBEARER"; NULL = password */
+	DmToken *token;      /* with login_options */
+	DmError token_err;   /* why the last request had no token to log in with */
 	int caps_known;
 	bool has_move, has_uidplus, has_esearch;
 	size_t requests; /* performs, for imap_request_count() */
 	bool selected;   /* a request on the mailbox URL made curl SELECT it */
 	char errbuf[CURL_ERROR_SIZE];
-	char tagged[512]; /* last tagged reply line */
-	GByteArray *body; /* write callback data */
-	size_t max_body;  /* 0 = unlimited */
+	char tagged[512];      /* last tagged reply line, or its first NO/BAD */
+	char sent[32];         /* verb of the last tagged command sent ("UID MOVE") */
+	char refused_verb[32]; /* the command the first NO/BAD answered */
+	char cont[512];        /* last continuation ("+ ...") of this request: with a
+				* refused XOAUTH2 login, the server's only words (curl
+				* 7.88 gives up on it without answering, so no NO) */
+	GByteArray *body;      /* write callback data */
+	size_t max_body;       /* 0 = unlimited */
 	bool over_cap;
 };
 
@@ -64,17 +78,101 @@ static size_t write_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Whether a tagged reply line ("A005 OK Fetch completed.") says OK. */
+static bool tagged_ok(const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	return sp != NULL && g_ascii_strncasecmp(sp + 1, "OK", 2) == 0 &&
+	       (sp[3] == ' ' || sp[3] == '\0');
+}
+
 static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	ImapSession *s = arg;
 	size_t n = size * nmemb;
-	if (n > 0 && buf[0] != '*' && buf[0] != '+') {
+	/* a tagged NO or BAD is kept: after a failed command curl logs out,
+	 * and the LOGOUT's "OK Logout completed" must not hide what the
+	 * server said to the command */
+	if (n > 0 && buf[0] != '*' &&
+	    (buf[0] == '+' || s->tagged[0] == '\0' || tagged_ok(s->tagged))) {
+		char *dst = buf[0] == '+' ? s->cont : s->tagged;
 		size_t k = MIN(n, sizeof s->tagged - 1);
-		memcpy(s->tagged, buf, k);
-		s->tagged[k] = '\0';
-		s->tagged[strcspn(s->tagged, "\r\n")] = '\0';
+		memcpy(dst, buf, k);
+		dst[k] = '\0';
+		dst[strcspn(dst, "\r\n")] = '\0';
 	}
 	return n;
+}
+
+/* A tag as curl writes them ("A001"), followed by a space: its length, or
+ * 0 when the line does not start with one. */
+static size_t tag_len(const char *line, size_t n)
+{
+	size_t k = 0;
+	while (k < n && g_ascii_isalnum(line[k]))
+		k++;
+	return k > 0 && k < n && line[k] == ' ' ? k : 0;
+}
+
+/* One line the client sent: keep the verb of a tagged command (one or two
+ * words of letters: "SELECT", "UID MOVE"), never what follows it. */
+static void note_sent(ImapSession *s, const char *line, size_t n)
+{
+	size_t t = tag_len(line, n);
+	if (t == 0)
+		return; /* "DONE", a SASL continuation: no verb, possibly a secret */
+	const char *v = line + t + 1;
+	size_t len = 0, words = 0, max = n - t - 1;
+	while (len < max && words < 2) {
+		size_t w = 0;
+		while (len + w < max && g_ascii_isalpha(v[len + w]))
+			w++;
+		if (w == 0)
+			break;
+		len += w;
+		words++;
+		if (!(words == 1 && w == 3 && g_ascii_strncasecmp(v, "UID", 3) == 0 && len < max &&
+		      v[len] == ' '))
+			break;
+		len++; /* the space after UID */
+	}
+	if (len == 0)
+		return;
+	g_strlcpy(s->sent, v, MIN(len + 1, sizeof s->sent));
+}
+
+/* One line from the server: the first tagged NO or BAD of a request is
+ * noted with the command it answered. */
+static void note_reply(ImapSession *s, const char *line, size_t n)
+{
+	size_t t = tag_len(line, n);
+	if (t == 0 || s->refused_verb[0] != '\0')
+		return;
+	const char *st = line + t + 1;
+	size_t rest = n - t - 1;
+	if ((rest >= 3 && g_ascii_strncasecmp(st, "NO ", 3) == 0) ||
+	    (rest >= 4 && g_ascii_strncasecmp(st, "BAD ", 4) == 0))
+		g_strlcpy(s->refused_verb, s->sent[0] ? s->sent : "?", sizeof s->refused_verb);
+}
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	(void)h;
+	ImapSession *s = arg;
+	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+		return 0;
+	/* one call is one line in 7.88; split anyway */
+	while (size > 0) {
+		const char *eol = memchr(data, '\n', size);
+		size_t n = eol ? (size_t)(eol - data) + 1 : size;
+		if (type == CURLINFO_HEADER_OUT)
+			note_sent(s, data, n);
+		else
+			note_reply(s, data, n);
+		data += n;
+		size -= n;
+	}
+	return 0;
 }
 
 int imap_global_init(void)
@@ -155,6 +253,10 @@ ImapSession *imap_session_new(const ImapParams *p)
 	s->ca_file = g_strdup(p->ca_file);
 	s->tls_verify = p->tls_verify;
 	s->timeout = p->timeout > 0 ? p->timeout : 60;
+	if (p->oauth2_mechanism != NULL) {
+		s->login_options = g_strdup_printf("AUTH=%s", p->oauth2_mechanism);
+		s->token = dm_token_new(p->token_file, p->token_command, (int)s->timeout);
+	}
 	s->body = g_byte_array_new();
 	return s;
 }
@@ -171,6 +273,8 @@ void imap_session_free(ImapSession *s)
 	g_free(s->username);
 	g_free(s->password);
 	g_free(s->ca_file);
+	g_free(s->login_options);
+	dm_token_free(s->token);
 	g_byte_array_free(s->body, TRUE);
 	g_free(s);
 }
@@ -183,7 +287,12 @@ static void setup(ImapSession *s)
 	if (h == NULL)
 		abort();
 	curl_easy_setopt(h, CURLOPT_USERNAME, s->username);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, s->password);
+	if (s->login_options != NULL)
+		/* pinned: curl prefers OAUTHBEARER when both are offered;
+		 * the token itself is set before each request (bearer()) */
+		curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, s->login_options);
+	else
+		curl_easy_setopt(h, CURLOPT_PASSWORD, s->password);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, IMAP_BUFFER_SIZE);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, s->timeout);
@@ -196,6 +305,11 @@ static void setup(ImapSession *s)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+	/* the debug callback is the only place that sees which command a NO
+	 * answered; VERBOSE only turns it on (it writes nothing itself) */
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, s);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
 	if (s->ca_file)
@@ -207,28 +321,86 @@ static void setup(ImapSession *s)
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 }
 
-/* Run one request; custom may be NULL (URL-driven fetch). */
+static void forget_replies(ImapSession *s)
+{
+	s->errbuf[0] = '\0';
+	s->tagged[0] = '\0';
+	s->cont[0] = '\0';
+	s->refused_verb[0] = '\0';
+}
+
+/* With OAuth2, the token for the next request: the file is read again when
+ * it changed, so a refresher's new token is used from the next request on
+ * (curl then opens a new connection: it never reuses one logged in with
+ * another token).  False, with s->token_err set, when there is none. */
+static bool bearer(ImapSession *s)
+{
+	if (s->token == NULL)
+		return true;
+	const char *tok = NULL;
+	if (dm_token_get(s->token, &tok, &s->token_err) < 0)
+		return false;
+	curl_easy_setopt(s->h, CURLOPT_XOAUTH2_BEARER, tok);
+	return true;
+}
+
+/* After a refused bearer login: the token once more from its source.  True
+ * when it changed and is set, so that logging in again makes sense. */
+static bool bearer_again(ImapSession *s)
+{
+	bool changed = false;
+	if (dm_token_refresh(s->token, &changed, &s->token_err) < 0 || !changed)
+		return false;
+	log_debug("imap: the server refused the OAuth2 token; logging in again with a new one "
+		  "from the %s",
+		  dm_token_source(s->token));
+	return bearer(s);
+}
+
+/* Run one request; custom may be NULL (URL-driven fetch).  Without a
+ * token to log in with it returns CURLE_LOGIN_DENIED with s->token_err
+ * set, having sent nothing. */
 static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t max_body)
 {
 	setup(s);
+	dm_error_clear(&s->token_err);
+	if (!bearer(s))
+		return CURLE_LOGIN_DENIED;
 	curl_easy_setopt(s->h, CURLOPT_URL, url);
 	curl_easy_setopt(s->h, CURLOPT_CUSTOMREQUEST, custom);
 	curl_easy_setopt(s->h, CURLOPT_UPLOAD, 0L);
 	CURLcode rc = CURLE_OK;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool reconnected = false, refreshed = false;
+	for (;;) {
 		g_byte_array_set_size(s->body, 0);
 		s->max_body = max_body;
 		s->over_cap = false;
-		s->errbuf[0] = '\0';
-		s->tagged[0] = '\0';
+		forget_replies(s);
 		rc = curl_easy_perform(s->h);
 		s->requests++;
 		long fresh = 0;
 		curl_easy_getinfo(s->h, CURLINFO_NUM_CONNECTS, &fresh);
+		if (rc == CURLE_LOGIN_DENIED && s->token != NULL && !refreshed) {
+			/* once: a refresher may have a newer token than ours */
+			refreshed = true;
+			char tagged[sizeof s->tagged], cont[sizeof s->cont];
+			char verb[sizeof s->refused_verb];
+			memcpy(tagged, s->tagged, sizeof tagged);
+			memcpy(cont, s->cont, sizeof cont);
+			memcpy(verb, s->refused_verb, sizeof verb);
+			if (bearer_again(s))
+				continue;
+			memcpy(s->tagged, tagged, sizeof tagged); /* the server's words */
+			memcpy(s->cont, cont, sizeof cont);
+			memcpy(s->refused_verb, verb, sizeof verb);
+			break;
+		}
 		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
 		       rc == CURLE_GOT_NOTHING) &&
-		      fresh == 0))
+		      fresh == 0) ||
+		    reconnected)
 			break;
+		reconnected = true;
 		log_debug("imap: reused connection was closed by the server; reconnecting");
 	}
 	if (rc == CURLE_OK && g_str_has_prefix(url, s->mailbox_url))
@@ -236,17 +408,85 @@ static CURLcode run(ImapSession *s, const char *url, const char *custom, size_t 
 	return rc;
 }
 
+/* What the server said when it refused our login, into out: its tagged NO,
+ * and the error challenge of a bearer login (RFC 7628: base64 JSON such as
+ * {"status":"invalid_token"}), decoded; else curl's words. */
+static void login_words(const ImapSession *s, char *out, size_t n)
+{
+	/* the tagged line is the refusal only if it is one: before
+	 * AUTHENTICATE it is CAPABILITY's OK */
+	const char *sp = strchr(s->tagged, ' ');
+	bool refused = sp != NULL && (g_str_has_prefix(sp, " NO") || g_str_has_prefix(sp, " BAD"));
+	char json[256] = "";
+	if (g_str_has_prefix(s->cont, "+ ") && s->cont[2] != '\0') {
+		gsize len = 0;
+		g_autofree guchar *raw = g_base64_decode(s->cont + 2, &len);
+		size_t k = 0;
+		for (gsize i = 0; i < len && k + 1 < sizeof json; i++)
+			json[k++] = raw[i] >= 0x20 && raw[i] < 0x7f ? (char)raw[i] : '?';
+		json[k] = '\0';
+	}
+	if (refused && json[0])
+		snprintf(out, n, "%s (%s)", s->tagged, json);
+	else if (refused)
+		snprintf(out, n, "%s", s->tagged);
+	else if (json[0])
+		snprintf(out, n, "the server refused the token: %s", json);
+	else
+		snprintf(out, n, "%s", s->errbuf);
+}
+
+static bool is_login(const char *verb)
+{
+	return g_ascii_strcasecmp(verb, "LOGIN") == 0 ||
+	       g_ascii_strcasecmp(verb, "AUTHENTICATE") == 0;
+}
+
+/* The one translation of a failed perform: the server's own words when it
+ * refused something (and what it refused), else curl's, with the
+ * certificate check's result for a TLS failure. */
 static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 {
-	const char *detail = s->tagged[0] ? s->tagged : s->errbuf;
-	int kind = DM_ETEMP;
-	if (rc == CURLE_QUOTE_ERROR)
-		kind = DM_EPERM; /* the server said NO/BAD to our command */
-	else if (rc == CURLE_LOGIN_DENIED)
-		kind = DM_EAUTH; /* the same password will not do better next time */
-	return dm_error_set(err, kind, "IMAP %s: %s%s%s", what,
-			    rc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(rc),
-			    detail[0] ? ": " : "", detail);
+	/* curl reports a refused SELECT (no such mailbox) as a denied login
+	 * too: only a NO to LOGIN or AUTHENTICATE, or none at all (a bearer
+	 * login curl gave up on, no token to log in with), is one */
+	if (rc == CURLE_LOGIN_DENIED && (s->refused_verb[0] == '\0' || is_login(s->refused_verb))) {
+		char words[768];
+		login_words(s, words, sizeof words);
+		if (s->token_err.kind != 0 && words[0] != '\0')
+			/* refused, and no new token could be had */
+			return dm_error_set(err, s->token_err.kind,
+					    "IMAP %s: login denied: %s; then %s", what, words,
+					    s->token_err.msg);
+		if (s->token_err.kind != 0)
+			return dm_error_set(err, s->token_err.kind, "IMAP %s: %s", what,
+					    s->token_err.msg);
+		/* the same secret will not do better next time */
+		return dm_error_set(err, DM_EAUTH, "IMAP %s: login denied: %s (as %s at %s)", what,
+				    words[0] ? words : curl_easy_strerror(rc), s->username,
+				    s->server_url);
+	}
+	if (s->token_err.kind != 0)
+		return dm_error_set(err, s->token_err.kind, "IMAP %s: %s", what, s->token_err.msg);
+	if (s->tagged[0] && !tagged_ok(s->tagged)) {
+		/* NO/BAD to our command: permanent for it (CURLE_QUOTE_ERROR);
+		 * to curl's own SELECT: trouble to retry */
+		int kind = rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP;
+		const char *v = s->refused_verb;
+		if (g_ascii_strncasecmp(v, "UID ", 4) == 0)
+			v += 4;
+		if (*v && g_ascii_strncasecmp(v, what, strlen(v)) != 0)
+			return dm_error_set(err, kind, "IMAP %s: %s refused: %s", what,
+					    s->refused_verb, s->tagged);
+		return dm_error_set(err, kind, "IMAP %s: %s", what, s->tagged);
+	}
+	long verify = 0;
+	if (rc == CURLE_PEER_FAILED_VERIFICATION &&
+	    curl_easy_getinfo(s->h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK && verify)
+		return dm_error_set(err, DM_ETEMP, "IMAP %s: %s: %s (verify result %ld)", what,
+				    curl_easy_strerror(rc), s->errbuf, verify);
+	return dm_error_set(err, rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP, "IMAP %s: %s%s%s",
+			    what, curl_easy_strerror(rc), s->errbuf[0] ? ": " : "", s->errbuf);
 }
 
 /* A mailbox name as an IMAP quoted string, with '%' escaped for curl. */
@@ -334,6 +574,14 @@ static int fetch_section(ImapSession *s, uint32_t uidvalidity, uint32_t uid, con
 	if (rc == CURLE_REMOTE_FILE_NOT_FOUND) {
 		if (strstr(s->errbuf, "UIDVALIDITY"))
 			return dm_error_set(err, DM_ETEMP, "IMAP FETCH: UIDVALIDITY has changed");
+		/* curl says "not found" for any FETCH without its data: only
+		 * a tagged OK means the UID is not there.  A NO or BAD (a
+		 * server failing, "[UNAVAILABLE]", "[SERVERBUG]") is
+		 * temporary: taking it as gone would move the checkpoint
+		 * past a mail nobody has read. */
+		if (!tagged_ok(s->tagged))
+			return dm_error_set(err, DM_ETEMP, "IMAP FETCH of UID %u: %s", uid,
+					    s->tagged[0] ? s->tagged : "no tagged reply");
 		return dm_error_set(err, DM_ENOTFOUND, "IMAP FETCH: no message at UID %u", uid);
 	}
 	if (rc != CURLE_OK)
@@ -677,6 +925,9 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 int imap_append(ImapSession *s, const char *data, size_t len, DmError *err)
 {
 	setup(s);
+	dm_error_clear(&s->token_err);
+	if (!bearer(s))
+		return fail(s, CURLE_LOGIN_DENIED, "APPEND", err);
 	Upload u = {data, len, 0};
 	curl_easy_setopt(s->h, CURLOPT_URL, s->mailbox_url);
 	curl_easy_setopt(s->h, CURLOPT_CUSTOMREQUEST, NULL);
@@ -686,7 +937,7 @@ int imap_append(ImapSession *s, const char *data, size_t len, DmError *err)
 	curl_easy_setopt(s->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	g_byte_array_set_size(s->body, 0);
 	s->max_body = 0;
-	s->tagged[0] = '\0';
+	forget_replies(s);
 	CURLcode rc = curl_easy_perform(s->h);
 	s->requests++;
 	curl_easy_setopt(s->h, CURLOPT_UPLOAD, 0L);

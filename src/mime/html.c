@@ -10,9 +10,9 @@
  * lines too: Gmail's gmail_quote, Yahoo's yahoo_quoted, ProtonMail's
  * protonmail_quote, Thunderbird's moz-cite-prefix, and, from where they
  * start to the end of the text, Outlook's divRplyFwdMsg / appendonsend /
- * border-top "From:" block and Zimbra's hr#zwchr, so that clean.c finds the
- * history as ">" lines.  script, style, head, title, template and elements hidden
- * with display:none are dropped.  Entities are decoded by libxml2.
+ * OLK_SRC_BODY_SECTION / border-top "From:" block and Zimbra's hr#zwchr, so
+ * that clean.c finds the history as ">" lines.  script, style, head, title,
+ * template and elements hidden with display:none are dropped.  Entities are decoded by libxml2.
  *
  * What it does not: no CSS beyond display:none, no image alt text, no
  * attempt at table layout, no size cap of its own (the caller caps input;
@@ -290,7 +290,8 @@ static bool is_quote_box(const xmlNode *n)
 
 /* Where a client starts the history and writes it as what follows, not
  * inside one container: Outlook's reply header (divRplyFwdMsg,
- * appendonsend, Outlook for Mac's reference container, the desktop's
+ * appendonsend, Outlook for Mac's reference container or its older
+ * span#OLK_SRC_BODY_SECTION, the desktop's
  * border-top "From:" block) and Zimbra's <hr id="zwchr">.  From there to
  * the end, lines get "> ".  *check: found by style only. */
 static bool is_rest_marker(const xmlNode *n, bool *check)
@@ -298,9 +299,13 @@ static bool is_rest_marker(const xmlNode *n, bool *check)
 	static const char *const ids[] = {"divRplyFwdMsg", "appendonsend",
 					  "mail-editor-reference-message-container", NULL};
 	static const char *const zimbra[] = {"zwchr", NULL};
+	static const char *const olk[] = {"OLK_SRC_BODY_SECTION", NULL};
 	*check = false;
 	if (name_is(n, "hr"))
 		return attr_has(n, "id", zimbra, false);
+	/* Outlook for Mac (2011-2019): the history in a <span> */
+	if (name_is(n, "span"))
+		return attr_has(n, "id", olk, false);
 	if (!name_is(n, "div"))
 		return false;
 	if (attr_has(n, "id", ids, false))

@@ -6,7 +6,8 @@
  * because it would turn CRLF into CR CR LF.  Recipients are all-or-nothing
  * per message (ALLLOWFAILS off): a refused recipient fails the whole send,
  * and the outbox keeps one recipient per row anyway.  curl's result is
- * translated here, once: 5xx -> DM_EPERM, everything else -> DM_ETEMP.
+ * translated here, once: a refused login (535, curl's CURLE_LOGIN_DENIED)
+ * -> DM_EAUTH, other 5xx -> DM_EPERM, everything else -> DM_ETEMP.
  *
  * TLS (smtp_tls_mode): smtps:// from the first byte; on smtp:// STARTTLS
  * when offered by default, required with "require" or whenever a password
@@ -25,6 +26,7 @@
 
 #include "deskmail/log.h"
 #include "deskmail/smtp.h"
+#include "deskmail/token.h"
 #include "deskmail/util.h"
 
 struct SmtpClient {
@@ -32,11 +34,16 @@ struct SmtpClient {
 	char *url;   /* what curl gets: no user information, path = "/" EHLO name */
 	char *shown; /* scheme://host[:port], for messages */
 	char *username, *password, *ca_file;
+	char *login_options; /* "AUTH=XOAUTH2" or "AUTH=OAUTHBEARER"; NULL = password */
+	DmToken *token;      /* with login_options */
 	SmtpTls tls;
 	bool tls_verify;
 	long timeout;
 	char errbuf[CURL_ERROR_SIZE];
 	char last_reply[512]; /* first 4xx/5xx reply line of this send */
+	char challenge[512];  /* last "334 " line: with a refused XOAUTH2 login,
+			       * the server's only words (curl 7.88 gives up
+			       * on the error challenge without answering) */
 	bool unreachable;     /* the last send failed before any server reply */
 };
 
@@ -66,6 +73,12 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 		memcpy(c->last_reply, buf, k);
 		c->last_reply[k] = '\0';
 		c->last_reply[strcspn(c->last_reply, "\r\n")] = '\0';
+	}
+	if (n >= 4 && memcmp(buf, "334 ", 4) == 0) {
+		size_t k = n < sizeof c->challenge - 1 ? n : sizeof c->challenge - 1;
+		memcpy(c->challenge, buf, k);
+		c->challenge[k] = '\0';
+		c->challenge[strcspn(c->challenge, "\r\n")] = '\0';
 	}
 	return n;
 }
@@ -181,7 +194,16 @@ SmtpClient *smtp_client_new(const SmtpParams *p)
 	c->ca_file = g_strdup(p->ca_file);
 	c->tls_verify = p->tls_verify;
 	c->timeout = p->timeout > 0 ? p->timeout : 60;
+	if (p->oauth2_mechanism != NULL) {
+		c->login_options = g_strdup_printf("AUTH=%s", p->oauth2_mechanism);
+		c->token = dm_token_new(p->token_file, p->token_command, (int)c->timeout);
+	}
 	return c;
+}
+
+const char *smtp_shown(const SmtpClient *c)
+{
+	return c->shown;
 }
 
 bool smtp_unreachable(const SmtpClient *c)
@@ -200,6 +222,8 @@ void smtp_client_free(SmtpClient *c)
 	g_free(c->username);
 	g_free(c->password);
 	g_free(c->ca_file);
+	g_free(c->login_options);
+	dm_token_free(c->token);
 	g_free(c);
 }
 
@@ -240,8 +264,39 @@ static void setup(SmtpClient *c)
 	}
 	if (c->username) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->username);
-		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
+		if (c->login_options != NULL)
+			/* pinned; the token is set before each send */
+			curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, c->login_options);
+		else
+			curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
+}
+
+/* With OAuth2, the token for the next send (or, after a refusal, a new
+ * one): *set_r is false when a refreshed token is the refused one again. */
+static int bearer(SmtpClient *c, bool again, bool *set_r, DmError *err)
+{
+	*set_r = true;
+	if (c->token == NULL)
+		return 0;
+	const char *tok = NULL;
+	int rc;
+	if (again) {
+		bool changed = false;
+		rc = dm_token_refresh(c->token, &changed, err);
+		if (rc < 0 || !changed) {
+			*set_r = false;
+			return rc;
+		}
+		log_debug("smtp: the server refused the OAuth2 token; logging in again with a new "
+			  "one from the %s",
+			  dm_token_source(c->token));
+	}
+	rc = dm_token_get(c->token, &tok, err);
+	if (rc < 0)
+		return rc;
+	curl_easy_setopt(c->h, CURLOPT_XOAUTH2_BEARER, tok);
+	return 0;
 }
 
 int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
@@ -261,6 +316,15 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 				    "loopback (STARTTLS is off)",
 				    c->shown);
 	setup(c);
+	bool set = true;
+	DmError te = {0};
+	int trc = bearer(c, false, &set, &te);
+	if (trc < 0) {
+		/* nothing was tried: like a server that cannot be reached, this
+		 * is no attempt at this mail */
+		c->unreachable = true;
+		return dm_error_set(err, trc, "SMTP %s: %s", c->shown, te.msg);
+	}
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n_rcpts; i++)
 		list = curl_slist_append(list, rcpts[i]);
@@ -271,19 +335,36 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 
 	CURLcode rc = CURLE_OK;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool reconnected = false, refreshed = false;
+	char refused[sizeof c->last_reply] = "", challenge[sizeof c->challenge] = "";
+	for (;;) {
 		Source src = {data, len, 0};
 		curl_easy_setopt(c->h, CURLOPT_READDATA, &src);
 		c->errbuf[0] = '\0';
 		c->last_reply[0] = '\0';
+		c->challenge[0] = '\0';
 		rc = curl_easy_perform(c->h);
 		long fresh = 0;
 		curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &fresh);
+		if (rc == CURLE_LOGIN_DENIED && c->token != NULL && !refreshed) {
+			/* once: a refresher may have a newer token than ours */
+			refreshed = true;
+			memcpy(refused, c->last_reply, sizeof refused);
+			memcpy(challenge, c->challenge, sizeof challenge);
+			trc = bearer(c, true, &set, &te);
+			if (trc == 0 && set)
+				continue;
+			memcpy(c->last_reply, refused, sizeof refused); /* the server's words */
+			memcpy(c->challenge, challenge, sizeof challenge);
+			break;
+		}
 		/* a reused connection the server had closed: retry once on a new one */
 		if (!((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
 		       rc == CURLE_GOT_NOTHING) &&
-		      fresh == 0))
+		      fresh == 0) ||
+		    reconnected)
 			break;
+		reconnected = true;
 	}
 	curl_easy_setopt(c->h, CURLOPT_MAIL_RCPT, NULL);
 	curl_slist_free_all(list);
@@ -292,11 +373,22 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 
 	long code = 0;
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+	char words[300] = "";
+	if (rc == CURLE_LOGIN_DENIED && c->last_reply[0] == '\0' && c->challenge[4] != '\0') {
+		/* the error challenge of a bearer login (RFC 7628): base64 JSON */
+		gsize raw_len = 0;
+		g_autofree guchar *raw = g_base64_decode(c->challenge + 4, &raw_len);
+		size_t k = g_strlcpy(words, "the server refused the token: ", sizeof words);
+		for (gsize i = 0; i < raw_len && k + 1 < sizeof words; i++)
+			words[k++] = raw[i] >= 0x20 && raw[i] < 0x7f ? (char)raw[i] : '?';
+		words[k] = '\0';
+	}
 	const char *why = c->last_reply[0] ? c->last_reply
+			  : words[0]       ? words
 					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	int kind = (code >= 500 && code < 600) ? DM_EPERM : DM_ETEMP;
 	if (rc == CURLE_LOGIN_DENIED)
-		kind = DM_ETEMP; /* the operator must fix it; mail waits meanwhile */
+		kind = DM_EAUTH; /* not this mail's fault: the operator must fix it */
 	c->unreachable =
 		code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 			      rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
@@ -304,6 +396,57 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	/* a broken connection must not be reused */
 	curl_easy_cleanup(c->h);
 	c->h = NULL;
+	if (te.kind != 0) /* refused, and no new token could be had */
+		return dm_error_set(err, te.kind, "SMTP %s: %s%s%s; then %s", c->shown,
+				    curl_easy_strerror(rc), why[0] ? ": " : "", why, te.msg);
+	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
+			    why[0] ? ": " : "", why);
+}
+
+static size_t discard_cb(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * nmemb;
+}
+
+int smtp_check(SmtpClient *c, DmError *err)
+{
+	c->unreachable = false;
+	if (c->tls == SMTP_TLS_REFUSE)
+		return dm_error_set(err, DM_ECONFIG,
+				    "SMTP %s: refusing to log in without TLS to a host that is not "
+				    "loopback (STARTTLS is off)",
+				    c->shown);
+	setup(c);
+	bool set = true;
+	DmError te = {0};
+	int trc = bearer(c, false, &set, &te);
+	if (trc < 0) {
+		c->unreachable = true;
+		return dm_error_set(err, trc, "SMTP %s: %s", c->shown, te.msg);
+	}
+	/* no recipients, no upload: curl connects, logs in and sends the
+	 * custom command instead of a mail */
+	curl_easy_setopt(c->h, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, discard_cb); /* "250 OK" */
+	c->errbuf[0] = '\0';
+	c->last_reply[0] = '\0';
+	CURLcode rc = curl_easy_perform(c->h);
+	long code = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c->h); /* QUIT; a send sets its handle up again */
+	c->h = NULL;
+	if (rc == CURLE_OK)
+		return 0;
+	const char *why = c->last_reply[0] ? c->last_reply
+					   : (c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	int kind = rc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP;
+	c->unreachable = code == 0 && kind == DM_ETEMP;
+	if (kind == DM_EAUTH)
+		return dm_error_set(err, kind, "SMTP %s: login as %s refused: %s", c->shown,
+				    c->username ? c->username : "?", why);
 	return dm_error_set(err, kind, "SMTP %s: %s%s%s", c->shown, curl_easy_strerror(rc),
 			    why[0] ? ": " : "", why);
 }

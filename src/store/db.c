@@ -71,8 +71,56 @@ static void session_setup(PGconn *c)
 	}
 }
 
+/* Why a connection failed, from libpq's text: a failed connection has no
+ * result and so no SQLSTATE.  The server refused our login (28P01
+ * "password authentication failed", 28000 "role ... does not exist", "no
+ * pg_hba.conf entry", or it asked for a password we have not got):
+ * DM_EAUTH, retrying with the same secret will not help; a database that
+ * does not exist (3D000): DM_ECONFIG; anything else (refused, no such
+ * host, timeout, the server starting or stopping): DM_ETEMP.  The
+ * message is the server's, on one line. */
+static int connect_failure(PGconn *c, DmError *err)
+{
+	char one[768];
+	g_strlcpy(one, PQerrorMessage(c), sizeof one);
+	g_strchomp(one);
+	for (char *p = one; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	static const char *const refused[] = {
+		"password authentication failed", "authentication failed",
+		"no pg_hba.conf entry",           "no password supplied",
+		"permission denied for database", NULL};
+	bool auth = PQconnectionNeedsPassword(c) ||
+		    (strstr(one, "role \"") != NULL && strstr(one, "does not exist") != NULL);
+	for (int i = 0; !auth && refused[i]; i++)
+		auth = strstr(one, refused[i]) != NULL;
+	if (auth)
+		return dm_error_set(err, DM_EAUTH, "database: login refused: %s", one);
+	if (strstr(one, "database \"") && strstr(one, "does not exist"))
+		return dm_error_set(err, DM_ECONFIG, "database: %s (database.conninfo)", one);
+	return dm_error_set(err, DM_ETEMP, "database: %s", one);
+}
+
+const char *store_server_version(Db *db)
+{
+	const char *v = PQparameterStatus(db->conn, "server_version");
+	return v ? v : "?";
+}
+
 int store_open(const char *conninfo, Db **db_r, DmError *err)
 {
+	/* a connection string libpq cannot read is the configuration's fault */
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+	if (opts == NULL) {
+		char one[512];
+		g_strlcpy(one, why ? why : "out of memory", sizeof one);
+		g_strchomp(one);
+		PQfreemem(why);
+		return dm_error_set(err, DM_ECONFIG, "database.conninfo: %s", one);
+	}
+	PQconninfoFree(opts);
 	/* Later entries override earlier ones: the operator's conninfo (expanded
 	 * from "dbname") comes last so it wins over our defaults. */
 	const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
@@ -81,9 +129,9 @@ int store_open(const char *conninfo, Db **db_r, DmError *err)
 	if (c == NULL)
 		abort();
 	if (PQstatus(c) != CONNECTION_OK) {
-		dm_error_set(err, DM_ETEMP, "database: %s", PQerrorMessage(c));
+		int kind = connect_failure(c, err);
 		PQfinish(c);
-		return DM_ETEMP;
+		return kind;
 	}
 	session_setup(c);
 	Db *db = g_new0(Db, 1);
@@ -123,7 +171,7 @@ int store_ensure(Db *db, bool *reconnected_r, DmError *err)
 	PQreset(db->conn);
 	forget_session(db);
 	if (PQstatus(db->conn) != CONNECTION_OK)
-		return dm_error_set(err, DM_ETEMP, "database: %s", PQerrorMessage(db->conn));
+		return connect_failure(db->conn, err);
 	session_setup(db->conn);
 	if (reconnected_r)
 		*reconnected_r = true;

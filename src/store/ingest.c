@@ -306,10 +306,10 @@ static const char inbound_sql[] =
 
 static const char ticket_sql[] =
 	"INSERT INTO ticket (id, client_id, contact_id, subject, last_client_at, reopened_from, "
-	"first_response_due, resolution_due, line_due, follow_up_due, sla_next_at) "
+	"first_response_due, resolution_due, line_due, follow_up_due, sla_next_at, mailbox) "
 	"OVERRIDING SYSTEM VALUE VALUES ($1::bigint, $2::bigint, $3::bigint, $4, dm_now(), "
 	"$5::bigint, to_timestamp($6::bigint), to_timestamp($7::bigint), to_timestamp($8::bigint), "
-	"to_timestamp($9::bigint), to_timestamp($10::bigint))";
+	"to_timestamp($9::bigint), to_timestamp($10::bigint), $11)";
 
 static const char message_sql[] =
 	"INSERT INTO message (id, ticket_id, inbound_id, direction, author_kind, contact_id, "
@@ -711,9 +711,16 @@ static int send_mails(Db *db, const Plan *const *plans, size_t n_plans, DmError 
 	MailChunk c;
 	chunk_init(&c);
 	int rc = 0;
+	/* the envelope sender of the chunk: plans of several brands (several
+	 * mailboxes) are sent in chunks of one sender each */
+	const char *from = n_plans ? plans[0]->desk_address : NULL;
 	for (size_t k = 0; k < n_plans && rc == 0; k++) {
 		const Plan *p = plans[k];
 		size_t next_id = 0;
+		if (c.n && p->mails->len && g_strcmp0(from, p->desk_address) != 0)
+			rc = chunk_flush(db, &c, from, err);
+		if (p->mails->len)
+			from = p->desk_address;
 		for (guint i = 0; i < p->mails->len && rc == 0; i++) {
 			const PlanMail *pm = &g_array_index(p->mails, PlanMail, i);
 			/* 0: the sequence gives one (more mail than ids reserved) */
@@ -721,11 +728,11 @@ static int send_mails(Db *db, const Plan *const *plans, size_t n_plans, DmError 
 				pm->ticket_id && next_id < p->n_out_ids ? p->out_ids[next_id++] : 0;
 			chunk_add(&c, pm, id);
 			if (c.bytes >= MAIL_CHUNK_BYTES)
-				rc = chunk_flush(db, &c, plans[0]->desk_address, err);
+				rc = chunk_flush(db, &c, from, err);
 		}
 	}
 	if (rc == 0 && c.n)
-		rc = chunk_flush(db, &c, plans[0]->desk_address, err);
+		rc = chunk_flush(db, &c, from, err);
 	/* what is left unsent: an empty (or, after an error, an unsent) chunk */
 	for (int i = 0; i < NCOLS; i++)
 		g_byte_array_free(c.col[i].buf, TRUE);
@@ -794,8 +801,9 @@ static int send_own_rows(Db *db, const Plan *p, DmError *err)
 				   i64n(db1, p->new_due[SLA_RESOLUTION]),
 				   i64n(db2, p->new_due[SLA_LINE]),
 				   i64n(db3, p->new_due[SLA_FOLLOW_UP]),
-				   i64n(nb, p->new_sla_next)};
-		rc = db_send(db, ticket_sql, 10, v, NULL, NULL, false, NULL, err);
+				   i64n(nb, p->new_sla_next),
+				   p->src ? p->src->brand : NULL};
+		rc = db_send(db, ticket_sql, 11, v, NULL, NULL, false, NULL, err);
 	}
 	if (rc == 0 && p->message)
 		rc = send_message(db, p, err);

@@ -1,4 +1,4 @@
-/* mailbox.c - the IMAP mailbox's state: its row (UIDVALIDITY and the last
+/* mailbox.c - an IMAP mailbox's state: its row (UIDVALIDITY and the last
  * UID done), the advisory lock that keeps one poller per mailbox, and
  * mailbox_seen, which remembers the committed UIDs not yet marked on the
  * server so that a crash between the commit and the mark is repaired by the
@@ -8,15 +8,31 @@
 
 #define POLL_LOCK_CLASS "7291005"
 
-int store_mailbox_open(Db *db, const char *url, int64_t *id_r, uint32_t *uidvalidity_r,
-		       uint32_t *last_uid_r, DmError *err)
+int store_mailbox_open(Db *db, const char *url, const char *username, bool adopt, int64_t *id_r,
+		       uint32_t *uidvalidity_r, uint32_t *last_uid_r, DmError *err)
 {
-	const char *p[] = {url};
+	const char *p[] = {url, username};
 	DbRes *r = NULL;
-	int rc = db_exec(db,
-			 "INSERT INTO mailbox (url) VALUES ($1) ON CONFLICT (url) DO UPDATE "
-			 "SET url = EXCLUDED.url RETURNING id, uidvalidity, last_uid",
-			 1, p, &r, err);
+	/* a row from before 012_mailboxes.sql (no user name) is adopted by the
+	 * one account configured on its URL (adopt); with several on one URL
+	 * nobody can tell whose it was, and taking another account's
+	 * checkpoint would skip its mail: the row is left alone.  Two pollers
+	 * adopting at once are serialised by the row lock, and the second
+	 * finds it taken */
+	int rc = !adopt ? 0
+			: db_exec(db,
+				  "UPDATE mailbox SET username = $2 WHERE url = $1 AND username = "
+				  "'' AND "
+				  "NOT EXISTS (SELECT 1 FROM mailbox WHERE url = $1 AND username = "
+				  "$2)",
+				  2, p, NULL, err);
+	if (rc == 0)
+		rc = db_exec(
+			db,
+			"INSERT INTO mailbox (url, username) VALUES ($1, $2) ON CONFLICT (url, "
+			"username) DO UPDATE SET url = EXCLUDED.url RETURNING id, uidvalidity, "
+			"last_uid",
+			2, p, &r, err);
 	if (rc)
 		return rc;
 	*id_r = dbres_i64(r, 0, 0, 0);

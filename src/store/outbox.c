@@ -19,6 +19,13 @@
  * protected by the lock: the other pass cannot take it until the outcome
  * is recorded, and then it is no longer 'sending'.  A crash ends the
  * session and so frees the lock; the lease makes the row due again.
+ *
+ * A pass holds a session advisory lock on its token's hash for as long as
+ * it works (store_outbox_hold), so the rows of a pass whose process died
+ * (or lost its session) are due again at once, not when their lease runs
+ * out: a claim nobody holds is free.  The lease then only bounds a pass
+ * that lives but hangs.  A hash two live tokens share leaves their rows to
+ * the lease, never to a second sender.
  * The outcome records (sent, deferred, failed) match a row by its id and
  * 'sending' only: the lock held over the attempt is what makes it ours. */
 #include <stdlib.h>
@@ -35,6 +42,28 @@ static int by_id(const void *a, const void *b)
 /* the advisory lock class of a row on the wire (the key is the row id) */
 #define SEND_LOCK_CLASS "7291006"
 #define SEND_LOCK_KEY "($1::bigint % 2147483647)::int"
+/* the advisory lock class of a live pass (the key is its token's hash) */
+#define SEND_HOLD_CLASS "7291007"
+/* a claim whose pass holds no lock on its token: the pass is gone */
+#define CLAIM_ABANDONED                                                                            \
+	"(hashtext(claim)::bigint & 4294967295) NOT IN (SELECT l.objid::bigint FROM pg_locks l "   \
+	"WHERE l.locktype = 'advisory' AND l.classid = " SEND_HOLD_CLASS " AND l.objsubid = 2 "    \
+	"AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "             \
+	"current_database()))"
+
+int store_outbox_hold(Db *db, const char *token, DmError *err)
+{
+	const char *p[] = {token};
+	return db_exec(db, "SELECT pg_try_advisory_lock(" SEND_HOLD_CLASS ", hashtext($1))", 1, p,
+		       NULL, err);
+}
+
+void store_outbox_unhold(Db *db, const char *token)
+{
+	const char *p[] = {token};
+	db_exec(db, "SELECT pg_advisory_unlock(" SEND_HOLD_CLASS ", hashtext($1))", 1, p, NULL,
+		NULL);
+}
 
 int store_outbox_claim(Db *db, const char *token, int max, int lease_seconds, GArray *rows,
 		       DmError *err)
@@ -51,8 +80,9 @@ int store_outbox_claim(Db *db, const char *token, int max, int lease_seconds, GA
 		"UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until "
 		"= dm_now() + make_interval(secs => $2::int), claim = $3 WHERE id IN (SELECT id "
 		"FROM outbox WHERE (status = 'pending' AND next_attempt_at <= dm_now()) OR "
-		"(status = 'sending' AND locked_until < dm_now()) ORDER BY id LIMIT $1::int FOR "
-		"UPDATE SKIP LOCKED) RETURNING id, mail_from, rcpt, raw, attempts, kind, "
+		"(status = 'sending' AND (locked_until < dm_now() OR " CLAIM_ABANDONED
+		")) ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id, mail_from, "
+		"rcpt, raw, attempts, kind, "
 		"message_id, ticket_id",
 		3, p, NULL, NULL, true, &r, err);
 	if (rc == 0)
@@ -184,15 +214,21 @@ int store_outbox_release(Db *db, const char *token, int64_t id, DmError *err)
 		2, p, NULL, err);
 }
 
+/* A deferral or failure is also a row of outbox_setback (what `stats`
+ * counts), in the same statement as the row's new state. */
+#define SETBACK_DEFERRED                                                                           \
+	"INSERT INTO outbox_setback (outbox_id, outcome) SELECT id, 'deferred' FROM u"
+#define SETBACK_FAILED "INSERT INTO outbox_setback (outbox_id, outcome) SELECT id, 'failed' FROM u"
+
 int store_outbox_outage(Db *db, int64_t id, const char *why, DmError *err)
 {
 	char b[24];
 	const char *p[] = {i64s(b, id), why};
 	int rc = db_exec(
 		db,
-		"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
-		"attempts = attempts - 1, last_error = $2, next_attempt_at = dm_now() WHERE "
-		"id = $1::bigint AND status = 'sending'",
+		"WITH u AS (UPDATE outbox SET status = 'pending', locked_until = NULL, claim = "
+		"NULL, attempts = attempts - 1, last_error = $2, next_attempt_at = dm_now() "
+		"WHERE id = $1::bigint AND status = 'sending' RETURNING id) " SETBACK_DEFERRED,
 		2, p, NULL, err);
 	store_outbox_unlock(db, id, NULL);
 	return rc;
@@ -204,9 +240,10 @@ int store_outbox_defer(Db *db, int64_t id, const char *why, int64_t delay_second
 	const char *p[] = {i64s(b, id), why, i64s(d, delay_seconds)};
 	int rc = db_exec(
 		db,
-		"UPDATE outbox SET status = 'pending', locked_until = NULL, claim = NULL, "
-		"last_error = $2, next_attempt_at = dm_now() + make_interval(secs => $3::int) "
-		"WHERE id = $1::bigint AND status = 'sending'",
+		"WITH u AS (UPDATE outbox SET status = 'pending', locked_until = NULL, claim = "
+		"NULL, last_error = $2, next_attempt_at = dm_now() + make_interval(secs => "
+		"$3::int) WHERE id = $1::bigint AND status = 'sending' RETURNING "
+		"id) " SETBACK_DEFERRED,
 		3, p, NULL, err);
 	store_outbox_unlock(db, id, NULL);
 	return rc;
@@ -240,11 +277,11 @@ int store_outbox_fail(Db *db, int64_t id, const char *why, const Plan *p, DmErro
 	const char *v[] = {i64s(b, id), why};
 	int rc = db_begin(db, err);
 	if (rc == 0)
-		rc = db_exec(
-			db,
-			"UPDATE outbox SET status = 'failed', locked_until = NULL, claim = NULL, "
-			"last_error = $2 WHERE id = $1::bigint AND status = 'sending'",
-			2, v, NULL, err);
+		rc = db_exec(db,
+			     "WITH u AS (UPDATE outbox SET status = 'failed', locked_until = NULL, "
+			     "claim = NULL, last_error = $2 WHERE id = $1::bigint AND status = "
+			     "'sending' RETURNING id) " SETBACK_FAILED,
+			     2, v, NULL, err);
 	if (rc == 0 && p)
 		rc = store_apply_plan_now(db, p, err);
 	if (rc == 0)

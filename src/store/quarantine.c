@@ -14,6 +14,7 @@ void quarantine_row_clear(QuarantineRow *q)
 	g_free(q->reason);
 	g_free(q->raw);
 	g_free(q->mailbox_url);
+	g_free(q->mailbox_username);
 	memset(q, 0, sizeof *q);
 }
 
@@ -23,13 +24,14 @@ int store_quarantine_get(Db *db, int64_t id, QuarantineRow *q, DmError *err)
 	char b[24];
 	const char *p[] = {i64s(b, id)};
 	DbRes *r = NULL;
-	int rc = db_exec(
-		db,
-		"SELECT q.status, q.from_addr, q.reason, q.inbound_id, encode(i.raw, "
-		"'base64'), i.truncated, q.mailbox_id, q.uidvalidity, q.uid, m.url, "
-		"m.uidvalidity FROM quarantine q LEFT JOIN inbound i ON i.id = q.inbound_id "
-		"LEFT JOIN mailbox m ON m.id = q.mailbox_id WHERE q.id = $1::bigint",
-		1, p, &r, err);
+	int rc = db_exec(db,
+			 "SELECT q.status, q.from_addr, q.reason, q.inbound_id, encode(i.raw, "
+			 "'base64'), i.truncated, q.mailbox_id, q.uidvalidity, q.uid, m.url, "
+			 "m.uidvalidity, m.username FROM quarantine q LEFT JOIN inbound i ON i.id "
+			 "= q.inbound_id "
+			 "LEFT JOIN mailbox m ON m.id = COALESCE(q.mailbox_id, i.mailbox_id) "
+			 "WHERE q.id = $1::bigint",
+			 1, p, &r, err);
 	if (rc)
 		return rc;
 	if (dbres_rows(r) == 0) {
@@ -54,6 +56,7 @@ int store_quarantine_get(Db *db, int64_t id, QuarantineRow *q, DmError *err)
 	q->uid = (uint32_t)dbres_i64(r, 0, 8, 0);
 	q->mailbox_url = dbres_dup(r, 0, 9);
 	q->mailbox_uidvalidity = (uint32_t)dbres_i64(r, 0, 10, 0);
+	q->mailbox_username = dbres_dup(r, 0, 11);
 	dbres_free(r);
 	return 0;
 }

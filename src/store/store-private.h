@@ -109,8 +109,8 @@ char *bin_array_finish(BinArray *a, int *len_r);
 	"to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'), tc.name, "        \
 	"tc.plan, tc.account_manager_id, tco.email, tco.name, lm.message_id, "                     \
 	"array_to_string(lm.refs[greatest(1, cardinality(lm.refs) - 18):], ' '), lb.body, "        \
-	"tc.calendar"
-#define TICKET_FACT_NCOLS 23
+	"tc.calendar, t.mailbox"
+#define TICKET_FACT_NCOLS 24
 /* the client's latest mail with a Message-ID (threading a relay), and the
  * latest client text (for a handover) */
 #define TICKET_FACT_JOINS                                                                          \

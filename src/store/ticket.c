@@ -34,6 +34,7 @@ void read_ticket_fact(const DbRes *r, int row, int c, TicketFact *t)
 	t->last_in_refs = dbres_dup(r, row, c + 20);
 	t->last_in_body = dbres_dup(r, row, c + 21);
 	t->client.calendar = dbres_dup(r, row, c + 22);
+	t->mailbox = dbres_dup(r, row, c + 23);
 }
 
 int store_ticket_texts(Db *db, int64_t ticket_id, int64_t author_id, char ***internal_r,

@@ -47,6 +47,8 @@ const char *dm_error_kind_name(int kind)
 		return "login refused";
 	case DM_EUNMIGRATED:
 		return "database not migrated";
+	case DM_EUSAGE:
+		return "usage";
 	default:
 		return "internal";
 	}

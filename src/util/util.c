@@ -1,7 +1,7 @@
 /* util.c - number parsing, whole-file reads, header-safe strings, hashing,
- * and whether a host is loopback (the one definition that imap/, smtp/ and
- * config/ share).  Numbers from input are parsed here only (no atoi
- * anywhere). */
+ * whether a host is loopback (the one definition that imap/, smtp/ and
+ * config/ share) and where deskmail's own data is installed.  Numbers from
+ * input are parsed here only (no atoi anywhere). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "deskmail/util.h"
+#include "dm_build.h"
 
 int dm_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out_r)
 {
@@ -153,4 +154,10 @@ char *dm_lf_newlines(char *s)
 	}
 	*w = '\0';
 	return s;
+}
+
+const char *dm_datadir(void)
+{
+	const char *env = getenv("DESKMAIL_DATADIR");
+	return env != NULL && *env != '\0' ? env : PKGDATADIR;
 }

@@ -28,6 +28,7 @@ BIG=100000
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export DESKMAIL=${DESKMAIL:-$root/build/deskmail}
+export DESKMAIL_ALLOW_ROOT=1 # run as root here: deskmail refuses it unless told
 RAW_FETCH=${RAW_FETCH:-$root/build/tests/raw_fetch}
 [ -x "$DESKMAIL" ] && [ -x "$RAW_FETCH" ] ||
 	{ echo "build first: meson setup build && meson compile -C build" >&2; exit 1; }

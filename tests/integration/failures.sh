@@ -13,12 +13,12 @@ W=$DM_TEST_DIR/work
 mkdir -p "$W"
 # deskmail always talks to Dovecot through the proxy, on one port (the
 # mailbox's state is kept by its URL); proxy REGEX restarts it cutting on
-# REGEX ("^$" for never)
+# REGEX ("^$" for never); proxy REGEX no answers it NO in the server's place
 PROXY_PORT=$(dm_free_port)
 PROXY_PID=
 proxy() {
 	[ -n "$PROXY_PID" ] && dm_kill_pid "$PROXY_PID"
-	"$DM_PYTHON" "$DM_LIB_DIR/imap_proxy.py" "$PROXY_PORT" "$DM_IMAP_PORT" "$1" 2>>"$W/proxy.log" &
+	"$DM_PYTHON" "$DM_LIB_DIR/imap_proxy.py" "$PROXY_PORT" "$DM_IMAP_PORT" "$1" ${2:-} 2>>"$W/proxy.log" &
 	PROXY_PID=$!
 	dm_wait_for 10 dm_port_open "$PROXY_PORT"
 }
@@ -135,4 +135,35 @@ for t in 1 2 3; do dm poll >/dev/null 2>&1 && break; done
 assert_eq 300 "$(dm_psql -c "select count(*) from ticket where subject like 'Killed batch %'")" "the next pass takes every mail in: 300 tickets"
 assert_eq 300 "$(dm_psql -c "select count(distinct subject) from ticket where subject like 'Killed batch %'")" "none twice"
 assert_eq 0 "$(dm_psql -c 'select count(*) from mailbox_seen where not marked')" "all marked on the server"
+
+# 6. a FETCH the server answers NO ("[UNAVAILABLE]", its storage failing):
+# curl reports it as "not found", but the mail is there and nobody has read
+# it, so the pass ends with EX_TEMPFAIL and the checkpoint does not move
+# past it; once the server answers, it and the mail behind it come in
+last=$(dm_psql -c 'select max(last_uid) from mailbox')
+dm_mail "$W/n1" 'alice@acme.example' 'Fetch answered NO' 'the server failed'
+dm_mail "$W/n2" 'carol@globex.example' 'Behind the NO' 'next'
+dm_deliver "$W/n1" "$W/n2"
+proxy "UID FETCH $((last + 1)) " no
+out=$(dm poll 2>"$W/p6.log"); rc=$?
+assert_eq 75 "$rc" "a FETCH answered NO: poll exits 75"
+assert_contains "$(cat "$W/p6.log")" "NO [UNAVAILABLE]" "the server's words are in the log"
+assert_eq "$last" "$(dm_psql -c 'select max(last_uid) from mailbox')" "the checkpoint is not moved past it"
+assert_eq 0 "$(dm_psql -c "select count(*) from ticket where subject = 'Fetch answered NO'")" "it is not taken as gone"
+proxy '^$'
+out=$(dm poll 2>/dev/null); rc=$?
+assert_eq 0 "$rc" "the server back, the pass exits 0"
+assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Fetch answered NO'")" "the mail answered NO is taken in"
+assert_eq 1 "$(dm_psql -c "select count(*) from ticket where subject = 'Behind the NO'")" "and the one behind it, once"
+
+# 7. a mailbox row from before user names were recorded (012_mailboxes.sql)
+# is taken over by the one account configured on its URL: its checkpoint is
+# kept, nothing is taken in twice
+mbid=$(dm_psql -c 'select id from mailbox')
+dm_psql -c "update mailbox set username = ''" >/dev/null
+before=$(dm_psql -c 'select count(*) from inbound')
+out=$(dm poll 2>/dev/null); rc=$?
+assert_eq 0 "$rc" "a pass over the old row exits 0"
+assert_eq "$mbid support" "$(dm_psql -c 'select id, username from mailbox' | tr '|' ' ')" "the one account on its URL takes the old row over"
+assert_eq "$before" "$(dm_psql -c 'select count(*) from inbound')" "and takes nothing in twice"
 dm_done

@@ -16,7 +16,7 @@ dm_mail "$W/a" 'alice@acme.example' 'Mail server down?' 'We get timeouts.'
 dm ingest "$W/a" >/dev/null
 dm_smtp_stop
 out=$(dm send 2>"$W/send.log"); rc=$?
-assert_eq 0 "$rc" "send with the SMTP server down still exits 0"
+assert_eq 75 "$rc" "send with the SMTP server down exits 75 (EX_TEMPFAIL: try again later)"
 assert_eq "sent 0, deferred 1, failed 0" "$out" "the acknowledgement is deferred"
 row=$(dm_psql -c "select status, attempts, last_error is not null from outbox")
 assert_eq "pending|0|t" "$row" "the error is recorded; an outage is not counted as an attempt"

@@ -186,4 +186,103 @@ old text"
 dm ingest "$W/r4" >/dev/null
 assert_eq "Thanks." "$(last_in_body "$T")" "in a client's reply it is cut as history"
 
+# 7. the internal note quoted the way mail programs quote: Gmail's HTML
+# blockquote, Outlook's header block (text and HTML), Apple Mail (text and
+# HTML), plain '>', bottom posted, re-wrapped without marks, forwarded, a
+# quote whose wrapped line lost its '>'.
+# Whatever clean text makes of it, the note never reaches the client: cut
+# as history (the new text is relayed alone) or withheld.
+NOTE1='The client is on the old contract and we should'
+NOTE2='bill the visit separately, do not tell them yet.'
+NOTE="$NOTE1 $NOTE2"
+# the decoded text of every mail to the client after outbox row $1
+client_text() {
+	local id
+	for id in $(dm_psql -c "select id from outbox where rcpt = 'alice@acme.example' and id > $1 order by id"); do
+		dm_outbox_raw "$id" "$W/c$id"
+		dm_maildump "$W/c$id" text
+	done
+}
+html_mail() { # FILE FROM SUBJECT HTML
+	dm_mail "$@"
+	sed -i 's|^Content-Type: text/plain; charset=utf-8|Content-Type: text/html; charset=utf-8|' "$1"
+}
+quoted_styles=0
+check_style() { # NAME FILE NEW-TEXT
+	local mark relays withheld seen
+	mark=$(dm_outbox_max)
+	dm ingest "$2" >/dev/null
+	seen=$(client_text "$mark" | tr -s ' \n' '  ')
+	[ -n "$seen" ] || seen="(nothing sent to the client)"
+	assert_lacks "$seen" "bill the visit" "$1: nothing of the note reaches the client"
+	assert_lacks "$seen" "old contract" "$1: not its first half either"
+	relays=$(dm_sql_count "outbox where kind = 'relay' and id > $mark")
+	withheld=$(dm_sql_count "outbox where kind = 'notify-withheld' and id > $mark")
+	assert_eq 1 "$((relays + withheld))" "$1: relayed without the note, or withheld"
+	if [ "$relays" = 1 ]; then
+		assert_contains "$seen" "$3" "$1: the client gets the new text"
+	fi
+	quoted_styles=$((quoted_styles + 1))
+}
+S="Re: [#$T] Printer queue stuck"
+html_mail "$W/q1" 'sam@agency.example' "$S" "<div dir=\"ltr\">Hello Alice, the new toner is on its way.</div><br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, 23 Nov 2026 at 09:30, Jo Junior &lt;<a href=\"mailto:jo@agency.example\">jo@agency.example</a>&gt; wrote:<br></div><blockquote class=\"gmail_quote\" style=\"margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex\"><div dir=\"ltr\">$NOTE</div></blockquote></div>"
+check_style "Gmail HTML blockquote" "$W/q1" "the new toner is on its way"
+dm_mail "$W/q2" 'sam@agency.example' "$S" "The engineer visits on Thursday.
+
+________________________________
+From: Jo Junior <jo@agency.example>
+Sent: Monday, November 23, 2026 9:30 AM
+To: support@agency.example
+Subject: $S
+
+$NOTE"
+check_style "Outlook header block" "$W/q2" "The engineer visits on Thursday."
+html_mail "$W/q3" 'sam@agency.example' "$S" "<html><body><div>We have ordered the spare part.</div><div id=\"appendonsend\"></div><hr style=\"display:inline-block;width:98%\"><div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri\"><b>From:</b> Jo Junior &lt;jo@agency.example&gt;<br><b>Sent:</b> Monday, November 23, 2026 9:30 AM<br><b>To:</b> support@agency.example<br><b>Subject:</b> $S</font><div>&nbsp;</div></div><div>$NOTE1<br>$NOTE2</div></body></html>"
+check_style "Outlook HTML" "$W/q3" "We have ordered the spare part."
+dm_mail "$W/q4" 'sam@agency.example' "$S" "The part arrives on Friday.
+
+Sent from my iPhone
+
+> On 23 Nov 2026, at 09:30, Jo Junior <jo@agency.example> wrote:
+>
+> $NOTE1
+> $NOTE2"
+check_style "Apple Mail text" "$W/q4" "The part arrives on Friday."
+html_mail "$W/q5" 'sam@agency.example' "$S" "<html><body dir=\"auto\">I will call you at ten.<div><br><blockquote type=\"cite\"><div>On 23 Nov 2026, at 09:30, Jo Junior &lt;jo@agency.example&gt; wrote:</div><br><div><div>$NOTE</div></div></blockquote></div></body></html>"
+check_style "Apple Mail HTML" "$W/q5" "I will call you at ten."
+dm_mail "$W/q6" 'sam@agency.example' "$S" "> $NOTE1
+> $NOTE2
+
+The technician comes at eleven."
+check_style "plain '>' quote" "$W/q6" "The technician comes at eleven."
+dm_mail "$W/q7" 'sam@agency.example' "$S" "On Mon, 23 Nov 2026 at 09:30, Jo Junior <jo@agency.example> wrote:
+> $NOTE1
+> $NOTE2
+
+The queue is cleared now, please try printing again."
+check_style "bottom posted" "$W/q7" "The queue is cleared now"
+dm_mail "$W/q8" 'sam@agency.example' "$S" "The printer will be fixed on Friday.
+
+The client is on the old
+contract and we should bill the visit
+separately, do not tell them yet."
+check_style "re-wrapped, no quote marks" "$W/q8" "fixed on Friday"
+dm_mail "$W/q9" 'sam@agency.example' "$S" "FYI, see below.
+
+---------- Forwarded message ---------
+From: Jo Junior <jo@agency.example>
+Date: Mon, 23 Nov 2026 at 09:30
+Subject: $S
+To: <support@agency.example>
+
+$NOTE"
+check_style "forwarded" "$W/q9" "FYI"
+dm_mail "$W/q10" 'sam@agency.example' "$S" "Noted, thanks.
+
+On Mon, 23 Nov 2026 at 09:30, Jo Junior <jo@agency.example> wrote:
+> $NOTE1
+$NOTE2"
+check_style "quote whose wrapped line lost its '>'" "$W/q10" "Noted, thanks."
+assert_eq 10 "$quoted_styles" "every style was checked"
+
 dm_done

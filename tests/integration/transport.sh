@@ -31,6 +31,7 @@ for name in server other; do
 	}
 done
 printf 's3cret-smtp\n' >"$T/smtp.password"
+chmod 600 "$T/smtp.password" # others may not read it: deskmail refuses that
 
 smtp_plain() { dm_smtp_stop; dm_smtp_start "$@"; }
 smtp_tls() { dm_smtp_stop; dm_smtp_start --tls-cert "$T/server.pem" --tls-key "$T/server.key" "$@"; }

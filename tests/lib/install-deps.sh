@@ -16,6 +16,7 @@ pkgs=(
 	curl jq time ca-certificates                   # test tools: an independent IMAP client, JSON, peak memory
 	openssl                                        # test certificates for STARTTLS (transport.sh)
 	clang-format                                   # the committed .clang-format, checked by the tests
+	groff-base man-db systemd                      # install.sh: man pages formatted, units verified (systemd-analyze)
 )
 missing=()
 for p in "${pkgs[@]}"; do

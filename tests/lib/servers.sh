@@ -10,6 +10,14 @@
 #
 # Exports DM_TEST_DIR DM_CONNINFO DM_PG_PORT DM_IMAP_PORT DM_IMAP_URL
 # DM_SMTP_PORT DM_SMTP_URL DM_SMTP_OUT DM_MAILDIR DM_CONF.
+#
+# OAuth2: with DM_OAUTH2=1 set before dm_servers_start, Dovecot also takes
+# XOAUTH2 and OAUTHBEARER logins and checks their bearer tokens with the
+# token-introspection service tests/lib/oauth2_introspect.py, which
+# dm_servers_start runs too (DM_OAUTH2_URL; its tokens in
+# $DM_OAUTH2_TOKENS, one "valid TOKEN USER" or "revoked TOKEN" a line,
+# read at each request; each request logged in $DM_OAUTH2_LOG).
+# DM_OAUTH2_MODE=get makes Dovecot ask by GET instead of POST.
 
 DM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DM_REPO_DIR=$(cd "$DM_LIB_DIR/../.." && pwd)
@@ -96,6 +104,17 @@ dm_imap_init() {
 	local u g
 	u=$(id -u "$DM_MAIL_USER") g=$(id -g "$DM_MAIL_USER")
 	printf 'support:{PLAIN}secret::::::\nstaff:{PLAIN}secret::::::\n' >"$d/passwd"
+	local mechs="plain login" oauth2_passdb="" passwd_mechs=""
+	if [ "${DM_OAUTH2:-0}" = 1 ]; then
+		dm_oauth2_conf "$d/dovecot-oauth2.conf.ext"
+		mechs="plain login xoauth2 oauthbearer"
+		passwd_mechs="mechanisms = plain login"
+		oauth2_passdb="passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $d/dovecot-oauth2.conf.ext
+}"
+	fi
 	cat >"$d/dovecot.conf" <<CONF
 base_dir = $d/run
 state_dir = $d/state
@@ -104,13 +123,15 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = $mechs
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 1
 mail_location = maildir:$DM_TEST_DIR/mail/%u/Maildir
+$oauth2_passdb
 passdb {
   driver = passwd-file
+  $passwd_mechs
   args = scheme=PLAIN username_format=%u $d/passwd
 }
 userdb {
@@ -205,6 +226,38 @@ PY
 	DM_TINY_SEQ=$((DM_TINY_SEQ + $1))
 }
 
+# ---- OAuth2 token introspection (DM_OAUTH2=1) ----
+
+# dm_oauth2_conf FILE: Dovecot's oauth2 passdb settings for our service.
+dm_oauth2_conf() {
+	local url=$DM_OAUTH2_URL
+	[ "${DM_OAUTH2_MODE:-post}" = get ] && url="$url?token="
+	cat >"$1" <<CONF
+introspection_url = $url
+introspection_mode = ${DM_OAUTH2_MODE:-post}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 10000
+CONF
+}
+
+dm_oauth2_start() { # [--refuse-delay SECONDS]
+	"$DM_PYTHON" "$DM_LIB_DIR/oauth2_introspect.py" --port "$DM_OAUTH2_PORT" \
+		--tokens "$DM_OAUTH2_TOKENS" --log "$DM_OAUTH2_LOG" "$@" \
+		>>"$DM_TEST_DIR/oauth2.log" 2>&1 &
+	DM_OAUTH2_PID=$!
+	dm_wait_for 30 dm_port_open "$DM_OAUTH2_PORT" \
+		|| { echo "introspection service did not start:" >&2; tail -n 20 "$DM_TEST_DIR/oauth2.log" >&2; return 1; }
+}
+
+dm_oauth2_stop() {
+	dm_kill_pid "${DM_OAUTH2_PID:-}"
+	wait "${DM_OAUTH2_PID:-}" 2>/dev/null
+	DM_OAUTH2_PID=
+}
+
 # ---- SMTP ----
 
 dm_smtp_start() { # [--reject-rcpt REGEX] [--tempfail-rcpt REGEX] [--delay SECONDS] [--tls-cert PEM --tls-key PEM] [--auth USER:PASSWORD]
@@ -245,6 +298,15 @@ dm_servers_start() { # [--imap-only]: Dovecot alone, for tests of src/imap/
 		DM_SMTP_OUT DM_CONF DM_MAILDIR
 	mkdir -p "$DM_SMTP_OUT"
 	trap dm_servers_stop EXIT
+	if [ "${DM_OAUTH2:-0}" = 1 ]; then
+		DM_OAUTH2_PORT=$(dm_free_port)
+		DM_OAUTH2_URL="http://127.0.0.1:$DM_OAUTH2_PORT/introspect"
+		DM_OAUTH2_TOKENS=$DM_TEST_DIR/oauth2-tokens
+		DM_OAUTH2_LOG=$DM_TEST_DIR/oauth2-requests.log
+		export DM_OAUTH2_URL DM_OAUTH2_TOKENS DM_OAUTH2_LOG
+		: >"$DM_OAUTH2_TOKENS"
+		dm_oauth2_start || exit 1
+	fi
 	if [ "${1:-}" != --imap-only ]; then dm_pg_init || exit 1; fi
 	dm_imap_init && dm_imap_start || exit 1
 	if [ "${1:-}" != --imap-only ]; then dm_smtp_start || exit 1; fi
@@ -252,6 +314,7 @@ dm_servers_start() { # [--imap-only]: Dovecot alone, for tests of src/imap/
 }
 
 dm_servers_stop() {
+	dm_oauth2_stop
 	dm_smtp_stop
 	dm_imap_stop
 	dm_pg_stop
@@ -262,11 +325,12 @@ dm_servers_stop() {
 
 # dm_write_conf [EXTRA]: the deskmail configuration for these servers;
 # EXTRA adds top-level settings, $DM_DESK_EXTRA adds settings to desk { },
-# $DM_SMTP_EXTRA to smtp { }.
+# $DM_SMTP_EXTRA to smtp { }, and $DM_IMAP_LOGIN replaces imap's
+# 'password = "secret";' (e.g. with auth = "oauth2" and a token source).
 dm_write_conf() {
 	cat >"$DM_CONF" <<CONF
 database = { conninfo = "$DM_CONNINFO"; };
-imap = { url = "$DM_IMAP_URL"; username = "support"; password = "secret"; poll_interval = 1; };
+imap = { url = "$DM_IMAP_URL"; username = "support"; ${DM_IMAP_LOGIN:-password = \"secret\";} poll_interval = 1; };
 smtp = { url = "$DM_SMTP_URL"; retry_base = 1; ${DM_SMTP_EXTRA:-} };
 desk = { name = "Example Agency Support"; address = "support@agency.example"; templates = "$DM_REPO_DIR/conf/templates"; ${DM_DESK_EXTRA:-} };
 plans = { silver = { first_response_hours = 4; resolution_hours = 48; max_contacts = 2; }; hosting = { }; };

@@ -14,17 +14,29 @@ REGEX answers 451, --delay SECONDS waits that long before answering DATA
 --tls-cert PEM --tls-key PEM offer STARTTLS with that certificate.
 --auth USER:PASSWORD requires AUTH (PLAIN or LOGIN) with these before MAIL;
 aiosmtpd offers AUTH only after STARTTLS, so it needs --tls-cert too.
+--oauth2 URL requires AUTH XOAUTH2 or OAUTHBEARER instead, and asks the
+token-introspection service at URL (oauth2_introspect.py) whether the
+bearer token is active for the user logging in; a refused token gets what
+Gmail and Microsoft 365 answer: a 334 challenge holding a JSON error, then,
+after the client's empty reply, 535.  AUTH is offered without TLS too (the
+sink is on loopback) unless --tls-cert is given.  The session file then
+also says "auth_mech=XOAUTH2" or "auth_mech=OAUTHBEARER".
 """
 import asyncio
 import argparse
+import base64
+import json
 import os
 import re
 import signal
 import ssl
 import threading
+import urllib.parse
+import urllib.request
+from typing import NamedTuple
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import MISSING, AuthResult
 
 
 class Sink:
@@ -59,6 +71,9 @@ class Sink:
         meta = "tls=%s\ntls_version=%s\nehlo=%s\nauth=%s\n" % (
             "yes" if tls else "no", sslobj.version() if sslobj is not None else "-",
             session.host_name, login.decode() if login else "-")
+        mech = getattr(session.auth_data, "mechanism", None) if session.authenticated else None
+        if mech:
+            meta += "auth_mech=%s\n" % mech
         for suffix, data in ((".session", meta.encode()), (".env", env.encode()),
                              (".eml", envelope.original_content or envelope.content)):
             tmp = os.path.join(self.out, ".tmp.%d%s" % (n, suffix))
@@ -66,6 +81,74 @@ class Sink:
                 f.write(data)
             os.rename(tmp, base + suffix)
         return "250 2.0.0 OK queued as %d" % n
+
+
+class BearerLogin(NamedTuple):
+    login: bytes
+    mechanism: str
+
+
+class OAuth2Sink(Sink):
+    """A Sink whose AUTH takes bearer tokens only (the handler's auth_*
+    methods are aiosmtpd's hook for mechanisms of its own)."""
+
+    def __init__(self, introspect_url, *args, **kw):
+        super().__init__(*args, **kw)
+        self.url = introspect_url
+
+    def active(self, user, token):
+        data = urllib.parse.urlencode({"token": token}).encode()
+        try:
+            with urllib.request.urlopen(self.url, data=data, timeout=10) as r:
+                info = json.loads(r.read(65536))
+        except (OSError, ValueError):
+            return False
+        return info.get("active") is True and info.get("username") == user
+
+    async def bearer(self, server, args, mechanism, parse):
+        if len(args) == 2:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        else:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        user, token = parse(blob.decode("utf-8", "replace"))
+        loop = asyncio.get_running_loop()
+        if user and token and await loop.run_in_executor(None, self.active, user, token):
+            return AuthResult(success=True, auth_data=BearerLogin(user.encode(), mechanism))
+        err = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+        if await server.challenge_auth(err) is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Username and Password not accepted "
+                                  "(test sink: the bearer token is not active)")
+
+    @staticmethod
+    def kv(fields):
+        """user=/a= and auth=Bearer from \x01-separated key=value fields"""
+        user = token = None
+        for f in fields:
+            if f.startswith("user="):
+                user = f[5:]
+            elif f.startswith("auth=Bearer "):
+                token = f[12:]
+        return user, token
+
+    async def auth_XOAUTH2(self, server, args):
+        # user=U ^A auth=Bearer T ^A ^A
+        return await self.bearer(server, args, "XOAUTH2", lambda b: self.kv(b.split("\x01")))
+
+    async def auth_OAUTHBEARER(self, server, args):
+        # RFC 7628: n,a=U, ^A host=H ^A port=P ^A auth=Bearer T ^A ^A
+        def parse(b):
+            gs2, _, rest = b.partition("\x01")
+            user = next((p[2:] for p in gs2.split(",") if p.startswith("a=")), None)
+            return user, self.kv(rest.split("\x01"))[1]
+        return await self.bearer(server, args, "OAUTHBEARER", parse)
 
 
 def authenticator(user, password):
@@ -86,6 +169,7 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--auth", metavar="USER:PASSWORD")
+    ap.add_argument("--oauth2", metavar="INTROSPECTION_URL")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     opts = {}
@@ -96,7 +180,13 @@ def main():
     if a.auth:
         user, _, password = a.auth.partition(":")
         opts.update(authenticator=authenticator(user, password), auth_required=True)
-    ctl = Controller(Sink(a.out, a.reject_rcpt, a.tempfail_rcpt, a.delay), hostname="127.0.0.1",
+    if a.oauth2:
+        handler = OAuth2Sink(a.oauth2, a.out, a.reject_rcpt, a.tempfail_rcpt, a.delay)
+        opts.update(auth_required=True, auth_require_tls=bool(a.tls_cert),
+                    auth_exclude_mechanism=["PLAIN", "LOGIN"])
+    else:
+        handler = Sink(a.out, a.reject_rcpt, a.tempfail_rcpt, a.delay)
+    ctl = Controller(handler, hostname="127.0.0.1",
                      port=a.port, data_size_limit=64 * 1024 * 1024, **opts)
     ctl.start()
     if a.pidfile:

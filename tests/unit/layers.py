@@ -47,7 +47,7 @@ RANK = {"util": 0, "config": 1, "mime": 1, "imap": 1, "smtp": 1, "core": 2, "sto
         "desk": 4, "cli": 5}
 HEADER_LAYER = {
     "err.h": "util", "log.h": "util", "util.h": "util", "mail.h": "util",
-    "worktime.h": "util",
+    "worktime.h": "util", "token.h": "util",
     "config.h": "config", "template.h": "config",
     "mime.h": "mime", "imap.h": "imap", "smtp.h": "smtp",
     "route.h": "core", "command.h": "core", "clean.h": "core", "plan.h": "core", "auth.h": "core",

@@ -290,6 +290,13 @@ static void test_big(void)
 		{"From: a\nthe text\n", 50000},
 		{"<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
 		 20000},
+		/* an attribution spread over blank lines, never completed */
+		{"On 1 Mar 2026 Name\n\n<\n\nmailto:x\nx:\n", 30000},
+		/* wrapped candidates: a number, an address cut at "<", colons */
+		{"Tested 2 things <\nx@y.z> 1:2:3:4:5:6:7:8:9:0:1:2:3:4:5:6:7:8:9 wrote 1:2\n:\n",
+		 30000},
+		/* sign-offs and colonless candidates, nothing quoted below */
+		{"2026/3/4 Name <a@b.c>\n\nSent from my phone, said nobody\n", 30000},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(big); i++) {
 		GString *s = g_string_new("Reply.\n");

@@ -62,6 +62,8 @@ static char *write_file(const char *name, const char *text)
 	GError *gerr = NULL;
 	g_file_set_contents(path, text, -1, &gerr);
 	g_assert_no_error(gerr);
+	/* whatever the umask: password files others may read are refused */
+	g_assert_cmpint(g_chmod(path, 0640), ==, 0);
 	return path;
 }
 
@@ -83,17 +85,17 @@ static void test_minimal(void)
 	g_assert_cmpstr(cfg->dir, ==, tmpdir);
 	g_assert_cmpstr(cfg->db_conninfo, ==,
 			"host=127.0.0.1 port=5432 dbname=deskmail user=deskmail");
-	g_assert_cmpstr(cfg->imap_url, ==, "imap://127.0.0.1:1143/INBOX");
-	g_assert_cmpstr(cfg->imap_username, ==, "support");
-	g_assert_cmpstr(cfg->imap_password, ==, "secret");
-	g_assert_cmpint(cfg->imap_poll_interval, ==, 30);
-	g_assert_cmpstr(cfg->imap_mark_flag, ==, "$Ticketed");
-	g_assert_null(cfg->imap_move_to);
-	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 26214400);
-	g_assert_true(cfg->imap_tls_verify);
-	g_assert_null(cfg->imap_ca_file);
-	g_assert_cmpint(cfg->imap_timeout, ==, 60);
-	g_assert_cmpint(cfg->imap_batch, ==, 500);
+	g_assert_cmpstr(cfg->mailboxes[0].url, ==, "imap://127.0.0.1:1143/INBOX");
+	g_assert_cmpstr(cfg->mailboxes[0].username, ==, "support");
+	g_assert_cmpstr(cfg->mailboxes[0].password, ==, "secret");
+	g_assert_cmpint(cfg->mailboxes[0].poll_interval, ==, 30);
+	g_assert_cmpstr(cfg->mailboxes[0].mark_flag, ==, "$Ticketed");
+	g_assert_null(cfg->mailboxes[0].move_to);
+	g_assert_cmpint(cfg->mailboxes[0].max_message_bytes, ==, 26214400);
+	g_assert_true(cfg->mailboxes[0].tls_verify);
+	g_assert_null(cfg->mailboxes[0].ca_file);
+	g_assert_cmpint(cfg->mailboxes[0].timeout, ==, 60);
+	g_assert_cmpint(cfg->mailboxes[0].batch, ==, 500);
 
 	g_assert_cmpstr(cfg->smtp_url, ==, "smtp://127.0.0.1:2525");
 	g_assert_null(cfg->smtp_username);
@@ -159,6 +161,49 @@ static void test_minimal(void)
 	cfg_free(cfg);
 	cfg_free(NULL);
 	tmp_teardown();
+}
+
+/* cfg_dump_changed (check-config -n): only what differs from the
+ * defaults, a derived default compared with what it derives from. */
+static void test_dump_changed(void)
+{
+	if (g_test_subprocess()) {
+		tmp_setup();
+		g_autofree char *text =
+			g_strconcat(minimal_conf,
+				    "auth = { trusted_authserv_id = \"mx.agency.example\"; require "
+				    "= \"aligned\";\n"
+				    " staff_require = \"aligned\"; };\n"
+				    "log = { level = \"info\"; syslog = true; };\n",
+				    NULL);
+		g_autofree char *path = write_file("deskmail.conf", text);
+		Config *cfg = NULL;
+		DmError err = {0};
+		int rc = cfg_load(path, &cfg, &err);
+		if (rc != 0)
+			g_printerr("%s\n", err.msg);
+		g_assert_cmpint(rc, ==, 0);
+		cfg_dump_changed(cfg);
+		cfg_free(cfg);
+		tmp_teardown();
+		return;
+	}
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
+	g_test_trap_assert_stdout("*(settings that differ from the defaults)\n*");
+	g_test_trap_assert_stdout("*\nimap.url = \"imap://127.0.0.1:1143/INBOX\"\n*");
+	g_test_trap_assert_stdout("*\nimap.password = (set)\n*");
+	g_test_trap_assert_stdout("*\nlog.syslog = true\n*");
+	g_test_trap_assert_stdout("*\nauth.require = \"aligned\"\n*");
+	g_test_trap_assert_stdout("*\nplans.silver = { }\n*");
+	/* at their defaults: poll_interval 30 written out, level "info",
+	 * staff_require the same as require */
+	g_test_trap_assert_stdout_unmatched("*poll_interval*");
+	g_test_trap_assert_stdout_unmatched("*log.level*");
+	g_test_trap_assert_stdout_unmatched("*staff_require*");
+	g_test_trap_assert_stdout_unmatched("*imap.timeout*");
+	g_test_trap_assert_stdout_unmatched("*calendars.*");
+	g_test_trap_assert_stdout_unmatched("*secret*");
 }
 
 /* cfg_dump: passwords masked, values printed. Runs in a subprocess so the
@@ -272,9 +317,9 @@ static void test_shipped(void)
 		}
 	}
 	/* the example documents the defaults: they must be the defaults */
-	g_assert_cmpint(cfg->imap_poll_interval, ==, 30);
-	g_assert_cmpstr(cfg->imap_mark_flag, ==, "$Ticketed");
-	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 26214400);
+	g_assert_cmpint(cfg->mailboxes[0].poll_interval, ==, 30);
+	g_assert_cmpstr(cfg->mailboxes[0].mark_flag, ==, "$Ticketed");
+	g_assert_cmpint(cfg->mailboxes[0].max_message_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->desk_attachment_max_bytes, ==, 10485760);
 	g_assert_cmpint(cfg->desk_message_attachments_max_bytes, ==, 26214400);
 	g_assert_cmpint(cfg->smtp_max_attempts, ==, 12);
@@ -675,8 +720,8 @@ static void test_int64(void)
 	tmp_setup();
 	g_autofree char *t1 = with("@IMAP@", "max_message_bytes = 1048576L; poll_interval = 60L;");
 	Config *cfg = load_text(t1);
-	g_assert_cmpint(cfg->imap_max_message_bytes, ==, 1048576);
-	g_assert_cmpint(cfg->imap_poll_interval, ==, 60);
+	g_assert_cmpint(cfg->mailboxes[0].max_message_bytes, ==, 1048576);
+	g_assert_cmpint(cfg->mailboxes[0].poll_interval, ==, 60);
 	cfg_free(cfg);
 
 	g_autofree char *t2 = with("@DESK@", "attachment_max_bytes = 1073741824L; "
@@ -700,12 +745,12 @@ static void test_all_settings(void)
 					     "tls_verify = false; ca_file = \"/x/ca.pem\"; "
 					     "timeout = 5; batch = 7;");
 	Config *cfg = load_text(t1);
-	g_assert_cmpstr(cfg->imap_mark_flag, ==, "\\Flagged");
-	g_assert_cmpstr(cfg->imap_move_to, ==, "Done");
-	g_assert_false(cfg->imap_tls_verify);
-	g_assert_cmpstr(cfg->imap_ca_file, ==, "/x/ca.pem");
-	g_assert_cmpint(cfg->imap_timeout, ==, 5);
-	g_assert_cmpint(cfg->imap_batch, ==, 7);
+	g_assert_cmpstr(cfg->mailboxes[0].mark_flag, ==, "\\Flagged");
+	g_assert_cmpstr(cfg->mailboxes[0].move_to, ==, "Done");
+	g_assert_false(cfg->mailboxes[0].tls_verify);
+	g_assert_cmpstr(cfg->mailboxes[0].ca_file, ==, "/x/ca.pem");
+	g_assert_cmpint(cfg->mailboxes[0].timeout, ==, 5);
+	g_assert_cmpint(cfg->mailboxes[0].batch, ==, 7);
 	cfg_free(cfg);
 
 	g_autofree char *t2 = with("@SMTP@", "username = \"u\"; password = \"p\"; "
@@ -870,7 +915,7 @@ static void test_urls(void)
 		g_autofree char *text = build_conf(&c);
 		text = replace1(text, "\turl = \"imap://127.0.0.1:1143/INBOX\";", imap);
 		Config *cfg = load_text(text);
-		g_assert_cmpstr(cfg->imap_url, ==, cases[i].imap_url);
+		g_assert_cmpstr(cfg->mailboxes[0].url, ==, cases[i].imap_url);
 		g_assert_cmpstr(cfg->smtp_url, ==, cases[i].smtp_url);
 		g_assert_cmpstr(cfg->smtp_starttls, ==, cases[i].starttls);
 		cfg_free(cfg);
@@ -936,7 +981,7 @@ static void test_password_file(void)
 			continue;
 		}
 		g_assert_cmpint(rc, ==, 0);
-		g_assert_cmpstr(cfg->imap_password, ==, cases[i].want);
+		g_assert_cmpstr(cfg->mailboxes[0].password, ==, cases[i].want);
 		cfg_free(cfg);
 	}
 
@@ -958,9 +1003,31 @@ static void test_password_file(void)
 		      .insert = "username = \"u\"; password_file = \"secrets/smtp.pw\";"};
 	g_autofree char *text2 = build_conf(&c2);
 	cfg = load_text(text2);
-	g_assert_cmpstr(cfg->imap_password, ==, "a");
+	g_assert_cmpstr(cfg->mailboxes[0].password, ==, "a");
 	g_assert_cmpstr(cfg->smtp_password, ==, "b");
 	cfg_free(cfg);
+
+	/* others may neither read nor write it (as fetchmail); the group may */
+	g_autofree char *smtp_pw = g_build_filename(tmpdir, "secrets", "smtp.pw", NULL);
+	g_autofree char *path2 = write_file("deskmail.conf", text2);
+	static const int modes[] = {0644, 0602, 0601, 0640, 0600, 0660};
+	for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+		g_assert_cmpint(g_chmod(smtp_pw, modes[i]), ==, 0);
+		DmError e2 = {0};
+		cfg = NULL;
+		int rc = cfg_load(path2, &cfg, &e2);
+		if (modes[i] & 007) {
+			g_assert_cmpint(rc, ==, DM_ECONFIG);
+			g_autofree char *want =
+				g_strdup_printf("%s is readable or writable by others (mode %04o)",
+						smtp_pw, modes[i]);
+			g_assert_nonnull(strstr(e2.msg, want));
+			g_assert_nonnull(strstr(e2.msg, "setting 'smtp.password_file'"));
+		} else {
+			g_assert_cmpint(rc, ==, 0);
+			cfg_free(cfg);
+		}
+	}
 	tmp_teardown();
 }
 
@@ -1033,11 +1100,284 @@ static void test_default_path(void)
 	g_unsetenv("DESKMAIL_CONFIG");
 }
 
+/* ---------- several mailboxes ---------- */
+
+static const char mailboxes_head[] =
+	"database = { conninfo = \"dbname=deskmail\"; };\n"
+	"smtp = { url = \"smtp://127.0.0.1:2525\"; };\n"
+	"desk = { name = \"Desk\"; address = \"Support@Agency.example\"; };\n"
+	"plans = { };\n";
+
+static int load_mb_text(const char *text, Config **cfg_r, DmError *err)
+{
+	g_autofree char *path = write_file("deskmail.conf", text);
+	return cfg_load(path, cfg_r, err);
+}
+
+static void test_mailboxes(void)
+{
+	tmp_setup();
+	g_autofree char *text = g_strconcat(
+		mailboxes_head,
+		"mailboxes = (\n"
+		"  { url = \"imap://127.0.0.1:1143/INBOX\"; username = \"support\"; password = "
+		"\"a\"; },\n"
+		"  { name = \"brand-b\"; url = \"imap://127.0.0.1:1143/INBOX\"; username = "
+		"\"sales\";\n"
+		"    password = \"b\"; address = \"Sales@Brand-B.example\"; templates = "
+		"\"tpl-b\";\n"
+		"    poll_interval = 5; move_to = \"Done\"; },\n"
+		"  { name = \"c\"; url = \"imaps://mail.example/Support\"; username = \"help\"; "
+		"password = \"c\";\n"
+		"    address = \"support@agency.example\"; }\n"
+		");\n",
+		NULL);
+	Config *cfg = NULL;
+	DmError err = {0};
+	int rc = load_mb_text(text, &cfg, &err);
+	if (rc)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_true(cfg->mailbox_list);
+	g_assert_cmpuint(cfg->n_mailboxes, ==, 3);
+	const CfgMailbox *a = &cfg->mailboxes[0], *b = &cfg->mailboxes[1], *c = &cfg->mailboxes[2];
+	g_assert_cmpstr(a->name, ==, "support@127.0.0.1:1143/INBOX"); /* derived */
+	g_assert_null(a->address);
+	g_assert_null(a->templates);
+	g_assert_cmpint(a->poll_interval, ==, 30);
+	g_assert_cmpstr(a->mark_flag, ==, "$Ticketed");
+	g_assert_cmpstr(b->name, ==, "brand-b");
+	g_assert_cmpstr(b->password, ==, "b");
+	g_assert_cmpstr(b->address, ==, "sales@brand-b.example");
+	g_autofree char *tpl = g_build_filename(cfg->dir, "tpl-b", NULL);
+	g_assert_cmpstr(b->templates, ==, tpl);
+	g_assert_cmpint(b->poll_interval, ==, 5);
+	g_assert_cmpstr(b->move_to, ==, "Done");
+	g_assert_true(cfg_mailbox(cfg, "c") == c);
+	g_assert_null(cfg_mailbox(cfg, "d"));
+	/* every address of ours, lower-case, each once */
+	g_assert_nonnull(cfg->own_addresses);
+	g_assert_cmpstr(cfg->own_addresses[0], ==, "support@agency.example");
+	g_assert_cmpstr(cfg->own_addresses[1], ==, "sales@brand-b.example");
+	g_assert_null(cfg->own_addresses[2]);
+	cfg_free(cfg);
+
+	/* an entry logs in with OAuth2 as the imap group does */
+	g_autofree char *oa = g_strconcat(
+		mailboxes_head,
+		"mailboxes = ( { url = \"imaps://outlook.office365.com/INBOX\"; username = "
+		"\"s@x.example\";\n"
+		"  auth = \"oauth2\"; oauth2_token_command = \"get-token\"; } );\n",
+		NULL);
+	cfg = NULL;
+	rc = load_mb_text(oa, &cfg, &err);
+	if (rc)
+		g_test_message("error: %s", err.msg);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpint(cfg->mailboxes[0].auth, ==, CFG_LOGIN_OAUTH2);
+	g_assert_cmpstr(cfg->mailboxes[0].oauth2_token_command, ==, "get-token");
+	g_assert_null(cfg->mailboxes[0].password);
+	cfg_free(cfg);
+
+	/* the single imap group is mailbox 0, named after its account */
+	g_autofree char *one = g_strconcat(mailboxes_head,
+					   "imap = { url = \"imap://h/INBOX\"; username = \"u\"; "
+					   "password = \"p\"; };\n",
+					   NULL);
+	cfg = NULL;
+	g_assert_cmpint(load_mb_text(one, &cfg, &err), ==, 0);
+	g_assert_false(cfg->mailbox_list);
+	g_assert_cmpuint(cfg->n_mailboxes, ==, 1);
+	g_assert_cmpstr(cfg->mailboxes[0].name, ==, "u@h/INBOX");
+	g_assert_cmpstr(cfg->own_addresses[0], ==, "support@agency.example");
+	g_assert_null(cfg->own_addresses[1]);
+	cfg_free(cfg);
+
+	static const struct {
+		const char *conf, *want;
+	} bad[] = {
+		{"imap = { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\"; };\n"
+		 "mailboxes = ( { url = \"imap://h/INBOX\"; username = \"v\"; password = \"p\"; } "
+		 ");\n",
+		 ":6: setting 'mailboxes': set either the imap group (one mailbox) or the "
+		 "mailboxes list, not both"},
+		{"mailboxes = ( { name = \"x\"; url = \"imap://h/INBOX\"; username = \"u\"; "
+		 "password = \"p\"; },\n"
+		 "  { name = \"x\"; url = \"imap://h/INBOX\"; username = \"v\"; password = \"p\"; "
+		 "} "
+		 ");\n",
+		 ":6: setting 'mailboxes.[1].name': \"x\" is the name of mailboxes.[0] too"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\"; "
+		 "},\n"
+		 "  { name = \"y\"; url = \"imap://h/INBOX\"; username = \"u\"; password = \"q\"; "
+		 "} "
+		 ");\n",
+		 ":6: setting 'mailboxes.[1]': the same url and username as mailboxes.[0]"},
+		{"imap = { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  address = \"a@b.example\"; };\n",
+		 ":6: setting 'imap.address': unknown setting"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; } );\n",
+		 ":5: setting 'mailboxes.[0].password': required"},
+		{"mailboxes = ( );\n", ":5: setting 'mailboxes': must be a list of 1 to"},
+		{"mailboxes = ( 1 );\n", ":5: setting 'mailboxes.[0]': must be a group"},
+		{"mailboxes = { url = \"imap://h/INBOX\"; };\n",
+		 ":5: setting 'mailboxes': must be a list of 1 to"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  adress = \"a@b.example\"; } );\n",
+		 ":6: setting 'mailboxes.[0].adress': unknown setting"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  address = \"Sales <s@b.example>\"; } );\n",
+		 ":6: setting 'mailboxes.[0].address': must be a bare e-mail address"},
+		{"", ": setting 'imap': required group is missing (or a mailboxes list)"},
+		{"mailboxes = ( { url = \"imap://h/INBOX\"; username = \"u\"; password = \"p\";\n"
+		 "  auth = \"oauth2\"; oauth2_token_command = \"t\"; } );\n",
+		 "setting 'mailboxes.[0].password'"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *t = g_strconcat(mailboxes_head, bad[i].conf, NULL);
+		DmError e = {0};
+		cfg = NULL;
+		rc = load_mb_text(t, &cfg, &e);
+		g_test_message("case %zu: %s", i, e.msg);
+		g_assert_cmpint(rc, ==, DM_ECONFIG);
+		g_assert_null(cfg);
+		g_assert_nonnull(strstr(e.msg, bad[i].want));
+	}
+	tmp_teardown();
+}
+
+/* ---------- OAuth2 logins ---------- */
+
+/* Load base_conf with `c` applied: NULL on error (message in *msg_r,
+ * g_free), else the Config. */
+static Config *try_load(const BadCase *c, char **msg_r)
+{
+	g_autofree char *text = build_conf(c);
+	g_autofree char *path = write_file("deskmail.conf", text);
+	Config *cfg = NULL;
+	DmError err = {0};
+	int rc = cfg_load(path, &cfg, &err);
+	*msg_r = rc == 0 ? NULL : g_strdup(err.msg);
+	if (rc != 0)
+		g_assert_cmpint(rc, ==, DM_ECONFIG);
+	return cfg;
+}
+
+static void test_oauth2(void)
+{
+	static const char pw[] = "\tpassword = \"secret\";";
+	static const struct {
+		const char *what;
+		const char *to;   /* replaces imap's password line (8) */
+		const char *smtp; /* inserted into smtp { } (line 13) */
+		int line;         /* of the error, 0 = none expected */
+		const char *msg;  /* expected in the error */
+	} bad[] = {
+		{"oauth2 with a password",
+		 "\tauth = \"oauth2\"; password = \"x\"; oauth2_token_file = "
+		 "\"tok\";",
+		 "", 8, "setting 'imap.password': not used with imap.auth = \"oauth2\""},
+		{"oauth2 without a token source", "\tauth = \"oauth2\";", "", 8,
+		 "setting 'imap.auth': \"oauth2\" needs exactly one of imap.oauth2_token_file and "
+		 "imap.oauth2_token_command"},
+		{"oauth2 with both token sources",
+		 "\tauth = \"oauth2\"; oauth2_token_file = \"tok\"; "
+		 "oauth2_token_command = \"true\";",
+		 "", 8, "needs exactly one of"},
+		{"a token file without oauth2", "\tpassword = \"x\"; oauth2_token_file = \"tok\";",
+		 "", 8, "setting 'imap.oauth2_token_file': needs imap.auth = \"oauth2\""},
+		{"a mechanism without oauth2",
+		 "\tpassword = \"x\"; oauth2_mechanism = \"xoauth2\";", "", 8,
+		 "setting 'imap.oauth2_mechanism': needs imap.auth = \"oauth2\""},
+		{"unknown auth", "\tpassword = \"x\"; auth = \"oauth\";", "", 8,
+		 "setting 'imap.auth': must be \"password\" or \"oauth2\""},
+		{"unknown mechanism",
+		 "\tauth = \"oauth2\"; oauth2_mechanism = \"plain\"; "
+		 "oauth2_token_file = \"tok\";",
+		 "", 8, "setting 'imap.oauth2_mechanism': must be \"xoauth2\" or \"oauthbearer\""},
+		{"empty token command", "\tauth = \"oauth2\"; oauth2_token_command = \"\";", "", 8,
+		 "setting 'imap.oauth2_token_command': must not be empty"},
+		{"smtp oauth2 without a user name", pw,
+		 "auth = \"oauth2\"; oauth2_token_command = \"true\";", 13,
+		 "setting 'smtp.auth': \"oauth2\" needs smtp.username"},
+		{"smtp oauth2 with a password file", pw,
+		 "username = \"u\"; auth = \"oauth2\"; oauth2_token_command = \"true\"; "
+		 "password_file = \"tok\";",
+		 13, "setting 'smtp.password_file': not used with smtp.auth = \"oauth2\""},
+		{"a token file others can read",
+		 "\tauth = \"oauth2\"; oauth2_token_file = \"open\";", "", 8,
+		 "is readable or writable by others (mode 0644): chmod o-rw it"},
+	};
+	tmp_setup();
+	g_autofree char *tok = write_file("tok", "abc\n");
+	g_assert_cmpint(g_chmod(tok, 0600), ==, 0);
+	g_autofree char *open_tok = write_file("open", "abc\n");
+	g_assert_cmpint(g_chmod(open_tok, 0644), ==, 0);
+	g_autofree char *conf_path = g_build_filename(tmpdir, "deskmail.conf", NULL);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		BadCase c = {.from = pw, .to = bad[i].to, .tag = "@SMTP@", .insert = bad[i].smtp};
+		g_autofree char *msg = NULL;
+		Config *cfg = try_load(&c, &msg);
+		g_test_message("%s -> %s", bad[i].what, msg ? msg : "(loaded)");
+		g_assert_null(cfg);
+		g_autofree char *where = g_strdup_printf("%s:%d: ", conf_path, bad[i].line);
+		g_assert_true(g_str_has_prefix(msg, where));
+		g_assert_nonnull(strstr(msg, bad[i].msg));
+	}
+
+	/* IMAP with a token file (relative to the configuration's folder) and
+	 * SMTP with a command, OAUTHBEARER; nothing is run at load */
+	BadCase good = {.from = pw,
+			.to = "\tauth = \"oauth2\"; oauth2_token_file = \"tok\";",
+			.tag = "@SMTP@",
+			.insert = "username = \"u@example.com\"; auth = \"oauth2\"; "
+				  "oauth2_mechanism = \"oauthbearer\"; "
+				  "oauth2_token_command = \"/nonexistent/refresh --user u\";"};
+	g_autofree char *msg = NULL;
+	Config *cfg = try_load(&good, &msg);
+	if (msg != NULL)
+		g_test_message("error: %s", msg);
+	g_assert_nonnull(cfg);
+	g_assert_cmpint(cfg->mailboxes[0].auth, ==, CFG_LOGIN_OAUTH2);
+	g_assert_cmpint(cfg->mailboxes[0].oauth2_mechanism, ==, CFG_OAUTH2_XOAUTH2);
+	g_assert_cmpstr(cfg->mailboxes[0].oauth2_token_file, ==, tok);
+	g_assert_null(cfg->mailboxes[0].oauth2_token_command);
+	g_assert_null(cfg->mailboxes[0].password);
+	g_assert_cmpint(cfg->smtp_auth, ==, CFG_LOGIN_OAUTH2);
+	g_assert_cmpint(cfg->smtp_oauth2_mechanism, ==, CFG_OAUTH2_OAUTHBEARER);
+	g_assert_cmpstr(cfg->smtp_oauth2_token_command, ==, "/nonexistent/refresh --user u");
+	g_assert_null(cfg->smtp_oauth2_token_file);
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		g_assert_null(strstr(cfg->warnings[i], "oauth2"));
+	cfg_free(cfg);
+
+	/* the default is a password login */
+	BadCase plain = {0};
+	cfg = try_load(&plain, &msg);
+	g_assert_nonnull(cfg);
+	g_assert_cmpint(cfg->mailboxes[0].auth, ==, CFG_LOGIN_PASSWORD);
+	g_assert_cmpint(cfg->smtp_auth, ==, CFG_LOGIN_PASSWORD);
+	cfg_free(cfg);
+
+	/* a token file that is not there yet: a warning, for check-config */
+	BadCase later = {.from = pw, .to = "\tauth = \"oauth2\"; oauth2_token_file = \"later\";"};
+	cfg = try_load(&later, &msg);
+	g_assert_nonnull(cfg);
+	bool warned = false;
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		warned = warned || strstr(cfg->warnings[i], "imap.oauth2_token_file") != NULL;
+	g_assert_true(warned);
+	cfg_free(cfg);
+	tmp_teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/minimal", test_minimal);
+	g_test_add_func("/config/mailboxes", test_mailboxes);
 	g_test_add_func("/config/dump", test_dump);
+	g_test_add_func("/config/dump-changed", test_dump_changed);
 	g_test_add_func("/config/dump-auth", test_dump_auth);
 	g_test_add_func("/config/shipped", test_shipped);
 	g_test_add_func("/config/base-ok", test_base_ok);
@@ -1053,6 +1393,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/urls", test_urls);
 	g_test_add_func("/config/include", test_include);
 	g_test_add_func("/config/password-file", test_password_file);
+	g_test_add_func("/config/oauth2", test_oauth2);
 	g_test_add_func("/config/templates-path", test_templates_path);
 	g_test_add_func("/config/unreadable", test_unreadable);
 	g_test_add_func("/config/default-path", test_default_path);

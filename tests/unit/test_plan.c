@@ -348,6 +348,35 @@ static void test_automatic_and_own_address(void)
 			"automatic mail that refers to no ticket (From: our own address)");
 	CHECK_LIST(mails_of, &c.p, "");
 	done(&c);
+
+	/* with several mailboxes, every brand's address is ours: From one, or
+	 * one in X-Loop; a plain contact's mail still opens a ticket */
+	char *own[] = {"support@agency.example", "sales@brand-b.example", NULL};
+	cfg.own_addresses = own;
+	MailAddr brand = {"Sales", "Sales@Brand-B.example"};
+	c = (Case){.m = mail(&brand, "loop", "x")};
+	memset(&c.f, 0, sizeof c.f);
+	c.f.staff = &staff;
+	run(&c);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (From: our own address)");
+	CHECK_LIST(mails_of, &c.p, "");
+	done(&c);
+	c = (Case){.m = mail(&from_alice, "Fwd: Your request", "see below")};
+	c.m->x_loop = "sales@brand-b.example";
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpstr(c.p.quarantine_reason, ==,
+			"automatic mail that refers to no ticket (X-Loop: our own mail came "
+			"back)");
+	done(&c);
+	c = (Case){.m = mail(&from_alice, "Help", "please")};
+	c.m->x_loop = "xsales@brand-b.example";
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	done(&c);
+	cfg.own_addresses = NULL;
 }
 
 /* Loops without RFC 3834 markers: our X-Loop coming back, the same words
@@ -576,6 +605,43 @@ static void test_reopen_window(void)
 	CHECK_LIST(events_of, &c.p, "ticket-created:status:->open,followed-up");
 	g_assert_cmpstr(var(mail_of(&c.p, "notify-new"), "notice.title"), ==,
 			"New ticket (follows up closed ticket #7)");
+	done(&c);
+
+	/* the follow-up quotes our notification: cut at the reply marker and
+	 * at the history, as a reply is; the staff notice shows the same */
+	c = (Case){
+		.m = mail(&from_alice, "Re: [#7]",
+			  "It broke again.\n\nOn Mon, Example Support wrote:\n> " PLAN_REPLY_MARKER
+			  "\n> Your ticket is closed.\n")};
+	facts_alice(&c.f);
+	ticket7(&c.f, "closed");
+	c.f.ticket.closed_at = NOW - 20 * DAY;
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	g_assert_cmpstr(c.p.message_body, ==, "It broke again.");
+	g_assert_cmpstr(var(mail_of(&c.p, "notify-new"), "notice.text"), ==, "It broke again.");
+	done(&c);
+}
+
+/* A new ticket from a mail that answers another (a reply's subject here)
+ * keeps its clean text; a mail that answers nothing is kept as written,
+ * quote marks and all. */
+static void test_new_ticket_from_a_reply(void)
+{
+	Case c = {.m = mail(&from_alice, "RE: Invoice 2026-03",
+			    "Please open a ticket for this.\n\n-----Original Message-----\n"
+			    "From: Billing\nSent: Monday\n\nYour invoice is attached.\n")};
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpint(c.p.outcome, ==, PLAN_TICKET);
+	g_assert_cmpstr(c.p.message_body, ==, "Please open a ticket for this.");
+	done(&c);
+
+	const char *plain = "The log says:\n> disk full\nWhat now?";
+	c = (Case){.m = mail(&from_alice, "Disk full", plain)};
+	facts_alice(&c.f);
+	run(&c);
+	g_assert_cmpstr(c.p.message_body, ==, plain);
 	done(&c);
 }
 
@@ -1124,6 +1190,7 @@ int main(int argc, char **argv)
 			test_unreadable_truncated_duplicate);
 	g_test_add_func("/plan/client-reply", test_client_reply);
 	g_test_add_func("/plan/reopen-window", test_reopen_window);
+	g_test_add_func("/plan/new-ticket-from-a-reply", test_new_ticket_from_a_reply);
 	g_test_add_func("/plan/attachments-refused", test_attachments_refused);
 	g_test_add_func("/plan/notify-fallback", test_notify_fallback);
 	g_test_add_func("/plan/staff-commands-and-relay", test_staff_commands_and_relay);

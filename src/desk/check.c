@@ -1,0 +1,63 @@
+/* check.c - `deskmail check-config --connect`: a login to the IMAP and the
+ * SMTP server with the configured settings (password or OAuth2 token),
+ * sending nothing: STATUS of the mailbox, and NOOP.  The command line
+ * prints the answers (src/cli/check.c). */
+#include <glib.h>
+
+#include "desk-private.h"
+#include "deskmail/imap.h"
+#include "deskmail/smtp.h"
+
+int desk_check_imap(const Config *cfg, size_t i, char **info_r, DmError *err)
+{
+	const CfgMailbox *mb = &cfg->mailboxes[i];
+	ImapParams ip = {.url = mb->url,
+			 .username = mb->username,
+			 .password = mb->password,
+			 .tls_verify = mb->tls_verify,
+			 .ca_file = mb->ca_file,
+			 .timeout = mb->timeout};
+	if (mb->auth == CFG_LOGIN_OAUTH2) {
+		ip.oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
+		ip.token_file = mb->oauth2_token_file;
+		ip.token_command = mb->oauth2_token_command;
+	}
+	ImapSession *s = imap_session_new(&ip);
+	uint32_t uidvalidity = 0, uidnext = 0;
+	int rc = imap_status(s, &uidvalidity, &uidnext, err);
+	if (rc == 0)
+		*info_r = g_strdup_printf("%s as %s%s, UIDVALIDITY %u, UIDNEXT %u", mb->url,
+					  mb->username, ip.oauth2_mechanism ? " (OAuth2)" : "",
+					  uidvalidity, uidnext);
+	imap_session_free(s);
+	return rc;
+}
+
+int desk_check_smtp(const Config *cfg, char **info_r, DmError *err)
+{
+	SmtpParams sp = {
+		.url = cfg->smtp_url,
+		.helo = cfg->smtp_helo,
+		.starttls = smtp_starttls_parse(cfg->smtp_starttls), /* checked by config */
+		.username = cfg->smtp_username,
+		.password = cfg->smtp_password,
+		.tls_verify = cfg->smtp_tls_verify,
+		.ca_file = cfg->smtp_ca_file,
+		.timeout = cfg->smtp_timeout,
+	};
+	if (cfg->smtp_auth == CFG_LOGIN_OAUTH2) {
+		sp.oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
+		sp.token_file = cfg->smtp_oauth2_token_file;
+		sp.token_command = cfg->smtp_oauth2_token_command;
+	}
+	SmtpClient *c = smtp_client_new(&sp);
+	int rc = smtp_check(c, err);
+	if (rc == 0 && cfg->smtp_username)
+		*info_r =
+			g_strdup_printf("%s, logged in as %s%s", smtp_shown(c), cfg->smtp_username,
+					sp.oauth2_mechanism ? " (OAuth2)" : "");
+	else if (rc == 0)
+		*info_r = g_strdup_printf("%s, no login", smtp_shown(c));
+	smtp_client_free(c);
+	return rc;
+}
