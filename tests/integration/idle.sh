@@ -142,6 +142,28 @@ wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
 cp "$W/plain.conf" "$DM_CONF"
 
+# ---- two mailboxes: an IDLE connection each ----
+mbx() { printf '{ name = "%s"; url = "%s"; username = "%s"; password = "secret"; poll_interval = 300; }' "$1" "$DM_IMAP_URL" "$2"; }
+grep -v '^imap = ' "$DM_CONF" >"$W/multi.conf"
+echo "mailboxes = ( $(mbx desk support), $(mbx staffbox staff) );" >>"$W/multi.conf"
+"$DESKMAIL" -c "$W/multi.conf" run 2>"$W/run-multi.log" &
+pid=$!
+dm_wait_for 20 bash -c "[ \$(grep -c 'IMAP IDLE: waiting for mail' '$W/run-multi.log') -ge 2 ]"
+assert_eq 2 "$(grep -c 'IMAP IDLE: waiting for mail' "$W/run-multi.log")" "with two mailboxes the daemon idles on both"
+sleep 1
+for box in support staff; do
+	n=$(tickets)
+	dm_mail "$W/m-$box" 'alice@acme.example' "To the $box mailbox" 'Which one hears it?'
+	DM_MAILDIR=$DM_TEST_DIR/mail/$box/Maildir dm_deliver "$W/m-$box"
+	lat=$(wait_ticket $((n + 1)) 2000)
+	echo "# latency in the $box mailbox: $lat ms"
+	[ "$lat" != timeout ] && dm_ok "a mail to the $box mailbox is a ticket within 2 s ($lat ms)" \
+		|| dm_not_ok "a mail to the $box mailbox is a ticket within 2 s" "$(grep -v postgresql "$W/run-multi.log" | tail -n 20)"
+done
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "and stops on SIGTERM"
+
 # ---- a server without IDLE: polled every poll_interval ----
 dm_imap_stop
 echo 'imap_capability = IMAP4rev1 SASL-IR LITERAL+ UIDPLUS MOVE ESEARCH' >>"$DM_TEST_DIR/dovecot/dovecot.conf"
