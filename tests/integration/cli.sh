@@ -118,6 +118,18 @@ out=$(dm poll -q 2>"$W/q2.err")
 assert_eq "" "$out$(grep -c ' info: ' "$W/q2.err" | grep -v '^0$')" "poll -q after the command: the same"
 out=$(dm escalate -q 2>/dev/null)
 assert_eq "" "$out" "escalate -q keeps working"
+# the operator's commands take -q after them too (cron)
+for line in "stats --prometheus $W/q.prom -q" "stats --quiet --json" "outbox list -q" \
+	"purge --older-than 2y --dry-run -q"; do
+	# shellcheck disable=SC2086
+	out=$(dm $line 2>&1); rc=$?
+	if [ "$rc" = 0 ]; then
+		dm_ok "'$line': exit 0"
+	else
+		dm_not_ok "'$line': exit 0" "rc $rc" "${out:0:300}"
+	fi
+done
+assert_true "stats --prometheus F -q writes F" test -s "$W/q.prom"
 out=$(dm poll 2>"$W/loud.err")
 assert_contains "$out" "fetched 0" "without -q poll says what it did"
 
