@@ -240,8 +240,8 @@ static bool child_exited(GPid pid)
  * output and go on running (then the deadline ends it), and a command that
  * exits may leave a background process holding the pipes open.  So reading
  * stops once the child has exited and the pipes have nothing more to read
- * at once; whatever its leftovers write later is not waited for.  Closes
- * both descriptors. */
+ * at once (or at the deadline); whatever its leftovers write later is not
+ * waited for.  Closes both descriptors. */
 static void collect(GPid pid, int out_fd, int err_fd, int timeout, GString *out, GString *errs,
 		    bool *timed_out_r, bool *too_much_r)
 {
@@ -256,9 +256,11 @@ static void collect(GPid pid, int out_fd, int err_fd, int timeout, GString *out,
 				break;
 			/* output closed, still running: wait for the exit */
 		}
+		/* the deadline ends the draining too: something the command left
+		 * behind may write without end */
 		int64_t left_ms = (deadline - g_get_monotonic_time()) / 1000;
-		if (left_ms <= 0 && !exited) {
-			*timed_out_r = true;
+		if (left_ms <= 0) {
+			*timed_out_r = !exited;
 			break;
 		}
 		/* once exited, only drain what is there already */

@@ -256,6 +256,9 @@ static void test_command_lingering(void)
 		{"echo $$ >\"$1\"; (sleep 30 &); echo tok", 5, "tok", NULL},
 		/* the same, with the child's output elsewhere */
 		{"echo $$ >\"$1\"; (sleep 30 >/dev/null 2>&1 &); echo tok", 5, "tok", NULL},
+		/* exits, leaving a child that never stops writing: the deadline
+		 * still ends the reading */
+		{"echo $$ >\"$1\"; (yes noise >&2 &); echo tok", 1, "tok", NULL},
 		/* fails, leaving a child behind */
 		{"echo $$ >\"$1\"; (sleep 30 &); echo tok; exit 4", 5, NULL,
 		 "exited with status 4"},
