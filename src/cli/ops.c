@@ -66,6 +66,9 @@ static int parse_args(int argc, char **argv, int first, const char *const *flags
 		pos[k] = NULL;
 	for (int i = first; i < argc; i++) {
 		const char *a = argv[i];
+		/* main.c's: before or after the command, as for every command */
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+			continue;
 		if (strncmp(a, "--", 2) != 0) {
 			if (n_pos == max_pos)
 				return dm_error_set(err, DM_EPERM, "unexpected argument '%s'; %s",

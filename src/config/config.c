@@ -604,15 +604,36 @@ static int read_secret_file(const LoadCtx *ctx, const config_setting_t *s, const
 	g_autofree char *path = g_canonicalize_filename(name, ctx->dir);
 	char *data = NULL;
 	size_t len = 0;
+	/* One descriptor for the mode check and the read, so that the file
+	 * checked is the file read (a path checked, then opened again, may
+	 * have become another file in between).  Symlinks are followed: a
+	 * secret mounted by Kubernetes or passed by systemd is often one, and
+	 * it is the target's mode that fstat reports. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return cfg_fail(ctx, s, "setting '%s': cannot read %s: %s", full, path,
+				g_strerror(errno));
 	/* as fetchmail does: a secret others may read (or change) is no
 	 * secret; the owner and its group (the daemon's) only */
 	struct stat st;
-	if (stat(path, &st) == 0 && (st.st_mode & 007) != 0)
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return cfg_fail(ctx, s, "setting '%s': cannot read %s: %s", full, path,
+				g_strerror(e));
+	}
+	if ((st.st_mode & 007) != 0) {
+		close(fd);
 		return cfg_fail(ctx, s,
 				"setting '%s': %s is readable or writable by others "
 				"(mode %04o): chmod o-rwx %s",
 				full, path, (unsigned)(st.st_mode & 07777), path);
-	if (dm_read_file(path, CFG_PASSWORD_FILE_MAX, &data, &len) < 0) {
+	}
+	int rc = dm_read_fd(fd, CFG_PASSWORD_FILE_MAX, &data, &len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	if (rc < 0) {
 		if (errno == EFBIG)
 			return cfg_fail(ctx, s, "setting '%s': %s is larger than %d bytes", full,
 					path, CFG_PASSWORD_FILE_MAX);

@@ -201,10 +201,20 @@ static const char signoff_re[] =
 	"+mio)" SP SIGNOFF_END "|Von" SP "+meine[mr]" SP SIGNOFF_END "|Get" SP "+Outlook" SP
 	"+for" SP SIGNOFF_END "|(?:从|來自|来自|從)我的.{1,30}|.{1,30}から送信))" SP "*$";
 
+/* A sign-off that cuts what follows it (below) must name a device or a
+ * mail app, or be the sender's own ("my", "mon", "meinem"): "Sent with DHL
+ * Express" or "Sent via our ticket portal" above more text is the sender's
+ * text, not the end of it. */
+static const char signoff_device_re[] =
+	"(?i)\\b(?:(?:my|mon|ma|mein\\w*|mi|mio|mia|meu|min|mitt|mijn|moje\\w*)\\b|iphone|ipad|"
+	"android|samsung|galaxy|blackberry|outlook|g?mail\\b|yahoo|aol\\b|mobil|phone|handy|móvil|"
+	"cellulare|tablet|smartphone|fairphone|pixel|huawei|xiaomi|typeapp|bluemail|spark\\b|"
+	"airmail|proton)|мо(?:[её]м|его|ей|ю)|手机|手機|携帯|スマートフォン|휴대폰";
+
 static GRegex *re_lead, *re_tail, *re_addr, *re_split, *re_lead_start, *re_lead_word, *re_own_start,
 	*re_sep, *re_fwd, *re_sep_wrote, *re_hdr[H_N], *re_fwd_subject, *re_rule, *re_short_rule,
 	*re_list, *re_signoff, *re_nocolon, *re_nocolon_addr, *re_attr_loose, *re_gmail_date,
-	*re_inline_hdr, *re_sep_inline;
+	*re_inline_hdr, *re_sep_inline, *re_signoff_device;
 
 static GRegex *compile(const char *pattern, GRegexCompileFlags extra)
 {
@@ -243,6 +253,7 @@ static void compile_once(void)
 		re_sep_inline = compile(sep_inline_re, ci);
 		re_list = compile(list_footer_re, ci);
 		re_signoff = compile(signoff_re, 0);
+		re_signoff_device = compile(signoff_device_re, 0);
 		g_once_init_leave(&done, 1);
 	}
 }
@@ -689,7 +700,7 @@ static Bounds scan(char **lines, gint8 *kinds, guint n, unsigned flags, gboolean
 		/* a device sign-off with the sender's text above, a blank line and
 		 * more below: what follows is the quoted mail, whatever its form */
 		if (text_above && i + 1 < n && is_blank(lines[i + 1]) && is_signoff(l) &&
-		    has_text_below(lines, n, i + 1)) {
+		    match(re_signoff_device, l) && has_text_below(lines, n, i + 1)) {
 			b.cut = i;
 			return b;
 		}

@@ -35,21 +35,8 @@ int desk_check_imap(const Config *cfg, size_t i, char **info_r, DmError *err)
 
 int desk_check_smtp(const Config *cfg, char **info_r, DmError *err)
 {
-	SmtpParams sp = {
-		.url = cfg->smtp_url,
-		.helo = cfg->smtp_helo,
-		.starttls = smtp_starttls_parse(cfg->smtp_starttls), /* checked by config */
-		.username = cfg->smtp_username,
-		.password = cfg->smtp_password,
-		.tls_verify = cfg->smtp_tls_verify,
-		.ca_file = cfg->smtp_ca_file,
-		.timeout = cfg->smtp_timeout,
-	};
-	if (cfg->smtp_auth == CFG_LOGIN_OAUTH2) {
-		sp.oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
-		sp.token_file = cfg->smtp_oauth2_token_file;
-		sp.token_command = cfg->smtp_oauth2_token_command;
-	}
+	SmtpParams sp;
+	desk_smtp_params(cfg, &sp);
 	SmtpClient *c = smtp_client_new(&sp);
 	int rc = smtp_check(c, err);
 	if (rc == 0 && cfg->smtp_username)

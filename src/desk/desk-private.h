@@ -10,6 +10,7 @@
 #include "deskmail/imap.h"
 #include "deskmail/mime.h"
 #include "deskmail/plan.h"
+#include "deskmail/smtp.h"
 #include "deskmail/store.h"
 #include "deskmail/template.h"
 
@@ -69,6 +70,9 @@ static inline const char *desk_oauth2_mechanism(int m)
 {
 	return m == CFG_OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
 }
+
+/* The SMTP client's parameters from the smtp group (send.c). */
+void desk_smtp_params(const Config *cfg, SmtpParams *sp);
 
 static inline bool desk_stopping(const Desk *d)
 {

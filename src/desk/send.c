@@ -90,11 +90,9 @@ static int give_up(Desk *desk, const OutboxRow *o, const char *why, DmError *err
 	return rc;
 }
 
-int desk_send(Desk *desk, SendStats *st, DmError *err)
+void desk_smtp_params(const Config *cfg, SmtpParams *sp)
 {
-	const Config *cfg = desk->cfg;
-	memset(st, 0, sizeof *st);
-	SmtpParams sp = {
+	*sp = (SmtpParams){
 		.url = cfg->smtp_url,
 		.helo = cfg->smtp_helo,
 		.starttls = smtp_starttls_parse(cfg->smtp_starttls), /* checked by config */
@@ -105,10 +103,18 @@ int desk_send(Desk *desk, SendStats *st, DmError *err)
 		.timeout = cfg->smtp_timeout,
 	};
 	if (cfg->smtp_auth == CFG_LOGIN_OAUTH2) {
-		sp.oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
-		sp.token_file = cfg->smtp_oauth2_token_file;
-		sp.token_command = cfg->smtp_oauth2_token_command;
+		sp->oauth2_mechanism = desk_oauth2_mechanism(cfg->smtp_oauth2_mechanism);
+		sp->token_file = cfg->smtp_oauth2_token_file;
+		sp->token_command = cfg->smtp_oauth2_token_command;
 	}
+}
+
+int desk_send(Desk *desk, SendStats *st, DmError *err)
+{
+	const Config *cfg = desk->cfg;
+	memset(st, 0, sizeof *st);
+	SmtpParams sp;
+	desk_smtp_params(cfg, &sp);
 	int rc = store_ensure(desk->db, NULL, err);
 	if (rc)
 		return rc;

@@ -9,7 +9,10 @@
  *
  * The command runs without a shell (g_shell_parse_argv, then g_spawn: an
  * operator who wants one writes "sh -c '...'"), with standard input from
- * /dev/null, a timeout (then SIGKILL) and caps on what it prints.  Its
+ * /dev/null, in a process group of its own, with a timeout (then SIGKILL to
+ * the whole group) and caps on what it prints.  The token is taken when the
+ * command exits, even if something it started still holds its output; what
+ * it leaves running in its group is killed then.  Its
  * standard error is passed to the log, since it has nowhere else to go: this
  * is the one place below desk/ that logs above debug.  A token is a secret:
  * it appears in no message, and copies are wiped before they are freed. */
@@ -211,24 +214,62 @@ static char *last_line(const GString *errs)
 	return g_strdup("");
 }
 
-/* Read what the child writes on out_fd and err_fd until both close, the
- * deadline passes (*timed_out_r) or standard output grows past its cap
- * (*too_much_r).  Standard error past its cap is read and dropped, so
- * that the child does not block on it.  Closes both. */
-static void collect(int out_fd, int err_fd, int timeout, GString *out, GString *errs,
+/* Whether the child has exited, without reaping it: while it is an
+ * unreaped zombie its pid, which is also its process group's id, cannot be
+ * taken by another process, so killing the group stays safe. */
+static bool child_exited(GPid pid)
+{
+	siginfo_t si = {0};
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno != EINTR)
+			return true; /* nothing to wait for: do not wait */
+	}
+	return si.si_pid == pid;
+}
+
+/* How often the collect loop looks whether the command has exited while
+ * something it started still holds its output open. */
+#define EXIT_CHECK_MS 50
+
+/* Read what the child writes on out_fd and err_fd until the child has
+ * exited and what it wrote is read, the deadline passes (*timed_out_r) or
+ * standard output grows past its cap (*too_much_r).  Standard error past
+ * its cap is read and dropped, so that the child does not block on it.
+ *
+ * The end of the output alone is not the end: a command may close its
+ * output and go on running (then the deadline ends it), and a command that
+ * exits may leave a background process holding the pipes open.  So reading
+ * stops once the child has exited and the pipes have nothing more to read
+ * at once (or at the deadline); whatever its leftovers write later is not
+ * waited for.  Closes both descriptors. */
+static void collect(GPid pid, int out_fd, int err_fd, int timeout, GString *out, GString *errs,
 		    bool *timed_out_r, bool *too_much_r)
 {
 	struct pollfd fds[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	int64_t deadline = g_get_monotonic_time() + (int64_t)timeout * G_USEC_PER_SEC;
-	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+	bool exited = false;
+	for (;;) {
+		if (!exited)
+			exited = child_exited(pid);
+		if (fds[0].fd < 0 && fds[1].fd < 0) {
+			if (exited)
+				break;
+			/* output closed, still running: wait for the exit */
+		}
+		/* the deadline ends the draining too: something the command left
+		 * behind may write without end */
 		int64_t left_ms = (deadline - g_get_monotonic_time()) / 1000;
 		if (left_ms <= 0) {
-			*timed_out_r = true;
+			*timed_out_r = !exited;
 			break;
 		}
-		int n = poll(fds, 2, (int)MIN(left_ms, (int64_t)INT_MAX));
+		/* once exited, only drain what is there already */
+		int wait_ms = exited ? 0 : (int)MIN(left_ms, (int64_t)EXIT_CHECK_MS);
+		int n = poll(fds, 2, wait_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n <= 0 && exited)
+			break;
 		if (n < 0)
 			break;
 		for (int i = 0; i < 2; i++) {
@@ -258,6 +299,14 @@ static void collect(int out_fd, int err_fd, int timeout, GString *out, GString *
 			close(fds[i].fd);
 }
 
+/* In the child, before exec: a process group of its own, so that what it
+ * starts can be killed with it. */
+static void new_group(gpointer unused)
+{
+	(void)unused;
+	setpgid(0, 0);
+}
+
 static int run_command(DmToken *t, char **token_r, DmError *err)
 {
 	g_auto(GStrv) argv = NULL;
@@ -270,17 +319,26 @@ static int run_command(DmToken *t, char **token_r, DmError *err)
 	/* standard input is /dev/null, and descriptors other than 0-2 are
 	 * closed in the child (GLib's default) */
 	if (!g_spawn_async_with_pipes(NULL, argv, NULL,
-				      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-				      &pid, NULL, &out_fd, &err_fd, &ge))
+				      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, new_group,
+				      NULL, &pid, NULL, &out_fd, &err_fd, &ge))
 		return dm_error_set(err, DM_ECONFIG, "the OAuth2 %s cannot be run: %s", t->source,
 				    ge->message);
+	/* GLib returns once the child has exec'd, so new_group has run; this
+	 * is a harmless no-op then (EACCES), and a safety net otherwise */
+	(void)setpgid(pid, pid);
 	t->fetches++;
 	GString *out = g_string_new(NULL);
 	g_autoptr(GString) errs = g_string_new(NULL);
 	bool timed_out = false, too_much = false;
-	collect(out_fd, err_fd, t->timeout, out, errs, &timed_out, &too_much);
-	if (timed_out || too_much)
+	collect(pid, out_fd, err_fd, t->timeout, out, errs, &timed_out, &too_much);
+	/* The whole group, always: the command when it ran too long or printed
+	 * too much, and in every case what it left behind (a background child
+	 * holding the pipe, a helper it forgot).  The child is not reaped yet,
+	 * so the group's id is still ours.  A process that left the group
+	 * (setsid, a daemon) is beyond reach, as it means to be. */
+	if (kill(-pid, SIGKILL) < 0)
 		kill(pid, SIGKILL);
+	/* the child has exited or was killed just now: this does not wait long */
 	int status = 0;
 	pid_t w;
 	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)

@@ -538,7 +538,7 @@ if verbose:
     for s, n, w, g in fails:
         print(f"FAIL {s}/{n}")
 PY_EOF
-cc -O1 -g -I"$src/include" $(pkg-config --cflags glib-2.0) "$WORK/driver.c" -o "$WORK/driver" \
+cc -O1 -g -I"$src/include" -I"$build" $(pkg-config --cflags glib-2.0) "$WORK/driver.c" -o "$WORK/driver" \
 	-Wl,--start-group "$build/libdmcore.a" "$build/libdmutil.a" "$build/libdmmime.a" -Wl,--end-group \
 	$(pkg-config --libs glib-2.0 gmime-3.0 libxml-2.0 libpsl)
 rm -rf "$WORK/cases"

@@ -101,10 +101,11 @@ assert_eq "quarantined" "$(dm ingest "$W/m1")" "mail from a non-contact is quara
 
 # staff
 assert_contains "$(dm staff add Sam@Agency.example --name 'Sam Senior' --role senior-engineer --line 2)" "sam@agency.example" "staff add"
-dm staff add jo@agency.example --name 'Jo' --role intern >/dev/null 2>&1; rc=$?
-assert_eq 65 "$rc" "unknown role refused"
+out=$(dm staff add jo@agency.example --name 'Jo' --role intern 2>&1); rc=$?
+assert_eq 64 "$rc" "unknown role refused (a usage error: the roles are a closed list)"
+assert_contains "$out" "'intern' is not one of account-manager" "naming the roles"
 dm staff add jo@agency.example --name 'Jo' --role junior-engineer --line 4 >/dev/null 2>&1; rc=$?
-assert_eq 65 "$rc" "line must be 1-3"
+assert_eq 64 "$rc" "line must be 1-3 (a usage error)"
 dm staff add jo@agency.example --name 'Jo' --role junior-engineer >/dev/null
 dm staff add sam@agency.example --name 'Sam' --role account-manager >/dev/null 2>&1; rc=$?
 assert_eq 65 "$rc" "staff address unique"

@@ -118,6 +118,18 @@ out=$(dm poll -q 2>"$W/q2.err")
 assert_eq "" "$out$(grep -c ' info: ' "$W/q2.err" | grep -v '^0$')" "poll -q after the command: the same"
 out=$(dm escalate -q 2>/dev/null)
 assert_eq "" "$out" "escalate -q keeps working"
+# the operator's commands take -q after them too (cron)
+for line in "stats --prometheus $W/q.prom -q" "stats --quiet --json" "outbox list -q" \
+	"purge --older-than 2y --dry-run -q"; do
+	# shellcheck disable=SC2086
+	out=$(dm $line 2>&1); rc=$?
+	if [ "$rc" = 0 ]; then
+		dm_ok "'$line': exit 0"
+	else
+		dm_not_ok "'$line': exit 0" "rc $rc" "${out:0:300}"
+	fi
+done
+assert_true "stats --prometheus F -q writes F" test -s "$W/q.prom"
 out=$(dm poll 2>"$W/loud.err")
 assert_contains "$out" "fetched 0" "without -q poll says what it did"
 
@@ -200,6 +212,19 @@ assert_eq 77 "$rc" "PostgreSQL: no password where one is asked for exits 77"
 conf_db "host=127.0.0.1 port=$(dm_free_port) dbname=deskmail user=deskmail"
 out=$(dm ticket list 2>&1); rc=$?
 assert_eq 75 "$rc" "PostgreSQL unreachable (connection refused): exit 75"
+# values of a form the grammar knows: 64 even with the database down (not 75)
+for line in "ticket show abc" "attachment get x" "staff set a@b.example" \
+	"staff add a@b.example --name A --role wizard" \
+	"staff add a@b.example --name A --role junior-engineer --line 7" \
+	"ticket list --status bogus"; do
+	# shellcheck disable=SC2086
+	out=$(dm $line 2>&1); rc=$?
+	if [ "$rc" = 64 ] && [[ "$out" == *"usage: deskmail"* ]]; then
+		dm_ok "'$line' with the database unreachable: exit 64"
+	else
+		dm_not_ok "'$line' with the database unreachable: exit 64" "rc $rc" "${out:0:300}"
+	fi
+done
 conf_db "host=no-such-host.invalid dbname=deskmail user=deskmail"
 assert_eq 75 "$(dm ticket list >/dev/null 2>&1; echo $?)" "PostgreSQL host unknown to DNS: exit 75"
 conf_db "host=127.0.0.1 port=$DM_PG_PORT dbname=nosuchdb user=deskmail"

@@ -1031,6 +1031,77 @@ static void test_password_file(void)
 	tmp_teardown();
 }
 
+/* Swaps tmpdir/secrets/link between a private and a world-readable file
+ * until told to stop, as an attacker racing the mode check would. */
+static gint swap_stop;
+static gpointer swap_link(gpointer dir)
+{
+	g_autofree char *link = g_build_filename(dir, "link", NULL);
+	g_autofree char *tmp = g_build_filename(dir, "link.tmp", NULL);
+	for (unsigned n = 0; !g_atomic_int_get(&swap_stop); n++) {
+		g_unlink(tmp);
+		if (symlink(n % 2 ? "open.pw" : "private.pw", tmp) == 0)
+			(void)rename(tmp, link);
+	}
+	return NULL;
+}
+
+/* The mode is checked on the file that is read: a symlink is followed (a
+ * secret mounted by Kubernetes or systemd is one), the mode of its target
+ * counts, and swapping the link between the check and the read does not
+ * get a world-readable file's content accepted. */
+static void test_password_file_race(void)
+{
+	tmp_setup();
+	g_autofree char *sub = g_build_filename(tmpdir, "secrets", NULL);
+	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+	g_free(write_file("secrets/private.pw", "private\n"));
+	g_autofree char *open_pw = write_file("secrets/open.pw", "leaked\n");
+	g_assert_cmpint(g_chmod(open_pw, 0644), ==, 0);
+	g_autofree char *link = g_build_filename(sub, "link", NULL);
+	BadCase c = {.from = "\tpassword = \"secret\";",
+		     .to = "\tpassword_file = \"secrets/link\";"};
+	g_autofree char *text = build_conf(&c);
+	g_autofree char *path = write_file("deskmail.conf", text);
+
+	/* followed; the target's mode counts */
+	g_assert_cmpint(symlink("private.pw", link), ==, 0);
+	Config *cfg = NULL;
+	DmError err = {0};
+	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, 0);
+	g_assert_cmpstr(cfg->mailboxes[0].password, ==, "private");
+	cfg_free(cfg);
+	g_assert_cmpint(g_unlink(link), ==, 0);
+	g_assert_cmpint(symlink("open.pw", link), ==, 0);
+	cfg = NULL;
+	g_assert_cmpint(cfg_load(path, &cfg, &err), ==, DM_ECONFIG);
+	g_assert_nonnull(strstr(err.msg, "is readable or writable by others (mode 0644)"));
+
+	/* the race: whatever a load accepts comes from the private file */
+	g_atomic_int_set(&swap_stop, 0);
+	GThread *th = g_thread_new("swap", swap_link, sub);
+	unsigned ok = 0, refused = 0, leaked = 0;
+	gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < end && leaked == 0) {
+		cfg = NULL;
+		DmError e = {0};
+		if (cfg_load(path, &cfg, &e) == 0) {
+			ok++;
+			if (strcmp(cfg->mailboxes[0].password, "private") != 0)
+				leaked++;
+			cfg_free(cfg);
+		} else {
+			refused++;
+		}
+	}
+	g_atomic_int_set(&swap_stop, 1);
+	g_thread_join(th);
+	g_test_message("%u loads accepted, %u refused, %u with the world-readable file", ok,
+		       refused, leaked);
+	g_assert_cmpuint(leaked, ==, 0);
+	tmp_teardown();
+}
+
 static void test_templates_path(void)
 {
 	tmp_setup();
@@ -1393,6 +1464,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/urls", test_urls);
 	g_test_add_func("/config/include", test_include);
 	g_test_add_func("/config/password-file", test_password_file);
+	g_test_add_func("/config/password-file-race", test_password_file_race);
 	g_test_add_func("/config/oauth2", test_oauth2);
 	g_test_add_func("/config/templates-path", test_templates_path);
 	g_test_add_func("/config/unreadable", test_unreadable);

@@ -5,6 +5,8 @@
  * shell unless the test names one. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -195,11 +197,109 @@ static void test_command(void)
 	tmp_teardown();
 }
 
+/* Whether a live (not zombie) process is in process group pgid, from
+ * /proc/PID/stat: "pid (comm) state ppid pgrp ...". */
+static bool group_alive(long pgid)
+{
+	GDir *d = g_dir_open("/proc", 0, NULL);
+	g_assert_nonnull(d);
+	const char *n;
+	bool alive = false;
+	while (!alive && (n = g_dir_read_name(d)) != NULL) {
+		if (!g_ascii_isdigit(n[0]))
+			continue;
+		g_autofree char *p = g_build_filename("/proc", n, "stat", NULL);
+		g_autofree char *stat = NULL;
+		if (!g_file_get_contents(p, &stat, NULL, NULL))
+			continue; /* gone meanwhile */
+		const char *r = strrchr(stat, ')');
+		char state = 0;
+		long ppid = 0, pgrp = 0;
+		if (r != NULL && sscanf(r + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 &&
+		    pgrp == pgid && state != 'Z' && state != 'X')
+			alive = true;
+	}
+	g_dir_close(d);
+	return alive;
+}
+
+/* The pid a command wrote to `file`, which is its process group. */
+static long read_pid(const char *file)
+{
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	long pid = strtol(text, NULL, 10);
+	g_assert_cmpint(pid, >, 1);
+	return pid;
+}
+
+/* Commands that leave processes behind: the call returns by the timeout
+ * whatever they do with their output, and nothing of the command's process
+ * group is left running afterwards. */
+static void test_command_lingering(void)
+{
+	tmp_setup();
+	g_autofree char *pidfile = g_build_filename(tmpdir, "pid", NULL);
+	static const struct {
+		const char *script;
+		int timeout;
+		const char *token; /* or NULL: this error */
+		const char *msg;
+	} cases[] = {
+		/* prints the token, closes its output and goes on running: the
+		 * direct child never exits, so it is a timeout */
+		{"echo $$ >\"$1\"; echo tok; exec >&- 2>&-; sleep 30", 1, NULL,
+		 "ran longer than 1 s and was killed"},
+		/* exits at once, but a background child keeps standard output
+		 * open: the token is taken when the command exits, and the child
+		 * is killed */
+		{"echo $$ >\"$1\"; (sleep 30 &); echo tok", 5, "tok", NULL},
+		/* the same, with the child's output elsewhere */
+		{"echo $$ >\"$1\"; (sleep 30 >/dev/null 2>&1 &); echo tok", 5, "tok", NULL},
+		/* exits, leaving a child that never stops writing: the deadline
+		 * still ends the reading */
+		{"echo $$ >\"$1\"; (yes noise >&2 &); echo tok", 1, "tok", NULL},
+		/* fails, leaving a child behind */
+		{"echo $$ >\"$1\"; (sleep 30 &); echo tok; exit 4", 5, NULL,
+		 "exited with status 4"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_unlink(pidfile);
+		g_autofree char *cmd =
+			g_strdup_printf("sh -c '%s' sh '%s'", cases[i].script, pidfile);
+		DmToken *t = dm_token_new(NULL, cmd, cases[i].timeout);
+		const char *tok = NULL;
+		DmError e = {0};
+		gint64 t0 = g_get_monotonic_time();
+		int rc = dm_token_get(t, &tok, &e);
+		gint64 took = g_get_monotonic_time() - t0;
+		g_test_message("%s -> %d %s (%.2f s)", cmd, rc, e.msg, took / 1e6);
+		g_assert_cmpint(took, <, (cases[i].timeout + 1) * G_USEC_PER_SEC);
+		if (cases[i].token != NULL) {
+			g_assert_cmpint(rc, ==, 0);
+			g_assert_cmpstr(tok, ==, cases[i].token);
+			/* not held up until the timeout by the child */
+			g_assert_cmpint(took, <, 3 * G_USEC_PER_SEC);
+		} else {
+			g_assert_cmpint(rc, ==, DM_ETEMP);
+			g_assert_nonnull(strstr(e.msg, cases[i].msg));
+		}
+		long pgid = read_pid(pidfile);
+		/* SIGKILL'd processes may take a moment to be gone */
+		for (int k = 0; k < 100 && group_alive(pgid); k++)
+			g_usleep(10000);
+		g_assert_false(group_alive(pgid));
+		dm_token_free(t);
+	}
+	tmp_teardown();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	dm_log_level = DM_LOG_ERR; /* the commands' stderr lines */
 	g_test_add_func("/token/file", test_file);
 	g_test_add_func("/token/command", test_command);
+	g_test_add_func("/token/command-lingering", test_command_lingering);
 	return g_test_run();
 }
