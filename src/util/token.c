@@ -15,7 +15,13 @@
  * it leaves running in its group is killed then.  Its
  * standard error is passed to the log, since it has nowhere else to go: this
  * is the one place below desk/ that logs above debug.  A token is a secret:
- * it appears in no message, and copies are wiped before they are freed. */
+ * it appears in no message, and copies are wiped before they are freed.
+ *
+ * A token that cannot be had because of the file or the command (not a
+ * regular file, readable by others, a command that cannot be run) is
+ * DM_EAUTH, as a refused login: the configuration was good when it was
+ * loaded, and the daemon backs off on that mailbox and says it once,
+ * rather than ending and taking the other mailboxes with it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -145,14 +151,14 @@ static int read_file(DmToken *t, bool force, char **token_r, DmError *err)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return dm_error_set(err, DM_ECONFIG, "the OAuth2 %s is not a regular file",
+		return dm_error_set(err, DM_EAUTH, "the OAuth2 %s is not a regular file",
 				    t->source);
 	}
 	/* as for password files: a secret others can read is no secret, and
 	 * one others can write lets them log us in as someone else */
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {
 		close(fd);
-		return dm_error_set(err, DM_ECONFIG,
+		return dm_error_set(err, DM_EAUTH,
 				    "the OAuth2 %s is %s by others (mode %04o): chmod o-rw it",
 				    t->source, (st.st_mode & S_IROTH) ? "readable" : "writable",
 				    (unsigned)(st.st_mode & 07777));
@@ -312,7 +318,7 @@ static int run_command(DmToken *t, char **token_r, DmError *err)
 	g_auto(GStrv) argv = NULL;
 	g_autoptr(GError) ge = NULL;
 	if (!g_shell_parse_argv(t->command, NULL, &argv, &ge))
-		return dm_error_set(err, DM_ECONFIG, "the OAuth2 %s cannot be split into words: %s",
+		return dm_error_set(err, DM_EAUTH, "the OAuth2 %s cannot be split into words: %s",
 				    t->source, ge->message);
 	GPid pid;
 	int out_fd = -1, err_fd = -1;
@@ -321,7 +327,7 @@ static int run_command(DmToken *t, char **token_r, DmError *err)
 	if (!g_spawn_async_with_pipes(NULL, argv, NULL,
 				      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, new_group,
 				      NULL, &pid, NULL, &out_fd, &err_fd, &ge))
-		return dm_error_set(err, DM_ECONFIG, "the OAuth2 %s cannot be run: %s", t->source,
+		return dm_error_set(err, DM_EAUTH, "the OAuth2 %s cannot be run: %s", t->source,
 				    ge->message);
 	/* GLib returns once the child has exec'd, so new_group has run; this
 	 * is a harmless no-op then (EACCES), and a safety net otherwise */

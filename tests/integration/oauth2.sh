@@ -73,6 +73,7 @@ assert_eq 78 "$rc" "a token file readable by others: exit 78"
 assert_contains "$(cat "$W/p2.log")" "by others (mode 0644): chmod o-rw it" "and says why"
 chmod 600 "$W/imap.token"
 
+
 # ---- IMAP: a token from a command, OAUTHBEARER; not run at load ----
 imap_conf "oauth2_mechanism = \"oauthbearer\"; oauth2_token_command = \"/bin/sh $W/counter.sh $W/c1 GOOD-2 GOOD-2\";"
 dm check-config >/dev/null 2>&1
@@ -217,5 +218,27 @@ out=$(dm send 2>"$W/s5.log"); rc=$?
 assert_contains "$(cat "$W/s5.log")" "exited with status 1: no network" "send: the refresher's words"
 assert_eq "$before" "$(attempts)" "a failing refresher counts as no attempt"
 assert_eq 1 "$(pending)" "the mail still waits"
+
+# the same in a running daemon (a refresher rewriting the file with umask
+# 022): that mailbox's login trouble, said once and backed off, while the
+# daemon goes on; put right, the mail comes in
+token_file imap.token GOOD-1
+imap_conf "oauth2_token_file = \"$W/imap.token\";"
+start=$(tickets)
+deliver
+"$DESKMAIL" -c "$DM_CONF" run >"$W/run.log" 2>&1 &
+runpid=$!
+dm_wait_for 20 test "$(tickets)" -gt "$start"
+token_file imap.token GOOD-1 644
+deliver
+sleep 3
+assert_true "the daemon keeps running with a token file gone readable by others" kill -0 "$runpid"
+assert_eq 1 "$(grep -c 'by others (mode 0644)' "$W/run.log")" "and says why once"
+before=$(tickets)
+chmod 600 "$W/imap.token"
+dm_wait_for 30 test "$(tickets)" -gt "$before"
+assert_true "the file put right, the mail comes in" test "$(tickets)" -gt "$before"
+kill -TERM "$runpid"; wait "$runpid"
+assert_eq 0 "$?" "and the daemon stops cleanly"
 
 dm_done

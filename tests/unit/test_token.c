@@ -102,11 +102,11 @@ static void test_file(void)
 
 	/* others may neither read nor write it */
 	g_assert_cmpint(g_chmod(path, 0604), ==, 0);
-	g_assert_cmpint(dm_token_get(t, &tok, &err), ==, DM_ECONFIG);
+	g_assert_cmpint(dm_token_get(t, &tok, &err), ==, DM_EAUTH);
 	g_assert_nonnull(strstr(err.msg, "readable by others (mode 0604)"));
 	dm_error_clear(&err);
 	g_assert_cmpint(g_chmod(path, 0602), ==, 0);
-	g_assert_cmpint(dm_token_get(t, &tok, &err), ==, DM_ECONFIG);
+	g_assert_cmpint(dm_token_get(t, &tok, &err), ==, DM_EAUTH);
 	g_assert_nonnull(strstr(err.msg, "writable by others"));
 	dm_error_clear(&err);
 	/* gone: temporary (the refresher may be about to write it) */
@@ -116,7 +116,7 @@ static void test_file(void)
 	dm_error_clear(&err);
 	/* not a regular file */
 	g_assert_cmpint(g_mkdir(path, 0700), ==, 0);
-	g_assert_cmpint(dm_token_get(t, &tok, &err), ==, DM_ECONFIG);
+	g_assert_cmpint(dm_token_get(t, &tok, &err), ==, DM_EAUTH);
 	g_rmdir(path);
 	dm_error_clear(&err);
 	/* too big */
@@ -179,8 +179,8 @@ static void test_command(void)
 		{"sh -c 'exec 2>&-; sleep 30'", DM_ETEMP, "ran longer than 1 s and was killed"},
 		{"sh -c 'while :; do echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done'", DM_ETEMP,
 		 "printed more than 17408 bytes and was killed"},
-		{"'unterminated", DM_ECONFIG, "cannot be split into words"},
-		{"/nonexistent/refresh-token", DM_ECONFIG, "cannot be run"},
+		{"'unterminated", DM_EAUTH, "cannot be split into words"},
+		{"/nonexistent/refresh-token", DM_EAUTH, "cannot be run"},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		t = dm_token_new(NULL, bad[i].cmd, 1);
