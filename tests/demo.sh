@@ -188,6 +188,25 @@ dm stats
 say "deskmail purge --older-than 2y --dry-run, as if in 2029: what would be removed of old closed tickets"
 at 2029-06-01T12:00:00Z purge --older-than 2y --dry-run
 
+# The daemon: new mail within two seconds (IMAP IDLE), a reload on SIGHUP.
+say "deskmail run, polling only every 300 s: it waits with IMAP IDLE, and a new mail is a ticket at once"
+sed 's/poll_interval = 1;/poll_interval = 300;/' "$DM_CONF" >"$W/run.conf"
+"$DESKMAIL" -c "$W/run.conf" run >"$W/run.log" 2>&1 &
+runpid=$!
+dm_wait_for 20 grep -q "IMAP IDLE: waiting" "$W/run.log"
+before=$(dm_psql -c "select count(*) from ticket")
+dm_mail "$W/60-idle.eml" 'Alice Archer <alice@acme.example>' 'Newsletter signup form broken' 'The signup form on the blog gives a 500 error.' "$ok_acme"
+t0=$(date +%s.%N)
+dm_deliver "$W/60-idle.eml"
+more_tickets() { [ "$(dm_psql -c "select count(*) from ticket")" -gt "$before" ]; }
+dm_wait_for 10 more_tickets
+echo "  ticket #$(dm_psql -c "select max(id) from ticket") opened $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after delivery"
+say "kill -HUP: the configuration and templates read again, the daemon goes on"
+kill -HUP "$runpid"
+dm_wait_for 10 grep -q "reloaded" "$W/run.log"
+kill -TERM "$runpid"; wait "$runpid"
+sed 's/^/  /' "$W/run.log" | grep -v "^  *$" | tail -n 8
+
 say "mail received by the SMTP server (127.0.0.1:$DM_SMTP_PORT)"
 for n in $(ls "$DM_SMTP_OUT" | sed -n 's/^\([0-9]*\)\.eml$/\1/p' | sort -n); do
 	f=$DM_SMTP_OUT/$n.eml

@@ -228,7 +228,8 @@ start=$(tickets)
 deliver
 "$DESKMAIL" -c "$DM_CONF" run >"$W/run.log" 2>&1 &
 runpid=$!
-dm_wait_for 20 test "$(tickets)" -gt "$start"
+more_than() { [ "$(tickets)" -gt "$1" ]; }
+dm_wait_for 20 more_than "$start"
 token_file imap.token GOOD-1 644
 deliver
 sleep 3
@@ -236,7 +237,7 @@ assert_true "the daemon keeps running with a token file gone readable by others"
 assert_eq 1 "$(grep -c 'by others (mode 0644)' "$W/run.log")" "and says why once"
 before=$(tickets)
 chmod 600 "$W/imap.token"
-dm_wait_for 30 test "$(tickets)" -gt "$before"
+dm_wait_for 30 more_than "$before"
 assert_true "the file put right, the mail comes in" test "$(tickets)" -gt "$before"
 kill -TERM "$runpid"; wait "$runpid"
 assert_eq 0 "$?" "and the daemon stops cleanly"
