@@ -364,6 +364,19 @@ static size_t idle_count(const RunState *st)
 	return n;
 }
 
+/* Milliseconds until a closed IDLE connection may be opened again (its
+ * backoff's next try), at least 50; a second when none is waiting. */
+static int64_t idle_retry_ms(const RunState *st)
+{
+	int64_t now = now_us(), ms = RUN_WAIT_SLICE_MS;
+	for (size_t i = 0; i < st->n_mb; i++) {
+		const RunMailbox *m = &st->mb[i];
+		if (m->idle == NULL && !m->idle_unoffered && m->idle_b.kind)
+			ms = MIN(ms, (m->idle_b.next_us - now) / 1000);
+	}
+	return MAX(ms, 50);
+}
+
 /* Wait until the next pass is due: a server announced mail (IDLE), or
  * its time came (next_pass_at), or a flag was raised (looked at within a
  * second, or 100 ms when polling). */
@@ -374,6 +387,11 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 	int64_t deadline = next_pass_at(desk, st);
 	size_t n;
 	while ((n = idle_count(st)) > 0) {
+		/* a connection that failed while another stays open is opened
+		 * again when its backoff allows (at once when nothing is due) */
+		if (idle_open_all(desk, st))
+			return WAKE_MAIL;
+		n = idle_count(st);
 		for (size_t i = 0; i < st->n_mb; i++) {
 			RunMailbox *m = &st->mb[i];
 			if (desk_stopping(desk))
@@ -385,6 +403,7 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 				return WAKE_TIME;
 			if (m->idle == NULL)
 				continue;
+			left_ms = MIN(left_ms, idle_retry_ms(st));
 			bool changed = false;
 			DmError e = {0};
 			int slice = (int)MAX(RUN_WAIT_SLICE_MS / (int64_t)n, 50);
@@ -404,8 +423,6 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 				return WAKE_MAIL;
 			}
 		}
-		if (idle_count(st) < n && idle_open_all(desk, st))
-			return WAKE_MAIL;
 	}
 	/* polling: sleep out the interval, trying the IDLE connections again
 	 * when their backoff allows */
