@@ -228,7 +228,8 @@ static int run_pass(Desk *desk, RunState *st, DmError *err)
 		bool polled = false;
 		dm_error_clear(&e);
 		rc = desk_poll_mailbox(desk, i, m->announced, &polled, &ps, &e);
-		m->announced = false;
+		if (rc == 0) /* else the mail announced is still to be taken in */
+			m->announced = false;
 		log_poll(&ps);
 		if (fatal(rc))
 			return dm_error_set(err, rc, "%s", e.msg);

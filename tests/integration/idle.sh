@@ -187,4 +187,24 @@ assert_eq 0 "$(grep -c 'IMAP IDLE: waiting' "$W/run2.log")" "no IDLE connection 
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "that daemon exits 0 on SIGTERM too"
+
+# the same server down when the daemon starts, poll_interval = 300: the
+# failed poll does not count as the interval's poll, so it is tried again
+# after the backoff (5 s), not after 300 s
+sed -i 's/poll_interval = 2;/poll_interval = 300;/' "$DM_CONF"
+dm_imap_stop
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run5.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP: ' "$W/run5.log"
+n=$(tickets)
+dm_mail "$W/g" 'carol@globex.example' 'Down at start' 'Polled after the backoff.'
+dm_deliver "$W/g"
+dm_imap_start
+lat=$(wait_ticket $((n + 1)) 20000)
+echo "# latency after an IMAP outage at start (poll_interval = 300): $lat ms"
+[ "$lat" != timeout ] && dm_ok "a poll that failed is tried again after the backoff, not the interval ($lat ms)" \
+	|| dm_not_ok "a failed poll is tried again after the backoff" "$(tail -n 20 "$W/run5.log")"
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "and exits 0 on SIGTERM"
 dm_done
