@@ -60,19 +60,33 @@ struct ImapIdle {
 	char inbuf[4096]; /* read from curl, not yet split into lines */
 	size_t in_pos, in_len;
 	char errbuf[CURL_ERROR_SIZE];
-	char tagged[256]; /* the server's last tagged line during login */
+	char tagged[256]; /* the server's last tagged NO or BAD during login */
 };
 
+/* Whether text starts with the word w (any case), then a space or its end. */
+static bool is_word(const char *text, const char *w)
+{
+	size_t n = strlen(w);
+	return g_ascii_strncasecmp(text, w, n) == 0 && (text[n] == ' ' || text[n] == '\0');
+}
+
+/* A tagged NO or BAD ("A003 NO [AUTHENTICATIONFAILED] ...") is kept: the
+ * server's words for a refused login.  Tagged OKs (STARTTLS's "Begin TLS
+ * negotiation now") are not: curl's own error says more then. */
 static size_t login_line_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	ImapIdle *i = arg;
 	size_t n = size * nmemb;
-	if (n > 0 && buf[0] != '*' && buf[0] != '+') {
-		size_t k = MIN(n, sizeof i->tagged - 1);
-		memcpy(i->tagged, buf, k);
-		i->tagged[k] = '\0';
-		i->tagged[strcspn(i->tagged, "\r\n")] = '\0';
-	}
+	if (n == 0 || buf[0] == '*' || buf[0] == '+')
+		return n;
+	char line[sizeof i->tagged];
+	size_t k = MIN(n, sizeof line - 1);
+	memcpy(line, buf, k);
+	line[k] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	const char *sp = strchr(line, ' ');
+	if (sp && (is_word(sp + 1, "NO") || is_word(sp + 1, "BAD")))
+		g_strlcpy(i->tagged, line, sizeof i->tagged);
 	return n;
 }
 
@@ -385,11 +399,23 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	CURLcode crc = curl_easy_perform(h);
 	dm_token_free(token);
 	if (crc != CURLE_OK) {
-		const char *detail = i->tagged[0] ? i->tagged : i->errbuf;
-		rc = dm_error_set(
-			err, crc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP, "IMAP IDLE: %s%s%s",
-			crc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(crc),
-			detail[0] ? ": " : "", detail);
+		/* a refused login in the server's words; else curl's, with the
+		 * certificate check's result for a TLS failure (as imap.c) */
+		long verify = 0;
+		if (crc == CURLE_LOGIN_DENIED)
+			rc = dm_error_set(err, DM_EAUTH, "IMAP IDLE: login denied: %s",
+					  i->tagged[0] ? i->tagged
+						       : (i->errbuf[0] ? i->errbuf
+								       : curl_easy_strerror(crc)));
+		else if (crc == CURLE_PEER_FAILED_VERIFICATION &&
+			 curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK &&
+			 verify)
+			rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: %s: %s (verify result %ld)",
+					  curl_easy_strerror(crc), i->errbuf, verify);
+		else
+			rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: %s%s%s",
+					  curl_easy_strerror(crc), i->errbuf[0] ? ": " : "",
+					  i->errbuf);
 		imap_idle_close(i);
 		return rc;
 	}

@@ -140,6 +140,15 @@ echo "# latency over imaps://: $lat ms"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
+# a certificate the daemon does not trust (no ca_file): the IDLE
+# connection's failure says why (curl's words and the verify result)
+sed -i "s# ca_file = \"$T/cert.pem\";##" "$DM_CONF"
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run-tlsbad.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP IDLE: ' "$W/run-tlsbad.log"
+assert_contains "$(grep 'IMAP IDLE: ' "$W/run-tlsbad.log")" "(verify result " "an untrusted certificate is logged with the certificate check's result"
+kill -TERM "$pid"
+wait "$pid"
 cp "$W/plain.conf" "$DM_CONF"
 
 # ---- two mailboxes: an IDLE connection each ----
