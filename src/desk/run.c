@@ -37,6 +37,10 @@
  * poll_interval may be long; a try costs a connection attempt). */
 #define RUN_TEMP_BACKOFF_MIN 5
 #define RUN_TEMP_BACKOFF_MAX 60
+/* How long a reopened IDLE connection must last before its outage is
+ * over (its backoff reset): one that the server drops again at once is
+ * tried less and less often, and its loss and return not logged each time. */
+#define RUN_IDLE_STABLE_S 120
 /* How long one IDLE wait lasts before the flags are looked at again. */
 #define RUN_WAIT_SLICE_MS 1000
 
@@ -120,6 +124,7 @@ typedef struct {
 	ImapIdle *idle;      /* open and idling, or NULL */
 	bool idle_unoffered; /* its server has no IDLE: polled at its interval */
 	Backoff idle_b;      /* the IDLE connection's own trouble */
+	int64_t idle_opened; /* monotonic, when idle was opened */
 	bool announced;      /* its server announced mail: poll it at once */
 } RunMailbox;
 
@@ -309,7 +314,10 @@ static bool idle_open(Desk *desk, RunState *st, size_t i)
 		if (m->idle_b.kind == 0)
 			log_info("IMAP IDLE: waiting for mail on %s (and a pass every %d s)",
 				 mb->url, mb->poll_interval);
-		backoff_ok(&m->idle_b);
+		else /* the outage is over once it lasts (idle_stable) */
+			log_info("%s: connected again, waiting for mail on %s", m->idle_b.what,
+				 mb->url);
+		m->idle_opened = now_us();
 		/* the server answers again: the poll need not wait its turn */
 		backoff_retry_now(&m->imap);
 		m->announced = true;
@@ -417,6 +425,9 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 					       desk->cfg->mailboxes[i].poll_interval);
 				break;
 			}
+			if (m->idle_b.kind &&
+			    now_us() - m->idle_opened >= RUN_IDLE_STABLE_S * G_USEC_PER_SEC)
+				backoff_ok(&m->idle_b);
 			if (changed) {
 				log_debug("IMAP IDLE: the server announced mail in %s",
 					  desk->cfg->mailboxes[i].url);

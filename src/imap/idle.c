@@ -459,6 +459,14 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	return 0;
 }
 
+/* Whether reply is a tagged OK to the IDLE under way. */
+static bool idle_ended(const ImapIdle *i, const char *reply)
+{
+	char tag[16];
+	int n = snprintf(tag, sizeof tag, "D%u ", i->tag);
+	return strncmp(reply, tag, (size_t)n) == 0 && is_word(reply + n, "OK");
+}
+
 int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, bool *changed_r,
 		   DmError *err)
 {
@@ -480,6 +488,18 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 		int rc = read_reply(i, ms, stop, true, reply, sizeof reply, err);
 		if (rc < 0)
 			return rc;
+		if (rc == 1 && i->idling && idle_ended(i, reply) &&
+		    g_get_monotonic_time() - i->idle_since >= G_USEC_PER_SEC) {
+			/* the server ended our IDLE with OK (some do after a
+			 * while): idle again on the same connection */
+			i->idling = false;
+			log_debug("imap: the server ended IDLE on %s (%.80s); idling again",
+				  i->mailbox, reply);
+			rc = start_idle(i, err);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (rc == 1)
 			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: unexpected \"%.80s\"",
 					    reply);

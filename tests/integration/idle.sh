@@ -76,8 +76,8 @@ assert_eq 0 "$(grep -Ec ' (error|warning): ' "$W/run.log")" "no error or warning
 # (with backoff, polled meanwhile) and is as quick as before
 dm_imap_stop
 dm_imap_start
-dm_wait_for 30 grep -q 'IMAP IDLE: working again' "$W/run.log"
-assert_true "after an IMAP server restart the IDLE connection is opened again" grep -q 'IMAP IDLE: working again' "$W/run.log"
+dm_wait_for 30 grep -q 'IMAP IDLE: connected again' "$W/run.log"
+assert_true "after an IMAP server restart the IDLE connection is opened again" grep -q 'IMAP IDLE: connected again' "$W/run.log"
 assert_eq 1 "$(grep -c 'IMAP IDLE: .*retrying in' "$W/run.log")" "its loss is logged once"
 n=$(tickets)
 dm_mail "$W/r" 'carol@globex.example' 'After restart' 'Server came back.'
