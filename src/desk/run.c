@@ -53,6 +53,7 @@ typedef struct {
 	unsigned failures;
 	int delay;       /* seconds before the next try */
 	int64_t next_us; /* monotonic: no try before this */
+	bool quiet;      /* an outage other logs report too: at info level */
 } Backoff;
 
 static bool backoff_due(const Backoff *b)
@@ -91,7 +92,8 @@ static void backoff_failed(Backoff *b, int rc, const char *msg, int interval)
 			"up to every %d s; logged once until it is accepted)",
 			b->what, msg, b->delay, MAX(interval, RUN_AUTH_BACKOFF_MAX));
 	else /* "database: ...", not "database: database: ..." */
-		log_warn("%s%s%s (%s; retrying in %d s; logged once until it works again)",
+		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_WARN,
+		       "%s%s%s (%s; retrying in %d s; logged once until it works again)",
 			 g_str_has_prefix(msg, b->what) ? "" : b->what,
 			 g_str_has_prefix(msg, b->what) ? "" : ": ", msg, dm_error_kind_name(rc),
 			 b->delay);
@@ -102,8 +104,8 @@ static void backoff_ok(Backoff *b)
 	if (b->kind == DM_EAUTH)
 		log_notice("%s: login accepted again", b->what);
 	else if (b->kind)
-		log_notice("%s: working again after %u failed tr%s", b->what, b->failures,
-			   b->failures == 1 ? "y" : "ies");
+		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_NOTICE, "%s: working again after %u failed tr%s",
+		       b->what, b->failures, b->failures == 1 ? "y" : "ies");
 	b->kind = 0;
 	b->failures = 0;
 	b->next_us = 0;
@@ -149,6 +151,9 @@ static void run_mailboxes_init(RunState *st, const Config *cfg)
 			g_strlcpy(m->imap.what, "IMAP", sizeof m->imap.what);
 			g_strlcpy(m->idle_b.what, "IMAP IDLE", sizeof m->idle_b.what);
 		}
+		/* a server that is down is the poll's warning; the IDLE
+		 * connection (polled through meanwhile) says so at info */
+		m->idle_b.quiet = true;
 	}
 }
 

@@ -79,6 +79,7 @@ dm_imap_start
 dm_wait_for 30 grep -q 'IMAP IDLE: connected again' "$W/run.log"
 assert_true "after an IMAP server restart the IDLE connection is opened again" grep -q 'IMAP IDLE: connected again' "$W/run.log"
 assert_eq 1 "$(grep -c 'IMAP IDLE: .*retrying in' "$W/run.log")" "its loss is logged once"
+assert_eq 0 "$(grep -c ' warning: IMAP IDLE' "$W/run.log")" "at info level: the outage is the poll's to warn of"
 n=$(tickets)
 dm_mail "$W/r" 'carol@globex.example' 'After restart' 'Server came back.'
 dm_deliver "$W/r"
