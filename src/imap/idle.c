@@ -240,6 +240,10 @@ static int read_reply(ImapIdle *i, int ms, volatile sig_atomic_t *stop, bool on_
 					untagged(i, i->line);
 				if (on_change && i->changed)
 					return 0;
+				/* a server that talks without end does not
+				 * hold the wait past its time or the stop flag */
+				if (g_get_monotonic_time() >= deadline || (stop && *stop))
+					return 0;
 				continue;
 			}
 			if (cut)
@@ -481,6 +485,9 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 				return rc;
 			log_debug("imap: IDLE renewed on %s", i->mailbox);
 		}
+		/* an EXISTS seen while renewing (or by the open's IDLE) */
+		if (i->changed)
+			break;
 		int64_t now = g_get_monotonic_time();
 		int64_t until = MIN(deadline, i->idle_since + i->renew_us);
 		int ms = (int)MAX((until - now) / 1000, 0);
