@@ -95,6 +95,21 @@ assert_true "... with the templates it had (no broken text sent)" bash -c "! gre
 assert_true "... the last good ones" grep -qs 'RELOADED-MARKER' $(grep -ls 'Fourth request' "$DM_SMTP_OUT"/*.eml)
 cp "$W/ack.good" "$W/tpl/ack.txt"
 
+# ---- SIGHUP to a database that is down: the reload is taken (not
+# refused), the new database is an outage until it answers ----
+reloads=$(grep -c 'reloaded from' "$W/run.log")
+refusals=$(grep -c 'reload of .* refused' "$W/run.log")
+sed -i "s|conninfo = \"$DM_CONNINFO\"|conninfo = \"$DM_CONNINFO port=$(dm_free_port)\"|" "$DM_CONF"
+kill -HUP "$pid"
+dm_wait_for 10 grep -q 'database: ' "$W/run.log"
+assert_eq $((reloads + 1)) "$(grep -c 'reloaded from' "$W/run.log")" "a reload to a database that is down is taken"
+assert_eq "$refusals" "$(grep -c 'reload of .* refused' "$W/run.log")" "and not refused"
+assert_contains "$(grep 'database: ' "$W/run.log")" "retrying in" "the database is an outage, tried again"
+cp "$W/good.conf" "$DM_CONF"
+kill -HUP "$pid"
+dm_wait_for 10 grep -q 'database: working again' "$W/run.log"
+assert_true "back to the first database on the next SIGHUP" grep -q 'database: working again' "$W/run.log"
+
 # ---- a refused IMAP login: logged once, tried again with backoff ----
 sed -i 's/password = "secret";/password = "wrong";/' "$DM_CONF"
 before=$(grep -c 'Password mismatch' "$DM_TEST_DIR/dovecot/dovecot.log")
