@@ -491,7 +491,6 @@ static void reload(Desk *desk, RunState *st)
 	bool *changed = g_new0(bool, st->n_mb);
 	for (size_t i = 0; same_list && i < st->n_mb; i++)
 		changed[i] = !imap_settings_equal(&desk->cfg->mailboxes[i], &cfg->mailboxes[i]);
-	int level_was = dm_log_level_parse(desk->cfg->log_level);
 	int level = rc == 0 ? dm_log_level_parse(cfg->log_level) : -1;
 	if (rc == 0)
 		rc = desk_reload(desk, cfg, &e);
@@ -501,8 +500,8 @@ static void reload(Desk *desk, RunState *st)
 		log_err("reload of %s refused, keeping the configuration in use: %s", path, e.msg);
 		return;
 	}
-	/* log.level too, unless the command line set it (-v) */
-	if (level >= 0 && dm_log_level == level_was)
+	/* log.level too, unless the command line set it (-v, -q) */
+	if (level >= 0 && !dm_log_level_fixed)
 		dm_log_level = level;
 	log_notice("configuration and templates reloaded from %s", path);
 	if (!same_list) {
@@ -514,9 +513,10 @@ static void reload(Desk *desk, RunState *st)
 		if (same_list && changed[i]) {
 			imap_idle_close(m->idle);
 			m->idle = NULL;
-			m->idle_unoffered = false;
 			backoff_retry_now(&m->idle_b);
 		}
+		/* the server may offer IDLE now: asked again at the next open */
+		m->idle_unoffered = false;
 		backoff_retry_now(&m->imap);
 	}
 	g_free(changed);

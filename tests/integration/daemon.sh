@@ -172,6 +172,25 @@ wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and it exits 0 on SIGTERM"
 sed -i 's/poll_interval = 300;/poll_interval = 1;/' "$DM_CONF"
 
+# ---- -q is kept over a reload, even when the file said "warning" too ----
+cp "$DM_CONF" "$W/plain.conf"
+echo 'log = { level = "warning"; };' >>"$DM_CONF"
+"$DESKMAIL" -q -c "$DM_CONF" run 2>"$W/run5.log" &
+pid=$!
+sleep 2
+sed -i 's/level = "warning"/level = "info"/' "$DM_CONF"
+kill -HUP "$pid"
+sleep 2
+assert_true "SIGHUP does not kill a quiet daemon" alive "$pid"
+dm_mail "$W/q" 'carol@globex.example' 'Still quiet' 'q'
+dm_deliver "$W/q"
+dm_wait_for 15 sent 'Still quiet'
+assert_true "the mail is taken in" sent 'Still quiet'
+assert_eq 0 "$(grep -c 'new ticket #' "$W/run5.log")" "and -q still holds after a reload to log.level info"
+kill -TERM "$pid"
+wait "$pid"
+cp "$W/plain.conf" "$DM_CONF"
+
 # ---- a configuration error still ends it: 78 ----
 echo 'Broken {{ here' >>"$W/tpl/ack.txt"
 timeout 20 "$DESKMAIL" -c "$DM_CONF" run 2>"$W/run3.log"; rc=$?
