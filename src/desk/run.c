@@ -191,8 +191,9 @@ static void log_running(const Desk *desk)
 			   cfg->mailboxes[i].poll_interval);
 }
 
-/* A step failed with rc: whose fault?  If the database is gone now, the
- * database's (one outage for all steps); else the step's server's, when it
+/* A step failed with rc: whose fault?  If the database is gone now, or
+ * was lost and had to be reconnected, the database's (one outage for all
+ * steps); else the step's server's, when it
  * has a Backoff (a missing mailbox is as much an outage as a server that
  * is down); a bug or an SQL error (DM_EINTERNAL) is no server's: a plain
  * warning every pass, as it may be a mail's. */
@@ -201,9 +202,16 @@ static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *s
 {
 	int interval = desk_poll_interval(desk);
 	DmError dbe = {0};
-	int dbrc = desk_connect(desk, &dbe);
+	bool reconnected = false;
+	int dbrc = desk->db ? store_ensure(desk->db, &reconnected, &dbe) : desk_connect(desk, &dbe);
 	if (dbrc) {
 		backoff_failed(&st->db, dbrc, dbe.msg, interval);
+		return;
+	}
+	/* the connection was lost during the step and is back: the step's
+	 * trouble was the database's, not its server's */
+	if (reconnected) {
+		backoff_failed(&st->db, rc == DM_EINTERNAL ? DM_ETEMP : rc, e->msg, interval);
 		return;
 	}
 	if (server && rc != DM_EINTERNAL) {

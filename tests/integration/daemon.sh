@@ -150,6 +150,13 @@ dm_pg_start
 dm_wait_for 20 sent 'Sixth request'
 assert_true "once PostgreSQL is up the daemon takes the mail in" sent 'Sixth request'
 assert_contains "$(cat "$W/run2.log")" "database: working again" "and logs that the database is back"
+# its session ended under it (between passes): the step that finds out is
+# the database's trouble, not the IMAP server's
+dm_psql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()" >/dev/null
+dm_wait_for 10 grep -q 're-established' "$W/run2.log"
+sleep 1
+assert_true "a lost database session is re-established" grep -q 're-established' "$W/run2.log"
+assert_eq 0 "$(grep -c 'IMAP: ' "$W/run2.log")" "and the IMAP server is not blamed for it"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
