@@ -245,7 +245,9 @@ static int run_pass(Desk *desk, RunState *st, DmError *err)
 		PollStats ps;
 		bool polled = false;
 		dm_error_clear(&e);
-		rc = desk_poll_mailbox(desk, i, m->announced, &polled, &ps, &e);
+		/* announced mail, or the retry of an outage: polled now */
+		rc = desk_poll_mailbox(desk, i, m->announced || m->imap.kind != 0, &polled, &ps,
+				       &e);
 		if (rc == 0) /* else the mail announced is still to be taken in */
 			m->announced = false;
 		log_poll(&ps);
@@ -367,13 +369,18 @@ static int64_t next_pass_at(const Desk *desk, const RunState *st)
 {
 	int64_t now = now_us();
 	int64_t at = now + (int64_t)desk_poll_interval(desk) * G_USEC_PER_SEC;
-	const Backoff *outages[] = {&st->db, &st->smtp};
-	for (size_t i = 0; i < G_N_ELEMENTS(outages); i++)
-		if (outages[i]->kind && outages[i]->next_us > now)
-			at = MIN(at, outages[i]->next_us);
+	/* while the database is out a pass does nothing before its next try */
+	if (st->db.kind)
+		return MIN(at, MAX(st->db.next_us, now));
+	/* a try that came due during the pass (or a moment ago) is the next
+	 * pass's, at once: not after the interval.  A pass always tries an
+	 * outage that is due (run_pass polls a mailbox in an outage even
+	 * within its interval), so this is no busy loop. */
+	if (st->smtp.kind)
+		at = MIN(at, MAX(st->smtp.next_us, now));
 	for (size_t i = 0; i < st->n_mb; i++)
-		if (st->mb[i].imap.kind && st->mb[i].imap.next_us > now)
-			at = MIN(at, st->mb[i].imap.next_us);
+		if (st->mb[i].imap.kind)
+			at = MIN(at, MAX(st->mb[i].imap.next_us, now));
 	return at;
 }
 
