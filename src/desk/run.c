@@ -94,9 +94,9 @@ static void backoff_failed(Backoff *b, int rc, const char *msg, int interval)
 	else /* "database: ...", not "database: database: ..." */
 		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_WARN,
 		       "%s%s%s (%s; retrying in %d s; logged once until it works again)",
-			 g_str_has_prefix(msg, b->what) ? "" : b->what,
-			 g_str_has_prefix(msg, b->what) ? "" : ": ", msg, dm_error_kind_name(rc),
-			 b->delay);
+		       g_str_has_prefix(msg, b->what) ? "" : b->what,
+		       g_str_has_prefix(msg, b->what) ? "" : ": ", msg, dm_error_kind_name(rc),
+		       b->delay);
 }
 
 static void backoff_ok(Backoff *b)
@@ -104,8 +104,9 @@ static void backoff_ok(Backoff *b)
 	if (b->kind == DM_EAUTH)
 		log_notice("%s: login accepted again", b->what);
 	else if (b->kind)
-		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_NOTICE, "%s: working again after %u failed tr%s",
-		       b->what, b->failures, b->failures == 1 ? "y" : "ies");
+		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_NOTICE,
+		       "%s: working again after %u failed tr%s", b->what, b->failures,
+		       b->failures == 1 ? "y" : "ies");
 	b->kind = 0;
 	b->failures = 0;
 	b->next_us = 0;
