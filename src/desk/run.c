@@ -325,7 +325,9 @@ static bool idle_open(Desk *desk, RunState *st, size_t i)
 	ImapParams p;
 	imap_params(mb, &p);
 	DmError e = {0};
-	int rc = imap_idle_open(&p, &m->idle, &e);
+	int rc = imap_idle_open(&p, desk->stop, &m->idle, &e);
+	if (rc && desk_stopping(desk))
+		return false; /* given up on the stop signal: no outage */
 	if (rc == 0) {
 		if (m->idle_b.kind == 0)
 			log_info("IMAP IDLE: waiting for mail on %s (and a pass every %d s)",

@@ -60,8 +60,19 @@ struct ImapIdle {
 	char inbuf[4096]; /* read from curl, not yet split into lines */
 	size_t in_pos, in_len;
 	char errbuf[CURL_ERROR_SIZE];
-	char tagged[256]; /* the server's last tagged NO or BAD during login */
+	char tagged[256];            /* the server's last tagged NO or BAD during login */
+	volatile sig_atomic_t *stop; /* the caller's stop flag, or NULL */
 };
+
+/* curl's progress callback while it connects and logs in: a raised stop
+ * flag ends the open (CURLE_ABORTED_BY_CALLBACK). */
+static int open_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			    curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	const ImapIdle *i = arg;
+	return i->stop && *i->stop ? 1 : 0;
+}
 
 /* Whether text starts with the word w (any case), then a space or its end. */
 static bool is_word(const char *text, const char *w)
@@ -279,9 +290,13 @@ static int command(ImapIdle *i, const char *cmd, DmError *err)
 	if (rc)
 		return rc;
 	for (;;) {
-		rc = read_reply(i, (int)i->timeout * 1000, NULL, false, reply, sizeof reply, err);
+		rc = read_reply(i, (int)i->timeout * 1000, i->stop, false, reply, sizeof reply,
+				err);
 		if (rc < 0)
 			return rc;
+		if (rc == 0 && i->stop && *i->stop)
+			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: stopped waiting for %s",
+					    cmd);
 		if (rc == 0)
 			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: no reply to %s within %ld s",
 					    cmd, i->timeout);
@@ -342,9 +357,11 @@ static int end_idle(ImapIdle *i, DmError *err)
 	return rc;
 }
 
-int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
+int imap_idle_open(const ImapParams *p, volatile sig_atomic_t *stop, ImapIdle **idle_r,
+		   DmError *err)
 {
 	ImapIdle *i = g_new0(ImapIdle, 1);
+	i->stop = stop;
 	i->timeout = p->timeout > 0 ? p->timeout : 60;
 	i->renew_us = IMAP_IDLE_RENEW_US;
 	const char *renew = getenv("DESKMAIL_IDLE_RENEW_SECONDS");
@@ -387,7 +404,12 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 		imap_idle_close(i);
 		return rc;
 	}
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+	/* the daemon waits on this: a short connect, and a raised stop flag
+	 * ends it at once */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, MIN(10L, i->timeout));
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, open_progress_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, i);
 	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, i->timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, i->errbuf);
@@ -428,16 +450,22 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	char reply[IMAP_IDLE_LINE_MAX + 1];
 	bool has_idle = false;
 	rc = send_all(i, "D0 CAPABILITY\r\n", err);
+	int64_t cap_deadline = g_get_monotonic_time() + (int64_t)i->timeout * G_USEC_PER_SEC;
 	while (rc == 0) {
 		bool cut = false;
 		int n = next_line(i, &cut, err);
 		if (n < 0) {
 			rc = n;
 		} else if (n == 0) {
+			/* in slices: the stop flag is looked at meanwhile */
 			struct pollfd pf = {.fd = i->sock, .events = POLLIN};
-			if (poll(&pf, 1, (int)i->timeout * 1000) == 0)
+			if (stop && *stop)
+				rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: stopped");
+			else if (g_get_monotonic_time() >= cap_deadline)
 				rc = dm_error_set(err, DM_ETEMP,
 						  "IMAP IDLE: no reply to CAPABILITY");
+			else
+				poll(&pf, 1, IMAP_IDLE_SLICE_MS);
 		} else if (!cut && g_ascii_strncasecmp(i->line, "* CAPABILITY ", 13) == 0) {
 			g_autofree char *caps = g_strconcat(i->line + 12, " ", NULL);
 			has_idle = strstr(caps, " IDLE ") != NULL || strstr(caps, " idle ") != NULL;

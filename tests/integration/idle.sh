@@ -217,4 +217,31 @@ echo "# latency after an IMAP outage at start (poll_interval = 300): $lat ms"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
+
+# ---- SIGTERM while the IDLE connection is being opened, to a server that
+# accepts and never greets: the open is given up at once ----
+SILENT_PORT=$(dm_free_port)
+"$DM_PYTHON" -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept())
+' "$SILENT_PORT" &
+silent=$!
+dm_wait_for 10 dm_port_open "$SILENT_PORT"
+sed "s#url = \"$DM_IMAP_URL\";#url = \"imap://127.0.0.1:$SILENT_PORT/INBOX\";#" "$W/plain.conf" >"$W/silent.conf"
+"$DESKMAIL" -c "$W/silent.conf" run 2>"$W/run-silent.log" &
+pid=$!
+sleep 2
+t0=$(ms)
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+took=$(($(ms) - t0))
+kill "$silent"; wait "$silent" 2>/dev/null
+assert_eq 0 "$rc" "SIGTERM while the IDLE connection waits for a silent server's greeting: exit 0"
+[ "$took" -lt 1500 ] && dm_ok "within a second or so ($took ms)" || dm_not_ok "SIGTERM ends the IDLE open within ~1 s" "took $took ms; $(tail -n 5 "$W/run-silent.log")"
 dm_done
