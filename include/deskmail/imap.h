@@ -133,8 +133,11 @@ typedef struct ImapIdle ImapIdle;
  * caller's (imap_idle_close).  DM_ENOTFOUND when the server does not offer
  * IDLE (poll at an interval instead), DM_EAUTH when it refuses the login,
  * DM_EPERM when it refuses EXAMINE (its words in err: no such mailbox),
- * DM_ECONFIG for a mailbox name that cannot be sent, DM_ETEMP otherwise. */
-int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err);
+ * DM_ECONFIG for a mailbox name that cannot be sent, DM_ETEMP otherwise
+ * (also when *stop, if given, is raised while it connects or waits for a
+ * reply: the open is given up within a fraction of a second). */
+int imap_idle_open(const ImapParams *p, volatile sig_atomic_t *stop, ImapIdle **idle_r,
+		   DmError *err);
 
 /* Wait up to timeout_ms for the server to announce a change to the mailbox
  * ("* n EXISTS"): *changed_r true when it did (returned at once, without

@@ -14,6 +14,9 @@ typedef enum {
 } DmLogLevel;
 
 extern int dm_log_level;
+/* Set when the command line chose the level (-v, -q): a reload of the
+ * configuration (SIGHUP) leaves it alone. */
+extern bool dm_log_level_fixed;
 
 /* Parse "debug", "info", "notice", "warning", "error"; -1 if unknown. */
 int dm_log_level_parse(const char *name);

@@ -44,6 +44,21 @@ static void on_sighup(int sig)
 	reload_requested = 1;
 }
 
+/* run's handlers: SIGTERM and SIGINT stop it, SIGHUP reloads.  Installed
+ * before the configuration is loaded, so that a SIGHUP that comes while
+ * the daemon starts does not kill it (the flags are looked at from the
+ * first pass on). */
+static void run_signals(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_sighup; /* reload, never die */
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: deskmail [-c FILE] [-v] [-q] [--allow-root] COMMAND [ARGS]\n"
@@ -286,14 +301,7 @@ static int desk_command(const Config *cfg, const char *cmd, int argc, char **arg
 		if (!quiet)
 			printf("sent %zu, deferred %zu, failed %zu\n", st.sent, st.deferred,
 			       st.failed);
-	} else {
-		struct sigaction sa = {0};
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sa.sa_handler = on_sighup; /* reload, never die */
-		sigaction(SIGHUP, &sa, NULL);
+	} else { /* run: its signal handlers are installed by main */
 		desk_set_stop(desk, &stop_requested);
 		desk_set_reload(desk, &reload_requested);
 		rc = desk_run(desk, err);
@@ -451,6 +459,8 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 
+	if (strcmp(cmd, "run") == 0)
+		run_signals();
 	DmError err = {0};
 	Config *cfg = NULL;
 	const char *path = cfg_default_path(cfg_opt);
@@ -462,6 +472,7 @@ int main(int argc, char **argv)
 		dm_log_level = DM_LOG_DEBUG;
 	else if (quiet && dm_log_level < DM_LOG_WARN)
 		dm_log_level = DM_LOG_WARN;
+	dm_log_level_fixed = verbose || quiet;
 	if (cfg->log_syslog)
 		dm_log_use_syslog("deskmail");
 

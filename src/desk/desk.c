@@ -231,18 +231,16 @@ int desk_open(const Config *cfg, Desk **desk_r, DmError *err)
  * brands (shallow copies of it), its IMAP sessions and poll times (one per
  * mailbox); the fetcher, batches and staff lists live within one pass.  So
  * a new desk is built from the new configuration (templates loaded and
- * test-rendered, brands, a changed conninfo connected to) before anything
- * changes, then the two swap everything but the database connection (kept
- * when the conninfo is the same) and the signal flags, and the old parts
- * are freed with the old desk. */
+ * test-rendered, brands) before anything changes, then the two swap
+ * everything but the database connection (kept when the conninfo is the
+ * same, else left for the next desk_connect) and the signal flags, and
+ * the old parts are freed with the old desk. */
 int desk_reload(Desk *desk, Config *cfg, DmError *err)
 {
 	Desk *n = NULL;
 	int rc = desk_check_templates(cfg, err);
 	if (rc == 0)
 		rc = desk_new(cfg, &n, err);
-	if (rc == 0 && strcmp(cfg->db_conninfo, desk->cfg->db_conninfo) != 0)
-		rc = store_open(cfg->db_conninfo, &n->db, err);
 	if (rc) {
 		desk_close(n); /* cfg is still the caller's: owned_cfg is NULL */
 		return rc;
@@ -253,7 +251,11 @@ int desk_reload(Desk *desk, Config *cfg, DmError *err)
 	desk->reload = old.reload;
 	desk->schema_dir = old.schema_dir;
 	desk->owned_cfg = cfg;
-	if (n->db == NULL) {
+	/* a changed conninfo: the old connection is closed with the old
+	 * desk, and the next pass's desk_connect connects to the new database
+	 * (checking its migrations; when it is down, that is an outage like
+	 * any other, not a refused reload) */
+	if (strcmp(cfg->db_conninfo, old.cfg->db_conninfo) == 0) {
 		desk->db = old.db;
 		old.db = NULL;
 	}

@@ -378,6 +378,10 @@ int desk_poll_mailbox(Desk *desk, size_t i, bool now, bool *polled_r, PollStats 
 	*polled_r = true;
 	DmError e = {0};
 	int rc = poll_mailbox(desk, i, st, &e);
+	/* a failed poll does not count: the next try (after the daemon's
+	 * backoff, a few seconds) polls without waiting the interval out */
+	if (rc)
+		desk->polled_at[i] = 0;
 	if (rc && cfg->mailbox_list)
 		dm_error_set(err, rc, "mailbox %s: %s", mb->name, e.msg);
 	else if (rc)

@@ -37,6 +37,10 @@
  * poll_interval may be long; a try costs a connection attempt). */
 #define RUN_TEMP_BACKOFF_MIN 5
 #define RUN_TEMP_BACKOFF_MAX 60
+/* How long a reopened IDLE connection must last before its outage is
+ * over (its backoff reset): one that the server drops again at once is
+ * tried less and less often, and its loss and return not logged each time. */
+#define RUN_IDLE_STABLE_S 120
 /* How long one IDLE wait lasts before the flags are looked at again. */
 #define RUN_WAIT_SLICE_MS 1000
 
@@ -49,6 +53,7 @@ typedef struct {
 	unsigned failures;
 	int delay;       /* seconds before the next try */
 	int64_t next_us; /* monotonic: no try before this */
+	bool quiet;      /* an outage other logs report too: at info level */
 } Backoff;
 
 static bool backoff_due(const Backoff *b)
@@ -87,10 +92,11 @@ static void backoff_failed(Backoff *b, int rc, const char *msg, int interval)
 			"up to every %d s; logged once until it is accepted)",
 			b->what, msg, b->delay, MAX(interval, RUN_AUTH_BACKOFF_MAX));
 	else /* "database: ...", not "database: database: ..." */
-		log_warn("%s%s%s (%s; retrying in %d s; logged once until it works again)",
-			 g_str_has_prefix(msg, b->what) ? "" : b->what,
-			 g_str_has_prefix(msg, b->what) ? "" : ": ", msg, dm_error_kind_name(rc),
-			 b->delay);
+		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_WARN,
+		       "%s%s%s (%s; retrying in %d s; logged once until it works again)",
+		       g_str_has_prefix(msg, b->what) ? "" : b->what,
+		       g_str_has_prefix(msg, b->what) ? "" : ": ", msg, dm_error_kind_name(rc),
+		       b->delay);
 }
 
 static void backoff_ok(Backoff *b)
@@ -98,8 +104,9 @@ static void backoff_ok(Backoff *b)
 	if (b->kind == DM_EAUTH)
 		log_notice("%s: login accepted again", b->what);
 	else if (b->kind)
-		log_notice("%s: working again after %u failed tr%s", b->what, b->failures,
-			   b->failures == 1 ? "y" : "ies");
+		dm_log(b->quiet ? DM_LOG_INFO : DM_LOG_NOTICE,
+		       "%s: working again after %u failed tr%s", b->what, b->failures,
+		       b->failures == 1 ? "y" : "ies");
 	b->kind = 0;
 	b->failures = 0;
 	b->next_us = 0;
@@ -120,6 +127,7 @@ typedef struct {
 	ImapIdle *idle;      /* open and idling, or NULL */
 	bool idle_unoffered; /* its server has no IDLE: polled at its interval */
 	Backoff idle_b;      /* the IDLE connection's own trouble */
+	int64_t idle_opened; /* monotonic, when idle was opened */
 	bool announced;      /* its server announced mail: poll it at once */
 } RunMailbox;
 
@@ -144,6 +152,9 @@ static void run_mailboxes_init(RunState *st, const Config *cfg)
 			g_strlcpy(m->imap.what, "IMAP", sizeof m->imap.what);
 			g_strlcpy(m->idle_b.what, "IMAP IDLE", sizeof m->idle_b.what);
 		}
+		/* a server that is down is the poll's warning; the IDLE
+		 * connection (polled through meanwhile) says so at info */
+		m->idle_b.quiet = true;
 	}
 }
 
@@ -181,8 +192,9 @@ static void log_running(const Desk *desk)
 			   cfg->mailboxes[i].poll_interval);
 }
 
-/* A step failed with rc: whose fault?  If the database is gone now, the
- * database's (one outage for all steps); else the step's server's, when it
+/* A step failed with rc: whose fault?  If the database is gone now, or
+ * was lost and had to be reconnected, the database's (one outage for all
+ * steps); else the step's server's, when it
  * has a Backoff (a missing mailbox is as much an outage as a server that
  * is down); a bug or an SQL error (DM_EINTERNAL) is no server's: a plain
  * warning every pass, as it may be a mail's. */
@@ -191,9 +203,16 @@ static void step_failed(Desk *desk, RunState *st, Backoff *server, const char *s
 {
 	int interval = desk_poll_interval(desk);
 	DmError dbe = {0};
-	int dbrc = desk_connect(desk, &dbe);
+	bool reconnected = false;
+	int dbrc = desk->db ? store_ensure(desk->db, &reconnected, &dbe) : desk_connect(desk, &dbe);
 	if (dbrc) {
 		backoff_failed(&st->db, dbrc, dbe.msg, interval);
+		return;
+	}
+	/* the connection was lost during the step and is back: the step's
+	 * trouble was the database's, not its server's */
+	if (reconnected) {
+		backoff_failed(&st->db, rc == DM_EINTERNAL ? DM_ETEMP : rc, e->msg, interval);
 		return;
 	}
 	if (server && rc != DM_EINTERNAL) {
@@ -227,8 +246,11 @@ static int run_pass(Desk *desk, RunState *st, DmError *err)
 		PollStats ps;
 		bool polled = false;
 		dm_error_clear(&e);
-		rc = desk_poll_mailbox(desk, i, m->announced, &polled, &ps, &e);
-		m->announced = false;
+		/* announced mail, or the retry of an outage: polled now */
+		rc = desk_poll_mailbox(desk, i, m->announced || m->imap.kind != 0, &polled, &ps,
+				       &e);
+		if (rc == 0) /* else the mail announced is still to be taken in */
+			m->announced = false;
 		log_poll(&ps);
 		if (fatal(rc))
 			return dm_error_set(err, rc, "%s", e.msg);
@@ -303,12 +325,17 @@ static bool idle_open(Desk *desk, RunState *st, size_t i)
 	ImapParams p;
 	imap_params(mb, &p);
 	DmError e = {0};
-	int rc = imap_idle_open(&p, &m->idle, &e);
+	int rc = imap_idle_open(&p, desk->stop, &m->idle, &e);
+	if (rc && desk_stopping(desk))
+		return false; /* given up on the stop signal: no outage */
 	if (rc == 0) {
 		if (m->idle_b.kind == 0)
 			log_info("IMAP IDLE: waiting for mail on %s (and a pass every %d s)",
 				 mb->url, mb->poll_interval);
-		backoff_ok(&m->idle_b);
+		else /* the outage is over once it lasts (idle_stable) */
+			log_info("%s: connected again, waiting for mail on %s", m->idle_b.what,
+				 mb->url);
+		m->idle_opened = now_us();
 		/* the server answers again: the poll need not wait its turn */
 		backoff_retry_now(&m->imap);
 		m->announced = true;
@@ -345,13 +372,18 @@ static int64_t next_pass_at(const Desk *desk, const RunState *st)
 {
 	int64_t now = now_us();
 	int64_t at = now + (int64_t)desk_poll_interval(desk) * G_USEC_PER_SEC;
-	const Backoff *outages[] = {&st->db, &st->smtp};
-	for (size_t i = 0; i < G_N_ELEMENTS(outages); i++)
-		if (outages[i]->kind && outages[i]->next_us > now)
-			at = MIN(at, outages[i]->next_us);
+	/* while the database is out a pass does nothing before its next try */
+	if (st->db.kind)
+		return MIN(at, MAX(st->db.next_us, now));
+	/* a try that came due during the pass (or a moment ago) is the next
+	 * pass's, at once: not after the interval.  A pass always tries an
+	 * outage that is due (run_pass polls a mailbox in an outage even
+	 * within its interval), so this is no busy loop. */
+	if (st->smtp.kind)
+		at = MIN(at, MAX(st->smtp.next_us, now));
 	for (size_t i = 0; i < st->n_mb; i++)
-		if (st->mb[i].imap.kind && st->mb[i].imap.next_us > now)
-			at = MIN(at, st->mb[i].imap.next_us);
+		if (st->mb[i].imap.kind)
+			at = MIN(at, MAX(st->mb[i].imap.next_us, now));
 	return at;
 }
 
@@ -364,6 +396,19 @@ static size_t idle_count(const RunState *st)
 	return n;
 }
 
+/* Milliseconds until a closed IDLE connection may be opened again (its
+ * backoff's next try), at least 50; a second when none is waiting. */
+static int64_t idle_retry_ms(const RunState *st)
+{
+	int64_t now = now_us(), ms = RUN_WAIT_SLICE_MS;
+	for (size_t i = 0; i < st->n_mb; i++) {
+		const RunMailbox *m = &st->mb[i];
+		if (m->idle == NULL && !m->idle_unoffered && m->idle_b.kind)
+			ms = MIN(ms, (m->idle_b.next_us - now) / 1000);
+	}
+	return MAX(ms, 50);
+}
+
 /* Wait until the next pass is due: a server announced mail (IDLE), or
  * its time came (next_pass_at), or a flag was raised (looked at within a
  * second, or 100 ms when polling). */
@@ -374,6 +419,11 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 	int64_t deadline = next_pass_at(desk, st);
 	size_t n;
 	while ((n = idle_count(st)) > 0) {
+		/* a connection that failed while another stays open is opened
+		 * again when its backoff allows (at once when nothing is due) */
+		if (idle_open_all(desk, st))
+			return WAKE_MAIL;
+		n = idle_count(st);
 		for (size_t i = 0; i < st->n_mb; i++) {
 			RunMailbox *m = &st->mb[i];
 			if (desk_stopping(desk))
@@ -385,6 +435,7 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 				return WAKE_TIME;
 			if (m->idle == NULL)
 				continue;
+			left_ms = MIN(left_ms, idle_retry_ms(st));
 			bool changed = false;
 			DmError e = {0};
 			int slice = (int)MAX(RUN_WAIT_SLICE_MS / (int64_t)n, 50);
@@ -397,6 +448,9 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 					       desk->cfg->mailboxes[i].poll_interval);
 				break;
 			}
+			if (m->idle_b.kind &&
+			    now_us() - m->idle_opened >= RUN_IDLE_STABLE_S * G_USEC_PER_SEC)
+				backoff_ok(&m->idle_b);
 			if (changed) {
 				log_debug("IMAP IDLE: the server announced mail in %s",
 					  desk->cfg->mailboxes[i].url);
@@ -404,8 +458,6 @@ static Wake wait_for_mail(Desk *desk, RunState *st)
 				return WAKE_MAIL;
 			}
 		}
-		if (idle_count(st) < n && idle_open_all(desk, st))
-			return WAKE_MAIL;
 	}
 	/* polling: sleep out the interval, trying the IDLE connections again
 	 * when their backoff allows */
@@ -457,7 +509,6 @@ static void reload(Desk *desk, RunState *st)
 	bool *changed = g_new0(bool, st->n_mb);
 	for (size_t i = 0; same_list && i < st->n_mb; i++)
 		changed[i] = !imap_settings_equal(&desk->cfg->mailboxes[i], &cfg->mailboxes[i]);
-	int level_was = dm_log_level_parse(desk->cfg->log_level);
 	int level = rc == 0 ? dm_log_level_parse(cfg->log_level) : -1;
 	if (rc == 0)
 		rc = desk_reload(desk, cfg, &e);
@@ -467,8 +518,8 @@ static void reload(Desk *desk, RunState *st)
 		log_err("reload of %s refused, keeping the configuration in use: %s", path, e.msg);
 		return;
 	}
-	/* log.level too, unless the command line set it (-v) */
-	if (level >= 0 && dm_log_level == level_was)
+	/* log.level too, unless the command line set it (-v, -q) */
+	if (level >= 0 && !dm_log_level_fixed)
 		dm_log_level = level;
 	log_notice("configuration and templates reloaded from %s", path);
 	if (!same_list) {
@@ -480,9 +531,10 @@ static void reload(Desk *desk, RunState *st)
 		if (same_list && changed[i]) {
 			imap_idle_close(m->idle);
 			m->idle = NULL;
-			m->idle_unoffered = false;
 			backoff_retry_now(&m->idle_b);
 		}
+		/* the server may offer IDLE now: asked again at the next open */
+		m->idle_unoffered = false;
 		backoff_retry_now(&m->imap);
 	}
 	g_free(changed);

@@ -60,19 +60,44 @@ struct ImapIdle {
 	char inbuf[4096]; /* read from curl, not yet split into lines */
 	size_t in_pos, in_len;
 	char errbuf[CURL_ERROR_SIZE];
-	char tagged[256]; /* the server's last tagged line during login */
+	char tagged[256];            /* the server's last tagged NO or BAD during login */
+	volatile sig_atomic_t *stop; /* the caller's stop flag, or NULL */
 };
 
+/* curl's progress callback while it connects and logs in: a raised stop
+ * flag ends the open (CURLE_ABORTED_BY_CALLBACK). */
+static int open_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			    curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	const ImapIdle *i = arg;
+	return i->stop && *i->stop ? 1 : 0;
+}
+
+/* Whether text starts with the word w (any case), then a space or its end. */
+static bool is_word(const char *text, const char *w)
+{
+	size_t n = strlen(w);
+	return g_ascii_strncasecmp(text, w, n) == 0 && (text[n] == ' ' || text[n] == '\0');
+}
+
+/* A tagged NO or BAD ("A003 NO [AUTHENTICATIONFAILED] ...") is kept: the
+ * server's words for a refused login.  Tagged OKs (STARTTLS's "Begin TLS
+ * negotiation now") are not: curl's own error says more then. */
 static size_t login_line_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	ImapIdle *i = arg;
 	size_t n = size * nmemb;
-	if (n > 0 && buf[0] != '*' && buf[0] != '+') {
-		size_t k = MIN(n, sizeof i->tagged - 1);
-		memcpy(i->tagged, buf, k);
-		i->tagged[k] = '\0';
-		i->tagged[strcspn(i->tagged, "\r\n")] = '\0';
-	}
+	if (n == 0 || buf[0] == '*' || buf[0] == '+')
+		return n;
+	char line[sizeof i->tagged];
+	size_t k = MIN(n, sizeof line - 1);
+	memcpy(line, buf, k);
+	line[k] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	const char *sp = strchr(line, ' ');
+	if (sp && (is_word(sp + 1, "NO") || is_word(sp + 1, "BAD")))
+		g_strlcpy(i->tagged, line, sizeof i->tagged);
 	return n;
 }
 
@@ -226,6 +251,10 @@ static int read_reply(ImapIdle *i, int ms, volatile sig_atomic_t *stop, bool on_
 					untagged(i, i->line);
 				if (on_change && i->changed)
 					return 0;
+				/* a server that talks without end does not
+				 * hold the wait past its time or the stop flag */
+				if (g_get_monotonic_time() >= deadline || (stop && *stop))
+					return 0;
 				continue;
 			}
 			if (cut)
@@ -261,9 +290,13 @@ static int command(ImapIdle *i, const char *cmd, DmError *err)
 	if (rc)
 		return rc;
 	for (;;) {
-		rc = read_reply(i, (int)i->timeout * 1000, NULL, false, reply, sizeof reply, err);
+		rc = read_reply(i, (int)i->timeout * 1000, i->stop, false, reply, sizeof reply,
+				err);
 		if (rc < 0)
 			return rc;
+		if (rc == 0 && i->stop && *i->stop)
+			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: stopped waiting for %s",
+					    cmd);
 		if (rc == 0)
 			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: no reply to %s within %ld s",
 					    cmd, i->timeout);
@@ -324,9 +357,11 @@ static int end_idle(ImapIdle *i, DmError *err)
 	return rc;
 }
 
-int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
+int imap_idle_open(const ImapParams *p, volatile sig_atomic_t *stop, ImapIdle **idle_r,
+		   DmError *err)
 {
 	ImapIdle *i = g_new0(ImapIdle, 1);
+	i->stop = stop;
 	i->timeout = p->timeout > 0 ? p->timeout : 60;
 	i->renew_us = IMAP_IDLE_RENEW_US;
 	const char *renew = getenv("DESKMAIL_IDLE_RENEW_SECONDS");
@@ -369,7 +404,12 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 		imap_idle_close(i);
 		return rc;
 	}
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+	/* the daemon waits on this: a short connect, and a raised stop flag
+	 * ends it at once */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, MIN(10L, i->timeout));
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, open_progress_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, i);
 	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, i->timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, i->errbuf);
@@ -385,11 +425,23 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	CURLcode crc = curl_easy_perform(h);
 	dm_token_free(token);
 	if (crc != CURLE_OK) {
-		const char *detail = i->tagged[0] ? i->tagged : i->errbuf;
-		rc = dm_error_set(
-			err, crc == CURLE_LOGIN_DENIED ? DM_EAUTH : DM_ETEMP, "IMAP IDLE: %s%s%s",
-			crc == CURLE_LOGIN_DENIED ? "login denied" : curl_easy_strerror(crc),
-			detail[0] ? ": " : "", detail);
+		/* a refused login in the server's words; else curl's, with the
+		 * certificate check's result for a TLS failure (as imap.c) */
+		long verify = 0;
+		if (crc == CURLE_LOGIN_DENIED)
+			rc = dm_error_set(err, DM_EAUTH, "IMAP IDLE: login denied: %s",
+					  i->tagged[0] ? i->tagged
+						       : (i->errbuf[0] ? i->errbuf
+								       : curl_easy_strerror(crc)));
+		else if (crc == CURLE_PEER_FAILED_VERIFICATION &&
+			 curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK &&
+			 verify)
+			rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: %s: %s (verify result %ld)",
+					  curl_easy_strerror(crc), i->errbuf, verify);
+		else
+			rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: %s%s%s",
+					  curl_easy_strerror(crc), i->errbuf[0] ? ": " : "",
+					  i->errbuf);
 		imap_idle_close(i);
 		return rc;
 	}
@@ -398,16 +450,22 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	char reply[IMAP_IDLE_LINE_MAX + 1];
 	bool has_idle = false;
 	rc = send_all(i, "D0 CAPABILITY\r\n", err);
+	int64_t cap_deadline = g_get_monotonic_time() + (int64_t)i->timeout * G_USEC_PER_SEC;
 	while (rc == 0) {
 		bool cut = false;
 		int n = next_line(i, &cut, err);
 		if (n < 0) {
 			rc = n;
 		} else if (n == 0) {
+			/* in slices: the stop flag is looked at meanwhile */
 			struct pollfd pf = {.fd = i->sock, .events = POLLIN};
-			if (poll(&pf, 1, (int)i->timeout * 1000) == 0)
+			if (stop && *stop)
+				rc = dm_error_set(err, DM_ETEMP, "IMAP IDLE: stopped");
+			else if (g_get_monotonic_time() >= cap_deadline)
 				rc = dm_error_set(err, DM_ETEMP,
 						  "IMAP IDLE: no reply to CAPABILITY");
+			else
+				poll(&pf, 1, IMAP_IDLE_SLICE_MS);
 		} else if (!cut && g_ascii_strncasecmp(i->line, "* CAPABILITY ", 13) == 0) {
 			g_autofree char *caps = g_strconcat(i->line + 12, " ", NULL);
 			has_idle = strstr(caps, " IDLE ") != NULL || strstr(caps, " idle ") != NULL;
@@ -433,6 +491,14 @@ int imap_idle_open(const ImapParams *p, ImapIdle **idle_r, DmError *err)
 	return 0;
 }
 
+/* Whether reply is a tagged OK to the IDLE under way. */
+static bool idle_ended(const ImapIdle *i, const char *reply)
+{
+	char tag[16];
+	int n = snprintf(tag, sizeof tag, "D%u ", i->tag);
+	return strncmp(reply, tag, (size_t)n) == 0 && is_word(reply + n, "OK");
+}
+
 int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, bool *changed_r,
 		   DmError *err)
 {
@@ -447,6 +513,9 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 				return rc;
 			log_debug("imap: IDLE renewed on %s", i->mailbox);
 		}
+		/* an EXISTS seen while renewing (or by the open's IDLE) */
+		if (i->changed)
+			break;
 		int64_t now = g_get_monotonic_time();
 		int64_t until = MIN(deadline, i->idle_since + i->renew_us);
 		int ms = (int)MAX((until - now) / 1000, 0);
@@ -454,6 +523,18 @@ int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, boo
 		int rc = read_reply(i, ms, stop, true, reply, sizeof reply, err);
 		if (rc < 0)
 			return rc;
+		if (rc == 1 && i->idling && idle_ended(i, reply) &&
+		    g_get_monotonic_time() - i->idle_since >= G_USEC_PER_SEC) {
+			/* the server ended our IDLE with OK (some do after a
+			 * while): idle again on the same connection */
+			i->idling = false;
+			log_debug("imap: the server ended IDLE on %s (%.80s); idling again",
+				  i->mailbox, reply);
+			rc = start_idle(i, err);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (rc == 1)
 			return dm_error_set(err, DM_ETEMP, "IMAP IDLE: unexpected \"%.80s\"",
 					    reply);

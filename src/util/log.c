@@ -18,6 +18,7 @@
 #include "deskmail/log.h"
 
 int dm_log_level = DM_LOG_INFO;
+bool dm_log_level_fixed;
 static int use_syslog;
 
 static const char *const level_names[] = {"debug", "info", "notice", "warning", "error"};

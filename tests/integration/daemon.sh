@@ -95,6 +95,21 @@ assert_true "... with the templates it had (no broken text sent)" bash -c "! gre
 assert_true "... the last good ones" grep -qs 'RELOADED-MARKER' $(grep -ls 'Fourth request' "$DM_SMTP_OUT"/*.eml)
 cp "$W/ack.good" "$W/tpl/ack.txt"
 
+# ---- SIGHUP to a database that is down: the reload is taken (not
+# refused), the new database is an outage until it answers ----
+reloads=$(grep -c 'reloaded from' "$W/run.log")
+refusals=$(grep -c 'reload of .* refused' "$W/run.log")
+sed -i "s|conninfo = \"$DM_CONNINFO\"|conninfo = \"$DM_CONNINFO port=$(dm_free_port)\"|" "$DM_CONF"
+kill -HUP "$pid"
+dm_wait_for 10 grep -q 'database: ' "$W/run.log"
+assert_eq $((reloads + 1)) "$(grep -c 'reloaded from' "$W/run.log")" "a reload to a database that is down is taken"
+assert_eq "$refusals" "$(grep -c 'reload of .* refused' "$W/run.log")" "and not refused"
+assert_contains "$(grep 'database: ' "$W/run.log")" "retrying in" "the database is an outage, tried again"
+cp "$W/good.conf" "$DM_CONF"
+kill -HUP "$pid"
+dm_wait_for 10 grep -q 'database: working again' "$W/run.log"
+assert_true "back to the first database on the next SIGHUP" grep -q 'database: working again' "$W/run.log"
+
 # ---- a refused IMAP login: logged once, tried again with backoff ----
 sed -i 's/password = "secret";/password = "wrong";/' "$DM_CONF"
 before=$(grep -c 'Password mismatch' "$DM_TEST_DIR/dovecot/dovecot.log")
@@ -135,6 +150,13 @@ dm_pg_start
 dm_wait_for 20 sent 'Sixth request'
 assert_true "once PostgreSQL is up the daemon takes the mail in" sent 'Sixth request'
 assert_contains "$(cat "$W/run2.log")" "database: working again" "and logs that the database is back"
+# its session ended under it (between passes): the step that finds out is
+# the database's trouble, not the IMAP server's
+dm_psql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database()" >/dev/null
+dm_wait_for 10 grep -q 're-established' "$W/run2.log"
+sleep 1
+assert_true "a lost database session is re-established" grep -q 're-established' "$W/run2.log"
+assert_eq 0 "$(grep -c 'IMAP: ' "$W/run2.log")" "and the IMAP server is not blamed for it"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
@@ -156,6 +178,25 @@ kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and it exits 0 on SIGTERM"
 sed -i 's/poll_interval = 300;/poll_interval = 1;/' "$DM_CONF"
+
+# ---- -q is kept over a reload, even when the file said "warning" too ----
+cp "$DM_CONF" "$W/plain.conf"
+echo 'log = { level = "warning"; };' >>"$DM_CONF"
+"$DESKMAIL" -q -c "$DM_CONF" run 2>"$W/run5.log" &
+pid=$!
+sleep 2
+sed -i 's/level = "warning"/level = "info"/' "$DM_CONF"
+kill -HUP "$pid"
+sleep 2
+assert_true "SIGHUP does not kill a quiet daemon" alive "$pid"
+dm_mail "$W/q" 'carol@globex.example' 'Still quiet' 'q'
+dm_deliver "$W/q"
+dm_wait_for 15 sent 'Still quiet'
+assert_true "the mail is taken in" sent 'Still quiet'
+assert_eq 0 "$(grep -c 'new ticket #' "$W/run5.log")" "and -q still holds after a reload to log.level info"
+kill -TERM "$pid"
+wait "$pid"
+cp "$W/plain.conf" "$DM_CONF"
 
 # ---- a configuration error still ends it: 78 ----
 echo 'Broken {{ here' >>"$W/tpl/ack.txt"

@@ -76,9 +76,10 @@ assert_eq 0 "$(grep -Ec ' (error|warning): ' "$W/run.log")" "no error or warning
 # (with backoff, polled meanwhile) and is as quick as before
 dm_imap_stop
 dm_imap_start
-dm_wait_for 30 grep -q 'IMAP IDLE: working again' "$W/run.log"
-assert_true "after an IMAP server restart the IDLE connection is opened again" grep -q 'IMAP IDLE: working again' "$W/run.log"
+dm_wait_for 30 grep -q 'IMAP IDLE: connected again' "$W/run.log"
+assert_true "after an IMAP server restart the IDLE connection is opened again" grep -q 'IMAP IDLE: connected again' "$W/run.log"
 assert_eq 1 "$(grep -c 'IMAP IDLE: .*retrying in' "$W/run.log")" "its loss is logged once"
+assert_eq 0 "$(grep -c ' warning: IMAP IDLE' "$W/run.log")" "at info level: the outage is the poll's to warn of"
 n=$(tickets)
 dm_mail "$W/r" 'carol@globex.example' 'After restart' 'Server came back.'
 dm_deliver "$W/r"
@@ -140,6 +141,15 @@ echo "# latency over imaps://: $lat ms"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "and exits 0 on SIGTERM"
+# a certificate the daemon does not trust (no ca_file): the IDLE
+# connection's failure says why (curl's words and the verify result)
+sed -i "s# ca_file = \"$T/cert.pem\";##" "$DM_CONF"
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run-tlsbad.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP IDLE: ' "$W/run-tlsbad.log"
+assert_contains "$(grep 'IMAP IDLE: ' "$W/run-tlsbad.log")" "(verify result " "an untrusted certificate is logged with the certificate check's result"
+kill -TERM "$pid"
+wait "$pid"
 cp "$W/plain.conf" "$DM_CONF"
 
 # ---- two mailboxes: an IDLE connection each ----
@@ -187,4 +197,51 @@ assert_eq 0 "$(grep -c 'IMAP IDLE: waiting' "$W/run2.log")" "no IDLE connection 
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 assert_eq 0 "$rc" "that daemon exits 0 on SIGTERM too"
+
+# the same server down when the daemon starts, poll_interval = 300: the
+# failed poll does not count as the interval's poll, so it is tried again
+# after the backoff (5 s), not after 300 s
+sed -i 's/poll_interval = 2;/poll_interval = 300;/' "$DM_CONF"
+dm_imap_stop
+"$DESKMAIL" -c "$DM_CONF" run 2>"$W/run5.log" &
+pid=$!
+dm_wait_for 20 grep -q 'IMAP: ' "$W/run5.log"
+n=$(tickets)
+dm_mail "$W/g" 'carol@globex.example' 'Down at start' 'Polled after the backoff.'
+dm_deliver "$W/g"
+dm_imap_start
+lat=$(wait_ticket $((n + 1)) 20000)
+echo "# latency after an IMAP outage at start (poll_interval = 300): $lat ms"
+[ "$lat" != timeout ] && dm_ok "a poll that failed is tried again after the backoff, not the interval ($lat ms)" \
+	|| dm_not_ok "a failed poll is tried again after the backoff" "$(tail -n 20 "$W/run5.log")"
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+assert_eq 0 "$rc" "and exits 0 on SIGTERM"
+
+# ---- SIGTERM while the IDLE connection is being opened, to a server that
+# accepts and never greets: the open is given up at once ----
+SILENT_PORT=$(dm_free_port)
+"$DM_PYTHON" -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept())
+' "$SILENT_PORT" &
+silent=$!
+dm_wait_for 10 dm_port_open "$SILENT_PORT"
+sed "s#url = \"$DM_IMAP_URL\";#url = \"imap://127.0.0.1:$SILENT_PORT/INBOX\";#" "$W/plain.conf" >"$W/silent.conf"
+"$DESKMAIL" -c "$W/silent.conf" run 2>"$W/run-silent.log" &
+pid=$!
+sleep 2
+t0=$(ms)
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+took=$(($(ms) - t0))
+kill "$silent"; wait "$silent" 2>/dev/null
+assert_eq 0 "$rc" "SIGTERM while the IDLE connection waits for a silent server's greeting: exit 0"
+[ "$took" -lt 1500 ] && dm_ok "within a second or so ($took ms)" || dm_not_ok "SIGTERM ends the IDLE open within ~1 s" "took $took ms; $(tail -n 5 "$W/run-silent.log")"
 dm_done
