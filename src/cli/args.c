@@ -77,3 +77,17 @@ void cli_print_json(JsonBuilder *b)
 	g_object_unref(g);
 	g_object_unref(b);
 }
+
+const char *cli_who(int argc, char **argv)
+{
+	const char *by = cli_opt(argc, argv, "--by");
+	if (by && *by)
+		return by;
+	const char *const vars[] = {"SUDO_USER", "USER", "LOGNAME"};
+	for (size_t i = 0; i < G_N_ELEMENTS(vars); i++) {
+		const char *v = g_getenv(vars[i]);
+		if (v && *v)
+			return v;
+	}
+	return "operator";
+}

@@ -13,6 +13,8 @@
 /* The value of option NAME ("--name VALUE" or "--name=VALUE"); "" when it
  * ends the line; NULL when absent.  Borrowed from argv. */
 const char *cli_opt(int argc, char **argv, const char *name);
+/* Who acts, for audit records: --by, else the (sudo) login, else "operator". */
+const char *cli_who(int argc, char **argv);
 bool cli_flag(int argc, char **argv, const char *name);
 /* Positional argument k, skipping --options and their values. */
 const char *cli_pos(int argc, char **argv, int k);

@@ -38,21 +38,6 @@ typedef struct {
 	bool dry_run;
 } OpsArgs;
 
-/* Who acts: --by, else the (sudo) login, else "operator" (as quarantine.c). */
-static const char *who(int argc, char **argv)
-{
-	const char *by = cli_opt(argc, argv, "--by");
-	if (by && *by)
-		return by;
-	const char *const vars[] = {"SUDO_USER", "USER", "LOGNAME"};
-	for (size_t i = 0; i < G_N_ELEMENTS(vars); i++) {
-		const char *v = g_getenv(vars[i]);
-		if (v && *v)
-			return v;
-	}
-	return "operator";
-}
-
 /* Only the options a command knows, so that a typo is an error and not
  * ignored; flags take no value, with_value options take one.  The other
  * arguments from argv[first] on are positional: at most max_pos of them,
@@ -633,8 +618,8 @@ int ops_main(const Config *cfg, Db *db, int argc, char **argv, DmError *err)
 	if (rc)
 		return rc;
 	if (strcmp(argv[0], "outbox") == 0)
-		return outbox_main(db, &a, who(argc, argv), err);
+		return outbox_main(db, &a, cli_who(argc, argv), err);
 	if (strcmp(argv[0], "stats") == 0)
 		return stats_main(db, &a, err);
-	return purge_main(cfg, db, &a, who(argc, argv), err);
+	return purge_main(cfg, db, &a, cli_who(argc, argv), err);
 }

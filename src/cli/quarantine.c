@@ -11,21 +11,6 @@
 #include "deskmail/desk.h"
 #include "deskmail/util.h"
 
-/* Who decides: --by, else the (sudo) login, else "operator". */
-static const char *who(int argc, char **argv)
-{
-	const char *by = cli_opt(argc, argv, "--by");
-	if (by && *by)
-		return by;
-	const char *const vars[] = {"SUDO_USER", "USER", "LOGNAME"};
-	for (size_t i = 0; i < G_N_ELEMENTS(vars); i++) {
-		const char *v = g_getenv(vars[i]);
-		if (v && *v)
-			return v;
-	}
-	return "operator";
-}
-
 static const char usage_text[] =
 	"usage: deskmail quarantine list [--status S] [--json] | show ID [--json] | accept ID "
 	"[--contact EMAIL] [--by WHO] | drop ID [--by WHO] | retry ID [--by WHO]";
@@ -39,7 +24,7 @@ int quarantine_main(Desk *desk, int argc, char **argv, DmError *err)
 		arg++;
 	if (arg == NULL || dm_parse_i64(arg, 1, INT64_MAX, &id) != 0)
 		return dm_error_set(err, DM_EUSAGE, "%s", usage_text);
-	const char *by = who(argc, argv);
+	const char *by = cli_who(argc, argv);
 	if (strcmp(sub, "show") == 0) {
 		GPtrArray *l = g_ptr_array_new_with_free_func(g_free);
 		int rc = store_quarantine_show(desk_db(desk), id, cli_flag(argc, argv, "--json"), l,

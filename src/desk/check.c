@@ -11,17 +11,8 @@
 int desk_check_imap(const Config *cfg, size_t i, char **info_r, DmError *err)
 {
 	const CfgMailbox *mb = &cfg->mailboxes[i];
-	ImapParams ip = {.url = mb->url,
-			 .username = mb->username,
-			 .password = mb->password,
-			 .tls_verify = mb->tls_verify,
-			 .ca_file = mb->ca_file,
-			 .timeout = mb->timeout};
-	if (mb->auth == CFG_LOGIN_OAUTH2) {
-		ip.oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
-		ip.token_file = mb->oauth2_token_file;
-		ip.token_command = mb->oauth2_token_command;
-	}
+	ImapParams ip;
+	desk_imap_params(mb, &ip);
 	ImapSession *s = imap_session_new(&ip);
 	uint32_t uidvalidity = 0, uidnext = 0;
 	int rc = imap_status(s, &uidvalidity, &uidnext, err);

@@ -71,6 +71,8 @@ static inline const char *desk_oauth2_mechanism(int m)
 	return m == CFG_OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
 }
 
+/* The IMAP session's parameters of a mailbox (quarantine.c). */
+void desk_imap_params(const CfgMailbox *mb, ImapParams *p);
 /* The SMTP client's parameters from the smtp group (send.c). */
 void desk_smtp_params(const Config *cfg, SmtpParams *sp);
 

@@ -38,21 +38,29 @@ int desk_contact_add(const Config *cfg, Db *db, int64_t client_id, const char *a
 				    err);
 }
 
+/* The IMAP session's parameters of a mailbox (the polling session, the
+ * IDLE connection, check-config --connect). */
+void desk_imap_params(const CfgMailbox *mb, ImapParams *p)
+{
+	*p = (ImapParams){.url = mb->url,
+			  .username = mb->username,
+			  .password = mb->password,
+			  .tls_verify = mb->tls_verify,
+			  .ca_file = mb->ca_file,
+			  .timeout = mb->timeout};
+	if (mb->auth == CFG_LOGIN_OAUTH2) {
+		p->oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
+		p->token_file = mb->oauth2_token_file;
+		p->token_command = mb->oauth2_token_command;
+	}
+}
+
 ImapSession *desk_imap(Desk *desk, size_t i)
 {
 	const CfgMailbox *mb = &desk->cfg->mailboxes[i];
 	if (desk->imap[i] == NULL) {
-		ImapParams ip = {.url = mb->url,
-				 .username = mb->username,
-				 .password = mb->password,
-				 .tls_verify = mb->tls_verify,
-				 .ca_file = mb->ca_file,
-				 .timeout = mb->timeout};
-		if (mb->auth == CFG_LOGIN_OAUTH2) {
-			ip.oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
-			ip.token_file = mb->oauth2_token_file;
-			ip.token_command = mb->oauth2_token_command;
-		}
+		ImapParams ip;
+		desk_imap_params(mb, &ip);
 		desk->imap[i] = imap_session_new(&ip);
 	}
 	return desk->imap[i];

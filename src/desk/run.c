@@ -298,21 +298,6 @@ static bool reload_requested(const Desk *desk)
 	return desk->reload && *desk->reload;
 }
 
-static void imap_params(const CfgMailbox *mb, ImapParams *p)
-{
-	*p = (ImapParams){.url = mb->url,
-			  .username = mb->username,
-			  .password = mb->password,
-			  .tls_verify = mb->tls_verify,
-			  .ca_file = mb->ca_file,
-			  .timeout = mb->timeout};
-	if (mb->auth == CFG_LOGIN_OAUTH2) {
-		p->oauth2_mechanism = desk_oauth2_mechanism(mb->oauth2_mechanism);
-		p->token_file = mb->oauth2_token_file;
-		p->token_command = mb->oauth2_token_command;
-	}
-}
-
 /* Open mailbox i's IDLE connection if it is wanted and may be tried now.
  * True when it was just opened: mail may have come since its last poll,
  * before the server was watching for us, so it is polled at once. */
@@ -323,7 +308,7 @@ static bool idle_open(Desk *desk, RunState *st, size_t i)
 		return false;
 	const CfgMailbox *mb = &desk->cfg->mailboxes[i];
 	ImapParams p;
-	imap_params(mb, &p);
+	desk_imap_params(mb, &p);
 	DmError e = {0};
 	int rc = imap_idle_open(&p, desk->stop, &m->idle, &e);
 	if (rc && desk_stopping(desk))
