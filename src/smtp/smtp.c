@@ -299,16 +299,11 @@ static int bearer(SmtpClient *c, bool again, bool *set_r, DmError *err)
 	return 0;
 }
 
-int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
-	      const char *data, size_t len, DmError *err)
+/* Before a session: no login in clear off loopback, the handle set up,
+ * the bearer token in it.  A token that cannot be had means nothing was
+ * tried: like a server that cannot be reached, no attempt at a mail. */
+static int begin(SmtpClient *c, DmError *err)
 {
-	if (n_rcpts == 0)
-		return dm_error_set(err, DM_EPERM, "no recipients");
-	for (size_t i = 0; i < n_rcpts; i++)
-		if (!dm_addr_valid(rcpts[i]))
-			return dm_error_set(err, DM_EPERM, "invalid recipient address");
-	if (mail_from && *mail_from && !dm_addr_valid(mail_from))
-		return dm_error_set(err, DM_EPERM, "invalid sender address");
 	c->unreachable = false;
 	if (c->tls == SMTP_TLS_REFUSE)
 		return dm_error_set(err, DM_ECONFIG,
@@ -320,11 +315,27 @@ int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, si
 	DmError te = {0};
 	int trc = bearer(c, false, &set, &te);
 	if (trc < 0) {
-		/* nothing was tried: like a server that cannot be reached, this
-		 * is no attempt at this mail */
 		c->unreachable = true;
 		return dm_error_set(err, trc, "SMTP %s: %s", c->shown, te.msg);
 	}
+	return 0;
+}
+
+int smtp_send(SmtpClient *c, const char *mail_from, const char *const *rcpts, size_t n_rcpts,
+	      const char *data, size_t len, DmError *err)
+{
+	if (n_rcpts == 0)
+		return dm_error_set(err, DM_EPERM, "no recipients");
+	for (size_t i = 0; i < n_rcpts; i++)
+		if (!dm_addr_valid(rcpts[i]))
+			return dm_error_set(err, DM_EPERM, "invalid recipient address");
+	if (mail_from && *mail_from && !dm_addr_valid(mail_from))
+		return dm_error_set(err, DM_EPERM, "invalid sender address");
+	int trc = begin(c, err);
+	if (trc < 0)
+		return trc;
+	bool set = true;
+	DmError te = {0};
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n_rcpts; i++)
 		list = curl_slist_append(list, rcpts[i]);
@@ -412,20 +423,9 @@ static size_t discard_cb(char *buf, size_t size, size_t nmemb, void *arg)
 
 int smtp_check(SmtpClient *c, DmError *err)
 {
-	c->unreachable = false;
-	if (c->tls == SMTP_TLS_REFUSE)
-		return dm_error_set(err, DM_ECONFIG,
-				    "SMTP %s: refusing to log in without TLS to a host that is not "
-				    "loopback (STARTTLS is off)",
-				    c->shown);
-	setup(c);
-	bool set = true;
-	DmError te = {0};
-	int trc = bearer(c, false, &set, &te);
-	if (trc < 0) {
-		c->unreachable = true;
-		return dm_error_set(err, trc, "SMTP %s: %s", c->shown, te.msg);
-	}
+	int brc = begin(c, err);
+	if (brc < 0)
+		return brc;
 	/* no recipients, no upload: curl connects, logs in and sends the
 	 * custom command instead of a mail */
 	curl_easy_setopt(c->h, CURLOPT_UPLOAD, 0L);
