@@ -274,30 +274,33 @@ static const char *check_authserv_id(const char *v)
 
 /* ---------- the tables ---------- */
 
+/* The rows of a table of settings of the struct SETTINGS_OF (Config, then
+ * CfgMailbox for the imap group and the mailboxes list, then Config again). */
+#define SETTINGS_OF Config
 #define S_(n, fl, def, field, chk)                                                                 \
 	{                                                                                          \
 		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
-		.offset = offsetof(Config, field), .check = chk                                    \
+		.offset = offsetof(SETTINGS_OF, field), .check = chk                               \
 	}
 #define I_(n, def, lo, hi, field)                                                                  \
 	{                                                                                          \
 		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
-		.offset = offsetof(Config, field)                                                  \
+		.offset = offsetof(SETTINGS_OF, field)                                             \
 	}
 #define L_(n, def, lo, hi, field)                                                                  \
 	{                                                                                          \
 		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
-		.offset = offsetof(Config, field)                                                  \
+		.offset = offsetof(SETTINGS_OF, field)                                             \
 	}
 #define B_(n, def, field)                                                                          \
 	{                                                                                          \
-		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
+		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(SETTINGS_OF, field)  \
 	}
 
 #define W_(n, def, words_, field)                                                                  \
 	{                                                                                          \
 		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
-		.offset = offsetof(Config, field)                                                  \
+		.offset = offsetof(SETTINGS_OF, field)                                             \
 	}
 
 /* imap.auth, smtp.auth and their oauth2_mechanism, at their CFG_LOGIN_*
@@ -311,35 +314,8 @@ static const Setting database_settings[] = {
 	S_("conninfo", F_REQUIRED | F_CONNINFO, NULL, db_conninfo, check_nonempty),
 };
 
-#undef S_
-#undef I_
-#undef L_
-#undef B_
-#undef W_
-#define S_(n, fl, def, field, chk)                                                                 \
-	{                                                                                          \
-		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
-		.offset = offsetof(CfgMailbox, field), .check = chk                                \
-	}
-#define I_(n, def, lo, hi, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
-		.offset = offsetof(CfgMailbox, field)                                              \
-	}
-#define L_(n, def, lo, hi, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
-		.offset = offsetof(CfgMailbox, field)                                              \
-	}
-#define B_(n, def, field)                                                                          \
-	{                                                                                          \
-		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(CfgMailbox, field)   \
-	}
-#define W_(n, def, words_, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
-		.offset = offsetof(CfgMailbox, field)                                              \
-	}
+#undef SETTINGS_OF
+#define SETTINGS_OF CfgMailbox
 /* The imap group and each entry of the mailboxes list land in a
  * CfgMailbox.  The last N_BRAND_SETTINGS rows are the brand's and are
  * allowed in the list's entries only (the imap group's brand is the desk). */
@@ -367,35 +343,8 @@ static const Setting mailbox_settings[] = {
 };
 #define N_BRAND_SETTINGS 2
 #define N_IMAP_SETTINGS (G_N_ELEMENTS(mailbox_settings) - N_BRAND_SETTINGS)
-#undef S_
-#undef I_
-#undef L_
-#undef B_
-#undef W_
-#define S_(n, fl, def, field, chk)                                                                 \
-	{                                                                                          \
-		.name = n, .type = T_STRING, .flags = fl, .def_str = def,                          \
-		.offset = offsetof(Config, field), .check = chk                                    \
-	}
-#define W_(n, def, words_, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_WORD, .def_int = def, .words = words_,                        \
-		.offset = offsetof(Config, field)                                                  \
-	}
-#define I_(n, def, lo, hi, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_INT, .def_int = def, .min = lo, .max = hi,                    \
-		.offset = offsetof(Config, field)                                                  \
-	}
-#define L_(n, def, lo, hi, field)                                                                  \
-	{                                                                                          \
-		.name = n, .type = T_INT64, .def_int = def, .min = lo, .max = hi,                  \
-		.offset = offsetof(Config, field)                                                  \
-	}
-#define B_(n, def, field)                                                                          \
-	{                                                                                          \
-		.name = n, .type = T_BOOL, .def_int = def, .offset = offsetof(Config, field)       \
-	}
+#undef SETTINGS_OF
+#define SETTINGS_OF Config
 
 static const Setting smtp_settings[] = {
 	S_("url", F_REQUIRED, NULL, smtp_url, check_smtp_url),
@@ -456,6 +405,7 @@ static const Setting auth_settings[] = {
 #undef L_
 #undef B_
 #undef W_
+#undef SETTINGS_OF
 
 /* Plan members land in a CfgPlan; hours are capped far above any contract so
  * that working-time arithmetic in seconds cannot overflow. */
