@@ -30,6 +30,7 @@
 #include "deskmail/log.h"
 #include "deskmail/token.h"
 #include "deskmail/util.h"
+#include "imap-private.h"
 
 /* The longest server line kept; the rest of a longer one is skipped. */
 #define IMAP_IDLE_LINE_MAX 8192
@@ -74,13 +75,6 @@ static int open_progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, cur
 	return i->stop && *i->stop ? 1 : 0;
 }
 
-/* Whether text starts with the word w (any case), then a space or its end. */
-static bool is_word(const char *text, const char *w)
-{
-	size_t n = strlen(w);
-	return g_ascii_strncasecmp(text, w, n) == 0 && (text[n] == ' ' || text[n] == '\0');
-}
-
 /* A tagged NO or BAD ("A003 NO [AUTHENTICATIONFAILED] ...") is kept: the
  * server's words for a refused login.  Tagged OKs (STARTTLS's "Begin TLS
  * negotiation now") are not: curl's own error says more then. */
@@ -95,8 +89,7 @@ static size_t login_line_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	memcpy(line, buf, k);
 	line[k] = '\0';
 	line[strcspn(line, "\r\n")] = '\0';
-	const char *sp = strchr(line, ' ');
-	if (sp && (is_word(sp + 1, "NO") || is_word(sp + 1, "BAD")))
+	if (imap_tagged_is(line, "NO") || imap_tagged_is(line, "BAD"))
 		g_strlcpy(i->tagged, line, sizeof i->tagged);
 	return n;
 }
@@ -496,7 +489,7 @@ static bool idle_ended(const ImapIdle *i, const char *reply)
 {
 	char tag[16];
 	int n = snprintf(tag, sizeof tag, "D%u ", i->tag);
-	return strncmp(reply, tag, (size_t)n) == 0 && is_word(reply + n, "OK");
+	return strncmp(reply, tag, (size_t)n) == 0 && imap_word_is(reply + n, "OK");
 }
 
 int imap_idle_wait(ImapIdle *i, int timeout_ms, volatile sig_atomic_t *stop, bool *changed_r,

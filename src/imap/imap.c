@@ -28,6 +28,7 @@
 #include "deskmail/log.h"
 #include "deskmail/token.h"
 #include "deskmail/util.h"
+#include "imap-private.h"
 #define IMAP_BUFFER_SIZE (512L * 1024)
 /* curl 7.88 (pingpong.c) cuts a server line to 40 bytes when a read of
  * more than half the buffer holds no line end, and fails on longer lines:
@@ -78,14 +79,6 @@ static size_t write_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Whether a tagged reply line ("A005 OK Fetch completed.") says OK. */
-static bool tagged_ok(const char *line)
-{
-	const char *sp = strchr(line, ' ');
-	return sp != NULL && g_ascii_strncasecmp(sp + 1, "OK", 2) == 0 &&
-	       (sp[3] == ' ' || sp[3] == '\0');
-}
-
 static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	ImapSession *s = arg;
@@ -94,7 +87,7 @@ static size_t header_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	 * and the LOGOUT's "OK Logout completed" must not hide what the
 	 * server said to the command */
 	if (n > 0 && buf[0] != '*' &&
-	    (buf[0] == '+' || s->tagged[0] == '\0' || tagged_ok(s->tagged))) {
+	    (buf[0] == '+' || s->tagged[0] == '\0' || imap_tagged_is(s->tagged, "OK"))) {
 		char *dst = buf[0] == '+' ? s->cont : s->tagged;
 		size_t k = MIN(n, sizeof s->tagged - 1);
 		memcpy(dst, buf, k);
@@ -468,7 +461,7 @@ static int fail(ImapSession *s, CURLcode rc, const char *what, DmError *err)
 	}
 	if (s->token_err.kind != 0)
 		return dm_error_set(err, s->token_err.kind, "IMAP %s: %s", what, s->token_err.msg);
-	if (s->tagged[0] && !tagged_ok(s->tagged)) {
+	if (s->tagged[0] && !imap_tagged_is(s->tagged, "OK")) {
 		/* NO/BAD to our command: permanent for it (CURLE_QUOTE_ERROR);
 		 * to curl's own SELECT: trouble to retry */
 		int kind = rc == CURLE_QUOTE_ERROR ? DM_EPERM : DM_ETEMP;
@@ -579,7 +572,7 @@ static int fetch_section(ImapSession *s, uint32_t uidvalidity, uint32_t uid, con
 		 * server failing, "[UNAVAILABLE]", "[SERVERBUG]") is
 		 * temporary: taking it as gone would move the checkpoint
 		 * past a mail nobody has read. */
-		if (!tagged_ok(s->tagged))
+		if (!imap_tagged_is(s->tagged, "OK"))
 			return dm_error_set(err, DM_ETEMP, "IMAP FETCH of UID %u: %s", uid,
 					    s->tagged[0] ? s->tagged : "no tagged reply");
 		return dm_error_set(err, DM_ENOTFOUND, "IMAP FETCH: no message at UID %u", uid);
@@ -728,12 +721,6 @@ static bool parse_esearch(const char *p, SearchReply *r)
 	return *p == '\0';
 }
 
-static bool has_word(const char *line, const char *word)
-{
-	size_t n = strlen(word);
-	return g_ascii_strncasecmp(line, word, n) == 0 && (line[n] == ' ' || line[n] == '\0');
-}
-
 /* Run one SEARCH command and parse its answer into r.  Only "* SEARCH" and
  * "* ESEARCH" lines are read: curl passes every untagged line of a "UID"
  * command (EXPUNGE, EXISTS, FLAGS) to the write callback. */
@@ -751,10 +738,10 @@ static int search_once(ImapSession *s, const char *cmd, SearchReply *r, DmError 
 			*eol = '\0';
 		line[strcspn(line, "\r")] = '\0';
 		bool ok = true;
-		if (has_word(line, "* SEARCH")) {
+		if (imap_word_is(line, "* SEARCH")) {
 			answered = true;
 			ok = parse_search(line + 8, r);
-		} else if (has_word(line, "* ESEARCH")) {
+		} else if (imap_word_is(line, "* ESEARCH")) {
 			answered = true;
 			ok = parse_esearch(line + 9, r);
 		}
